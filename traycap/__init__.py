@@ -1,0 +1,3 @@
+"""traycap: record desktop sessions and upload them to S3 without ever losing one."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from traycap.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,133 @@
+"""Command line: parse, set up logging, hand off to one command module.
+
+Each command lives in traycap/commands/; they are imported only when used so
+that `traycap sessions` never pays for boto3, cv2 or a GUI toolkit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from traycap import __version__
+from traycap.commands.common import EXIT_FAIL, EXIT_USAGE
+from traycap.context import Context, make_context
+from traycap.errors import TraycapError
+
+# command name -> "module:function"; each function is (args, ctx) -> exit code
+_HANDLERS: dict[str, str] = {
+    "tray": "traycap.commands.tray_cmd:run",
+    "record": "traycap.commands.record_cmd:run",
+    "sessions": "traycap.commands.sessions_cmd:run",
+    "upload": "traycap.commands.upload_cmd:run_upload",
+    "retry": "traycap.commands.upload_cmd:run_retry",
+    "cancel": "traycap.commands.upload_cmd:run_cancel",
+    "worker": "traycap.commands.upload_cmd:run_worker",
+    "link": "traycap.commands.upload_cmd:run_link",
+    "config": "traycap.commands.config_cmd:run",
+    "autostart": "traycap.commands.autostart_cmd:run",
+}
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="traycap",
+        description="Record desktop sessions and upload them to S3. With no command, runs the tray app.",
+    )
+    parser.add_argument("--version", action="version", version=f"traycap {__version__}")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper,
+        help="log verbosity (default INFO)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("tray", help="run the tray app (the default)")
+
+    rec = sub.add_parser("record", help="record without the tray until --duration ends or Ctrl-C")
+    rec.add_argument("--duration", type=_positive_float, metavar="S", help="stop after S seconds")
+    rec.add_argument("--fps", type=_positive_int, metavar="N", help="target frames per second (default 10)")
+    rec.add_argument("--monitor", type=int, metavar="N", help="0 = all monitors, 1 = primary, N = Nth")
+
+    ses = sub.add_parser("sessions", help="list sessions, newest first")
+    ses.add_argument("--json", action="store_true", help="machine-readable output")
+
+    up = sub.add_parser("upload", help="queue a session for upload")
+    up.add_argument("session_id", metavar="ID")
+    up.add_argument("--wait", action="store_true", help="block until done or failed; exit 0 only when done")
+
+    for name, text in (("retry", "retry a failed upload"), ("cancel", "cancel a pending or running upload")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("session_id", metavar="ID")
+
+    sub.add_parser("worker", help="run the upload queue in the foreground, no tray")
+
+    cfg = sub.add_parser("config", help="show, change or test the upload settings")
+    cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION")
+    show = cfg_sub.add_parser("show", help="print the settings (secrets masked)")
+    show.add_argument("--json", action="store_true")
+    cset = cfg_sub.add_parser("set", help="change settings: KEY=VALUE ...")
+    cset.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
+    cfg_sub.add_parser("test", help="check the bucket and credentials (HeadBucket)")
+
+    link = sub.add_parser("link", help="print a presigned GET URL of an uploaded session")
+    link.add_argument("session_id", metavar="ID")
+    link.add_argument("--expires", type=_positive_int, default=None, metavar="S", help="seconds (default 7 days)")
+
+    auto = sub.add_parser("autostart", help="start traycap at login (current user)")
+    auto.add_argument("action", choices=["on", "off", "status"])
+    return parser
+
+
+def _handler(command: str) -> Callable[[argparse.Namespace, Context], int]:
+    module_name, func_name = _HANDLERS[command].split(":")
+    module = importlib.import_module(module_name)
+    func: Callable[[argparse.Namespace, Context], int] = getattr(module, func_name)
+    return func
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "tray"
+    if command == "config" and not args.config_command:
+        parser.parse_args(["config", "--help"])
+        return EXIT_USAGE
+    try:
+        ctx = make_context()
+    except TraycapError as exc:
+        print(f"traycap: {exc.user_text()}", file=sys.stderr)
+        return EXIT_FAIL
+    except OSError as exc:
+        print(f"traycap: cannot use the data directory: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAIL
+    from traycap.logs import setup_logging
+
+    # The tray and worker log to a file; one-shot commands only to stderr, at WARNING.
+    long_running = command in ("tray", "worker", "record")
+    setup_logging(
+        ctx.paths.logs if long_running else None,
+        args.log_level if long_running or args.log_level != "INFO" else "WARNING",
+    )
+    try:
+        return _handler(command)(args, ctx)
+    except TraycapError as exc:
+        print(f"traycap: {exc.user_text()}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,78 @@
+"""`traycap config show [--json] | set KEY=VALUE... | test`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from traycap.commands.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, fail
+from traycap.context import Context
+from traycap.errors import ConfigInvalid, ConfigMissing
+from traycap.models import UploadConfig
+from traycap.storage.config_store import apply_assignments, require_config, save_config, validate_config
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    if args.config_command == "show":
+        return _show(args, ctx)
+    if args.config_command == "set":
+        return _set(args, ctx)
+    if args.config_command == "test":
+        return _test(ctx)
+    return EXIT_USAGE
+
+
+def _show(args: argparse.Namespace, ctx: Context) -> int:
+    config = ctx.load_config()
+    if config is None:
+        if args.json:
+            print("null")
+        print(f"No upload settings yet ({ctx.paths.config}); use `traycap config set KEY=VALUE`", file=sys.stderr)
+        return EXIT_OK
+    shown = config.masked_json()
+    if args.json:
+        print(json.dumps(shown, indent=2))
+    else:
+        print(f"# {ctx.paths.config}")
+        for key, value in shown.items():
+            print(f"{key} = {json.dumps(value) if not isinstance(value, str) else value}")
+        problems = validate_config(config)
+        for key, text in problems.items():
+            print(f"traycap: warning: {key}: {text}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _set(args: argparse.Namespace, ctx: Context) -> int:
+    assignments: dict[str, str] = {}
+    for item in args.assignments:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            print(f"traycap: {item!r} is not KEY=VALUE", file=sys.stderr)
+            return EXIT_USAGE
+        assignments[key.strip()] = value
+    current = ctx.load_config() or UploadConfig()
+    try:
+        updated = apply_assignments(current, assignments)
+        save_config(ctx.paths.config, updated)
+    except ConfigInvalid as exc:
+        print("traycap: settings not saved:", file=sys.stderr)
+        for key, text in exc.fields.items():
+            print(f"  {key}: {text}", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"Saved {', '.join(sorted(assignments))} to {ctx.paths.config}")
+    return EXIT_OK
+
+
+def _test(ctx: Context) -> int:
+    try:
+        config = require_config(ctx.paths.config)
+    except (ConfigMissing, ConfigInvalid) as exc:
+        return fail(exc.user_text())
+    from traycap.upload.s3 import UploadService
+
+    result = UploadService(config).validate_credentials()
+    if result.valid:
+        print(f"OK: bucket {config.bucket!r} is reachable with these credentials")
+        return EXIT_OK
+    return fail(result.error or "the connection test failed")

@@ -1,0 +1,31 @@
+"""What every command needs: where the files are, the clock, the stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from traycap.clock import Clock, SystemClock
+from traycap.models import AppSettings, UploadConfig
+from traycap.paths import Paths, default_paths
+from traycap.storage.config_store import load_config, load_settings
+from traycap.storage.session_store import SessionStore
+from traycap.storage.state_store import StateStore
+
+
+@dataclass(frozen=True)
+class Context:
+    paths: Paths
+    clock: Clock
+    sessions: SessionStore
+    states: StateStore
+
+    def load_config(self) -> UploadConfig | None:
+        return load_config(self.paths.config)
+
+    def load_settings(self) -> AppSettings:
+        return load_settings(self.paths.settings)
+
+
+def make_context(paths: Paths | None = None, clock: Clock | None = None) -> Context:
+    p = (paths or default_paths()).ensure()
+    return Context(paths=p, clock=clock or SystemClock(), sessions=SessionStore(p), states=StateStore(p))

@@ -1,0 +1,217 @@
+"""One error tree for traycap.
+
+Every error carries `message` (what happened, in words a person can act on)
+and `hint` (what to do about it). `transient` decides whether the upload queue
+retries: True means "try again later", False means "retrying will not help".
+
+    TraycapError
+    ├── ConfigError                       permanent
+    │   ├── ConfigMissing                 no upload-config.json yet
+    │   └── ConfigInvalid                 one message per bad field (.fields)
+    ├── StorageError                      permanent
+    │   ├── CorruptFile                   unreadable/invalid JSON (.path)
+    │   ├── DiskFull                      ENOSPC while writing
+    │   └── InvalidSessionId              a name that is not a session id
+    ├── SessionError                      permanent
+    │   ├── SessionNotFound
+    │   ├── SessionNotExported
+    │   ├── ZipMissing
+    │   └── ZipChanged                    size/SHA-256 differ from export
+    ├── UploadError
+    │   ├── UploadRetryable               transient
+    │   │   ├── NetworkError              reset, refused, timeout
+    │   │   ├── ServerError               5xx
+    │   │   └── Throttled                 503 SlowDown, throttling
+    │   ├── UploadPermanent               permanent
+    │   │   ├── CredentialsRejected       InvalidAccessKeyId, SignatureDoesNotMatch
+    │   │   ├── AccessDenied              403 AccessDenied
+    │   │   ├── BucketNotFound            404 NoSuchBucket
+    │   │   ├── BadRequest                400 and other 4xx
+    │   │   └── VerificationFailed        the stored object does not match the zip
+    │   └── UploadCancelled               the user cancelled or the app is quitting
+    ├── QueueError                        permanent
+    │   ├── IllegalTransition             a state-machine move that is not allowed
+    │   └── QueueBusy                     another process holds the queue lock
+    ├── RecorderError                     permanent
+    │   ├── NoDisplay
+    │   ├── CaptureLost                   display went away mid-recording
+    │   ├── HotkeyUnavailable
+    │   └── AlreadyRecording / NotRecording
+    └── UiError                           permanent
+        └── TrayUnavailable               no tray backend with a menu
+"""
+
+from __future__ import annotations
+
+
+class TraycapError(Exception):
+    transient: bool = False
+    default_hint: str = ""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+
+    def user_text(self) -> str:
+        """The message and hint as one line for a person (CLI, notification, menu)."""
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+    def __str__(self) -> str:
+        return self.user_text()
+
+
+# --- configuration ---------------------------------------------------------
+class ConfigError(TraycapError):
+    default_hint = "run `traycap config set KEY=VALUE` or open Upload settings"
+
+
+class ConfigMissing(ConfigError):
+    pass
+
+
+class ConfigInvalid(ConfigError):
+    def __init__(self, fields: dict[str, str], hint: str | None = None) -> None:
+        self.fields = dict(fields)
+        text = "; ".join(f"{k}: {v}" for k, v in self.fields.items())
+        super().__init__(f"Upload settings are not valid: {text}", hint)
+
+
+# --- storage -------------------------------------------------------------
+class StorageError(TraycapError):
+    pass
+
+
+class CorruptFile(StorageError):
+    default_hint = "the file was moved aside; other sessions are unaffected"
+
+    def __init__(self, path: str, reason: str, hint: str | None = None) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path} is unreadable: {reason}", hint)
+
+
+class DiskFull(StorageError):
+    default_hint = "free some disk space; what was recorded so far is kept"
+
+
+class InvalidSessionId(StorageError):
+    default_hint = "a session id is 1-64 characters of A-Z a-z 0-9 _ - starting with a letter or digit"
+
+
+# --- sessions --------------------------------------------------------------
+class SessionError(TraycapError):
+    default_hint = "run `traycap sessions` to see the sessions on this machine"
+
+
+class SessionNotFound(SessionError):
+    pass
+
+
+class SessionNotExported(SessionError):
+    default_hint = "stop the recording first; only exported sessions can be uploaded"
+
+
+class ZipMissing(SessionError):
+    default_hint = "the session's zip file was moved or deleted; it cannot be uploaded"
+
+
+class ZipChanged(SessionError):
+    default_hint = "the zip changed after export; it is not uploaded to avoid sending a corrupt bundle"
+
+
+# --- upload ----------------------------------------------------------------
+class UploadError(TraycapError):
+    pass
+
+
+class UploadRetryable(UploadError):
+    transient = True
+    default_hint = "traycap will retry automatically"
+
+
+class NetworkError(UploadRetryable):
+    pass
+
+
+class ServerError(UploadRetryable):
+    pass
+
+
+class Throttled(UploadRetryable):
+    pass
+
+
+class UploadPermanent(UploadError):
+    default_hint = "check Upload settings, then Retry"
+
+
+class CredentialsRejected(UploadPermanent):
+    pass
+
+
+class AccessDenied(UploadPermanent):
+    pass
+
+
+class BucketNotFound(UploadPermanent):
+    pass
+
+
+class BadRequest(UploadPermanent):
+    pass
+
+
+class VerificationFailed(UploadPermanent):
+    default_hint = "the object in the bucket did not match the zip; Retry uploads it again"
+
+
+class UploadCancelled(UploadError):
+    pass
+
+
+# --- queue -----------------------------------------------------------------
+class QueueError(TraycapError):
+    pass
+
+
+class IllegalTransition(QueueError):
+    pass
+
+
+class QueueBusy(QueueError):
+    default_hint = "another traycap process is running the upload queue"
+
+
+# --- recorder --------------------------------------------------------------
+class RecorderError(TraycapError):
+    pass
+
+
+class NoDisplay(RecorderError):
+    default_hint = "run traycap inside a desktop session (DISPLAY must be set), or use `traycap worker` to upload only"
+
+
+class CaptureLost(RecorderError):
+    default_hint = "what was recorded until then is kept and exported"
+
+
+class HotkeyUnavailable(RecorderError):
+    default_hint = "choose another hotkey in settings; the tray menu still works"
+
+
+class AlreadyRecording(RecorderError):
+    pass
+
+
+class NotRecording(RecorderError):
+    pass
+
+
+# --- UI --------------------------------------------------------------------
+class UiError(TraycapError):
+    pass
+
+
+class TrayUnavailable(UiError):
+    default_hint = "install the system packages listed in the README, or use `traycap record` / `traycap worker`"

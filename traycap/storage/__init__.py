@@ -1,0 +1,1 @@
+"""Persistence: atomic JSON files, and the stores built on them."""

@@ -1,0 +1,136 @@
+"""upload-config.json (mode 0600: it may hold a secret key) and app-settings.json."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from traycap.errors import ConfigInvalid, ConfigMissing, CorruptFile
+from traycap.models import MIN_PART_SIZE, AppSettings, UploadConfig
+from traycap.storage.atomic import read_json, write_json_atomic
+
+CONFIG_MODE = 0o600
+MAX_PART_SIZE = 5 * 1024 * 1024 * 1024  # S3's largest part
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_REGION_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{0,40}$")
+
+
+def load_config(path: Path) -> UploadConfig | None:
+    """None when there is no config yet; CorruptFile when it cannot be read."""
+    data = read_json(path)
+    if data is None:
+        return None
+    try:
+        return UploadConfig.from_json(data)
+    except ValueError as exc:
+        raise CorruptFile(str(path), str(exc), "fix or delete the file, or run `traycap config set`") from exc
+
+
+def require_config(path: Path) -> UploadConfig:
+    config = load_config(path)
+    if config is None:
+        raise ConfigMissing("No upload settings yet")
+    problems = validate_config(config)
+    if problems:
+        raise ConfigInvalid(problems)
+    return config
+
+
+def save_config(path: Path, config: UploadConfig) -> None:
+    problems = validate_config(config)
+    if problems:
+        raise ConfigInvalid(problems)
+    write_json_atomic(path, config.to_json(), mode=CONFIG_MODE)
+    # os.replace keeps the temp file's 0600; chmod again in case a user loosened it.
+    os.chmod(path, CONFIG_MODE)
+
+
+def validate_config(config: UploadConfig) -> dict[str, str]:
+    """One readable message per bad field; empty when the config is usable."""
+    problems: dict[str, str] = {}
+    if not config.bucket:
+        problems["bucket"] = "a bucket name is required"
+    elif not _BUCKET_RE.fullmatch(config.bucket):
+        problems["bucket"] = "bucket names are 3-63 characters of a-z 0-9 . -"
+    if not config.region:
+        problems["region"] = "a region is required (for example us-east-1)"
+    elif not _REGION_RE.fullmatch(config.region):
+        problems["region"] = "a region looks like us-east-1"
+    uses_chain = config.useDefaultCredentials or bool(config.profile)
+    if not uses_chain:
+        if not config.accessKeyId:
+            problems["accessKeyId"] = "an access key id is required (or set profile / useDefaultCredentials)"
+        if not config.secretAccessKey:
+            problems["secretAccessKey"] = "a secret access key is required (or set profile / useDefaultCredentials)"
+    elif config.accessKeyId and not config.secretAccessKey:
+        problems["secretAccessKey"] = "an access key id needs its secret access key"
+    if config.maxRetries < 0 or config.maxRetries > 100:
+        problems["maxRetries"] = "must be between 0 and 100"
+    if config.partSizeBytes < MIN_PART_SIZE:
+        problems["partSizeBytes"] = f"must be at least {MIN_PART_SIZE} bytes (5 MiB, S3's smallest part)"
+    elif config.partSizeBytes > MAX_PART_SIZE:
+        problems["partSizeBytes"] = f"must be at most {MAX_PART_SIZE} bytes (5 GiB, S3's largest part)"
+    if config.maxConcurrency < 1 or config.maxConcurrency > 32:
+        problems["maxConcurrency"] = "must be between 1 and 32"
+    if config.endpointUrl and not re.match(r"^https?://[^\s/]+", config.endpointUrl):
+        problems["endpointUrl"] = "must start with http:// or https:// (leave blank for AWS)"
+    if config.keyPrefix.startswith("/"):
+        problems["keyPrefix"] = "must not start with /"
+    return problems
+
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+_BOOL_FALSE = {"0", "false", "no", "off"}
+
+
+def apply_assignments(config: UploadConfig, assignments: dict[str, str]) -> UploadConfig:
+    """Apply `KEY=VALUE` strings (from the CLI or a form) with type checks.
+
+    Raises ConfigInvalid naming every bad key; an empty value clears an
+    optional field.
+    """
+    fields = UploadConfig.from_json({}).to_json().keys() | {"sessionToken", "endpointUrl", "profile"}
+    current: dict[str, Any] = config.to_json()
+    problems: dict[str, str] = {}
+    for key, value in assignments.items():
+        if key not in fields:
+            problems[key] = f"unknown setting (known: {', '.join(sorted(fields))})"
+            continue
+        kind = type(getattr(UploadConfig(), key))
+        if key in ("sessionToken", "endpointUrl", "profile"):
+            current[key] = value or None
+        elif kind is bool:
+            low = value.strip().lower()
+            if low in _BOOL_TRUE:
+                current[key] = True
+            elif low in _BOOL_FALSE:
+                current[key] = False
+            else:
+                problems[key] = "must be true or false"
+        elif kind is int:
+            try:
+                current[key] = int(value.strip())
+            except ValueError:
+                problems[key] = "must be a whole number"
+        else:
+            current[key] = value
+    if problems:
+        raise ConfigInvalid(problems)
+    return UploadConfig.from_json(current)
+
+
+def load_settings(path: Path) -> AppSettings:
+    """App settings; defaults when absent. CorruptFile when unreadable."""
+    data = read_json(path)
+    if data is None:
+        return AppSettings()
+    try:
+        return AppSettings.from_json(data)
+    except ValueError as exc:
+        raise CorruptFile(str(path), str(exc)) from exc
+
+
+def save_settings(path: Path, settings: AppSettings) -> None:
+    write_json_atomic(path, settings.to_json())

@@ -1,0 +1,210 @@
+"""Sessions on disk: list them, save their meta, clean up orphans.
+
+A session is a directory under sessions/ whose name is a valid session id and
+which holds a session-meta.json. Anything else there is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from traycap.errors import CorruptFile, SessionNotFound
+from traycap.models import SessionListItem, SessionMeta, UploadState, UploadStatus
+from traycap.paths import EXPORTED_MARKER, META_FILE, STATE_FILE, Paths, check_session_id, is_valid_session_id
+from traycap.storage.atomic import read_json, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+ORPHAN_AGE_MS = 24 * 3600 * 1000
+_PROTECTED = frozenset({UploadStatus.PENDING, UploadStatus.UPLOADING, UploadStatus.DONE})
+
+
+@dataclass(frozen=True)
+class CleanupReport:
+    deleted: list[str] = field(default_factory=list)
+    kept: dict[str, str] = field(default_factory=dict)  # session id -> why
+
+
+@dataclass(frozen=True)
+class Listing:
+    items: list[SessionListItem]
+    problems: list[str]  # readable, one per unreadable file
+
+
+def _read_meta(path: Path) -> SessionMeta:
+    data = read_json(path)
+    if data is None:
+        raise CorruptFile(str(path), "the file is missing")
+    try:
+        return SessionMeta.from_json(data)
+    except ValueError as exc:
+        raise CorruptFile(str(path), str(exc)) from exc
+
+
+def _read_state(path: Path) -> UploadState | None:
+    data = read_json(path)
+    if data is None:
+        return None
+    try:
+        return UploadState.from_json(data)
+    except ValueError as exc:
+        raise CorruptFile(str(path), str(exc)) from exc
+
+
+class SessionStore:
+    def __init__(self, paths: Paths) -> None:
+        self._paths = paths
+
+    @property
+    def paths(self) -> Paths:
+        return self._paths
+
+    def session_ids(self) -> list[str]:
+        root = self._paths.sessions
+        try:
+            entries = list(os.scandir(root))
+        except FileNotFoundError:
+            return []
+        return [e.name for e in entries if is_valid_session_id(e.name) and e.is_dir(follow_symlinks=False)]
+
+    def exists(self, session_id: str) -> bool:
+        return self._paths.meta(session_id).is_file()
+
+    def read_meta(self, session_id: str) -> SessionMeta:
+        path = self._paths.meta(check_session_id(session_id))
+        if not path.exists():
+            raise SessionNotFound(f"There is no session {session_id!r}")
+        return _read_meta(path)
+
+    def save_meta(self, meta: SessionMeta) -> None:
+        write_json_atomic(self._paths.meta(meta.sessionId), meta.to_json())
+
+    def is_exported(self, session_id: str) -> bool:
+        return self._paths.exported_marker(session_id).exists()
+
+    def zip_path(self, meta: SessionMeta) -> Path:
+        """Where the session's zip is: zipPath if set (absolute, or relative to the dir)."""
+        directory = self._paths.session_dir(meta.sessionId)
+        if meta.zipPath:
+            p = Path(meta.zipPath)
+            return p if p.is_absolute() else directory / p
+        return directory / f"{meta.sessionId}.zip"
+
+    def item(self, session_id: str) -> SessionListItem:
+        directory = self._paths.session_dir(session_id)
+        meta_path = directory / META_FILE
+        if not meta_path.exists():
+            raise SessionNotFound(f"There is no session {session_id!r}")
+        return self._item(session_id, directory)
+
+    def _item(self, session_id: str, directory: Path) -> SessionListItem:
+        """One row; a corrupt file becomes the row's `problem`, never an exception."""
+        problems: list[str] = []
+        try:
+            meta: SessionMeta | None = _read_meta(directory / META_FILE)
+        except CorruptFile as exc:
+            meta = None
+            problems.append(exc.message)
+        try:
+            state = _read_state(directory / STATE_FILE)
+        except CorruptFile as exc:
+            state = None
+            problems.append(exc.message)
+        exported = (directory / EXPORTED_MARKER).exists()
+        created = meta.createdAt if meta else _mtime_ms(directory)
+        return SessionListItem(
+            sessionId=session_id,
+            createdAt=created,
+            endedAt=meta.endedAt if meta else None,
+            actionCount=meta.actionCount if meta else 0,
+            fileSizeBytes=meta.fileSizeBytes if meta else None,
+            zipPath=str(self.zip_path(meta)) if meta and exported else None,
+            isExported=exported,
+            uploadStatus=state.status if state else UploadStatus.NOT_UPLOADED,
+            uploadProgress=state.progress if state else 0,
+            lastUploadError=state.lastError if state else None,
+            problem="; ".join(problems) or None,
+            retryCount=state.retryCount if state else 0,
+            maxRetries=state.maxRetries if state else 0,
+        )
+
+    def list(self) -> Listing:
+        """All sessions, newest first. Unreadable files are reported per session."""
+        items: list[SessionListItem] = []
+        problems: list[str] = []
+        root = self._paths.sessions
+        try:
+            entries = list(os.scandir(root))
+        except FileNotFoundError:
+            return Listing([], [])
+        for entry in entries:
+            if not is_valid_session_id(entry.name) or not entry.is_dir(follow_symlinks=False):
+                continue
+            directory = Path(entry.path)
+            if not (directory / META_FILE).exists():
+                continue
+            item = self._item(entry.name, directory)
+            if item.problem:
+                problems.append(f"session {entry.name}: {item.problem}")
+            items.append(item)
+        items.sort(key=lambda i: (i.createdAt, i.sessionId), reverse=True)
+        return Listing(items, problems)
+
+    def cleanup_orphans(self, now_ms: int) -> CleanupReport:
+        """Delete a session dir only if older than 24 h AND not exported AND its
+        upload state is absent or not pending/uploading/done. Nothing else."""
+        report = CleanupReport()
+        for session_id in self.session_ids():
+            directory = self._paths.session_dir(session_id)
+            why = self._keep_reason(session_id, directory, now_ms)
+            if why:
+                report.kept[session_id] = why
+                continue
+            try:
+                shutil.rmtree(directory)
+            except OSError as exc:
+                report.kept[session_id] = f"could not delete: {exc.strerror or exc}"
+                continue
+            log.info("deleted orphaned session %s (older than 24 h, never exported)", session_id)
+            report.deleted.append(session_id)
+        return report
+
+    def _keep_reason(self, session_id: str, directory: Path, now_ms: int) -> str | None:
+        if not (directory / META_FILE).exists():
+            return "not a session (no session-meta.json)"
+        if (directory / EXPORTED_MARKER).exists():
+            return "exported"
+        try:
+            state = _read_state(directory / STATE_FILE)
+        except CorruptFile:
+            return "upload state unreadable"
+        if state is not None and state.status in _PROTECTED:
+            return f"upload {state.status.value}"
+        try:
+            created = _read_meta(directory / META_FILE).createdAt
+        except CorruptFile:
+            created = 0
+        # The newest file time guards a recording that is still being written.
+        newest = max(created, _newest_mtime_ms(directory))
+        if now_ms - newest <= ORPHAN_AGE_MS:
+            return "younger than 24 h"
+        return None
+
+
+def _mtime_ms(path: Path) -> int:
+    try:
+        return int(path.stat().st_mtime * 1000)
+    except OSError:
+        return 0
+
+
+def _newest_mtime_ms(directory: Path) -> int:
+    newest = _mtime_ms(directory)
+    for dirpath, _dirs, files in os.walk(directory):
+        for name in files:
+            newest = max(newest, _mtime_ms(Path(dirpath) / name))
+    return newest

@@ -1,0 +1,61 @@
+"""upload-state.json per session: read, atomic write, scan all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from traycap.errors import CorruptFile
+from traycap.models import UploadState
+from traycap.paths import STATE_FILE, Paths, is_valid_session_id
+from traycap.storage.atomic import read_json, write_json_atomic
+
+
+@dataclass(frozen=True)
+class ScannedState:
+    sessionId: str
+    state: UploadState | None
+    error: CorruptFile | None = None
+
+
+class StateStore:
+    def __init__(self, paths: Paths) -> None:
+        self._paths = paths
+
+    def read(self, session_id: str) -> UploadState | None:
+        """None when the session has no upload state; CorruptFile when unreadable."""
+        path = self._paths.state(session_id)
+        data = read_json(path)
+        if data is None:
+            return None
+        try:
+            state = UploadState.from_json(data)
+        except ValueError as exc:
+            raise CorruptFile(str(path), str(exc)) from exc
+        if state.sessionId != session_id:
+            raise CorruptFile(str(path), f"it belongs to session {state.sessionId!r}")
+        return state
+
+    def write(self, state: UploadState) -> None:
+        write_json_atomic(self._paths.state(state.sessionId), state.to_json())
+
+    def scan(self) -> list[ScannedState]:
+        """Every session dir's state (missing ones skipped); corrupt ones reported, not raised."""
+        out: list[ScannedState] = []
+        root = self._paths.sessions
+        if not root.is_dir():
+            return out
+        for entry in sorted(root.iterdir()):
+            if not is_valid_session_id(entry.name) or not (entry / STATE_FILE).exists():
+                continue
+            try:
+                state = self.read(entry.name)
+            except CorruptFile as exc:
+                out.append(ScannedState(entry.name, None, exc))
+                continue
+            if state is not None:
+                out.append(ScannedState(entry.name, state))
+        return out
+
+    def path(self, session_id: str) -> Path:
+        return self._paths.state(session_id)

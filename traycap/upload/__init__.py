@@ -1,0 +1,1 @@
+"""Uploading: part math and backoff (pure), the S3 adapter, the queue."""
