@@ -1,0 +1,66 @@
+"""What the queue needs from an uploader (implemented by upload/s3.py).
+
+The queue depends on this protocol, not on boto3, so its tests drive a fake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from traycap.cancel import CancelToken
+from traycap.models import CompletedPart
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """A multipart upload in progress: persisted in upload-state.json after every part."""
+
+    uploadId: str
+    partSize: int
+    parts: tuple[CompletedPart, ...]
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    key: str
+    size: int
+    sha256: str  # hex, of the bytes that are now in the bucket
+    bytesSent: int  # by this call (resume and "already there" send less)
+    alreadyPresent: bool = False
+
+
+@dataclass(frozen=True)
+class CredentialCheck:
+    valid: bool
+    error: str | None = None
+
+
+ProgressFn = Callable[[int, int], None]  # (bytes uploaded so far, total bytes)
+CheckpointFn = Callable[["ResumePoint | None"], None]  # None: no multipart upload to resume any more
+
+
+class UploadEngine(Protocol):
+    def upload_file(
+        self,
+        zip_path: Path,
+        key: str,
+        *,
+        sha256: str | None,
+        resume: ResumePoint | None,
+        on_progress: ProgressFn,
+        on_checkpoint: CheckpointFn,
+        cancel: CancelToken,
+    ) -> UploadResult:
+        """Upload and verify. Raises a traycap UploadError (retryable/permanent),
+        ZipMissing/ZipChanged, or UploadCancelled. On StopKind.CANCEL the
+        multipart upload is aborted; on StopKind.SHUTDOWN it is kept for resume."""
+        ...
+
+    def abort(self, key: str, upload_id: str) -> None: ...
+
+    def validate_credentials(self) -> CredentialCheck: ...
+
+    def share_link(self, key: str, expires_s: int) -> str: ...
