@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# One-command set-up for traycap on Debian/Ubuntu.
+#   scripts/setup.sh run    install system + Python packages, then start traycap (the tray app)
+#   scripts/setup.sh test   install everything the tests need, then run the whole test suite
+#   scripts/setup.sh deps   install only (no run)
+# Safe to re-run: apt and pip are skipped or no-ops when everything is there.
+set -euo pipefail
+
+mode="${1:-run}"
+shift || true
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+
+# System packages. Runtime: X/GTK tray (pystray's gtk backend through PyGObject, which builds
+# against the -dev packages), Tk for the settings dialog, D-Bus + notifications, xclip for the
+# clipboard, xdg-utils to open folders. Tests add Xvfb, xdotool, a tray host (trayer), a
+# notification daemon (dunst), ImageMagick for screenshots, ffmpeg for the recorder benchmark.
+runtime_pkgs=(
+  python3 python3-venv python3-dev python3-tk build-essential pkg-config
+  libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1
+  dbus dbus-x11 libnotify-bin xclip xdg-utils x11-xserver-utils
+)
+test_pkgs=(
+  xvfb xdotool x11-utils trayer dunst imagemagick ffmpeg desktop-file-utils
+)
+pkgs=("${runtime_pkgs[@]}")
+if [[ "$mode" == "test" || "$mode" == "deps-test" ]]; then pkgs+=("${test_pkgs[@]}"); fi
+
+if command -v apt-get >/dev/null 2>&1; then
+  missing=()
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    sudo_cmd=()
+    if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+    echo "setup: installing Debian packages: ${missing[*]}"
+    "${sudo_cmd[@]}" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+  else
+    echo "setup: Debian packages already installed"
+  fi
+else
+  echo "setup: not a Debian system: install the packages listed in README.md by hand" >&2
+fi
+
+# Python: use python3 directly unless the distribution marks it externally managed (PEP 668);
+# then a venv that survives re-clones (so a re-run does not rebuild PyGObject).
+py="${PYTHON:-python3}"
+stdlib="$("$py" -c 'import sysconfig; print(sysconfig.get_path("stdlib"))')"
+if [[ -f "$stdlib/EXTERNALLY-MANAGED" && -z "${VIRTUAL_ENV:-}" ]]; then
+  venv="${TRAYCAP_VENV:-$HOME/.local/share/traycap-venv}"
+  if [[ ! -x "$venv/bin/python" ]]; then
+    echo "setup: creating virtual environment $venv"
+    "$py" -m venv "$venv"
+  fi
+  py="$venv/bin/python"
+  echo "setup: using $venv (add $venv/bin to PATH to call traycap directly)"
+fi
+
+extras="gtk"
+if [[ "$mode" == "test" || "$mode" == "deps-test" ]]; then extras="gtk,test,bench,installer"; fi
+echo "setup: pip install -e .[$extras]"
+"$py" -m pip install -q --disable-pip-version-check -e ".[$extras]"
+
+case "$mode" in
+  run) exec "$py" -m traycap "$@" ;;
+  test) exec "$py" -m pytest "$@" ;;
+  deps|deps-test) echo "setup: done" ;;
+  *) echo "usage: scripts/setup.sh run|test|deps [args...]" >&2; exit 2 ;;
+esac
