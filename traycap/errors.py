@@ -37,8 +37,10 @@ retries: True means "try again later", False means "retrying will not help".
     │   ├── CaptureLost                   display went away mid-recording
     │   ├── HotkeyUnavailable
     │   └── AlreadyRecording / NotRecording
-    └── UiError                           permanent
-        └── TrayUnavailable               no tray backend with a menu
+    ├── UiError                           permanent
+    │   └── TrayUnavailable               no tray backend with a menu
+    └── AutostartError                    permanent: start-at-login entry not readable/writable
+        └── AutostartUnsupported          no autostart mechanism on this platform
 """
 
 from __future__ import annotations
@@ -215,3 +217,12 @@ class UiError(TraycapError):
 
 class TrayUnavailable(UiError):
     default_hint = "install the system packages listed in the README, or use `traycap record` / `traycap worker`"
+
+
+# --- autostart -------------------------------------------------------------
+class AutostartError(TraycapError):
+    default_hint = "check the permissions of the file named, or add traycap to your login items by hand"
+
+
+class AutostartUnsupported(AutostartError):
+    default_hint = "start traycap from your desktop's own login-items settings"
