@@ -85,7 +85,7 @@ class StorageError(TraycapError):
 
 
 class CorruptFile(StorageError):
-    default_hint = "the file was moved aside; other sessions are unaffected"
+    default_hint = "fix or delete that file; other sessions are unaffected"
 
     def __init__(self, path: str, reason: str, hint: str | None = None) -> None:
         self.path = path
