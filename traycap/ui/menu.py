@@ -1,0 +1,243 @@
+"""The tray menu, icon state and tooltip as pure functions of an AppView.
+
+Nothing here touches a GUI toolkit or the disk: the app builds an AppView from
+its caches, `build_menu` turns it into plain MenuItem values, and ui/tray.py
+renders those with pystray. Tests drive these functions directly.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from traycap.format import human_duration, human_size, local_time, status_text
+from traycap.models import SessionListItem, UploadProgress, UploadStatus
+
+RECENT_LIMIT = 10
+
+
+class RecordingMode(enum.Enum):
+    IDLE = "idle"
+    RECORDING = "recording"
+    PAUSED = "paused"
+    STOPPING = "stopping"  # stop requested; the session is being exported
+
+
+class ActionKind(enum.Enum):
+    TOGGLE_RECORDING = "toggle_recording"
+    PAUSE = "pause"
+    RESUME = "resume"
+    UPLOAD = "upload"
+    RETRY = "retry"
+    CANCEL = "cancel"
+    COPY_LINK = "copy_link"
+    OPEN_FOLDER = "open_folder"
+    SHOW_ERROR = "show_error"
+    OPEN_SETTINGS = "open_settings"
+    OPEN_SESSIONS_FOLDER = "open_sessions_folder"
+    QUIT = "quit"
+
+
+SESSION_ACTIONS = (
+    ActionKind.UPLOAD, ActionKind.RETRY, ActionKind.CANCEL,
+    ActionKind.COPY_LINK, ActionKind.OPEN_FOLDER, ActionKind.SHOW_ERROR,
+)
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: ActionKind
+    session_id: str | None = None
+
+    @property
+    def id(self) -> str:
+        """A stable string id ("upload:SESSION"), handy in logs and tests."""
+        return f"{self.kind.value}:{self.session_id}" if self.session_id else self.kind.value
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    action: Action | None = None
+    enabled: bool = True
+    children: tuple[MenuItem, ...] = ()
+    separator: bool = False
+
+    @property
+    def is_submenu(self) -> bool:
+        return bool(self.children)
+
+
+SEPARATOR = MenuItem(label="", enabled=False, separator=True)
+
+
+class IconState(enum.Enum):
+    IDLE = "idle"
+    RECORDING = "recording"
+    PAUSED = "paused"
+    UPLOADING = "uploading"
+    ATTENTION = "attention"
+
+
+@dataclass(frozen=True)
+class IconSpec:
+    state: IconState
+    progress: int = 0  # 0-100, only meaningful while uploading
+
+
+@dataclass(frozen=True)
+class AppView:
+    """Everything the menu, icon and tooltip depend on; built by the app from its caches."""
+
+    recording: RecordingMode = RecordingMode.IDLE
+    hotkey_label: str | None = "Ctrl+Shift+R"
+    hotkey_error: str | None = None
+    recent: tuple[SessionListItem, ...] = ()  # newest first; the menu shows RECENT_LIMIT
+    pending_count: int = 0
+    failed_count: int = 0
+    active_upload: UploadProgress | None = None
+    config_problem: str | None = None  # "No upload settings yet", ...
+    recorder_problem: str | None = None  # the last recording error, until the next start
+    ready: bool = True  # start-up (recovery, restore) finished
+
+
+def hotkey_label(spec: str) -> str:
+    """pynput's "<ctrl>+<shift>+r" as a person writes it: "Ctrl+Shift+R"."""
+    names = {"ctrl": "Ctrl", "shift": "Shift", "alt": "Alt", "cmd": "Super", "super": "Super", "win": "Super"}
+    parts = []
+    for raw in spec.split("+"):
+        key = raw.strip().strip("<>").lower()
+        if not key:
+            continue
+        base = key.split("_")[0]  # ctrl_l -> ctrl
+        parts.append(names.get(base, key.upper() if len(key) == 1 else key.capitalize()))
+    return "+".join(parts)
+
+
+def row_label(item: SessionListItem) -> str:
+    """One recent-session row: local date-time, duration, size, status."""
+    status = status_text(item)
+    status = status[:1].upper() + status[1:]
+    size = human_size(item.fileSizeBytes)
+    return f"{local_time(item.createdAt)}  {human_duration(item.durationMs)}  {size}  {status}"
+
+
+def session_actions(item: SessionListItem, *, can_upload: bool = True) -> tuple[MenuItem, ...]:
+    """Only the actions that are valid in the session's state (DESIGN.md state machine)."""
+    sid = item.sessionId
+    items: list[MenuItem] = []
+    status = item.uploadStatus
+    if status is UploadStatus.NOT_UPLOADED and item.isExported:
+        label = "Upload" if can_upload else "Upload (open Upload settings first)"
+        items.append(MenuItem(label, Action(ActionKind.UPLOAD, sid), enabled=can_upload))
+    elif status is UploadStatus.FAILED:
+        items.append(MenuItem("Retry", Action(ActionKind.RETRY, sid), enabled=can_upload))
+    elif status in (UploadStatus.PENDING, UploadStatus.UPLOADING):
+        items.append(MenuItem("Cancel upload", Action(ActionKind.CANCEL, sid)))
+    elif status is UploadStatus.DONE:
+        items.append(MenuItem("Copy share link", Action(ActionKind.COPY_LINK, sid), enabled=can_upload))
+    items.append(MenuItem("Open folder", Action(ActionKind.OPEN_FOLDER, sid)))
+    if item.problem or (item.lastUploadError and status is not UploadStatus.DONE):
+        items.append(MenuItem("Show error", Action(ActionKind.SHOW_ERROR, sid)))
+    return tuple(items)
+
+
+def build_menu(view: AppView) -> tuple[MenuItem, ...]:
+    items: list[MenuItem] = []
+    keys = f" ({view.hotkey_label})" if view.hotkey_label and not view.hotkey_error else ""
+    mode = view.recording
+    if mode is RecordingMode.IDLE:
+        items.append(MenuItem(f"Start recording{keys}", Action(ActionKind.TOGGLE_RECORDING), enabled=view.ready))
+    elif mode is RecordingMode.STOPPING:
+        items.append(MenuItem("Stopping and exporting…", None, enabled=False))
+    else:
+        items.append(MenuItem(f"Stop recording{keys}", Action(ActionKind.TOGGLE_RECORDING)))
+        if mode is RecordingMode.RECORDING:
+            items.append(MenuItem("Pause", Action(ActionKind.PAUSE)))
+        else:
+            items.append(MenuItem("Resume", Action(ActionKind.RESUME)))
+    if view.hotkey_error:
+        items.append(MenuItem(f"Hotkey unavailable: {view.hotkey_error}", None, enabled=False))
+    if view.recorder_problem:
+        items.append(MenuItem(f"Recording problem: {view.recorder_problem}", None, enabled=False))
+    items.append(SEPARATOR)
+
+    recent = view.recent[:RECENT_LIMIT]
+    can_upload = view.config_problem is None
+    if recent:
+        rows = tuple(
+            MenuItem(row_label(s), None, enabled=True, children=session_actions(s, can_upload=can_upload))
+            for s in recent
+        )
+        items.append(MenuItem("Recent sessions", None, enabled=True, children=rows))
+    else:
+        items.append(MenuItem("Recent sessions: none yet", None, enabled=False))
+    queue_line = f"Upload queue: {view.pending_count} pending"
+    if view.active_upload is not None:
+        queue_line += f", uploading {view.active_upload.progress}%"
+    items.append(MenuItem(queue_line, None, enabled=False))
+    if view.failed_count:
+        noun = "upload" if view.failed_count == 1 else "uploads"
+        items.append(MenuItem(f"{view.failed_count} {noun} failed (see Recent sessions)", None, enabled=False))
+    if view.config_problem:
+        items.append(MenuItem(f"Upload settings needed: {view.config_problem}", None, enabled=False))
+    items.append(SEPARATOR)
+    items.append(MenuItem("Upload settings…", Action(ActionKind.OPEN_SETTINGS)))
+    items.append(MenuItem("Open sessions folder", Action(ActionKind.OPEN_SESSIONS_FOLDER)))
+    items.append(SEPARATOR)
+    items.append(MenuItem("Quit", Action(ActionKind.QUIT)))
+    return tuple(items)
+
+
+def icon_spec(view: AppView) -> IconSpec:
+    """Recording beats uploading beats attention beats idle: what the user must notice first."""
+    if view.recording in (RecordingMode.RECORDING, RecordingMode.STOPPING):
+        return IconSpec(IconState.RECORDING)
+    if view.recording is RecordingMode.PAUSED:
+        return IconSpec(IconState.PAUSED)
+    if view.active_upload is not None:
+        return IconSpec(IconState.UPLOADING, max(0, min(100, view.active_upload.progress)))
+    if view.failed_count or view.config_problem or view.hotkey_error or view.recorder_problem:
+        return IconSpec(IconState.ATTENTION)
+    return IconSpec(IconState.IDLE)
+
+
+def tooltip(view: AppView) -> str:
+    """The icon state in words."""
+    spec = icon_spec(view)
+    waiting = f", {view.pending_count} waiting" if view.pending_count else ""
+    if view.recording is RecordingMode.STOPPING:
+        text = "stopping and exporting the recording"
+    elif spec.state is IconState.RECORDING:
+        text = "recording"
+    elif spec.state is IconState.PAUSED:
+        text = "recording paused"
+    elif spec.state is IconState.UPLOADING:
+        text = f"uploading {spec.progress}%"
+        pending_others = max(0, view.pending_count - 1)
+        waiting = f", {pending_others} more waiting" if pending_others else ""
+    elif spec.state is IconState.ATTENTION:
+        reasons = []
+        if view.failed_count:
+            reasons.append(f"{view.failed_count} upload{'s' if view.failed_count != 1 else ''} failed")
+        if view.config_problem:
+            reasons.append(view.config_problem)
+        if view.hotkey_error:
+            reasons.append("hotkey unavailable")
+        if view.recorder_problem:
+            reasons.append("recording problem")
+        text = "needs attention: " + "; ".join(reasons)
+    else:
+        text = "idle"
+    return f"traycap: {text}{waiting}"
+
+
+def find_action(items: tuple[MenuItem, ...], action_id: str) -> MenuItem | None:
+    """Depth-first search by Action.id (tests and the bench use it)."""
+    for item in items:
+        if item.action is not None and item.action.id == action_id:
+            return item
+        found = find_action(item.children, action_id)
+        if found is not None:
+            return found
+    return None
