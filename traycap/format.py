@@ -28,7 +28,10 @@ def human_duration(ms: int | None) -> str:
 
 
 def local_time(ms: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ms / 1000))
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(ms / 1000))
+    except (OverflowError, OSError, ValueError):  # a hand-edited createdAt far outside the calendar
+        return "?"
 
 
 def status_text(item: SessionListItem) -> str:

@@ -8,7 +8,6 @@ library's debug message cannot put one in a log.
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import threading
 from pathlib import Path
 
@@ -26,7 +25,7 @@ def register_secret(value: str | None) -> None:
 
 def redact(text: str) -> str:
     with _secrets_lock:
-        known = list(_secrets)
+        known = sorted(_secrets, key=len, reverse=True)  # a longer secret first, if one contains another
     for secret in known:
         if secret in text:
             text = text.replace(secret, mask_secret(secret))
@@ -34,12 +33,25 @@ def redact(text: str) -> str:
 
 
 class SecretRedactor(logging.Filter):
+    """Masks registered secrets in a record's message, its traceback and its stack."""
+
+    _formatter = logging.Formatter()
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         clean = redact(message)
         if clean != message:
             record.msg = clean
             record.args = None
+        # A traceback is rendered later by the handler's formatter, which would
+        # put an exception's text (e.g. a URL with a key) in the log unredacted:
+        # render it now, redacted; formatters reuse record.exc_text.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 
@@ -51,9 +63,11 @@ def setup_logging(log_dir: Path | None, level: str = "INFO", *, to_stderr: bool 
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     redactor = SecretRedactor()
     if log_dir is not None:
+        from logging.handlers import RotatingFileHandler  # only long-running commands log to a file
+
         try:
             log_dir.mkdir(parents=True, exist_ok=True)
-            file_handler = logging.handlers.RotatingFileHandler(
+            file_handler = RotatingFileHandler(
                 log_dir / "traycap.log", maxBytes=2 * 1024 * 1024, backupCount=5, encoding="utf-8"
             )
             file_handler.setFormatter(fmt)

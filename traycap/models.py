@@ -30,11 +30,13 @@ class UploadStatus(str, enum.Enum):
 
 
 def _field(d: dict[str, Any], name: str, kind: type[T] | tuple[type, ...], default: Any = _MISSING) -> Any:
-    if name not in d or d[name] is None:
+    value = d.get(name)
+    if value is None:
         if default is _MISSING:
             raise ValueError(f"field {name!r} is missing")
         return default
-    value = d[name]
+    if type(value) is kind:  # the common case, checked first: listing 1,000 sessions parses 15,000 fields
+        return value
     kinds = kind if isinstance(kind, tuple) else (kind,)
     # bool is an int in Python; a JSON true is never a valid count or time.
     if isinstance(value, bool) and bool not in kinds:

@@ -10,7 +10,7 @@ from traycap.commands.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, fail
 from traycap.context import Context
 from traycap.errors import ConfigInvalid, ConfigMissing
 from traycap.models import UploadConfig
-from traycap.storage.config_store import apply_assignments, require_config, save_config, validate_config
+from traycap.storage.config_store import check_assignments, require_config, save_config, validate_config
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -45,21 +45,23 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
 
 def _set(args: argparse.Namespace, ctx: Context) -> int:
     assignments: dict[str, str] = {}
-    for item in args.assignments:
+    for n, item in enumerate(args.assignments, start=1):
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            print(f"traycap: {item!r} is not KEY=VALUE", file=sys.stderr)
+        if not sep or not key.strip():
+            # The argument is not echoed: it may be a secret typed without its key.
+            print(f"traycap: argument {n} of `config set` is not KEY=VALUE", file=sys.stderr)
             return EXIT_USAGE
         assignments[key.strip()] = value
     current = ctx.load_config() or UploadConfig()
-    try:
-        updated = apply_assignments(current, assignments)
-        save_config(ctx.paths.config, updated)
-    except ConfigInvalid as exc:
-        print("traycap: settings not saved:", file=sys.stderr)
-        for key, text in exc.fields.items():
+    updated, problems = check_assignments(current, assignments)
+    if problems:
+        print("traycap: settings not saved (nothing was written):", file=sys.stderr)
+        for key, text in problems.items():
             print(f"  {key}: {text}", file=sys.stderr)
+        print("  (several settings can be given in one command: traycap config set bucket=B region=R ...)",
+              file=sys.stderr)
         return EXIT_FAIL
+    save_config(ctx.paths.config, updated)
     print(f"Saved {', '.join(sorted(assignments))} to {ctx.paths.config}")
     return EXIT_OK
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from traycap.errors import ConfigInvalid, ConfigMissing, CorruptFile
+from traycap.logs import register_secret
 from traycap.models import MIN_PART_SIZE, AppSettings, UploadConfig
 from traycap.storage.atomic import read_json, write_json_atomic
 
@@ -23,9 +24,17 @@ def load_config(path: Path) -> UploadConfig | None:
     if data is None:
         return None
     try:
-        return UploadConfig.from_json(data)
+        config = UploadConfig.from_json(data)
     except ValueError as exc:
-        raise CorruptFile(str(path), str(exc), "fix or delete the file, or run `traycap config set`") from exc
+        raise CorruptFile(str(path), str(exc), "fix or delete the file, then run `traycap config set`") from exc
+    _register_secrets(config)
+    return config
+
+
+def _register_secrets(config: UploadConfig) -> None:
+    """From the moment a secret is in memory, every log line masks it."""
+    for name in UploadConfig.SECRET_FIELDS:
+        register_secret(getattr(config, name))
 
 
 def require_config(path: Path) -> UploadConfig:
@@ -39,6 +48,8 @@ def require_config(path: Path) -> UploadConfig:
 
 
 def save_config(path: Path, config: UploadConfig) -> None:
+    """Validate, then write atomically with mode 0600; ConfigInvalid (nothing written) when invalid."""
+    _register_secrets(config)
     problems = validate_config(config)
     if problems:
         raise ConfigInvalid(problems)
@@ -85,13 +96,33 @@ _BOOL_TRUE = {"1", "true", "yes", "on"}
 _BOOL_FALSE = {"0", "false", "no", "off"}
 
 
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_OPTIONAL_TEXT = ("sessionToken", "endpointUrl", "profile")
+
+
 def apply_assignments(config: UploadConfig, assignments: dict[str, str]) -> UploadConfig:
     """Apply `KEY=VALUE` strings (from the CLI or a form) with type checks.
 
     Raises ConfigInvalid naming every bad key; an empty value clears an
-    optional field.
+    optional field. Does not validate the result (see check_assignments).
     """
-    fields = UploadConfig.from_json({}).to_json().keys() | {"sessionToken", "endpointUrl", "profile"}
+    updated, problems = _parse_assignments(config, assignments)
+    if problems:
+        raise ConfigInvalid(problems)
+    return updated
+
+
+def check_assignments(config: UploadConfig, assignments: dict[str, str]) -> tuple[UploadConfig, dict[str, str]]:
+    """The config with every well-formed assignment applied, and every problem at once:
+    values that do not parse, and what validate_config finds in the result."""
+    updated, problems = _parse_assignments(config, assignments)
+    return updated, {**validate_config(updated), **problems}
+
+
+def _parse_assignments(config: UploadConfig, assignments: dict[str, str]) -> tuple[UploadConfig, dict[str, str]]:
+    for key in UploadConfig.SECRET_FIELDS:
+        register_secret(assignments.get(key))
+    fields = UploadConfig.from_json({}).to_json().keys() | set(_OPTIONAL_TEXT)
     current: dict[str, Any] = config.to_json()
     problems: dict[str, str] = {}
     for key, value in assignments.items():
@@ -99,7 +130,7 @@ def apply_assignments(config: UploadConfig, assignments: dict[str, str]) -> Uplo
             problems[key] = f"unknown setting (known: {', '.join(sorted(fields))})"
             continue
         kind = type(getattr(UploadConfig(), key))
-        if key in ("sessionToken", "endpointUrl", "profile"):
+        if key in _OPTIONAL_TEXT:
             current[key] = value or None
         elif kind is bool:
             low = value.strip().lower()
@@ -110,15 +141,13 @@ def apply_assignments(config: UploadConfig, assignments: dict[str, str]) -> Uplo
             else:
                 problems[key] = "must be true or false"
         elif kind is int:
-            try:
+            if _INT_RE.fullmatch(value.strip()):
                 current[key] = int(value.strip())
-            except ValueError:
+            else:
                 problems[key] = "must be a whole number"
         else:
             current[key] = value
-    if problems:
-        raise ConfigInvalid(problems)
-    return UploadConfig.from_json(current)
+    return UploadConfig.from_json(current), problems
 
 
 def load_settings(path: Path) -> AppSettings:

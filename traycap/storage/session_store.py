@@ -15,11 +15,13 @@ from pathlib import Path
 from traycap.errors import CorruptFile, SessionNotFound
 from traycap.models import SessionListItem, SessionMeta, UploadState, UploadStatus
 from traycap.paths import EXPORTED_MARKER, META_FILE, STATE_FILE, Paths, check_session_id, is_valid_session_id
-from traycap.storage.atomic import read_json, write_json_atomic
+from traycap.storage.atomic import read_json, remove_stale_temp_files, write_json_atomic
 
 log = logging.getLogger(__name__)
 
 ORPHAN_AGE_MS = 24 * 3600 * 1000
+# A temp file this old cannot belong to a write in progress (its mtime moves while it is written).
+STALE_TEMP_AGE_MS = 3600 * 1000
 _PROTECTED = frozenset({UploadStatus.PENDING, UploadStatus.UPLOADING, UploadStatus.DONE})
 
 
@@ -27,6 +29,7 @@ _PROTECTED = frozenset({UploadStatus.PENDING, UploadStatus.UPLOADING, UploadStat
 class CleanupReport:
     deleted: list[str] = field(default_factory=list)
     kept: dict[str, str] = field(default_factory=dict)  # session id -> why
+    temp_files_removed: list[str] = field(default_factory=list)  # stale `.tmp-*` files of interrupted writes
 
 
 @dataclass(frozen=True)
@@ -35,24 +38,32 @@ class Listing:
     problems: list[str]  # readable, one per unreadable file
 
 
-def _read_meta(path: Path) -> SessionMeta:
+def _read_meta(path: str | os.PathLike[str]) -> SessionMeta:
     data = read_json(path)
     if data is None:
-        raise CorruptFile(str(path), "the file is missing")
+        raise CorruptFile(os.fspath(path), "the file is missing")
     try:
         return SessionMeta.from_json(data)
     except ValueError as exc:
-        raise CorruptFile(str(path), str(exc)) from exc
+        raise CorruptFile(os.fspath(path), str(exc)) from exc
 
 
-def _read_state(path: Path) -> UploadState | None:
+def _read_state(path: str | os.PathLike[str]) -> UploadState | None:
     data = read_json(path)
     if data is None:
         return None
     try:
         return UploadState.from_json(data)
     except ValueError as exc:
-        raise CorruptFile(str(path), str(exc)) from exc
+        raise CorruptFile(os.fspath(path), str(exc)) from exc
+
+
+def _checked_meta(meta: SessionMeta, session_id: str, path: str) -> SessionMeta:
+    # zip_path() and the S3 key are built from meta.sessionId; a meta copied
+    # into another dir must not make us upload (or build a path from) the wrong name.
+    if meta.sessionId != session_id:
+        raise CorruptFile(path, f"it belongs to session {meta.sessionId!r}, not {session_id!r}")
+    return meta
 
 
 class SessionStore:
@@ -75,10 +86,11 @@ class SessionStore:
         return self._paths.meta(session_id).is_file()
 
     def read_meta(self, session_id: str) -> SessionMeta:
+        """The session's meta; SessionNotFound, or CorruptFile (also when it names another session)."""
         path = self._paths.meta(check_session_id(session_id))
         if not path.exists():
             raise SessionNotFound(f"There is no session {session_id!r}")
-        return _read_meta(path)
+        return _checked_meta(_read_meta(path), session_id, os.fspath(path))
 
     def save_meta(self, meta: SessionMeta) -> None:
         write_json_atomic(self._paths.meta(meta.sessionId), meta.to_json())
@@ -95,34 +107,50 @@ class SessionStore:
         return directory / f"{meta.sessionId}.zip"
 
     def item(self, session_id: str) -> SessionListItem:
-        directory = self._paths.session_dir(session_id)
-        meta_path = directory / META_FILE
-        if not meta_path.exists():
+        directory = os.fspath(self._paths.session_dir(session_id))
+        item = self._item(session_id, directory)
+        if item is None:
             raise SessionNotFound(f"There is no session {session_id!r}")
-        return self._item(session_id, directory)
+        return item
 
-    def _item(self, session_id: str, directory: Path) -> SessionListItem:
-        """One row; a corrupt file becomes the row's `problem`, never an exception."""
+    def _item(self, session_id: str, directory: str) -> SessionListItem | None:
+        """One row, None when the dir holds no session-meta.json (not a session).
+
+        A corrupt file becomes the row's `problem`, never an exception. Paths
+        are plain strings here: this runs 1,000 times per `traycap sessions`.
+        """
         problems: list[str] = []
+        meta: SessionMeta | None = None
+        meta_path = os.path.join(directory, META_FILE)
         try:
-            meta: SessionMeta | None = _read_meta(directory / META_FILE)
+            data = read_json(meta_path)
+            if data is None:
+                return None
+            meta = _checked_meta(SessionMeta.from_json(data), session_id, meta_path)
         except CorruptFile as exc:
             meta = None
             problems.append(exc.message)
+        except ValueError as exc:
+            problems.append(CorruptFile(meta_path, str(exc)).message)
         try:
-            state = _read_state(directory / STATE_FILE)
+            state = _read_state(os.path.join(directory, STATE_FILE))
         except CorruptFile as exc:
             state = None
             problems.append(exc.message)
-        exported = (directory / EXPORTED_MARKER).exists()
-        created = meta.createdAt if meta else _mtime_ms(directory)
+        exported = os.path.exists(os.path.join(directory, EXPORTED_MARKER))
+        zip_path: str | None = None
+        if meta is not None and exported:
+            if meta.zipPath:
+                zip_path = os.path.join(directory, meta.zipPath)  # join keeps an absolute zipPath as is
+            else:
+                zip_path = os.path.join(directory, f"{session_id}.zip")
         return SessionListItem(
             sessionId=session_id,
-            createdAt=created,
+            createdAt=meta.createdAt if meta else _mtime_ms(directory),
             endedAt=meta.endedAt if meta else None,
             actionCount=meta.actionCount if meta else 0,
             fileSizeBytes=meta.fileSizeBytes if meta else None,
-            zipPath=str(self.zip_path(meta)) if meta and exported else None,
+            zipPath=zip_path,
             isExported=exported,
             uploadStatus=state.status if state else UploadStatus.NOT_UPLOADED,
             uploadProgress=state.progress if state else 0,
@@ -136,18 +164,16 @@ class SessionStore:
         """All sessions, newest first. Unreadable files are reported per session."""
         items: list[SessionListItem] = []
         problems: list[str] = []
-        root = self._paths.sessions
         try:
-            entries = list(os.scandir(root))
-        except FileNotFoundError:
+            entries = list(os.scandir(self._paths.sessions))
+        except (FileNotFoundError, NotADirectoryError):
             return Listing([], [])
         for entry in entries:
             if not is_valid_session_id(entry.name) or not entry.is_dir(follow_symlinks=False):
                 continue
-            directory = Path(entry.path)
-            if not (directory / META_FILE).exists():
+            item = self._item(entry.name, entry.path)
+            if item is None:
                 continue
-            item = self._item(entry.name, directory)
             if item.problem:
                 problems.append(f"session {entry.name}: {item.problem}")
             items.append(item)
@@ -171,6 +197,11 @@ class SessionStore:
                 continue
             log.info("deleted orphaned session %s (older than 24 h, never exported)", session_id)
             report.deleted.append(session_id)
+        # Only after the ages above were read: removing a file touches its dir's mtime.
+        for directory in [self._paths.root, *(self._paths.session_dir(sid) for sid in report.kept)]:
+            for tmp in remove_stale_temp_files(directory, now_ms, STALE_TEMP_AGE_MS):
+                log.info("removed leftover temp file %s (from an interrupted write)", tmp)
+                report.temp_files_removed.append(str(tmp))
         return report
 
     def _keep_reason(self, session_id: str, directory: Path, now_ms: int) -> str | None:
@@ -195,16 +226,17 @@ class SessionStore:
         return None
 
 
-def _mtime_ms(path: Path) -> int:
+def _mtime_ms(path: str | os.PathLike[str]) -> int:
     try:
-        return int(path.stat().st_mtime * 1000)
+        return os.stat(path).st_mtime_ns // 1_000_000
     except OSError:
         return 0
 
 
 def _newest_mtime_ms(directory: Path) -> int:
+    """The newest mtime of the dir, its subdirs and files (symlinked dirs are not followed)."""
     newest = _mtime_ms(directory)
-    for dirpath, _dirs, files in os.walk(directory):
-        for name in files:
-            newest = max(newest, _mtime_ms(Path(dirpath) / name))
+    for dirpath, dirs, files in os.walk(directory):
+        for name in (*dirs, *files):
+            newest = max(newest, _mtime_ms(os.path.join(dirpath, name)))
     return newest

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from traycap.errors import CorruptFile
 from traycap.models import UploadState
-from traycap.paths import STATE_FILE, Paths, is_valid_session_id
+from traycap.paths import Paths, is_valid_session_id
 from traycap.storage.atomic import read_json, write_json_atomic
 
 
@@ -40,13 +41,18 @@ class StateStore:
         write_json_atomic(self._paths.state(state.sessionId), state.to_json())
 
     def scan(self) -> list[ScannedState]:
-        """Every session dir's state (missing ones skipped); corrupt ones reported, not raised."""
+        """Every session dir's state (missing ones skipped); corrupt ones reported, not raised.
+
+        Same rule as the session listing: a dir whose name is a valid session id,
+        not a symlink (a linked dir is never listed, so it is never uploaded either).
+        """
         out: list[ScannedState] = []
-        root = self._paths.sessions
-        if not root.is_dir():
+        try:
+            entries = sorted(os.scandir(self._paths.sessions), key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):
             return out
-        for entry in sorted(root.iterdir()):
-            if not is_valid_session_id(entry.name) or not (entry / STATE_FILE).exists():
+        for entry in entries:
+            if not is_valid_session_id(entry.name) or not entry.is_dir(follow_symlinks=False):
                 continue
             try:
                 state = self.read(entry.name)
