@@ -1,0 +1,113 @@
+"""Who may run the upload queue, and short locks around upload-state.json updates.
+
+Both are `fcntl.flock` locks: the kernel drops them when the process dies, even
+on SIGKILL, so a crash never leaves a stale lock behind. flock locks belong to
+an open file description, so two QueueLock objects in one process exclude each
+other just like two processes do (tests rely on that).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+from traycap.errors import QueueBusy
+from traycap.paths import Paths
+
+STATE_LOCK_FILE = "upload-state.lock"
+
+
+class QueueLock:
+    """Exactly one process runs the queue: the one holding `paths.queue_lock`."""
+
+    def __init__(self, paths: Paths) -> None:
+        self._path = paths.queue_lock
+        self._fd: int | None = None
+        self._mutex = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def try_acquire(self) -> bool:
+        with self._mutex:
+            if self._fd is not None:
+                return True
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                return False
+            # Who holds it, for the "another process" message; informational only.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            self._fd = fd
+            return True
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._fd is None:
+                return
+            fd, self._fd = self._fd, None
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+
+    def holder_pid(self) -> int | None:
+        """The pid written by the process holding the lock (None if unknown)."""
+        try:
+            text = self._path.read_text().strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() else None
+
+    def busy_error(self) -> QueueBusy:
+        pid = self.holder_pid()
+        who = f"process {pid}" if pid else "another traycap process"
+        return QueueBusy(f"The upload queue is already run by {who}")
+
+    def __enter__(self) -> QueueLock:
+        if not self.try_acquire():
+            raise self.busy_error()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+_state_mutex = threading.Lock()
+
+
+@contextlib.contextmanager
+def state_lock(paths: Paths) -> Iterator[None]:
+    """Held for one read-modify-write of an upload-state.json (milliseconds).
+
+    The queue process and CLI commands (cancel, retry, upload) change states on
+    disk; this makes each change see the latest state, so a cancel written by
+    another process is never overwritten by the worker's next checkpoint.
+    """
+    with _state_mutex:
+        paths.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(paths.root / STATE_LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing drops the flock

@@ -1,0 +1,170 @@
+"""The upload state machine (pure): which moves are legal, and what each move writes.
+
+    not_uploaded -> pending          enqueue (user clicks Upload, or auto-upload)
+    pending      -> uploading        the queue picks it up
+    uploading    -> done             success (object verified)
+    uploading    -> pending          retryable failure with retries left (backoff), or quit mid-upload
+    uploading    -> failed           retryable failure at maxRetries, or any permanent failure
+    failed       -> pending          retry (retryCount reset to 0); also restore of a failure with retries left
+    pending/uploading -> not_uploaded  cancel
+
+Every function here takes the current UploadState and the time and returns the
+next one; none of them touches the disk, the clock or the network, so the
+queue's rules are tested directly.
+"""
+
+from __future__ import annotations
+
+from traycap.errors import IllegalTransition
+from traycap.models import UploadState, UploadStatus
+from traycap.upload.backoff import backoff_ms
+from traycap.upload.engine import ResumePoint, UploadResult
+
+S = UploadStatus
+
+ALLOWED: dict[UploadStatus, frozenset[UploadStatus]] = {
+    S.NOT_UPLOADED: frozenset({S.PENDING}),
+    S.PENDING: frozenset({S.UPLOADING, S.NOT_UPLOADED}),
+    S.UPLOADING: frozenset({S.DONE, S.PENDING, S.FAILED, S.NOT_UPLOADED}),
+    S.FAILED: frozenset({S.PENDING}),
+    S.DONE: frozenset(),
+}
+
+_HINTS: dict[tuple[UploadStatus, UploadStatus], str] = {
+    (S.DONE, S.PENDING): "it is already in the bucket; `traycap link ID` prints its link",
+    (S.FAILED, S.NOT_UPLOADED): "a failed upload has nothing to cancel; `traycap retry ID` tries again",
+    (S.DONE, S.NOT_UPLOADED): "it is already uploaded; there is nothing to cancel",
+    (S.NOT_UPLOADED, S.NOT_UPLOADED): "it is not queued; there is nothing to cancel",
+}
+
+
+def is_allowed(old: UploadStatus, new: UploadStatus) -> bool:
+    return new in ALLOWED[old]
+
+
+def check(session_id: str, old: UploadStatus, new: UploadStatus) -> None:
+    if not is_allowed(old, new):
+        hint = _HINTS.get((old, new), "run `traycap sessions` to see its status")
+        raise IllegalTransition(
+            f"Session {session_id} cannot go from {old.value} to {new.value}", hint.replace("ID", session_id)
+        )
+
+
+def _require(state: UploadState, *allowed: UploadStatus, action: str) -> None:
+    """Some moves share an edge of the table but not its cause (enqueue vs retry into pending)."""
+    if state.status not in allowed:
+        raise IllegalTransition(
+            f"Session {state.sessionId} is {state.status.value}; only {' or '.join(a.value for a in allowed)} "
+            f"sessions can be {action}",
+            "run `traycap sessions` to see its status",
+        )
+
+
+def _move(state: UploadState, new: UploadStatus, now_ms: int, **changes: object) -> UploadState:
+    check(state.sessionId, state.status, new)
+    return state.with_(status=new, updatedAt=now_ms, **changes)
+
+
+def new_state(session_id: str, now_ms: int) -> UploadState:
+    """What a session without upload-state.json is: not uploaded."""
+    return UploadState(sessionId=session_id, status=S.NOT_UPLOADED, createdAt=now_ms, updatedAt=now_ms)
+
+
+def enqueued(state: UploadState, *, key: str, total: int, max_retries: int, now_ms: int) -> UploadState:
+    """not_uploaded -> pending: a fresh upload (createdAt is its place in the FIFO)."""
+    _require(state, S.NOT_UPLOADED, action="queued for upload")
+    return _move(
+        state, S.PENDING, now_ms,
+        createdAt=now_ms, s3Key=key, totalBytes=total, bytesUploaded=0, retryCount=0, maxRetries=max_retries,
+        lastError=None, lastAttemptAt=None, completedAt=None, nextAttemptAt=None,
+        uploadId=None, partSize=None, parts=(),
+    )
+
+
+def attempt_started(state: UploadState, now_ms: int) -> UploadState:
+    _require(state, S.PENDING, action="started")
+    return _move(state, S.UPLOADING, now_ms, lastAttemptAt=now_ms, nextAttemptAt=None)
+
+
+def checkpointed(state: UploadState, point: ResumePoint | None, now_ms: int) -> UploadState:
+    """Still uploading; remember the multipart upload so a restart resumes it."""
+    if state.status is not S.UPLOADING:
+        raise IllegalTransition(f"Session {state.sessionId} is {state.status.value}, not uploading")
+    if point is None:
+        return state.with_(uploadId=None, partSize=None, parts=(), updatedAt=now_ms)
+    done = sum(p.size for p in point.parts)
+    return state.with_(
+        uploadId=point.uploadId, partSize=point.partSize, parts=point.parts,
+        bytesUploaded=min(done, state.totalBytes) if state.totalBytes else done, updatedAt=now_ms,
+    )
+
+
+def succeeded(state: UploadState, result: UploadResult, now_ms: int) -> UploadState:
+    return _move(
+        state, S.DONE, now_ms,
+        s3Key=result.key, bytesUploaded=result.size, totalBytes=result.size, completedAt=now_ms,
+        lastError=None, nextAttemptAt=None, uploadId=None, partSize=None, parts=(),
+    )
+
+
+def attempt_failed(state: UploadState, error: str, *, transient: bool, now_ms: int) -> UploadState:
+    """uploading -> pending after backoff (retries left) or -> failed (permanent, or the last retry)."""
+    _require(state, S.UPLOADING, action="marked failed")
+    if transient and state.retryCount < state.maxRetries:
+        return _move(
+            state, S.PENDING, now_ms,
+            retryCount=state.retryCount + 1, nextAttemptAt=now_ms + backoff_ms(state.retryCount), lastError=error,
+        )
+    return _move(state, S.FAILED, now_ms, lastError=error, nextAttemptAt=None)
+
+
+def interrupted(state: UploadState, now_ms: int) -> UploadState:
+    """uploading -> pending without spending a retry: the app quit or the process died mid-upload."""
+    _require(state, S.UPLOADING, action="interrupted")
+    return _move(state, S.PENDING, now_ms)
+
+
+def retried(state: UploadState, *, key: str, total: int, max_retries: int, now_ms: int) -> UploadState:
+    """failed -> pending with retryCount 0. The multipart upload is kept for resume unless the key changed."""
+    _require(state, S.FAILED, action="retried")
+    keep_resume = key == state.s3Key
+    return _move(
+        state, S.PENDING, now_ms,
+        s3Key=key, totalBytes=total, retryCount=0, maxRetries=max_retries, lastError=None, nextAttemptAt=None,
+        uploadId=state.uploadId if keep_resume else None,
+        partSize=state.partSize if keep_resume else None,
+        parts=state.parts if keep_resume else (),
+        bytesUploaded=state.bytesUploaded if keep_resume else 0,
+    )
+
+
+def cancelled(state: UploadState, now_ms: int) -> UploadState:
+    """pending/uploading -> not_uploaded; the caller aborts the multipart upload it held."""
+    return _move(
+        state, S.NOT_UPLOADED, now_ms,
+        bytesUploaded=0, retryCount=0, lastError=None, nextAttemptAt=None, uploadId=None, partSize=None, parts=(),
+    )
+
+
+def restored(state: UploadState, now_ms: int) -> UploadState | None:
+    """Start-up rule for one session; None when it stays as it is.
+
+    uploading -> pending (it was interrupted); failed with retries left -> pending
+    (its nextAttemptAt backoff kept); pending stays pending; failed at maxRetries,
+    done and not_uploaded stay.
+    """
+    if state.status is S.UPLOADING:
+        return interrupted(state, now_ms)
+    if state.status is S.FAILED and state.retryCount < state.maxRetries:
+        return _move(state, S.PENDING, now_ms)
+    return None
+
+
+def eligible(state: UploadState, now_ms: int) -> bool:
+    return state.status is S.PENDING and (state.nextAttemptAt is None or state.nextAttemptAt <= now_ms)
+
+
+def resume_point(state: UploadState) -> ResumePoint | None:
+    if state.uploadId is None or state.partSize is None:
+        return None
+    return ResumePoint(uploadId=state.uploadId, partSize=state.partSize, parts=state.parts)
