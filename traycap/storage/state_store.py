@@ -8,7 +8,7 @@ from pathlib import Path
 
 from traycap.errors import CorruptFile
 from traycap.models import UploadState
-from traycap.paths import Paths, is_valid_session_id
+from traycap.paths import META_FILE, Paths, is_valid_session_id
 from traycap.storage.atomic import read_json, write_json_atomic
 
 
@@ -44,7 +44,7 @@ class StateStore:
         """Every session dir's state (missing ones skipped); corrupt ones reported, not raised.
 
         Same rule as the session listing: a dir whose name is a valid session id,
-        not a symlink (a linked dir is never listed, so it is never uploaded either).
+        not a symlink, with a session-meta.json (what is not listed is never uploaded).
         """
         out: list[ScannedState] = []
         try:
@@ -54,6 +54,8 @@ class StateStore:
         for entry in entries:
             if not is_valid_session_id(entry.name) or not entry.is_dir(follow_symlinks=False):
                 continue
+            if not os.path.exists(os.path.join(entry.path, META_FILE)):
+                continue  # not a session: the recorder writes the meta when a recording starts
             try:
                 state = self.read(entry.name)
             except CorruptFile as exc:
