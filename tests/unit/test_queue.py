@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
 
 import pytest
 
+from tests.support.fake_engine import FakeEngine
+from tests.support.sessions import TEST_CONFIG, make_session, write_config, zip_bytes
 from traycap.clock import FakeClock, SystemClock
 from traycap.context import Context
 from traycap.errors import (
@@ -25,8 +28,6 @@ from traycap.errors import (
 from traycap.models import UploadProgress, UploadStatus
 from traycap.upload.queue import UploadQueue
 from traycap.upload.requests import request_cancel, request_upload
-from tests.support.fake_engine import FakeEngine
-from tests.support.sessions import TEST_CONFIG, make_session, write_config, zip_bytes
 
 S = UploadStatus
 
@@ -172,7 +173,7 @@ def test_progress_events_are_throttled(ctx: Context, engine: FakeEngine) -> None
     assert 30 <= len(uploading) <= 45, len(uploading)
     assert [e.status for e in events][-1] is S.DONE
     assert uploading[-1].progress == 100
-    assert all(b.bytesUploaded >= a.bytesUploaded for a, b in zip(uploading, uploading[1:]))
+    assert all(b.bytesUploaded >= a.bytesUploaded for a, b in itertools.pairwise(uploading))
 
 
 # --- failures, backoff, poison pill -------------------------------------------------

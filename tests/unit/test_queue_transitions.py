@@ -83,7 +83,8 @@ def test_checkpoint_and_success() -> None:
     with pytest.raises(IllegalTransition):
         t.checkpointed(state(S.PENDING), None, NOW)
     done = t.succeeded(s, UploadResult("sessions/s1.zip", 100, "ab", 100), NOW)
-    assert (done.status, done.bytesUploaded, done.completedAt, done.uploadId, done.parts) == (S.DONE, 100, NOW, None, ())
+    assert (done.status, done.bytesUploaded, done.completedAt, done.uploadId, done.parts) == (
+        S.DONE, 100, NOW, None, ())
     assert done.progress == 100
 
 
@@ -91,7 +92,8 @@ def test_retry_resets_count_and_keeps_parts_for_the_same_key() -> None:
     parts = (CompletedPart(1, "e1", 40),)
     failed = state(S.FAILED, retryCount=10, lastError="x", uploadId="u1", partSize=40, parts=parts, bytesUploaded=40)
     same = t.retried(failed, key="sessions/s1.zip", total=100, max_retries=10, now_ms=NOW)
-    assert (same.status, same.retryCount, same.lastError, same.uploadId, same.parts) == (S.PENDING, 0, None, "u1", parts)
+    assert (same.status, same.retryCount, same.lastError, same.uploadId, same.parts) == (
+        S.PENDING, 0, None, "u1", parts)
     moved = t.retried(failed, key="other/s1.zip", total=100, max_retries=10, now_ms=NOW)
     assert (moved.uploadId, moved.parts, moved.s3Key) == (None, (), "other/s1.zip")
     for other in (S.NOT_UPLOADED, S.PENDING, S.UPLOADING, S.DONE):
