@@ -44,6 +44,7 @@ def test_missing_file_reads_as_none(tmp_path: Path) -> None:
         (b"\x00" * 20, "invalid JSON"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
         (b"1" * 5000, "invalid JSON"),  # more digits than int() converts
+        (b"null", "holds null"),  # must not pass for a missing file
     ],
 )
 def test_unreadable_content_is_corrupt_file(tmp_path: Path, content: bytes, reason: str) -> None:

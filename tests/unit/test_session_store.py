@@ -57,6 +57,7 @@ BAD_CONTENT = {
     "wrong-type": b'{"sessionId": "bad", "createdAt": "yesterday", "status": "pending", "updatedAt": true}',
     "not-utf8": b'{"sessionId": "b\xe9d"}',
     "array": b"[1, 2]",
+    "null": b"null",
     "unknown-status": b'{"sessionId": "bad", "status": "paused", "createdAt": 1, "updatedAt": 1}',
 }
 

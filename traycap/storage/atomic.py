@@ -87,7 +87,7 @@ def read_json(path: str | os.PathLike[str]) -> Any | None:
     except OSError as exc:
         raise CorruptFile(os.fspath(path), exc.strerror or str(exc)) from exc
     try:
-        return json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise CorruptFile(os.fspath(path), "the file is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -98,6 +98,11 @@ def read_json(path: str | os.PathLike[str]) -> Any | None:
         raise CorruptFile(os.fspath(path), "the JSON is nested too deeply") from None
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
         raise CorruptFile(os.fspath(path), f"invalid JSON ({exc})") from None
+    if data is None:
+        # None means "no such file" to every caller; a file holding `null` must not
+        # pass for a missing one (a missing upload state makes a session deletable).
+        raise CorruptFile(os.fspath(path), "the file holds null, not a JSON object")
+    return data
 
 
 def _read_all(path: str | os.PathLike[str]) -> bytes:

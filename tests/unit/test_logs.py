@@ -1,0 +1,57 @@
+"""Secrets are masked in every log line, including tracebacks."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from traycap.logs import SecretRedactor, redact, register_secret, setup_logging
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYlogtest1"
+TOKEN = "FwoGZXIvYXdzEBYaDtoken-logtest-9876"
+
+
+def test_redact_masks_registered_secrets() -> None:
+    register_secret(SECRET)
+    register_secret(TOKEN)
+    register_secret(None)
+    register_secret("abc")  # too short to mask safely: ignored, not an error
+    text = redact(f"key={SECRET} token={TOKEN} other=visible abc")
+    assert SECRET not in text and TOKEN not in text
+    assert "****est1" in text and "****9876" in text
+    assert text.endswith("other=visible abc")
+
+
+def test_redactor_filters_message_args_and_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    register_secret(SECRET)
+    setup_logging(tmp_path / "logs", "DEBUG")
+    try:
+        log = logging.getLogger("traycap.test")
+        log.debug("signing with %s", SECRET)
+        log.info(f"inline {SECRET}")
+        try:
+            raise RuntimeError(f"request failed: https://x/?X-Amz-Signature={SECRET}")
+        except RuntimeError:
+            log.exception("upload failed")
+        log.warning("stack", stack_info=True, extra={"k": SECRET})
+    finally:
+        for handler in list(logging.getLogger().handlers):
+            handler.close()
+            logging.getLogger().removeHandler(handler)
+    written = (tmp_path / "logs" / "traycap.log").read_text()
+    err = capsys.readouterr().err
+    for out in (written, err):
+        assert SECRET not in out
+        assert "signing with ****est1" in out
+        assert "inline ****est1" in out
+        assert "X-Amz-Signature=****est1" in out  # the traceback is there, masked
+        assert "RuntimeError" in out
+
+
+def test_filter_on_a_plain_record() -> None:
+    register_secret(SECRET)
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "a %s b", (SECRET,), None)
+    assert SecretRedactor().filter(record) is True
+    assert record.getMessage() == "a ****est1 b"
