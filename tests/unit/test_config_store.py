@@ -118,7 +118,8 @@ def test_apply_assignments_types() -> None:
         "keyPrefix": "team/", "partSizeBytes": str(8 * MIB),
     })
     assert (updated.maxRetries, updated.pathStyle, updated.autoUpload) == (3, True, False)
-    assert (updated.endpointUrl, updated.keyPrefix, updated.partSizeBytes) == ("http://127.0.0.1:9000", "team/", 8 * MIB)
+    assert updated.endpointUrl == "http://127.0.0.1:9000"
+    assert (updated.keyPrefix, updated.partSizeBytes) == ("team/", 8 * MIB)
     assert apply_assignments(updated, {"endpointUrl": ""}).endpointUrl is None
 
 
