@@ -137,7 +137,8 @@ def classify_error(exc: BaseException, *, bucket: str = "", endpoint: str | None
             )
         if code in THROTTLE_CODES or status == 429:
             return Throttled(f"S3 asked traycap to slow down{tag}")
-        if code in ("NoSuchBucket",) or (status == 404 and code in ("404", "NotFound", "") and not text):
+        # A HEAD answer has no body: HeadBucket on a missing bucket is a bare 404.
+        if code == "NoSuchBucket" or (status == 404 and code in ("404", "NotFound", "")):
             return BucketNotFound(
                 f"The bucket {bucket!r} does not exist{tag}", "check the bucket name and region in Upload settings"
             )
