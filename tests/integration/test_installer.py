@@ -1,0 +1,222 @@
+"""The Linux PyInstaller bundle, built once per test session, and the user install scripts.
+
+Everything runs in a temporary HOME: the install, the autostart entry and the data dir
+never touch the real ones.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import shutil
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.bundle import REPO, Bundle, build_bundle
+from tests.support.display import xvfb
+from traycap.models import SessionMeta
+from traycap.paths import Paths
+from traycap.storage.session_store import SessionStore
+
+INSTALL = REPO / "installer" / "linux" / "install.sh"
+UNINSTALL = REPO / "installer" / "linux" / "uninstall.sh"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def bundle() -> Bundle:
+    return build_bundle()
+
+
+@pytest.fixture
+def user_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A login of a fresh user: HOME and every XDG dir inside tmp_path, no TRAYCAP_HOME."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("XDG_", "TRAYCAP_")) and k not in ("HOME", "DISPLAY", "WAYLAND_DISPLAY")
+    }
+    env.update(HOME=str(home), XDG_CONFIG_DIRS=str(tmp_path / "etc-xdg"), LC_ALL="C.UTF-8")
+    yield env
+
+
+def _run(argv: list[str | Path], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(a) for a in argv], env=env, capture_output=True, text=True, timeout=timeout,
+                          check=False)
+
+
+def _ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc
+
+
+def _validate_desktop_file(path: Path) -> dict[str, str]:
+    tool = shutil.which("desktop-file-validate")
+    assert tool, "desktop-file-validate is missing: install Debian's desktop-file-utils"
+    proc = subprocess.run([tool, str(path)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout + proc.stderr
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
+    parser.read(path, encoding="utf-8")
+    return dict(parser["Desktop Entry"])
+
+
+# --- the bundle itself ------------------------------------------------------------------------
+def test_bundle_help(bundle: Bundle, user_env: dict[str, str]) -> None:
+    proc = _ok(_run([bundle.exe, "--help"], user_env))
+    assert proc.stdout.startswith("usage: traycap")
+    for command in ("record", "sessions", "upload", "config", "autostart"):
+        assert command in proc.stdout
+
+
+def test_bundle_lists_sessions_as_json(bundle: Bundle, user_env: dict[str, str], tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    paths = Paths(root=data, logs=data / "logs").ensure()
+    meta = SessionMeta(sessionId="20261125-101500-abc123", createdAt=1_764_065_700_000, endedAt=1_764_065_760_000,
+                       actionCount=7)
+    paths.session_dir(meta.sessionId).mkdir()
+    SessionStore(paths).save_meta(meta)
+
+    proc = _ok(_run([bundle.exe, "sessions", "--json"], {**user_env, "TRAYCAP_HOME": str(data)}))
+    items = json.loads(proc.stdout)
+    assert [(i["sessionId"], i["actionCount"], i["endedAt"]) for i in items] == [
+        ("20261125-101500-abc123", 7, 1_764_065_760_000)
+    ]
+
+
+def test_bundle_carries_botocore_s3_model(bundle: Bundle) -> None:
+    """Trimmed botocore data: S3 (and STS/SSO for profiles) must be there, unrelated services not."""
+    data = next(bundle.folder.rglob("botocore/data"))
+    assert (data / "endpoints.json").exists() and (data / "sdk-default-configuration.json").exists()
+    assert list((data / "s3").rglob("service-2.json*")), "botocore's S3 model is missing"
+    assert list((data / "sts").rglob("service-2.json*"))
+    assert not (data / "ec2").exists()
+
+
+def test_bundle_carries_the_tray_assets(bundle: Bundle) -> None:
+    source = sorted(p.name for p in (REPO / "traycap" / "assets").glob("*.png"))
+    assert source, "traycap/assets has no PNG"
+    bundled = sorted(p.name for p in next(bundle.folder.rglob("traycap/assets")).glob("*.png"))
+    assert bundled == source
+
+
+@pytest.mark.x11
+def test_bundle_records_under_xvfb(bundle: Bundle, user_env: dict[str, str], tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with xvfb(width=640, height=480) as display:
+        env = {**user_env, "DISPLAY": display.name, "TRAYCAP_HOME": str(data)}
+        rec = _ok(_run([bundle.exe, "record", "--duration", "2"], env, timeout=120))
+    listing = json.loads(_ok(_run([bundle.exe, "sessions", "--json"], env)).stdout)
+    assert len(listing) == 1, listing
+    item = listing[0]
+    assert item["sessionId"] in rec.stdout
+    assert item["isExported"] is True
+    zip_path = Path(item["zipPath"]) if item.get("zipPath") else data / "sessions" / item["sessionId"] / (
+        item["sessionId"] + ".zip")
+    with zipfile.ZipFile(zip_path) as bundle_zip:
+        assert bundle_zip.testzip() is None
+        assert bundle_zip.namelist(), "the exported zip is empty"
+
+
+# --- autostart from the bundle ------------------------------------------------------------------
+def test_bundle_autostart_round_trip(bundle: Bundle, user_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**user_env, "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "TRAYCAP_HOME": str(tmp_path / "d")}
+    entry = tmp_path / "cfg" / "autostart" / "traycap.desktop"
+
+    assert _ok(_run([bundle.exe, "autostart", "status"], env)).stdout.startswith("Autostart is off.")
+    assert not entry.exists()
+
+    on = _ok(_run([bundle.exe, "autostart", "on"], env))
+    assert on.stdout.startswith("Autostart is on")
+    keys = _validate_desktop_file(entry)
+    # The frozen binary launches itself (not python), with the data dir it was given.
+    assert keys["Exec"] == f"env TRAYCAP_HOME={tmp_path / 'd'} {bundle.exe} tray"
+
+    status = _ok(_run([bundle.exe, "autostart", "status"], env)).stdout
+    assert status.startswith("Autostart is on") and "note:" not in status
+
+    assert _ok(_run([bundle.exe, "autostart", "off"], env)).stdout.startswith("Autostart is off.")
+    assert not entry.exists()
+    assert _ok(_run([bundle.exe, "autostart", "status"], env)).stdout.startswith("Autostart is off.")
+
+
+# --- install.sh / uninstall.sh ------------------------------------------------------------------
+def test_menu_entry_template_validates(tmp_path: Path) -> None:
+    text = (REPO / "installer" / "linux" / "traycap.desktop").read_text()
+    filled = tmp_path / "traycap.desktop"
+    filled.write_text(text.replace("@EXEC@", "/home/u/.local/bin/traycap"))
+    keys = _validate_desktop_file(filled)
+    assert keys["Exec"] == "/home/u/.local/bin/traycap tray" and keys["Icon"] == "traycap"
+
+
+def test_install_upgrade_uninstall_keeps_data(bundle: Bundle, user_env: dict[str, str]) -> None:
+    home = Path(user_env["HOME"])
+    opt_exe = home / ".local" / "opt" / "traycap" / "traycap"
+    link = home / ".local" / "bin" / "traycap"
+    menu = home / ".local" / "share" / "applications" / "traycap.desktop"
+    icon = home / ".local" / "share" / "icons" / "hicolor" / "256x256" / "apps" / "traycap.png"
+    autostart = home / ".config" / "autostart" / "traycap.desktop"
+    data = home / ".local" / "share" / "traycap"  # platformdirs' default on Linux
+
+    first = _ok(_run(["bash", INSTALL, "--bundle", bundle.folder, "--autostart"], user_env, timeout=300))
+    assert "Installed traycap" in first.stdout
+    assert opt_exe.is_file() and link.is_symlink() and link.resolve() == opt_exe.resolve()
+    assert _ok(_run([link, "--version"], user_env)).stdout.startswith("traycap ")
+    assert _validate_desktop_file(menu)["Exec"] == f"{opt_exe} tray"
+    assert icon.read_bytes() == (REPO / "traycap" / "assets" / "traycap.png").read_bytes()
+    assert _validate_desktop_file(autostart)["Exec"] == f"{opt_exe} tray"
+
+    # The user records and configures; an upgrade must keep all of it byte for byte.
+    sid = "20261125-120000-00beef"
+    paths = Paths(root=data, logs=data / "logs").ensure()
+    paths.session_dir(sid).mkdir()
+    SessionStore(paths).save_meta(SessionMeta(sessionId=sid, createdAt=1_764_072_000_000))
+    (paths.session_dir(sid) / f"{sid}.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    paths.config.write_text('{"bucket": "b", "region": "r", "secretAccessKey": "kept"}')
+    paths.config.chmod(0o600)
+    before = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
+
+    # Upgrade: a marker file in the old program folder must be gone (the folder is replaced).
+    (opt_exe.parent / "stale-file-from-old-version").write_text("x")
+    _ok(_run(["bash", INSTALL, "--bundle", bundle.folder], user_env, timeout=300))
+    assert not (opt_exe.parent / "stale-file-from-old-version").exists()
+    assert {p: p.read_bytes() for p in data.rglob("*") if p.is_file()} == before
+    assert oct(paths.config.stat().st_mode & 0o777) == oct(0o600)
+    assert autostart.exists(), "an upgrade must keep autostart on"
+    assert not list((home / ".local" / "opt").glob("*.old.*")) and not list((home / ".local" / "opt").glob(".*new*"))
+    listing = json.loads(_ok(_run([link, "sessions", "--json"], user_env)).stdout)
+    assert [i["sessionId"] for i in listing] == [sid]
+
+    gone = _ok(_run(["bash", UNINSTALL], user_env))
+    assert "Kept your sessions" in gone.stdout
+    for path in (opt_exe.parent, link, menu, icon, autostart):
+        assert not path.exists() and not path.is_symlink(), path
+    assert {p: p.read_bytes() for p in data.rglob("*") if p.is_file()} == before
+
+    purged = _ok(_run(["bash", UNINSTALL, "--purge-data", "--yes"], user_env))
+    assert "Deleted the sessions" in purged.stdout
+    assert not data.exists()
+
+
+def test_uninstall_purge_leaves_foreign_files_in_traycap_home(user_env: dict[str, str], tmp_path: Path) -> None:
+    shared = tmp_path / "shared-folder"
+    (shared / "sessions" / "s1").mkdir(parents=True)
+    (shared / "upload-config.json").write_text("{}")
+    (shared / "my-notes.txt").write_text("not traycap's")
+    proc = _ok(_run(["bash", UNINSTALL, "--purge-data", "--yes"], {**user_env, "TRAYCAP_HOME": str(shared)}))
+    assert "Left" in proc.stdout
+    assert sorted(p.name for p in shared.iterdir()) == ["my-notes.txt"]
+
+
+def test_install_without_a_build_says_what_to_do(user_env: dict[str, str], tmp_path: Path) -> None:
+    proc = _run(["bash", INSTALL, "--bundle", tmp_path / "nothing-here"], user_env)
+    assert proc.returncode != 0
+    assert "no such folder" in proc.stderr or "not an executable" in proc.stderr
+    assert not (Path(user_env["HOME"]) / ".local" / "opt" / "traycap").exists()
