@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Build Traycap.app on macOS (11+), from the repository root or anywhere:
+#
+#   installer/macos/build_app.sh            -> dist/Traycap.app and dist/Traycap-<version>-macos.zip
+#
+#   CODESIGN_IDENTITY="Developer ID Application: ..."  sign for distribution (default: ad hoc, "-")
+#
+# Install: drag Traycap.app into /Applications, open it once (it asks for Screen Recording and
+# Accessibility: see PERMISSIONS.md), then `.../Traycap.app/Contents/MacOS/traycap autostart on`
+# or "Start at login" in the menu writes ~/Library/LaunchAgents/io.traycap.Traycap.plist.
+# Upgrade: replace Traycap.app in place; the data dir (~/Library/Application Support/traycap)
+# and the LaunchAgent (which points at /Applications/Traycap.app) stay valid.
+set -euo pipefail
+[[ "$(uname -s)" == Darwin ]] || { echo "build_app.sh: run this on macOS" >&2; exit 1; }
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cd "$repo"
+
+python3 -m pip install --quiet -e ".[installer]"
+
+# The app icon, made from the tray icon when no hand-made .icns is there.
+if [[ ! -f "$here/traycap.icns" && -f traycap/assets/traycap.png ]]; then
+  set_dir="$(mktemp -d)/traycap.iconset"
+  mkdir -p "$set_dir"
+  for size in 16 32 128 256; do
+    sips -z $size $size traycap/assets/traycap.png --out "$set_dir/icon_${size}x${size}.png" >/dev/null
+    double=$((size * 2))
+    sips -z $double $double traycap/assets/traycap.png --out "$set_dir/icon_${size}x${size}@2x.png" >/dev/null
+  done
+  iconutil -c icns "$set_dir" -o "$here/traycap.icns"
+fi
+
+pyinstaller --noconfirm installer/traycap.spec
+
+# macOS ties Screen Recording / Accessibility grants to the code signature: an ad-hoc
+# signature changes with every build, so users re-grant after each upgrade. Sign with a
+# Developer ID (and notarize) for builds handed to other people.
+identity="${CODESIGN_IDENTITY:--}"
+codesign --force --deep --options runtime --sign "$identity" dist/Traycap.app
+codesign --verify --deep --strict dist/Traycap.app
+
+version="$(dist/Traycap.app/Contents/MacOS/traycap --version | awk '{print $2}')"
+ditto -c -k --keepParent dist/Traycap.app "dist/Traycap-$version-macos.zip"
+echo "Built dist/Traycap.app and dist/Traycap-$version-macos.zip"
