@@ -1,12 +1,46 @@
-"""Placeholder until its issue lands."""
+"""`traycap` / `traycap tray`: the tray app, one instance per data directory."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
 
-from traycap.commands.common import not_available
+from traycap.commands.common import EXIT_FAIL, EXIT_OK
 from traycap.context import Context
+from traycap.errors import NoDisplay, TrayUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    return not_available("this command")
+    from traycap.app import InstanceLock, TrayApp, real_parts
+
+    lock = InstanceLock(ctx.paths.instance_lock)
+    if not lock.try_acquire():
+        pid = lock.holder_pid()
+        print("traycap is already running" + (f" (process {pid})" if pid else ""))
+        return EXIT_OK
+    try:
+        from traycap.ui.tray import Tray
+
+        try:
+            app = TrayApp(ctx, real_parts(ctx, lambda on_action: Tray(on_action)))
+        except (NoDisplay, TrayUnavailable) as exc:
+            print(f"traycap: {exc.message}", file=sys.stderr)
+            print(f"hint: {exc.hint}", file=sys.stderr)
+            return EXIT_FAIL
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %d: quitting", signum)
+            # Not on the signal frame's thread: shutdown joins threads and waits for the queue.
+            threading.Thread(target=app.shutdown, name="traycap-signal-quit", daemon=True).start()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGHUP, on_signal)
+        return app.run()
+    finally:
+        lock.release()

@@ -1,0 +1,462 @@
+"""The tray app's logic with fake parts: start-up order, actions, live menu updates, notifications, quit.
+
+No GUI here: FakeTray records what would be rendered. The real run is tests/integration/test_tray_gui.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.session_dirs import make_session
+from traycap.app import Parts, SessionCache, TrayApp, recording_mode
+from traycap.context import Context
+from traycap.errors import HotkeyUnavailable
+from traycap.models import SessionMeta, UploadConfig, UploadProgress, UploadState, UploadStatus
+from traycap.storage.config_store import save_config, save_settings
+from traycap.storage.state_store import StateStore
+from traycap.ui import notify
+from traycap.ui.menu import Action, ActionKind, IconSpec, IconState, MenuItem, RecordingMode, find_action
+
+T0 = 1_700_000_000_000
+CONFIG = UploadConfig(bucket="traycap-test", region="us-east-1", accessKeyId="AKIAX", secretAccessKey="s3cr3t-value")
+
+
+class FakeTray:
+    def __init__(self, on_action: Callable[[Action], None]) -> None:
+        self.on_action = on_action
+        self.renders: list[tuple[tuple[MenuItem, ...], IconSpec, str]] = []
+        self.stopped = False
+
+    def update(self, items: tuple[MenuItem, ...], spec: IconSpec, tooltip: str) -> None:
+        self.renders.append((items, spec, tooltip))
+
+    def run(self, on_shown: Callable[[], None]) -> None:
+        on_shown()
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+class FakeQueue:
+    def __init__(self, log: list[str], states: StateStore, clock_ms: Callable[[], int]) -> None:
+        self.log = log
+        self.states = states
+        self.now = clock_ms
+        self.subs: list[Callable[[UploadProgress], None]] = []
+
+    def restore(self) -> None:
+        self.log.append("queue.restore")
+
+    def _set(self, sid: str, status: UploadStatus) -> UploadState:
+        state = UploadState(sessionId=sid, status=status, createdAt=self.now(), updatedAt=self.now())
+        self.states.write(state)
+        self.emit(UploadProgress.of(state))
+        return state
+
+    def enqueue(self, sid: str) -> UploadState:
+        self.log.append(f"enqueue {sid}")
+        return self._set(sid, UploadStatus.PENDING)
+
+    def retry(self, sid: str) -> UploadState:
+        self.log.append(f"retry {sid}")
+        return self._set(sid, UploadStatus.PENDING)
+
+    def cancel(self, sid: str) -> UploadState:
+        self.log.append(f"cancel {sid}")
+        return self._set(sid, UploadStatus.NOT_UPLOADED)
+
+    def subscribe(self, fn: Callable[[UploadProgress], None]) -> Callable[[], None]:
+        self.subs.append(fn)
+        return lambda: self.subs.remove(fn)
+
+    def emit(self, p: UploadProgress) -> None:
+        for fn in list(self.subs):
+            fn(p)
+
+    def start(self) -> None:
+        self.log.append("queue.start")
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        self.log.append(f"queue.stop({timeout})")
+
+
+class FakeRecorder:
+    def __init__(self, ctx: Context, log: list[str], on_event: Callable[[Any], None]) -> None:
+        self.ctx, self.log, self.on_event = ctx, log, on_event
+        self.state = "IDLE"
+        self.session_id: str | None = None
+        self.count = 0
+
+    def start(self) -> str:
+        self.count += 1
+        self.session_id = f"rec-{self.count}"
+        self.state = "RECORDING"
+        self.log.append(f"recorder.start {self.session_id}")
+        return self.session_id
+
+    def pause(self) -> None:
+        self.state = "PAUSED"
+        self.log.append("recorder.pause")
+
+    def resume(self) -> None:
+        self.state = "RECORDING"
+        self.log.append("recorder.resume")
+
+    def stop(self) -> SessionMeta:
+        sid = self.session_id
+        assert sid is not None
+        make_session(self.ctx.paths, sid, created_ms=self.ctx.clock.now_ms(), exported=True)
+        self.state = "IDLE"
+        self.log.append(f"recorder.stop {sid}")
+        return self.ctx.sessions.read_meta(sid)
+
+
+class FakeHotkey:
+    def __init__(self, spec: str, callback: Callable[[], None], log: list[str], fail: bool) -> None:
+        self.spec, self.callback, self.log, self.fail = spec, callback, log, fail
+
+    def start(self) -> None:
+        if self.fail:
+            raise HotkeyUnavailable(f"The hotkey {self.spec} cannot be registered: grabbed by another program")
+        self.log.append(f"hotkey.start {self.spec}")
+
+    def stop(self) -> None:
+        self.log.append("hotkey.stop")
+
+
+class FakeLock:
+    def __init__(self, free: bool, log: list[str]) -> None:
+        self.free, self.log = free, log
+
+    def try_acquire(self) -> bool:
+        self.log.append(f"queue_lock.acquire -> {self.free}")
+        return self.free
+
+    def release(self) -> None:
+        self.log.append("queue_lock.release")
+
+
+class Harness:
+    def __init__(self, ctx: Context, *, lock_free: bool = True, hotkey_fails: bool = False) -> None:
+        self.ctx = ctx
+        self.log: list[str] = []
+        self.delivered: list[notify.Notice] = []
+        self.copied: list[str] = []
+        self.opened: list[Path] = []
+        self.requests: list[str] = []
+        self.queue: FakeQueue | None = None
+        self.recorder: FakeRecorder | None = None
+        self.hotkeys: list[FakeHotkey] = []
+        self.tray: FakeTray | None = None
+
+        def make_tray(on_action: Callable[[Action], None]) -> FakeTray:
+            self.tray = FakeTray(on_action)
+            return self.tray
+
+        def make_queue(c: Context) -> FakeQueue:
+            self.queue = FakeQueue(self.log, c.states, c.clock.now_ms)
+            return self.queue
+
+        def make_recorder(c: Context, settings: Any, on_event: Callable[[Any], None]) -> FakeRecorder:
+            self.recorder = FakeRecorder(c, self.log, on_event)
+            return self.recorder
+
+        def make_hotkey(spec: str, cb: Callable[[], None]) -> FakeHotkey:
+            hk = FakeHotkey(spec, cb, self.log, hotkey_fails)
+            self.hotkeys.append(hk)
+            return hk
+
+        def cleanup_spy(c: Context) -> None:
+            self.log.append("recover")
+
+        def request(kind: str) -> Callable[[Context, str], None]:
+            return lambda c, sid: self.requests.append(f"{kind} {sid}")
+
+        self.notifier = notify.Notifier(self.delivered.append, available=lambda: True)
+        self.parts = Parts(
+            make_tray=make_tray,
+            make_queue=make_queue,
+            make_recorder=make_recorder,
+            make_hotkey=make_hotkey,
+            queue_lock=FakeLock(lock_free, self.log),
+            notifier=self.notifier,
+            copy_text=self.copied.append,
+            open_folder=self.opened.append,
+            share_link=lambda cfg, key, exp: f"{cfg.endpointUrl or 'https://s3'}/{cfg.bucket}/{key}?X-Amz-Expires={exp}",
+            launch_settings=lambda c: _DoneProcess(),
+            recover=cleanup_spy,
+            request_upload=request("upload"),
+            request_retry=request("retry"),
+            request_cancel=request("cancel"),
+        )
+        self.app = TrayApp(ctx, self.parts)
+
+    def do(self, action_id: str) -> None:
+        kind, _, sid = action_id.partition(":")
+        self.app.perform(Action(ActionKind(kind), sid or None))
+
+    def menu(self) -> tuple[MenuItem, ...]:
+        self.app.render()
+        assert self.tray is not None
+        return self.tray.renders[-1][0]
+
+    def spec(self) -> IconSpec:
+        self.app.render()
+        assert self.tray is not None
+        return self.tray.renders[-1][1]
+
+    def notices(self) -> list[notify.Notice]:
+        self.notifier.close()
+        return list(self.delivered)
+
+
+class _DoneProcess:
+    def poll(self) -> int | None:
+        return 0
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+
+@pytest.fixture
+def h(ctx: Context) -> Iterator[Harness]:
+    save_config(ctx.paths.config, CONFIG)
+    harness = Harness(ctx)
+    yield harness
+    harness.app.actions.close()
+
+
+def test_startup_order_and_ready(h: Harness) -> None:
+    assert not find_action(h.menu(), "toggle_recording").enabled  # type: ignore[union-attr]
+    h.app.startup()
+    assert h.log == [
+        "queue_lock.acquire -> True", "recover", "queue.restore", "queue.start", "hotkey.start <ctrl>+<shift>+r",
+    ]
+    start = find_action(h.menu(), "toggle_recording")
+    assert start is not None and start.enabled and start.label == "Start recording (Ctrl+Shift+R)"
+
+
+def test_orphans_are_cleaned_up_at_startup(ctx: Context) -> None:
+    old = ctx.clock.now_ms() - 3 * 24 * 3600 * 1000
+    make_session(ctx.paths, "orphan", created_ms=old, exported=False, zip_bytes=None)
+    from tests.support.session_dirs import set_tree_mtime
+
+    set_tree_mtime(ctx.paths.session_dir("orphan"), old)
+    make_session(ctx.paths, "kept", created_ms=old, exported=True)
+    h = Harness(ctx)
+    h.app.startup()
+    assert not ctx.paths.session_dir("orphan").exists()
+    assert [i.sessionId for i in h.app.cache.recent()] == ["kept"]
+    h.app.actions.close()
+
+
+def test_hotkey_then_stop_records_exports_and_auto_uploads(ctx: Context) -> None:
+    save_config(ctx.paths.config, CONFIG.with_(autoUpload=True))
+    h = Harness(ctx)
+    h.app.startup()
+    h.hotkeys[-1].callback()  # the hotkey fires on pynput's thread; the work is posted
+    assert h.app.actions.drain()
+    assert h.spec().state is IconState.RECORDING
+    assert [i.label for i in h.menu()[:2]] == ["Stop recording (Ctrl+Shift+R)", "Pause"]
+    h.do("pause")
+    assert h.spec().state is IconState.PAUSED and h.menu()[1].label == "Resume"
+    h.do("resume")
+    h.do("toggle_recording")
+    assert "recorder.stop rec-1" in h.log and "enqueue rec-1" in h.log
+    row = h.app.cache.get("rec-1")
+    assert row is not None and row.uploadStatus is UploadStatus.PENDING
+    assert find_action(h.menu(), "cancel:rec-1") is not None
+    assert h.spec().state is IconState.IDLE
+    h.app.actions.close()
+
+
+def test_without_auto_upload_the_session_waits_for_the_user(h: Harness) -> None:
+    h.app.startup()
+    h.do("toggle_recording")
+    h.do("toggle_recording")
+    assert not [x for x in h.log if x.startswith("enqueue")]
+    h.do("upload:rec-1")
+    assert "enqueue rec-1" in h.log
+
+
+def test_progress_updates_the_cached_row_icon_and_notifies_once(h: Harness) -> None:
+    make_session(h.ctx.paths, "s1", created_ms=T0, exported=True, state=UploadStatus.PENDING)
+    h.app.startup()
+    assert h.queue is not None
+    for pct in (10, 45, 45, 45):
+        h.queue.emit(UploadProgress("s1", UploadStatus.UPLOADING, pct, 100, pct))
+    menu = h.menu()
+    assert h.spec() == IconSpec(IconState.UPLOADING, 45)
+    recent = next(i for i in menu if i.label == "Recent sessions")
+    assert recent.children[0].label.endswith("Uploading 45%")
+    assert "Upload queue: 1 pending, uploading 45%" in [i.label for i in menu]
+    state = UploadState(
+        sessionId="s1", status=UploadStatus.DONE, createdAt=T0, updatedAt=T0 + 9000, bytesUploaded=100,
+        totalBytes=100, s3Key="sessions/s1.zip", lastAttemptAt=T0 + 1000, completedAt=T0 + 9000,
+    )
+    h.ctx.states.write(state)
+    for _ in range(3):
+        h.queue.emit(UploadProgress.of(state))
+    assert h.app.actions.drain()
+    assert h.spec().state is IconState.IDLE
+    done = [n for n in h.notices() if n.kind is notify.NoticeKind.UPLOAD_DONE]
+    assert [n.message for n in done] == ["Session s1, 100 B in 0:08"]
+    assert find_action(h.menu(), "copy_link:s1") is not None
+
+
+def test_failure_notifies_once_with_the_reason_and_sets_attention(h: Harness) -> None:
+    make_session(h.ctx.paths, "s1", created_ms=T0, exported=True, state=UploadStatus.UPLOADING)
+    h.app.startup()
+    assert h.queue is not None
+    reason = "The access key was rejected by S3 (check Upload settings, then Retry)"
+    for _ in range(3):
+        h.queue.emit(UploadProgress("s1", UploadStatus.FAILED, 0, 100, 0, error=reason))
+    assert h.spec().state is IconState.ATTENTION
+    assert find_action(h.menu(), "retry:s1") is not None
+    h.do("retry:s1")
+    assert "retry s1" in h.log
+    failed = [n for n in h.notices() if n.kind is notify.NoticeKind.UPLOAD_FAILED]
+    assert [n.message for n in failed] == [f"Session s1: {reason}"]
+
+
+def test_sessions_failed_before_startup_are_not_announced_again(ctx: Context) -> None:
+    make_session(ctx.paths, "old", created_ms=T0, exported=True, state=UploadStatus.FAILED)
+    h = Harness(ctx)
+    h.app.startup()
+    assert h.queue is not None
+    h.queue.emit(UploadProgress("old", UploadStatus.FAILED, 0, 0, 0, error="x"))
+    assert h.notices() == []
+    assert h.spec().state is IconState.ATTENTION
+    h.app.actions.close()
+
+
+def test_copy_link_and_open_folders(h: Harness) -> None:
+    make_session(h.ctx.paths, "s1", created_ms=T0, exported=True)
+    h.ctx.states.write(UploadState(sessionId="s1", status=UploadStatus.DONE, createdAt=T0, updatedAt=T0,
+                                   s3Key="sessions/s1.zip"))
+    h.app.startup()
+    h.do("copy_link:s1")
+    assert h.copied == ["https://s3/traycap-test/sessions/s1.zip?X-Amz-Expires=604800"]
+    h.do("open_folder:s1")
+    h.do("open_sessions_folder")
+    assert h.opened == [h.ctx.paths.session_dir("s1"), h.ctx.paths.sessions]
+
+
+def test_copy_link_of_a_session_not_uploaded_is_a_readable_error(h: Harness) -> None:
+    make_session(h.ctx.paths, "s1", created_ms=T0, exported=True)
+    h.app.startup()
+    h.app.handle(Action(ActionKind.COPY_LINK, "s1"))
+    assert h.app.actions.drain()
+    assert h.copied == []
+    assert [n.message for n in h.notices()] == ["Session s1 has not been uploaded yet"]
+
+
+def test_hotkey_failure_is_not_fatal_and_shows_in_menu_and_notification(ctx: Context) -> None:
+    save_config(ctx.paths.config, CONFIG)
+    h = Harness(ctx, hotkey_fails=True)
+    h.app.startup()
+    labels = [i.label for i in h.menu()]
+    assert labels[0] == "Start recording"
+    assert any(label.startswith("Hotkey unavailable: The hotkey <ctrl>+<shift>+r") for label in labels)
+    assert [n.title for n in h.notices()] == ["Hotkey unavailable"]
+    h.do("toggle_recording")
+    assert "recorder.start rec-1" in h.log
+    h.app.actions.close()
+
+
+def test_missing_config_is_attention_and_disables_upload(ctx: Context) -> None:
+    make_session(ctx.paths, "s1", created_ms=T0, exported=True)
+    h = Harness(ctx)
+    h.app.startup()
+    assert h.spec().state is IconState.ATTENTION
+    upload = find_action(h.menu(), "upload:s1")
+    assert upload is not None and not upload.enabled
+    save_config(ctx.paths.config, CONFIG)
+    h.do("open_settings")  # the fake dialog exits at once; the watcher reloads the settings
+    deadline = time.monotonic() + 5
+    while h.app.view().config_problem is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    upload = find_action(h.menu(), "upload:s1")
+    assert upload is not None and upload.enabled
+    h.app.actions.close()
+
+
+def test_changed_hotkey_in_settings_is_registered_again(h: Harness) -> None:
+    from traycap.models import AppSettings
+
+    h.app.startup()
+    save_settings(h.ctx.paths.settings, AppSettings(hotkey="<alt>+<f9>"))
+    h.app.reload_settings()
+    assert h.log[-2:] == ["hotkey.stop", "hotkey.start <alt>+<f9>"]
+    assert h.menu()[0].label == "Start recording (Alt+F9)"
+
+
+def test_without_the_queue_lock_requests_go_to_disk(ctx: Context) -> None:
+    save_config(ctx.paths.config, CONFIG)
+    make_session(ctx.paths, "s1", created_ms=T0, exported=True)
+    h = Harness(ctx, lock_free=False)
+    h.app.startup()
+    assert h.queue is None and "queue.restore" not in h.log
+    h.do("upload:s1")
+    h.do("cancel:s1")
+    assert h.requests == ["upload s1", "cancel s1"]
+    h.app.shutdown()
+    assert "queue_lock.release" not in h.log
+
+
+def test_quit_stops_recording_then_queue_at_a_part_boundary(h: Harness) -> None:
+    h.app.startup()
+    h.do("toggle_recording")
+    h.do("quit")
+    tail = h.log[h.log.index("recorder.start rec-1") + 1:]
+    assert tail == ["recorder.stop rec-1", "hotkey.stop", "queue.stop(10.0)", "queue_lock.release"]
+    assert h.tray is not None and h.tray.stopped
+    assert h.ctx.sessions.is_exported("rec-1")
+
+
+def test_recorder_failure_event_notifies_once(h: Harness) -> None:
+    h.app.startup()
+    h.do("toggle_recording")
+
+    class Ev:
+        kind = "failed"
+        sessionId = "rec-1"
+        message = "The display went away"
+
+    assert h.recorder is not None
+    h.recorder.state = "IDLE"
+    h.recorder.on_event(Ev())
+    h.recorder.on_event(Ev())
+    assert "Recording problem: The display went away" in [i.label for i in h.menu()]
+    assert [n.title for n in h.notices()] == ["Recording stopped"]
+
+
+def test_recording_mode_mapping() -> None:
+    class RS:
+        name = "PAUSED"
+
+    assert recording_mode(RS()) is RecordingMode.PAUSED
+    assert recording_mode("RecorderState.RECORDING") is RecordingMode.RECORDING
+    assert recording_mode("idle") is RecordingMode.IDLE
+
+
+def test_cache_updates_one_row_per_progress_tick() -> None:
+    cache = SessionCache()
+    from traycap.models import SessionListItem
+
+    cache.replace_all([
+        SessionListItem(sessionId=f"s{i:04d}", createdAt=T0 + i, actionCount=0, isExported=True,
+                        uploadStatus=UploadStatus.PENDING)
+        for i in range(1000)
+    ])
+    assert [i.sessionId for i in cache.recent(3)] == ["s0999", "s0998", "s0997"]
+    for pct in range(100):
+        row = cache.apply_progress(UploadProgress("s0500", UploadStatus.UPLOADING, pct, 100, pct))
+        assert row is not None and row.uploadProgress == pct
+    assert cache.counts() == (1000, 0)
+    assert cache.apply_progress(UploadProgress("unknown", UploadStatus.DONE, 1, 1, 100)) is None

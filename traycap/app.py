@@ -1,0 +1,777 @@
+"""The tray app's composition root: wires the recorder, the upload queue, the
+hotkey, notifications and the tray icon, and keeps the menu up to date.
+
+Threads, and what each may do:
+- main: the toolkit's main loop (pystray). Menu callbacks only post work.
+- traycap-actions: runs menu actions and hotkey presses one at a time
+  (start/stop recording, enqueue, copy a link...), so a slow export never
+  freezes the menu.
+- traycap-ui: re-renders the menu/icon/tooltip when something changed, at
+  most every RENDER_INTERVAL_S (progress ticks are coalesced), and re-lists
+  the sessions from disk every FULL_RELIST_S (sessions copied in by hand,
+  requests written by `traycap upload` in another terminal).
+- the queue's worker and the recorder's threads call `on_progress` /
+  `on_recorder_event`, which update the in-memory session cache in O(1).
+
+With 1,000 sessions on disk the disk is listed once at start-up and then
+only on that slow timer; a progress tick touches one cached row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import logging
+import os
+import queue as queue_mod
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from traycap.context import Context
+from traycap.errors import ConfigError, CorruptFile, TraycapError, UiError
+from traycap.logs import register_secret
+from traycap.models import AppSettings, SessionListItem, UploadConfig, UploadProgress, UploadState, UploadStatus
+from traycap.storage.config_store import validate_config
+from traycap.ui import notify
+from traycap.ui.menu import (
+    RECENT_LIMIT,
+    Action,
+    ActionKind,
+    AppView,
+    IconSpec,
+    MenuItem,
+    RecordingMode,
+    build_menu,
+    hotkey_label,
+    icon_spec,
+    tooltip,
+)
+
+log = logging.getLogger(__name__)
+
+RENDER_INTERVAL_S = 0.25
+FULL_RELIST_S = 60.0
+QUIT_UPLOAD_TIMEOUT_S = 10.0
+
+
+# --- what the app needs from its parts (the real ones are wired in real_parts) --------
+class TrayLike(Protocol):
+    def update(self, items: tuple[MenuItem, ...], spec: IconSpec, tooltip: str) -> None: ...
+    def run(self, on_shown: Callable[[], None]) -> None: ...
+    def stop(self) -> None: ...
+
+
+class QueueLike(Protocol):
+    def restore(self) -> None: ...
+    def enqueue(self, session_id: str) -> UploadState: ...
+    def retry(self, session_id: str) -> UploadState: ...
+    def cancel(self, session_id: str) -> UploadState: ...
+    def subscribe(self, fn: Callable[[UploadProgress], None]) -> Callable[[], None]: ...
+    def start(self) -> None: ...
+    def stop(self, *, timeout: float = 10.0) -> None: ...
+
+
+class RecorderLike(Protocol):
+    @property
+    def state(self) -> Any: ...
+    def start(self) -> str: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def stop(self) -> Any: ...
+
+
+class HotkeyLike(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class LockLike(Protocol):
+    def try_acquire(self) -> bool: ...
+    def release(self) -> None: ...
+
+
+class ProcessLike(Protocol):
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+@dataclass
+class Parts:
+    """Factories and adapters; tests pass fakes, `real_parts` the real things."""
+
+    make_tray: Callable[[Callable[[Action], None]], TrayLike]
+    make_queue: Callable[[Context], QueueLike]
+    make_recorder: Callable[[Context, AppSettings, Callable[[Any], None]], RecorderLike]
+    make_hotkey: Callable[[str, Callable[[], None]], HotkeyLike]
+    queue_lock: LockLike
+    notifier: notify.Notifier
+    copy_text: Callable[[str], None]
+    open_folder: Callable[[Path], None]
+    share_link: Callable[[UploadConfig, str, int], str]
+    launch_settings: Callable[[Context], ProcessLike]
+    recover: Callable[[Context], Any] | None = None
+    # Without the queue lock (another process runs the queue) requests go to disk.
+    request_upload: Callable[[Context, str], Any] | None = None
+    request_retry: Callable[[Context, str], Any] | None = None
+    request_cancel: Callable[[Context, str], Any] | None = None
+
+
+# --- the session cache -----------------------------------------------------------
+class SessionCache:
+    """Every session's list row, in memory; newest-first order recomputed only when rows come or go."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, SessionListItem] = {}
+        self._order: list[str] | None = None
+        self._lock = threading.Lock()
+
+    def replace_all(self, items: list[SessionListItem]) -> None:
+        with self._lock:
+            self._items = {i.sessionId: i for i in items}
+            self._order = None
+
+    def upsert(self, item: SessionListItem) -> None:
+        with self._lock:
+            old = self._items.get(item.sessionId)
+            self._items[item.sessionId] = item
+            if old is None or old.createdAt != item.createdAt:
+                self._order = None
+
+    def get(self, session_id: str) -> SessionListItem | None:
+        with self._lock:
+            return self._items.get(session_id)
+
+    def apply_progress(self, p: UploadProgress) -> SessionListItem | None:
+        """Update one row from a queue event; None when the session is not known yet."""
+        with self._lock:
+            old = self._items.get(p.sessionId)
+            if old is None:
+                return None
+            error = p.error if p.status in (UploadStatus.FAILED, UploadStatus.PENDING) else old.lastUploadError
+            if p.status is UploadStatus.DONE:
+                error = None
+            new = dataclasses.replace(old, uploadStatus=p.status, uploadProgress=p.progress, lastUploadError=error)
+            self._items[p.sessionId] = new
+            return new
+
+    def recent(self, n: int = RECENT_LIMIT) -> tuple[SessionListItem, ...]:
+        with self._lock:
+            if self._order is None:
+                rows = sorted(self._items.values(), key=lambda i: (i.createdAt, i.sessionId), reverse=True)
+                self._order = [i.sessionId for i in rows]
+            return tuple(self._items[sid] for sid in self._order[:n])
+
+    def counts(self) -> tuple[int, int]:
+        """(pending or uploading, failed)."""
+        pending = failed = 0
+        with self._lock:
+            for item in self._items.values():
+                if item.uploadStatus in (UploadStatus.PENDING, UploadStatus.UPLOADING):
+                    pending += 1
+                elif item.uploadStatus is UploadStatus.FAILED:
+                    failed += 1
+        return pending, failed
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+# --- a single worker for actions ---------------------------------------------------------
+class ActionRunner:
+    """Runs posted work one at a time on its own thread; errors go to `on_error`."""
+
+    def __init__(self, on_error: Callable[[str, Exception], None]) -> None:
+        self._queue: queue_mod.Queue[tuple[str, Callable[[], None]] | None] = queue_mod.Queue()
+        self._on_error = on_error
+        self._thread = threading.Thread(target=self._loop, name="traycap-actions", daemon=True)
+        self._thread.start()
+
+    def post(self, name: str, fn: Callable[[], None]) -> None:
+        self._queue.put((name, fn))
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            name, fn = job
+            try:
+                fn()
+            except Exception as exc:
+                self._on_error(name, exc)
+            finally:
+                self._queue.task_done()
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until everything posted so far ran (tests)."""
+        done = threading.Event()
+        self._queue.put(("drain", done.set))
+        return done.wait(timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._queue.put(None)
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+
+# --- the app -------------------------------------------------------------------------------
+def config_problem(ctx: Context) -> tuple[UploadConfig | None, str | None]:
+    """The config and, when it cannot be used for uploads, why (in words)."""
+    try:
+        config = ctx.load_config()
+    except CorruptFile as exc:
+        return None, f"the settings file is unreadable ({exc.reason})"
+    if config is None:
+        return None, "no upload settings yet"
+    problems = validate_config(config)
+    if problems:
+        return config, "check " + ", ".join(sorted(problems))
+    return config, None
+
+
+def recording_mode(state: Any) -> RecordingMode:
+    """The recorder's RecorderState (an enum or its name) as a menu mode."""
+    name = str(getattr(state, "name", state) or "").upper().rsplit(".", 1)[-1]
+    return {"RECORDING": RecordingMode.RECORDING, "PAUSED": RecordingMode.PAUSED}.get(name, RecordingMode.IDLE)
+
+
+class TrayApp:
+    def __init__(self, ctx: Context, parts: Parts) -> None:
+        self.ctx = ctx
+        self.parts = parts
+        self.cache = SessionCache()
+        self.gate = notify.NotificationGate()
+        self._lock = threading.RLock()
+        self._mode = RecordingMode.IDLE
+        self._active: UploadProgress | None = None
+        self._hotkey_error: str | None = None
+        self._recorder_problem: str | None = None
+        self._ready = False
+        self._stopping = threading.Event()
+        self._dirty = threading.Event()
+        self._last_relist = 0.0
+        self._settings = AppSettings()
+        self._config: UploadConfig | None = None
+        self._config_problem: str | None = None
+        self._settings_proc: ProcessLike | None = None
+        self._queue: QueueLike | None = None
+        self._has_queue_lock = False
+        self._unsubscribe: Callable[[], None] | None = None
+        self._hotkey: HotkeyLike | None = None
+        self._recorder: RecorderLike | None = None
+        self._ui_thread: threading.Thread | None = None
+        self._quit_done = threading.Event()
+        self.actions = ActionRunner(self._action_failed)
+        self.tray = parts.make_tray(self.handle)
+        self.reload_settings()
+
+    # --- view -------------------------------------------------------------
+    def view(self) -> AppView:
+        pending, failed = self.cache.counts()
+        with self._lock:
+            return AppView(
+                recording=self._mode,
+                hotkey_label=hotkey_label(self._settings.hotkey),
+                hotkey_error=self._hotkey_error,
+                recent=self.cache.recent(RECENT_LIMIT),
+                pending_count=pending,
+                failed_count=failed,
+                active_upload=self._active,
+                config_problem=self._config_problem,
+                recorder_problem=self._recorder_problem,
+                ready=self._ready,
+            )
+
+    def render(self) -> None:
+        view = self.view()
+        self.tray.update(build_menu(view), icon_spec(view), tooltip(view))
+
+    def request_render(self) -> None:
+        self._dirty.set()
+
+    def _ui_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._dirty.wait(timeout=FULL_RELIST_S / 4)
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - self._last_relist >= FULL_RELIST_S:
+                self.relist()
+            self._dirty.clear()
+            try:
+                self.render()
+            except Exception:
+                log.exception("could not update the tray menu")
+            self._stopping.wait(RENDER_INTERVAL_S)  # coalesce bursts of progress ticks
+
+    # --- start-up --------------------------------------------------------
+    def run(self) -> int:
+        """Show the icon and block until Quit. Start-up work runs once the icon is up."""
+        self.render()  # the first menu: Start recording disabled until start-up finished
+
+        def shown() -> None:
+            try:
+                self.startup()
+            except Exception:
+                log.exception("start-up failed")
+            self._ui_thread = threading.Thread(target=self._ui_loop, name="traycap-ui", daemon=True)
+            self._ui_thread.start()
+            self.request_render()
+
+        self.tray.run(shown)
+        # The main loop ended: Quit, a signal, or the toolkit gave up.
+        if not self._quit_done.is_set():
+            self.shutdown()
+        return 0
+
+    def startup(self) -> None:
+        """Queue lock, orphan cleanup, recorder recovery, queue restore, sessions, hotkey."""
+        ctx = self.ctx
+        self._has_queue_lock = self.parts.queue_lock.try_acquire()
+        if not self._has_queue_lock:
+            log.warning("another traycap process runs the upload queue; this tray only sends it requests")
+        report = ctx.sessions.cleanup_orphans(ctx.clock.now_ms())
+        if report.deleted:
+            log.info("removed %d orphaned session(s)", len(report.deleted))
+        if self.parts.recover is not None:
+            try:
+                self.parts.recover(ctx)
+            except Exception:
+                log.exception("recovering unfinished recordings failed")
+        if self._has_queue_lock:
+            try:
+                q = self.parts.make_queue(ctx)
+                self._unsubscribe = q.subscribe(self.on_progress)
+                q.restore()
+                self._queue = q
+            except Exception as exc:
+                log.exception("the upload queue could not start")
+                with self._lock:
+                    self._config_problem = self._config_problem or f"the upload queue could not start ({exc})"
+        self.relist()
+        for item in self.cache.recent(len(self.cache)):
+            self.gate.seed(item.sessionId, item.uploadStatus.value)
+        if self._queue is not None:
+            self._queue.start()
+        try:
+            self._recorder = self.parts.make_recorder(ctx, self._settings, self.on_recorder_event)
+        except Exception as exc:
+            log.exception("the recorder could not be set up")
+            with self._lock:
+                self._recorder_problem = f"recording is not available ({exc})"
+        self.register_hotkey()
+        with self._lock:
+            self._ready = True
+        log.info("traycap is ready: %d session(s), hotkey %s", len(self.cache), self._settings.hotkey)
+        self.request_render()
+
+    def relist(self) -> None:
+        listing = self.ctx.sessions.list()
+        for problem in listing.problems:
+            log.warning("%s", problem)
+        self.cache.replace_all(listing.items)
+        self._last_relist = time.monotonic()
+
+    def reload_settings(self) -> None:
+        try:
+            settings = self.ctx.load_settings()
+        except CorruptFile as exc:
+            log.warning("%s; using the default settings", exc.user_text())
+            settings = AppSettings()
+        config, problem = config_problem(self.ctx)
+        if config is not None:
+            register_secret(config.secretAccessKey)
+            register_secret(config.sessionToken)
+        with self._lock:
+            old_hotkey = self._settings.hotkey
+            self._settings, self._config, self._config_problem = settings, config, problem
+        if self._ready and settings.hotkey != old_hotkey:
+            self.register_hotkey()
+
+    def register_hotkey(self) -> None:
+        if self._hotkey is not None:
+            with contextlib.suppress(Exception):
+                self._hotkey.stop()
+            self._hotkey = None
+        spec = self._settings.hotkey
+        try:
+            hk = self.parts.make_hotkey(spec, self._hotkey_pressed)
+            hk.start()
+        except TraycapError as exc:
+            message = exc.message
+        except Exception as exc:  # pynput raises plain exceptions on odd X servers
+            message = str(exc) or type(exc).__name__
+        else:
+            self._hotkey = hk
+            with self._lock:
+                self._hotkey_error = None
+            log.info("hotkey %s registered", spec)
+            return
+        with self._lock:
+            self._hotkey_error = message
+        log.warning("hotkey %s unavailable: %s", spec, message)
+        self.parts.notifier.send(
+            notify.Notice(notify.NoticeKind.PROBLEM, "Hotkey unavailable", f"{message}. The tray menu still works.")
+        )
+
+    def _hotkey_pressed(self) -> None:
+        log.info("hotkey pressed")
+        self.actions.post("hotkey", self.toggle_recording)
+
+    # --- actions -------------------------------------------------------------
+    def handle(self, action: Action) -> None:
+        """Called on the toolkit's thread: never blocks, the work runs on traycap-actions."""
+        self.actions.post(action.id, lambda: self.perform(action))
+
+    def perform(self, action: Action) -> None:
+        log.info("action %s", action.id)
+        kind, sid = action.kind, action.session_id
+        if kind is ActionKind.TOGGLE_RECORDING:
+            self.toggle_recording()
+        elif kind is ActionKind.PAUSE:
+            self._require_recorder().pause()
+            self._set_mode(RecordingMode.PAUSED)
+        elif kind is ActionKind.RESUME:
+            self._require_recorder().resume()
+            self._set_mode(RecordingMode.RECORDING)
+        elif kind is ActionKind.OPEN_SETTINGS:
+            self.open_settings()
+        elif kind is ActionKind.OPEN_SESSIONS_FOLDER:
+            self.parts.open_folder(self.ctx.paths.sessions)
+        elif kind is ActionKind.QUIT:
+            self.shutdown()
+        elif sid is not None:
+            self._session_action(kind, sid)
+        self.request_render()
+
+    def _session_action(self, kind: ActionKind, sid: str) -> None:
+        if kind is ActionKind.UPLOAD:
+            self._request(sid, "upload")
+        elif kind is ActionKind.RETRY:
+            self._request(sid, "retry")
+        elif kind is ActionKind.CANCEL:
+            self._request(sid, "cancel")
+        elif kind is ActionKind.COPY_LINK:
+            link = self.share_link(sid)
+            self.parts.copy_text(link)
+            self.parts.notifier.send(
+                notify.Notice(notify.NoticeKind.PROBLEM, "Share link copied", f"Session {sid}: {link}", sid)
+            )
+        elif kind is ActionKind.OPEN_FOLDER:
+            self.parts.open_folder(self.ctx.paths.session_dir(sid))
+        elif kind is ActionKind.SHOW_ERROR:
+            item = self.cache.get(sid)
+            text = (item.problem or item.lastUploadError) if item else None
+            self.parts.notifier.send(
+                notify.Notice(notify.NoticeKind.PROBLEM, "Session problem", f"Session {sid}: {text or 'no error'}", sid)
+            )
+        self._refresh_row(sid)
+
+    def _request(self, sid: str, what: str) -> None:
+        q = self._queue
+        if q is not None:
+            {"upload": q.enqueue, "retry": q.retry, "cancel": q.cancel}[what](sid)
+            return
+        fn = {"upload": self.parts.request_upload, "retry": self.parts.request_retry,
+              "cancel": self.parts.request_cancel}[what]
+        if fn is None:
+            raise UiError("The upload queue is not available in this process")
+        fn(self.ctx, sid)
+
+    def share_link(self, sid: str) -> str:
+        state = self.ctx.states.read(sid)
+        if state is None or state.status is not UploadStatus.DONE or not state.s3Key:
+            raise UiError(f"Session {sid} has not been uploaded yet")
+        config = self._config
+        if config is None or self._config_problem:
+            raise ConfigError(f"Upload settings are needed for a share link ({self._config_problem})")
+        return self.parts.share_link(config, state.s3Key, self._settings.linkExpiresS)
+
+    def _require_recorder(self) -> RecorderLike:
+        if self._recorder is None:
+            raise UiError("traycap is still starting up")
+        return self._recorder
+
+    def toggle_recording(self) -> None:
+        recorder = self._require_recorder()
+        mode = recording_mode(recorder.state)
+        if mode is RecordingMode.IDLE:
+            with self._lock:
+                self._recorder_problem = None
+            sid = recorder.start()
+            log.info("recording %s started", sid)
+            self._set_mode(RecordingMode.RECORDING)
+            return
+        self._set_mode(RecordingMode.STOPPING)
+        try:
+            meta = recorder.stop()  # exports the zip; may take a while
+        finally:
+            self._set_mode(recording_mode(recorder.state))
+        stopped_id: str | None = getattr(meta, "sessionId", None)
+        log.info("recording %s stopped and exported", stopped_id)
+        if stopped_id:
+            self._after_export(stopped_id)
+
+    def _after_export(self, sid: str) -> None:
+        self._refresh_row(sid)
+        config = self._config
+        if config is not None and config.autoUpload and self._config_problem is None:
+            item = self.cache.get(sid)
+            if item is None or item.uploadStatus is UploadStatus.NOT_UPLOADED:
+                try:
+                    self._request(sid, "upload")
+                except TraycapError as exc:
+                    log.warning("auto-upload of %s: %s", sid, exc.user_text())
+                self._refresh_row(sid)
+
+    def _set_mode(self, mode: RecordingMode) -> None:
+        with self._lock:
+            self._mode = mode
+        self.request_render()
+        self.render()  # the record state shows at once, not after the next tick
+
+    def _refresh_row(self, sid: str) -> None:
+        try:
+            self.cache.upsert(self.ctx.sessions.item(sid))
+        except TraycapError as exc:
+            log.warning("session %s: %s", sid, exc.user_text())
+        self.request_render()
+
+    def _action_failed(self, name: str, exc: Exception) -> None:
+        if isinstance(exc, TraycapError):
+            text = exc.user_text()
+            log.warning("%s: %s", name, text)
+        else:
+            text = f"{type(exc).__name__}: {exc}"
+            log.error("%s failed", name, exc_info=exc)
+        self.parts.notifier.send(notify.Notice(notify.NoticeKind.PROBLEM, "traycap", text))
+        self.request_render()
+
+    # --- settings dialog -----------------------------------------------------------
+    def open_settings(self) -> None:
+        proc = self._settings_proc
+        if proc is not None and proc.poll() is None:
+            log.info("the settings dialog is already open")
+            return
+        proc = self.parts.launch_settings(self.ctx)
+        self._settings_proc = proc
+
+        def watch() -> None:
+            code = proc.wait()
+            log.info("settings dialog closed (exit %s)", code)
+            self.reload_settings()
+            self.request_render()
+
+        threading.Thread(target=watch, name="traycap-settings-watch", daemon=True).start()
+
+    # --- events from the queue and the recorder ----------------------------------------
+    def on_progress(self, p: UploadProgress) -> None:
+        row = self.cache.apply_progress(p)
+        with self._lock:
+            if p.status is UploadStatus.UPLOADING:
+                self._active = p
+            elif self._active is not None and self._active.sessionId == p.sessionId:
+                self._active = None
+        kind = notify.upload_notice_kind(self.gate, p.sessionId, p.status.value)
+        if row is None:
+            self.actions.post("refresh-row", lambda: self._refresh_row(p.sessionId))
+        if kind is notify.NoticeKind.UPLOAD_DONE:
+            self.actions.post("upload-done", lambda: self._upload_done(p))
+        elif kind is notify.NoticeKind.UPLOAD_FAILED:
+            self.parts.notifier.send(notify.upload_failed_notice(p.sessionId, p.error))
+        self.request_render()
+
+    def _upload_done(self, p: UploadProgress) -> None:
+        self._refresh_row(p.sessionId)
+        took: int | None = None
+        with contextlib.suppress(TraycapError):
+            state = self.ctx.states.read(p.sessionId)
+            if state is not None and state.completedAt and state.lastAttemptAt:
+                took = max(0, state.completedAt - state.lastAttemptAt)
+        copied = False
+        if self._settings.copyLinkOnDone:
+            try:
+                self.parts.copy_text(self.share_link(p.sessionId))
+                copied = True
+            except TraycapError as exc:
+                log.warning("could not copy the share link: %s", exc.user_text())
+        self.parts.notifier.send(notify.upload_done_notice(p.sessionId, p.totalBytes, took, link_copied=copied))
+
+    def on_recorder_event(self, event: Any) -> None:
+        kind = getattr(event, "kind", "")
+        sid = getattr(event, "sessionId", None)
+        message = getattr(event, "message", None)
+        log.info("recorder: %s %s%s", kind, sid or "", f" ({message})" if message else "")
+        if kind in ("started", "resumed"):
+            self._set_mode(RecordingMode.RECORDING)
+        elif kind == "paused":
+            self._set_mode(RecordingMode.PAUSED)
+        elif kind == "stopped":
+            self._set_mode(RecordingMode.STOPPING)
+        elif kind == "exported":
+            self._set_mode(RecordingMode.IDLE)
+            if sid:
+                self.actions.post("refresh-row", lambda: self._refresh_row(sid))
+        elif kind == "failed":
+            with self._lock:
+                self._recorder_problem = message or "the recording stopped"
+            recorder = self._recorder
+            self._set_mode(recording_mode(recorder.state) if recorder is not None else RecordingMode.IDLE)
+            if self.gate.changed(f"recording:{sid}", "failed"):
+                self.parts.notifier.send(notify.recording_failed_notice(sid, message))
+            if sid:
+                self.actions.post("refresh-row", lambda: self._refresh_row(sid))
+
+    # --- quit ------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Quit: a recording is stopped and exported, the upload stops at a part boundary."""
+        if self._quit_done.is_set():
+            return
+        log.info("quitting")
+        self._stopping.set()
+        self._dirty.set()
+        recorder = self._recorder
+        if recorder is not None and recording_mode(recorder.state) is not RecordingMode.IDLE:
+            try:
+                recorder.stop()
+            except Exception:
+                log.exception("stopping the recording at quit failed")
+        if self._hotkey is not None:
+            with contextlib.suppress(Exception):
+                self._hotkey.stop()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._queue is not None:
+            try:
+                self._queue.stop(timeout=QUIT_UPLOAD_TIMEOUT_S)
+            except Exception:
+                log.exception("the upload queue reported an error while stopping")
+        if self._has_queue_lock:
+            self.parts.queue_lock.release()
+        proc = self._settings_proc
+        if proc is not None and proc.poll() is None and hasattr(proc, "terminate"):
+            proc.terminate()
+        self.parts.notifier.close()
+        self._quit_done.set()
+        self.tray.stop()
+        self.actions.close()
+        log.info("traycap stopped")
+
+
+# --- single instance ------------------------------------------------------------------
+class InstanceLock:
+    """flock on paths.instance_lock: the kernel drops it when the process dies, even on SIGKILL."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return True
+
+    def holder_pid(self) -> int | None:
+        try:
+            text = self.path.read_text().strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() else None
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            os.close(fd)
+
+
+# --- the real wiring ---------------------------------------------------------------------
+def launch_settings_process(ctx: Context) -> subprocess.Popen[bytes]:
+    """The Tk dialog in its own process: a Tk main loop next to GTK's would freeze one of them."""
+    env = dict(os.environ)
+    env["TRAYCAP_HOME"] = str(ctx.paths.root)
+    return subprocess.Popen([sys.executable, "-m", "traycap.ui.settings"], env=env)
+
+
+def _make_hotkey(spec: str, callback: Callable[[], None]) -> HotkeyLike:
+    try:
+        from traycap.recorder.hotkey import HotkeyListener  # type: ignore[import-not-found,unused-ignore]
+
+        listener: HotkeyLike = HotkeyListener(spec, callback)
+        return listener
+    except ImportError:
+        from traycap.recorder.inputs import GlobalHotkey
+
+        return GlobalHotkey(spec, callback)
+
+
+def _make_recorder(ctx: Context, settings: AppSettings, on_event: Callable[[Any], None]) -> RecorderLike:
+    from traycap.recorder.controller import RecordingController  # type: ignore[import-not-found,unused-ignore]
+
+    recorder: RecorderLike = RecordingController(ctx, settings, on_event=on_event)
+    return recorder
+
+
+def _recover(ctx: Context) -> Any:
+    try:
+        from traycap.recorder import controller
+    except ImportError:
+        return None
+    fn = getattr(controller, "recover_unfinished", None)
+    return fn(ctx) if fn is not None else None
+
+
+def _make_queue(ctx: Context) -> QueueLike:
+    from traycap.upload.queue import UploadQueue
+    from traycap.upload.s3 import UploadService  # type: ignore[import-not-found,unused-ignore]
+
+    q: QueueLike = UploadQueue(ctx, UploadService)
+    return q
+
+
+def _share_link(config: UploadConfig, key: str, expires_s: int) -> str:
+    from traycap.upload.s3 import UploadService
+
+    link: str = UploadService(config).share_link(key, expires_s)
+    return link
+
+
+def real_parts(ctx: Context, make_tray: Callable[[Callable[[Action], None]], TrayLike]) -> Parts:
+    from traycap.ui import clipboard, desktop
+    from traycap.upload import requests
+    from traycap.upload.lock import QueueLock
+
+    return Parts(
+        make_tray=make_tray,
+        make_queue=_make_queue,
+        make_recorder=_make_recorder,
+        make_hotkey=_make_hotkey,
+        queue_lock=QueueLock(ctx.paths),
+        notifier=notify.Notifier(),
+        copy_text=clipboard.copy_text,
+        open_folder=desktop.open_folder,
+        share_link=_share_link,
+        launch_settings=launch_settings_process,
+        recover=_recover,
+        request_upload=requests.request_upload,
+        request_retry=requests.request_retry,
+        request_cancel=requests.request_cancel,
+    )
+
