@@ -14,19 +14,24 @@ from traycap.storage.atomic import read_json, write_json_atomic
 
 CONFIG_MODE = 0o600
 MAX_PART_SIZE = 5 * 1024 * 1024 * 1024  # S3's largest part
+_CONFIG_HINT = "fix or delete that file, then run `traycap config set KEY=VALUE ...`; sessions are unaffected"
+_SETTINGS_HINT = "fix or delete that file to go back to the default settings; sessions are unaffected"
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _REGION_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{0,40}$")
 
 
 def load_config(path: Path) -> UploadConfig | None:
     """None when there is no config yet; CorruptFile when it cannot be read."""
-    data = read_json(path)
+    try:
+        data = read_json(path)
+    except CorruptFile as exc:
+        raise CorruptFile(exc.path, exc.reason, _CONFIG_HINT) from exc
     if data is None:
         return None
     try:
         config = UploadConfig.from_json(data)
     except ValueError as exc:
-        raise CorruptFile(str(path), str(exc), "fix or delete the file, then run `traycap config set`") from exc
+        raise CorruptFile(str(path), str(exc), _CONFIG_HINT) from exc
     _register_secrets(config)
     return config
 
@@ -152,13 +157,16 @@ def _parse_assignments(config: UploadConfig, assignments: dict[str, str]) -> tup
 
 def load_settings(path: Path) -> AppSettings:
     """App settings; defaults when absent. CorruptFile when unreadable."""
-    data = read_json(path)
+    try:
+        data = read_json(path)
+    except CorruptFile as exc:
+        raise CorruptFile(exc.path, exc.reason, _SETTINGS_HINT) from exc
     if data is None:
         return AppSettings()
     try:
         return AppSettings.from_json(data)
     except ValueError as exc:
-        raise CorruptFile(str(path), str(exc)) from exc
+        raise CorruptFile(str(path), str(exc), _SETTINGS_HINT) from exc
 
 
 def save_settings(path: Path, settings: AppSettings) -> None:
