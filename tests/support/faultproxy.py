@@ -150,11 +150,16 @@ def _error_xml(code: str, message: str) -> bytes:
     ).encode()
 
 
-def _rst(sock: socket.socket | None) -> None:
+def _rst(sock: socket.socket | None, *, wake: bool = False) -> None:
+    """Close with RST (SO_LINGER 0). `wake`: also shut it down first, which wakes a
+    thread blocked reading it (close alone does not); the peer may then see a FIN."""
     if sock is None:
         return
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    if wake:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         sock.close()
 
@@ -357,8 +362,8 @@ class FaultProxy:
         with self._lock:
             conns = list(self._conns)
         for conn in conns:
-            _rst(conn.client)
-            _rst(conn.upstream)
+            _rst(conn.client, wake=True)
+            _rst(conn.upstream, wake=True)
 
     def _take_fault(self, req: Request) -> _Rule | None:
         with self._lock:

@@ -16,7 +16,9 @@ Neither verifies x-amz-checksum-sha256 on a part; rclone verifies Content-MD5
 
 from __future__ import annotations
 
+import hashlib
 import os
+import random
 import re
 import shutil
 import signal
@@ -107,6 +109,20 @@ class S3Server:
             partSizeBytes=5 * MIB,
         )
         return base.with_(**overrides)
+
+
+def random_file(path: Path, size: int, seed: int = 0) -> str:
+    """Write `size` pseudo-random bytes (incompressible, reproducible); return their SHA-256 hex."""
+    rng = random.Random(seed)
+    digest = hashlib.sha256()
+    with path.open("wb") as f:
+        left = size
+        while left:
+            chunk = rng.randbytes(min(left, 8 * MIB))
+            digest.update(chunk)
+            f.write(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
 
 
 def free_port(host: str = "127.0.0.1") -> int:

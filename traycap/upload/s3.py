@@ -328,6 +328,8 @@ class UploadService:
             request_checksum_calculation=compat,
             response_checksum_validation=compat,
             user_agent_extra="traycap",
+            # Presigned links otherwise fall back to SigV2, which newer regions refuse.
+            signature_version="s3v4",
         )
         try:
             if cfg.profile and not cfg.accessKeyId:
