@@ -152,5 +152,5 @@ case ":$PATH:" in
   *":$bin:"*) ;;
   *) echo "  note: $bin is not on your PATH; add it (e.g. in ~/.profile) or call $bin/traycap" ;;
 esac
-echo "First run: traycap config set bucket=NAME region=REGION accessKeyId=... secretAccessKey=..."
+echo "First run: traycap config set bucket=NAME region=REGION accessKeyId=... secretAccessKey=...  (or profile=NAME)"
 echo "           traycap config test        (then start it from the menu or run: traycap)"

@@ -19,6 +19,8 @@ import pytest
 
 from tests.support.bundle import REPO, Bundle, build_bundle
 from tests.support.display import xvfb
+from tests.support.s3servers import moto_server
+from tests.support.sessions import make_session, write_config
 from traycap.models import SessionMeta
 from traycap.paths import Paths
 from traycap.storage.session_store import SessionStore
@@ -105,6 +107,29 @@ def test_bundle_carries_the_tray_assets(bundle: Bundle) -> None:
     assert source, "traycap/assets has no PNG"
     bundled = sorted(p.name for p in next(bundle.folder.rglob("traycap/assets")).glob("*.png"))
     assert bundled == source
+
+
+@pytest.mark.s3
+def test_bundle_talks_to_s3(bundle: Bundle, user_env: dict[str, str], tmp_path: Path) -> None:
+    """The trimmed botocore data is enough: connection test and a two-part upload from the binary."""
+    paths = Paths(root=tmp_path / "data", logs=tmp_path / "data" / "logs")
+    env = {**user_env, "TRAYCAP_HOME": str(paths.root)}
+    with moto_server() as s3:
+        write_config(paths, s3.config())
+        test = _ok(_run([bundle.exe, "config", "test"], env))
+        assert test.stdout.startswith("OK: bucket")
+
+        meta = make_session(paths, "20261125-130000-0b0b0b", size=6 * 2**20 + 123)
+        _ok(_run([bundle.exe, "upload", meta.sessionId, "--wait"], env, timeout=120))
+        state = json.loads(paths.state(meta.sessionId).read_text())
+        assert state["status"] == "done"
+        zip_data = (paths.session_dir(meta.sessionId) / f"{meta.sessionId}.zip").read_bytes()
+        assert s3.object_bytes(state["s3Key"]) == zip_data
+
+        write_config(paths, s3.config(bucket="no-such-bucket"))
+        missing = _run([bundle.exe, "config", "test"], env)
+        assert missing.returncode == 1 and "Traceback" not in missing.stderr
+        assert "no-such-bucket" in missing.stderr or "bucket" in missing.stderr.lower()
 
 
 @pytest.mark.x11
