@@ -392,6 +392,9 @@ class TrayApp:
         with self._lock:
             old_hotkey = self._settings.hotkey
             self._settings, self._config, self._config_problem = settings, config, problem
+        recorder = self._recorder
+        if recorder is not None and hasattr(recorder, "update_settings"):
+            recorder.update_settings(settings)  # applies to the next recording
         if self._ready and settings.hotkey != old_hotkey:
             self.register_hotkey()
 
@@ -711,31 +714,24 @@ def launch_settings_process(ctx: Context) -> subprocess.Popen[bytes]:
 
 
 def _make_hotkey(spec: str, callback: Callable[[], None]) -> HotkeyLike:
-    try:
-        from traycap.recorder.hotkey import HotkeyListener  # type: ignore[import-not-found,unused-ignore]
+    from traycap.recorder.hotkey import HotkeyListener
 
-        listener: HotkeyLike = HotkeyListener(spec, callback)
-        return listener
-    except ImportError:
-        from traycap.recorder.inputs import GlobalHotkey
-
-        return GlobalHotkey(spec, callback)
+    return HotkeyListener(spec, callback)
 
 
 def _make_recorder(ctx: Context, settings: AppSettings, on_event: Callable[[Any], None]) -> RecorderLike:
-    from traycap.recorder.controller import RecordingController  # type: ignore[import-not-found,unused-ignore]
+    from traycap.recorder.controller import RecordingController
 
-    recorder: RecorderLike = RecordingController(ctx, settings, on_event=on_event)
-    return recorder
+    return RecordingController(ctx, settings, on_event=on_event)
 
 
 def _recover(ctx: Context) -> Any:
-    try:
-        from traycap.recorder import controller
-    except ImportError:
-        return None
-    fn = getattr(controller, "recover_unfinished", None)
-    return fn(ctx) if fn is not None else None
+    from traycap.recorder.recover import recover_unfinished
+
+    report = recover_unfinished(ctx)
+    if report.exported:
+        log.info("recovered and exported %d unfinished recording(s): %s", len(report.exported), report.exported)
+    return report
 
 
 def _make_queue(ctx: Context) -> QueueLike:

@@ -61,6 +61,7 @@ def load_pystray(env: Mapping[str, str] | None = None, platform: str = sys.platf
     env = os.environ if env is None else env
     if platform.startswith("linux") and not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
         raise NoDisplay("There is no display (DISPLAY is not set), so the tray icon cannot be shown", NO_DISPLAY_HINT)
+    _name_the_program()
     errors: list[str] = []
     original = os.environ.get("PYSTRAY_BACKEND")
     try:
@@ -86,6 +87,16 @@ def load_pystray(env: Mapping[str, str] | None = None, platform: str = sys.platf
     if "could not be initialised" in text or "cannot open display" in text.lower():
         raise NoDisplay(f"Cannot connect to the display {env.get('DISPLAY', '')!r} ({text})", NO_DISPLAY_HINT)
     raise TrayUnavailable(f"No tray backend with a menu could be loaded ({text})", LINUX_PACKAGES_HINT)
+
+
+def _name_the_program() -> None:
+    """GTK names the icon's window and WM_CLASS after argv[0] ("__main__.py" under -m) unless told."""
+    try:
+        from gi.repository import GLib
+    except ImportError:
+        return
+    GLib.set_prgname("traycap")
+    GLib.set_application_name("traycap")
 
 
 class Tray:
