@@ -312,6 +312,11 @@ class FaultProxy:
                 if e.op == op and (key is None or e.key == key) and (status is None or e.status == status)
             )
 
+    def body_bytes_of(self, op: str) -> int:
+        """Request-body bytes received for one S3 operation (e.g. the parts' bytes)."""
+        with self._lock:
+            return sum(e.body_bytes for e in self._log if e.op == op)
+
     def reset_stats(self) -> None:
         with self._lock:
             self._log.clear()

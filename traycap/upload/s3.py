@@ -395,8 +395,13 @@ class UploadService:
             if _code(err.__cause__ or err) != "NoSuchUpload":
                 raise
 
-    def head(self, key: str) -> dict[str, Any] | None:
-        """HeadObject, or None when there is no such object."""
+    def head(self, key: str, *, forbidden_is_missing: bool = False) -> dict[str, Any] | None:
+        """HeadObject, or None when there is no such object.
+
+        `forbidden_is_missing`: S3 answers a bare 403 (a HEAD has no error body)
+        for a missing key when the credentials lack s3:ListBucket, and also for a
+        wrong key or secret; before an upload both mean "go on", and the upload's
+        own first request then says precisely what is wrong."""
         params: dict[str, Any] = {"Key": key}
         if not self.config.compatibility:
             params["ChecksumMode"] = "ENABLED"
@@ -404,10 +409,12 @@ class UploadService:
             result: dict[str, Any] = self._call("head_object", **params)
         except UploadError as err:
             cause = err.__cause__
-            if isinstance(cause, bex.ClientError) and _client_error_parts(cause)[1] == 404:
-                if _client_error_parts(cause)[0] == "NoSuchBucket":
-                    raise
-                return None
+            if isinstance(cause, bex.ClientError):
+                code, status, _ = _client_error_parts(cause)
+                if status == 404 and code != "NoSuchBucket":
+                    return None
+                if status == 403 and forbidden_is_missing and code in ("403", "Forbidden", ""):
+                    return None
             raise
         return result
 
@@ -545,7 +552,7 @@ class _Run:
             raise self._cancelled()
         if self.expected_sha is None:
             self.expected_sha = self._file_sha256()
-        present = self.s.head(self.key)
+        present = self.s.head(self.key, forbidden_is_missing=True)
         if present is not None and self._matches(present):
             if self.resume is not None:
                 self._drop_resume(self.resume.uploadId)
