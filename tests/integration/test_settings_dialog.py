@@ -1,0 +1,142 @@
+"""The Upload settings dialog as a user drives it: a real process on Xvfb, typed into with xdotool.
+
+The dialog writes its visible state (inline errors, status line, widget positions) to
+TRAYCAP_SETTINGS_STATE after every change; the test reads that to find the fields and
+to check what the red labels say. Screenshots are saved in the test's tmp dir
+(TRAYCAP_UPDATE_DOCS_IMG=1 also copies one to docs/img/settings.png).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.display import XDisplay, xvfb
+from tests.support.s3servers import moto_server, rclone_server
+from tests.support.tray_host import wait_until
+from traycap.models import MIB, UploadConfig
+from traycap.storage.atomic import read_json
+from traycap.ui.settings import check_connection
+
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+class Dialog:
+    def __init__(self, display: XDisplay, home: Path, tmp: Path) -> None:
+        self.display = display
+        self.tmp = tmp
+        self.state_path = tmp / "settings-state.json"
+        env = dict(display.env)
+        env["TRAYCAP_HOME"] = str(home)
+        env["TRAYCAP_SETTINGS_STATE"] = str(self.state_path)
+        self.proc = subprocess.Popen([sys.executable, "-m", "traycap.ui.settings"], env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        wait_until("the settings dialog", lambda: self.state_path.exists(), 30)
+        self.seq = 0
+
+    def state(self) -> dict[str, Any]:
+        data = read_json(self.state_path)
+        assert isinstance(data, dict)
+        return data
+
+    def center(self, widget: str) -> tuple[int, int]:
+        x, y, w, h = self.state()["widgets"][widget]
+        return x + w // 2, y + h // 2
+
+    def click(self, widget: str) -> None:
+        x, y = self.center(widget)
+        self.display.run("xdotool", "mousemove", str(x), str(y), "click", "1")
+
+    def type_into(self, widget: str, text: str) -> None:
+        self.click(widget)
+        self.display.run("xdotool", "key", "ctrl+slash", "BackSpace")  # Tk entries: select all, delete
+        self.display.run("xdotool", "type", "--delay", "2", text)
+
+    def press(self, button: str, until: str) -> dict[str, Any]:
+        """Click a button and wait until the status line contains `until`."""
+        self.click(button)
+        return wait_until(f"status {until!r}", lambda: (s := self.state()) and until in s["status"] and s, 30)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def display() -> Iterator[XDisplay]:
+    with xvfb(1024, 800) as d:
+        yield d
+
+
+@pytest.mark.x11
+@pytest.mark.s3
+def test_fill_validate_test_connection_and_save(display: XDisplay, tmp_path: Path, home: Path) -> None:
+    with moto_server() as s3:
+        dialog = Dialog(display, home, tmp_path)
+        try:
+            # Save with nothing filled in: inline errors next to the fields, nothing written.
+            state = dialog.press("save", "Not saved")
+            assert state["errors"]["bucket"] == "a bucket name is required"
+            assert state["errors"]["region"] == "a region is required (for example us-east-1)"
+            assert not (home / "upload-config.json").exists()
+            display.screenshot(str(tmp_path / "settings-errors.png"))
+
+            # Fill everything but the bucket: only the bucket stays red.
+            dialog.type_into("region", s3.region)
+            dialog.type_into("endpointUrl", s3.endpoint_url)
+            dialog.click("pathStyle")
+            dialog.type_into("accessKeyId", s3.access_key)
+            dialog.type_into("secretAccessKey", s3.secret_key)
+            dialog.type_into("partSizeMiB", "8")
+            dialog.click("autoUpload")
+            dialog.type_into("fps", "12")
+            dialog.click("save")
+            state = wait_until("only the bucket error", lambda: (s := dialog.state()) and
+                               set(s["errors"]) == {"bucket"} and s, 15)
+            assert state["errors"]["bucket"] == "a bucket name is required"
+
+            dialog.type_into("bucket", s3.bucket)
+            state = dialog.press("test", "Connection OK")
+            assert state["status"] == f"✓ Connection OK: bucket {s3.bucket} is reachable with these credentials"
+            assert state["errors"] == {}
+            shot = tmp_path / "settings-ok.png"
+            display.screenshot(str(shot))
+            if os.environ.get("TRAYCAP_UPDATE_DOCS_IMG"):
+                shutil.copy(shot, DOCS_IMG / "settings.png")
+
+            dialog.click("save")
+            assert dialog.proc.wait(timeout=15) == 0  # Save closes the dialog
+        finally:
+            dialog.close()
+
+        path = home / "upload-config.json"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        saved = UploadConfig.from_json(read_json(path))
+        assert saved == s3.config(partSizeBytes=8 * MIB, autoUpload=True)
+        settings = json.loads((home / "app-settings.json").read_text())
+        assert settings["fps"] == 12 and settings["hotkey"] == "<ctrl>+<shift>+r"
+        assert s3.secret_key not in (dialog.proc.stdout.read().decode() if dialog.proc.stdout else "")
+
+
+@pytest.mark.s3
+def test_test_connection_reports_a_wrong_secret_readably(tmp_path: Path) -> None:
+    with rclone_server(tmp_path / "rclone") as s3:
+        ok, text = check_connection(s3.config(secretAccessKey="wrong-secret-000000"))
+        assert not ok
+        assert "traceback" not in text.lower() and "botocore" not in text.lower()
+        assert "secret" in text.lower() or "signature" in text.lower() or "rejected" in text.lower(), text
+        ok, text = check_connection(s3.config(bucket="no-such-bucket"))
+        assert not ok and "no-such-bucket" in text, text
+        assert check_connection(s3.config()) == (
+            True, f"Connection OK: bucket {s3.bucket} is reachable with these credentials",
+        )

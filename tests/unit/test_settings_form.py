@@ -1,0 +1,60 @@
+"""The settings dialog's form logic, without Tk."""
+
+from __future__ import annotations
+
+from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
+from traycap.ui.settings import FIELDS, form_values, parse_form
+
+GOOD = UploadConfig(bucket="my-bucket", region="eu-west-1", accessKeyId="AKIAX", secretAccessKey="secret-1234")
+
+
+def test_round_trip_keeps_every_value() -> None:
+    config = GOOD.with_(endpointUrl="http://127.0.0.1:9000", pathStyle=True, partSizeBytes=16 * MIB,
+                        autoUpload=True, sessionToken="tok-5678", maxRetries=3)
+    settings = AppSettings(hotkey="<alt>+<f9>", fps=15, screenshotIntervalS=2.5,
+                           keystrokePrivacy=KeystrokePrivacy.NO_TEXT, copyLinkOnDone=True)
+    values = form_values(config, settings)
+    assert values["partSizeMiB"] == "16" and values["endpointUrl"] == "http://127.0.0.1:9000"
+    got_config, got_settings, errors = parse_form(values, config, settings)
+    assert errors == {}
+    assert got_config == config and got_settings == settings
+
+
+def test_every_field_has_a_form_value() -> None:
+    values = form_values(None, AppSettings())
+    assert {f.key for f in FIELDS} == set(values)
+
+
+def test_missing_bucket_is_an_inline_error_on_that_field() -> None:
+    values = form_values(GOOD.with_(bucket=""), AppSettings())
+    config, settings, errors = parse_form(values, None, AppSettings())
+    assert errors == {"bucket": "a bucket name is required"}
+    assert config is None and settings == AppSettings()
+
+
+def test_bad_numbers_and_hotkey_are_reported_per_field() -> None:
+    values = form_values(GOOD, AppSettings())
+    values.update(maxRetries="many", partSizeMiB="2", fps="0", screenshotIntervalS="x", hotkey="ctrl r",
+                  endpointUrl="minio:9000")
+    config, settings, errors = parse_form(values, GOOD, AppSettings())
+    assert config is None and settings is None
+    assert set(errors) == {"maxRetries", "fps", "screenshotIntervalS", "hotkey"}
+    values["maxRetries"] = "5"
+    config, settings, errors = parse_form(values, GOOD, AppSettings())
+    assert errors["partSizeMiB"].startswith("must be at least")
+    assert errors["endpointUrl"] == "must start with http:// or https:// (leave blank for AWS)"
+
+
+def test_blank_optional_fields_clear_them_and_profile_replaces_keys() -> None:
+    values = form_values(GOOD.with_(sessionToken="t-1234"), AppSettings())
+    values.update(sessionToken="", accessKeyId="", secretAccessKey="", profile="work")
+    config, _s, errors = parse_form(values, GOOD, AppSettings())
+    assert errors == {}
+    assert config is not None and config.sessionToken is None and config.profile == "work"
+
+
+def test_settings_errors_do_not_block_testing_the_connection() -> None:
+    values = form_values(GOOD, AppSettings())
+    values["fps"] = "500"
+    config, settings, errors = parse_form(values, GOOD, AppSettings())
+    assert config == GOOD and settings is None and set(errors) == {"fps"}
