@@ -90,11 +90,11 @@ def populate(root: Path, count: int, seed: int = 7) -> None:
         )
 
 
-def time_process(root: Path, runs: int) -> tuple[list[float], int]:
+def time_process(root: Path, runs: int, *, module: bool = False) -> tuple[list[float], int]:
     env = dict(os.environ, TRAYCAP_HOME=str(root))
     cmd = [sys.executable, "-m", "traycap", "sessions", "--json"]
     exe = shutil.which("traycap")
-    if exe:
+    if exe and not module:
         cmd = [exe, "sessions", "--json"]  # the console script a user runs
     subprocess.run(cmd, env=env, check=True, capture_output=True)  # warm the page cache and .pyc files
     times = []
@@ -134,6 +134,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=7, help="whole-process runs (median; >= 5)")
     ap.add_argument("--list-runs", type=int, default=30, help="in-process SessionStore.list() runs (median; >= 20)")
     ap.add_argument("--keep", type=Path, help="build the sessions here and keep them (default: a temp dir)")
+    ap.add_argument("--module", action="store_true",
+                    help="run `python -m traycap` (honours PYTHONPATH, to compare another checkout)")
     args = ap.parse_args()
 
     tmp = None
@@ -148,7 +150,7 @@ def main() -> int:
         t0 = time.perf_counter()
         populate(root, args.sessions)
         print(f"created {args.sessions} sessions in {root} ({time.perf_counter() - t0:.1f} s)")
-        proc, n_out = time_process(root, max(5, args.runs))
+        proc, n_out = time_process(root, max(5, args.runs), module=args.module)
         lst, n_list = time_listing(root, max(20, args.list_runs))
         floor = interpreter_floor(5)
         if n_out != args.sessions or n_list != args.sessions:

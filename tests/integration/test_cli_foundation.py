@@ -261,3 +261,22 @@ def test_sessions_into_a_closed_pipe(home: Path) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=30) == 0, err
     assert "Traceback" not in err and "Broken pipe" not in err
+
+
+HEAVY = ("boto3", "botocore", "cv2", "numpy", "pystray", "PIL", "mss", "pynput", "plyer", "tkinter", "gi", "av")
+
+
+def test_sessions_and_config_show_import_no_heavy_library(home: Path) -> None:
+    """`traycap sessions` stays fast because it never loads the S3, video or GUI stacks."""
+    probe = (
+        "import contextlib, io, runpy, sys\n"
+        "for argv in (['sessions', '--json'], ['config', 'show']):\n"
+        "    sys.argv = ['traycap', *argv]\n"
+        "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "        runpy.run_module('traycap', run_name='__main__')\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], env=cli_env(home, home.parent), capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
