@@ -312,6 +312,11 @@ class FaultProxy:
                 if e.op == op and (key is None or e.key == key) and (status is None or e.status == status)
             )
 
+    @property
+    def active_connections(self) -> int:
+        with self._lock:
+            return len(self._conns)
+
     def body_bytes_of(self, op: str) -> int:
         """Request-body bytes received for one S3 operation (e.g. the parts' bytes)."""
         with self._lock:
@@ -448,8 +453,9 @@ class FaultProxy:
             with contextlib.suppress(OSError):
                 client.close()
             self._drop_upstream(conn)
-            with self._lock:
+            with self._changed:
                 self._conns.discard(conn)
+                self._changed.notify_all()
 
     def _one_exchange(self, conn: _Conn, rfile: BinaryIO) -> bool:
         """Relay one request/response; False when the client connection should end."""
