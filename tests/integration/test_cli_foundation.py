@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -192,6 +193,35 @@ def test_secret_never_printed_or_logged(home: Path) -> None:
         if path.is_file() and path.name != "upload-config.json":
             assert SECRET.encode() not in path.read_bytes(), path
     assert SECRET in (home / "upload-config.json").read_text()  # it was really saved (0600)
+
+
+@pytest.mark.slow
+def test_secret_not_in_worker_log_file(home: Path) -> None:
+    """The worker logs to a file at DEBUG while an upload fails against a closed port on 127.0.0.1."""
+    make_session(Paths(root=home, logs=home / "logs").ensure(), "s1", created_ms=NOW, exported=True)
+    assert run(home, "config", "set", "bucket=my-bucket", "region=us-east-1", "accessKeyId=AKIDEXAMPLE",
+               f"secretAccessKey={SECRET}", "endpointUrl=http://127.0.0.1:9", "maxRetries=1").returncode == 0
+    queued = run(home, "upload", "s1")
+    assert queued.returncode == 0, queued.stderr
+    worker = subprocess.Popen([sys.executable, "-m", "traycap", "--log-level", "DEBUG", "worker"],
+                              env=cli_env(home, home.parent), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    state_file = home / "sessions" / "s1" / STATE_FILE
+    deadline = time.monotonic() + 60
+    try:
+        while json.loads(state_file.read_text()).get("status") != "failed":  # written atomically: always parses
+            assert worker.poll() is None, worker.communicate()
+            assert time.monotonic() < deadline, "the worker never gave up on the closed port"
+            time.sleep(0.1)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+    assert SECRET not in out and SECRET not in err and "Traceback" not in err
+    log_files = [f for f in (home / "logs").rglob("*") if f.is_file()]
+    assert log_files, "the worker wrote no log file"
+    assert any(b"s1" in f.read_bytes() for f in log_files)
+    for f in log_files:
+        assert SECRET.encode() not in f.read_bytes(), f
 
 
 def test_session_id_arguments_are_checked(home: Path) -> None:
