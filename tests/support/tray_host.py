@@ -154,7 +154,7 @@ class TrayHost:
         screen_w, screen_h = self.screen_size()
         return [
             w for w in self.windows()
-            if w.depth == 5 and w.w >= 100 and w.h >= 60 and w.x >= 0 and w.y >= 0
+            if w.depth == 5 and w.w >= 80 and w.h >= 40 and w.x >= 0 and w.y >= 0
             and w.w < screen_w and w.h < screen_h and "trayer" not in w.cls and w.name != "Dunst"
             and self.is_viewable(w.id)
         ]

@@ -89,6 +89,17 @@ def load_pystray(env: Mapping[str, str] | None = None, platform: str = sys.platf
     raise TrayUnavailable(f"No tray backend with a menu could be loaded ({text})", LINUX_PACKAGES_HINT)
 
 
+def describe(items: tuple[MenuItem, ...]) -> str:
+    """The menu as one line, submenus in brackets (DEBUG log; tests read it)."""
+    parts = []
+    for i in items:
+        if i.separator:
+            continue
+        text = i.label if i.enabled else f"({i.label})"
+        parts.append(f"{text} [{describe(i.children)}]" if i.children else text)
+    return " | ".join(parts)
+
+
 def _name_the_program() -> None:
     """GTK names the icon's window and WM_CLASS after argv[0] ("__main__.py" under -m) unless told."""
     try:
@@ -152,6 +163,8 @@ class Tray:
             if items != self._items:
                 self._items = items
                 self.menu_builds += 1
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug("menu: %s", describe(items))
                 self._icon.menu = self.to_pystray(items)  # pystray re-creates the native menu
             key = icons.image_key(spec)
             if key != self._image_key:
