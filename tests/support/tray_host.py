@@ -13,7 +13,6 @@ Everything is started here and ended by its PID. Missing tools raise (the test f
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
