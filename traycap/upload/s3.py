@@ -98,7 +98,7 @@ THROTTLE_CODES = {
     "ProvisionedThroughputExceededException", "BandwidthLimitExceeded", "EC2ThrottledException",
 }
 # 4xx codes that mean "the bytes or the connection went wrong", not "the request is wrong".
-_NET_HINT = "check the network or the endpoint URL; traycap will retry"
+_NET_HINT = "check the network and the endpoint URL"
 TRANSIENT_4XX = {"RequestTimeout", "BadDigest", "XAmzContentSHA256Mismatch", "IncompleteBody", "RequestTimeTooSkewed"}
 
 
