@@ -332,25 +332,29 @@ class UploadQueue:
             session_id, state.retryCount + 1, state.maxRetries + 1,
         )
         self._announce(state)
+        # The multipart upload this attempt works on, kept current by its checkpoints:
+        # after a cancel the state on disk no longer names it, but it must be aborted.
+        multipart: dict[str, str | None] = {"key": state.s3Key, "uploadId": state.uploadId}
         if token.cancelled:
-            self._finish_stopped(session_id, token)
+            self._finish_stopped(session_id, token, multipart)
             return True
         try:
-            result = self._upload(state, token)
+            result = self._upload(state, token, multipart)
         except Exception as exc:
             if token.cancelled:
-                self._finish_stopped(session_id, token)
+                self._finish_stopped(session_id, token, multipart)
             else:
                 self._finish_failed(session_id, state, exc)
             return True
         self._finish_done(session_id, result)
         return True
 
-    def _upload(self, state: UploadState, token: CancelToken) -> UploadResult:
+    def _upload(self, state: UploadState, token: CancelToken, multipart: dict[str, str | None]) -> UploadResult:
         session_id = state.sessionId
         source = check_uploadable(self._ctx, session_id)
         engine = self._engine_for(source.config)
         key = state.s3Key or s3_key(source.config, session_id)
+        multipart["key"] = key
         last_check = [float("-inf")]
 
         def cancelled_on_disk() -> bool:
@@ -371,6 +375,7 @@ class UploadQueue:
                     token.cancel(StopKind.CANCEL)
 
         def on_checkpoint(point: ResumePoint | None) -> None:
+            multipart["uploadId"] = point.uploadId if point is not None else None
             now = self._clock.now_ms()
             stale: list[bool] = []
 
@@ -414,7 +419,7 @@ class UploadQueue:
         log.info("session %s: uploading -> done (%s, %d bytes)", session_id, result.key, result.size)
         self._announce(after)
 
-    def _finish_stopped(self, session_id: str, token: CancelToken) -> None:
+    def _finish_stopped(self, session_id: str, token: CancelToken, multipart: dict[str, str | None]) -> None:
         now = self._clock.now_ms()
         if token.kind is StopKind.SHUTDOWN:
             def change(s: UploadState | None) -> UploadState | None:
@@ -436,6 +441,13 @@ class UploadQueue:
         _, after = update_state(self._ctx, session_id, cancel_change)
         if after is not None:
             self._announce(after)
+        # The engine aborts on CANCEL too; this makes sure (abort is idempotent) even
+        # when its own abort raced a connection it had just cut.
+        key, upload_id = multipart.get("key"), multipart.get("uploadId")
+        if key and upload_id:
+            with self._lock:
+                self._aborts.appendleft((key, upload_id))
+            self._run_one_abort()
 
     def _finish_failed(self, session_id: str, state: UploadState, exc: Exception) -> None:
         now = self._clock.now_ms()
