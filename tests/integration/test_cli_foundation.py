@@ -215,7 +215,11 @@ def test_secret_not_in_worker_log_file(home: Path) -> None:
             time.sleep(0.1)
     finally:
         worker.send_signal(signal.SIGTERM)
-        out, err = worker.communicate(timeout=30)
+        try:
+            out, err = worker.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            out, err = worker.communicate()
     assert SECRET not in out and SECRET not in err and "Traceback" not in err
     log_files = [f for f in (home / "logs").rglob("*") if f.is_file()]
     assert log_files, "the worker wrote no log file"
@@ -268,7 +272,12 @@ def test_long_running_commands_start_or_fail_readably(home: Path, argv: list[str
         out, err = proc.communicate(timeout=3)
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise AssertionError(f"`traycap {' '.join(argv)}` ignored SIGTERM for 30 s") from None
         assert proc.returncode in (0, 1, 130, 143, -signal.SIGTERM), err
     else:
         assert proc.returncode in (0, 1, 2), err

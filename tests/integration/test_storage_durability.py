@@ -64,10 +64,12 @@ def test_sigkill_mid_write_leaves_old_or_new_file(tmp_path: Path) -> None:
     for _ in range(KILLS):
         assert time.monotonic() < deadline, "the kill loop took too long"
         child = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], stdout=subprocess.PIPE, text=True)
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0, 0.03))  # a random moment to kill at: that is the point of the test
-        child.send_signal(signal.SIGKILL)
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "ready"
+            time.sleep(rng.uniform(0, 0.03))  # a random moment to kill at: that is the point of the test
+        finally:
+            child.send_signal(signal.SIGKILL)  # also when an assertion above failed: never leave it writing
         out, _ = child.communicate(timeout=30)
         assert child.returncode == -signal.SIGKILL
         reported = [int(line) for line in out.split()]
