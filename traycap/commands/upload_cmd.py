@@ -135,6 +135,12 @@ def _exit_for(state: UploadState | None, printer: ProgressPrinter) -> int:
 def run_upload(args: argparse.Namespace, ctx: Context) -> int:
     session_id: str = args.session_id
     lock = QueueLock(ctx.paths)
+    ctx.sessions.read_meta(session_id)  # SessionNotFound / InvalidSessionId before anything else
+    current = ctx.states.read(session_id)
+    if current is not None and current.status is UploadStatus.DONE:
+        # Scripts may run `upload --wait` twice: the goal is reached, so it is a success.
+        print(f"{session_id} is already uploaded ({current.s3Key})")
+        return EXIT_OK
     if not args.wait:
         state = request_upload(ctx, session_id)
         if lock.try_acquire():
