@@ -334,17 +334,28 @@ class TrayApp:
     def startup(self) -> None:
         """Queue lock, orphan cleanup, recorder recovery, queue restore, sessions, hotkey."""
         ctx = self.ctx
+        steps: list[str] = []
+        mark = time.monotonic()
+
+        def step(name: str) -> None:
+            nonlocal mark
+            now = time.monotonic()
+            steps.append(f"{name} {now - mark:.2f}s")
+            mark = now
+
         self._has_queue_lock = self.parts.queue_lock.try_acquire()
         if not self._has_queue_lock:
             log.warning("another traycap process runs the upload queue; this tray only sends it requests")
         report = ctx.sessions.cleanup_orphans(ctx.clock.now_ms())
         if report.deleted:
             log.info("removed %d orphaned session(s)", len(report.deleted))
+        step("cleanup")
         if self.parts.recover is not None:
             try:
                 self.parts.recover(ctx)
             except Exception:
                 log.exception("recovering unfinished recordings failed")
+        step("recovery")
         if self._has_queue_lock:
             try:
                 q = self.parts.make_queue(ctx)
@@ -355,9 +366,11 @@ class TrayApp:
                 log.exception("the upload queue could not start")
                 with self._lock:
                     self._config_problem = self._config_problem or f"the upload queue could not start ({exc})"
+        step("restore")
         self.relist()
         for item in self.cache.recent(len(self.cache)):
             self.gate.seed(item.sessionId, item.uploadStatus.value)
+        step("list")
         if self._queue is not None:
             self._queue.start()
         try:
@@ -366,10 +379,13 @@ class TrayApp:
             log.exception("the recorder could not be set up")
             with self._lock:
                 self._recorder_problem = f"recording is not available ({exc})"
+        step("recorder")
         self.register_hotkey()
+        step("hotkey")
         with self._lock:
             self._ready = True
-        log.info("traycap is ready: %d session(s), hotkey %s", len(self.cache), self._settings.hotkey)
+        log.info("traycap is ready: %d session(s), hotkey %s (%s)", len(self.cache), self._settings.hotkey,
+                 ", ".join(steps))
         self.request_render()
 
     def relist(self) -> None:
