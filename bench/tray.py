@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.list_sessions import populate  # noqa: E402
-from tests.support.tray_host import TrayHost, tray_host, wait_until  # noqa: E402
+from bench.list_sessions import populate
+from tests.support.tray_host import TrayHost, tray_host, wait_until
 
 TARGET_START_S = 1.5
 TARGET_MENU_MS = 100.0
