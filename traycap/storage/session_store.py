@@ -78,7 +78,7 @@ class SessionStore:
         root = self._paths.sessions
         try:
             entries = list(os.scandir(root))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return []
         return [e.name for e in entries if is_valid_session_id(e.name) and e.is_dir(follow_symlinks=False)]
 
