@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from pathlib import Path
 
@@ -107,8 +108,9 @@ def test_listing_ignores_what_is_not_a_session(ctx: Context, tmp_path: Path) -> 
     (p.sessions / "notes.txt").write_text("hi")
     (p.sessions / ".hidden").mkdir()
     (p.sessions / ".hidden" / META_FILE).write_text('{"sessionId": ".hidden", "createdAt": 1}')
-    (p.sessions / "bad name").mkdir()
-    (p.sessions / "bad name" / META_FILE).write_text('{"sessionId": "bad name", "createdAt": 1}')
+    for invalid in ("bad name", "-dash", "ünï", "x" * 65, "_under"):
+        (p.sessions / invalid).mkdir()
+        (p.sessions / invalid / META_FILE).write_text(json.dumps({"sessionId": invalid, "createdAt": 1}))
     (p.sessions / "nometa").mkdir()
     (p.sessions / "nometa" / STATE_FILE).write_text('{"sessionId": "nometa", "status": "pending"}')
     (p.sessions / f"{TMP_PREFIX}x").write_text("{")
