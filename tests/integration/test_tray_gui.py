@@ -138,6 +138,7 @@ def test_tray_records_with_hotkey_stops_from_menu_uploads_and_notifies(tmp_path:
                           "Not uploaded [Upload | Open folder]"):
                 assert label in text, label
             assert count_near(host.crop(menu_shot, menu), (60, 60, 60), tol=50) > 200  # text drawn
+            assert "tooltip: traycap: needs attention: 1 upload failed" in text
             if os.environ.get("TRAYCAP_UPDATE_DOCS_IMG"):
                 popups = host.popup_windows()
                 left = max(0, min(w.x for w in popups) - 12)
@@ -160,6 +161,7 @@ def test_tray_records_with_hotkey_stops_from_menu_uploads_and_notifies(tmp_path:
             # Stop from the menu (its first item is now "Stop recording").
             menu = open_menu(host, icon)
             assert "Stop recording (Ctrl+Shift+R) | Pause | Recent sessions" in log_text(home)
+            assert "tooltip: traycap: recording" in log_text(home)
             host.screenshot("tray-menu-recording.png")
             host.click((menu.x + 40, menu.y + ITEM_OFFSET))
             wait_until("the export", lambda: paths.exported_marker(sid).exists(), 60)

@@ -172,6 +172,7 @@ class Tray:
                 self._icon.icon = icons.render(key)
             if tooltip != self._tooltip:
                 self._tooltip = tooltip
+                log.debug("tooltip: %s", tooltip)
                 self._icon.title = tooltip
                 self._set_tooltip(tooltip)
 

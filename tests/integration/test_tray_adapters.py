@@ -1,0 +1,80 @@
+"""The tray's small adapters: backend choice, the no-menu failure, xdg-open, the clipboard."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.display import xvfb
+from tests.support.tray_host import wait_until
+from traycap.errors import UiError
+from traycap.ui import clipboard, desktop
+from traycap.ui.tray import backend_candidates
+
+
+@pytest.mark.parametrize(
+    ("env", "platform", "expected"),
+    [
+        ({}, "linux", ["gtk", "appindicator"]),
+        ({"XDG_CURRENT_DESKTOP": "XFCE"}, "linux", ["gtk", "appindicator"]),
+        ({"XDG_CURRENT_DESKTOP": "ubuntu:GNOME"}, "linux", ["appindicator", "gtk"]),
+        ({"PYSTRAY_BACKEND": "xorg"}, "linux", ["xorg"]),  # asked for explicitly: respected
+        ({}, "darwin", ["darwin"]),
+        ({}, "win32", ["win32"]),
+    ],
+)
+def test_backend_candidates_never_include_xorg_unless_asked(
+    env: dict[str, str], platform: str, expected: list[str],
+) -> None:
+    assert backend_candidates(env, platform) == expected
+
+
+@pytest.mark.x11
+def test_no_backend_with_a_menu_fails_naming_the_packages(tmp_path: Path) -> None:
+    with xvfb(640, 480) as d:
+        env = dict(d.env)
+        env["TRAYCAP_HOME"] = str(tmp_path / "home")
+        env["PYSTRAY_BACKEND"] = "appindicator"  # not installed here, like a desktop without PyGObject
+        proc = subprocess.run([sys.executable, "-m", "traycap"], env=env, capture_output=True, text=True,
+                              timeout=60, check=False)
+    assert proc.returncode == 1
+    assert "traycap: No tray backend with a menu could be loaded (appindicator:" in proc.stderr
+    for package in ("gir1.2-gtk-3.0", "libgirepository1.0-dev", "libcairo2-dev", "PyGObject"):
+        assert package in proc.stderr, package
+    assert "Traceback" not in proc.stderr
+
+
+def test_open_folder_runs_xdg_open_detached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    record = tmp_path / "opened.txt"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "xdg-open"
+    fake.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {record}\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    target = tmp_path / "sessions"
+    target.mkdir()
+    desktop.open_folder(target)
+    assert wait_until("xdg-open to run", lambda: record.exists() and record.read_text(), 10) == str(target)
+
+
+def test_open_folder_errors_are_readable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UiError, match="does not exist"):
+        desktop.open_folder(tmp_path / "gone")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(UiError) as info:
+        desktop.open_folder(tmp_path)
+    assert "xdg-open is not installed" in info.value.message and info.value.hint == "install xdg-utils"
+
+
+@pytest.mark.x11
+def test_clipboard_round_trip_through_xclip(monkeypatch: pytest.MonkeyPatch) -> None:
+    link = "http://127.0.0.1:9000/traycap-test/sessions/s1.zip?X-Amz-Signature=abc&X-Amz-Expires=604800"
+    with xvfb(640, 480) as d:
+        monkeypatch.setenv("DISPLAY", d.name)
+        clipboard.copy_text(link)
+        assert clipboard.paste_text() == link
