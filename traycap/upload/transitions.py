@@ -45,8 +45,14 @@ def is_allowed(old: UploadStatus, new: UploadStatus) -> bool:
 def check(session_id: str, old: UploadStatus, new: UploadStatus) -> None:
     if not is_allowed(old, new):
         hint = _HINTS.get((old, new), "run `traycap sessions` to see its status")
+        if old is S.DONE:
+            lead = f"Session {session_id} is already uploaded"
+        elif new is S.NOT_UPLOADED:
+            lead = f"Session {session_id} has no upload in progress to cancel"
+        else:
+            lead = f"Session {session_id} is {old.value.replace('_', ' ')}"
         raise IllegalTransition(
-            f"Session {session_id} cannot go from {old.value} to {new.value}", hint.replace("ID", session_id)
+            f"{lead} (it cannot go from {old.value} to {new.value})", hint.replace("ID", session_id)
         )
 
 
