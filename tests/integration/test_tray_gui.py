@@ -28,6 +28,7 @@ from traycap.ui import icons
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 ITEM_OFFSET = 16  # from a GTK menu's top (or bottom) edge to the middle of its first (last) item
+SETTINGS_FROM_BOTTOM = 68  # "Upload settings…": Quit, a separator, Open sessions folder, then it
 RECENT_OFFSET = 42  # "Recent sessions": the first item, a separator, then it
 
 
@@ -179,6 +180,17 @@ def test_tray_records_with_hotkey_stops_from_menu_uploads_and_notifies(tmp_path:
             note = host.wait_for_notification("Upload done", 30)
             assert note.app == "traycap" and sid in note.body
             assert [n.summary for n in host.notifications()].count("Upload done") == 1
+
+            # "Upload settings…" opens the Tk dialog in its own process; the tray keeps working.
+            menu = open_menu(host, icon)
+            host.click((menu.x + 40, menu.y + menu.h - SETTINGS_FROM_BOTTOM))
+            dialog = wait_until("the settings window", lambda: host.run(
+                "xdotool", "search", "--name", "^traycap: Upload settings$").stdout.split(), 30)[0]
+            geometry = host.run("xdotool", "getwindowgeometry", dialog).stdout
+            x, y = (int(v) for v in geometry.split("Position: ")[1].split(" ")[0].split(","))
+            host.click((x + 5, y + 5))  # no window manager: the keyboard follows the pointer
+            host.key("Escape")  # the dialog's Cancel
+            wait_log(home, "settings dialog closed")
 
             # Quit from the menu: the process ends cleanly.
             menu = open_menu(host, icon)
