@@ -136,7 +136,8 @@ if [[ -n "${icon_src:-}" && -f "$icon_src" ]]; then
 fi
 
 # Autostart: on when asked, and an existing entry is refreshed so it points at this install.
-if ((autostart)) || "$program" autostart status 2>/dev/null | grep -q '^Autostart is on'; then
+was_on="$("$program" autostart status 2>/dev/null || true)"
+if ((autostart)) || [[ "$was_on" == "Autostart is on"* ]]; then
   "$program" autostart on >/dev/null || die "could not turn autostart on (run: $program autostart on)"
   autostart_text="on (traycap starts at login)"
 else

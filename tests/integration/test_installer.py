@@ -209,9 +209,12 @@ def test_install_upgrade_uninstall_keeps_data(bundle: Bundle, user_env: dict[str
     paths.config.chmod(0o600)
     before = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
 
-    # Upgrade: a marker file in the old program folder must be gone (the folder is replaced).
+    # Upgrade: a marker file in the old program folder must be gone (the folder is replaced),
+    # and an autostart entry left by an older layout is pointed at the new program.
     (opt_exe.parent / "stale-file-from-old-version").write_text("x")
+    autostart.write_text(autostart.read_text().replace(f"Exec={opt_exe} tray", "Exec=/old/place/traycap tray"))
     _ok(_run(["bash", INSTALL, "--bundle", bundle.folder], user_env, timeout=300))
+    assert _validate_desktop_file(autostart)["Exec"] == f"{opt_exe} tray"
     assert not (opt_exe.parent / "stale-file-from-old-version").exists()
     assert {p: p.read_bytes() for p in data.rglob("*") if p.is_file()} == before
     assert oct(paths.config.stat().st_mode & 0o777) == oct(0o600)
