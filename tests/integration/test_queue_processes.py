@@ -115,13 +115,13 @@ def test_sigkill_at_random_moments_loses_nothing(paths: Paths, moto: S3Server, p
     kills_mid_upload = 0
     while kills < 6:
         worker = spawn(paths, "worker", log_name="worker.log")
-        wait_for(lambda w=worker: holds_queue_lock(paths, w) or w.poll() is not None, 30, "the worker to start")  # type: ignore[misc]
+        wait_for(lambda w=worker: holds_queue_lock(paths, w) or w.poll() is not None, 30, "the worker to start")
         assert worker.poll() is None, (paths.root / "worker.log").read_text()
         if rng.random() < 0.5:
             threading.Event().wait(rng.uniform(0.0, 1.0))  # any moment: restore, a state write, a part
         else:
             target = proxy.body_bytes + rng.randint(1, 10) * MIB
-            proxy.wait_until(lambda p, t=target: p.body_bytes >= t, timeout=20)  # type: ignore[misc]
+            proxy.wait_until(lambda p, t=target: p.body_bytes >= t, timeout=20)
         before = states(paths, ids)
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)

@@ -42,6 +42,7 @@ class FakeEngine:
         self.objects: dict[str, bytes] = {}
         self.aborted: list[tuple[str, str]] = []
         self.configs: list[UploadConfig] = []
+        self.tokens: list[CancelToken] = []  # the CancelToken of every call, in order
         self._script: dict[str, deque[Scripted]] = defaultdict(deque)
         self._always: dict[str, Exception] = {}
         self._uploads = 0
@@ -80,6 +81,7 @@ class FakeEngine:
         cancel: CancelToken,
     ) -> UploadResult:
         self.calls.append(Call(key, zip_path, sha256, resume))
+        self.tokens.append(cancel)
         scripted = self._script[key].popleft() if self._script[key] else None
         if scripted is None and key in self._always:
             scripted = Scripted(self._always[key], 0)

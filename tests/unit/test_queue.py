@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.fake_engine import FakeEngine
 from tests.support.sessions import TEST_CONFIG, make_session, write_config, zip_bytes
+from traycap.cancel import StopKind
 from traycap.clock import FakeClock, SystemClock
 from traycap.context import Context
 from traycap.errors import (
@@ -468,7 +469,7 @@ def test_stop_mid_upload_keeps_the_parts_and_next_start_resumes(ctx: Context, en
     stopper = threading.Thread(target=queue.stop)
     stopper.start()
     deadline = time.monotonic() + 5
-    while not queue._stopping.is_set():  # stop() has cancelled the running upload
+    while engine.tokens[-1].kind is not StopKind.SHUTDOWN:  # stop() has asked the running upload to stop
         assert time.monotonic() < deadline
         time.sleep(0.01)
     proceed.set()
