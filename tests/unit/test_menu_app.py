@@ -460,3 +460,23 @@ def test_cache_updates_one_row_per_progress_tick() -> None:
         assert row is not None and row.uploadProgress == pct
     assert cache.counts() == (1000, 0)
     assert cache.apply_progress(UploadProgress("unknown", UploadStatus.DONE, 1, 1, 100)) is None
+
+
+def test_copy_link_on_done_setting_copies_and_says_so(ctx: Context) -> None:
+    from traycap.models import AppSettings
+
+    save_config(ctx.paths.config, CONFIG)
+    save_settings(ctx.paths.settings, AppSettings(copyLinkOnDone=True, linkExpiresS=3600))
+    make_session(ctx.paths, "s1", created_ms=T0, exported=True, state=UploadStatus.UPLOADING)
+    h = Harness(ctx)
+    h.app.startup()
+    assert h.queue is not None
+    done = UploadState(sessionId="s1", status=UploadStatus.DONE, createdAt=T0, updatedAt=T0, bytesUploaded=22,
+                       totalBytes=22, s3Key="sessions/s1.zip")
+    ctx.states.write(done)
+    h.queue.emit(UploadProgress.of(done))
+    assert h.app.actions.drain()
+    assert h.copied == ["https://s3/traycap-test/sessions/s1.zip?X-Amz-Expires=3600"]
+    (notice,) = h.notices()
+    assert notice.message == "Session s1, 22 B. Share link copied to the clipboard."
+    h.app.actions.close()
