@@ -217,3 +217,31 @@ def test_wrong_secret_then_config_set_and_retry(paths: Paths, tmp_path: Path) ->
         assert server.object_bytes("creds/s1.zip") == zip_bytes(paths, "s1")
         link = traycap(paths, "link", "s1", "--expires", "600")
         assert link.returncode == 0 and link.stdout.startswith(proxy.url) and "creds/s1.zip" in link.stdout
+
+
+def test_sigterm_stops_at_a_part_boundary_and_the_next_run_resumes(paths: Paths, moto: S3Server,
+                                                                    proxy: FaultProxy) -> None:
+    prefix = "term/"
+    write_config(paths, moto.config(endpointUrl=proxy.url, keyPrefix=prefix, maxConcurrency=1))
+    make_session(paths, "t1", 16 * MIB)
+    key = f"{prefix}t1.zip"
+    assert traycap(paths, "upload", "t1").returncode == 0
+    proxy.limit_rate(8 * MIB)
+    worker = spawn(paths, "worker", log_name="worker.log")
+    try:
+        assert proxy.wait_until(lambda p: p.count("UploadPart", key, status=200) >= 1, timeout=30)
+    finally:
+        code = stop_worker(worker)
+    assert code == 0, (paths.root / "worker.log").read_text()
+    state = StateStore(paths).read("t1")
+    assert state is not None and state.status is S.PENDING and state.retryCount == 0
+    assert state.uploadId is not None and len(state.parts) >= 1
+    kept = {p.partNumber for p in state.parts}
+    proxy.limit_rate(None)
+    done = traycap(paths, "upload", "t1", "--wait")
+    assert done.returncode == 0, done.stderr
+    assert proxy.count("CreateMultipartUpload", key) == 1  # resumed, not started again
+    resent = [e for e in proxy.requests if e.op == "UploadPart" and e.key == key and e.status == 200
+              and int(e.query["partNumber"]) in kept]
+    assert len(resent) == len(kept)  # each kept part was sent once, before the stop
+    assert moto.object_bytes(key) == zip_bytes(paths, "t1")
