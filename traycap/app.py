@@ -441,6 +441,12 @@ class TrayApp:
         )
 
     def _hotkey_pressed(self) -> None:
+        with self._lock:
+            stopping = self._mode is RecordingMode.STOPPING
+        if stopping:
+            # A second press while the export runs would otherwise start a new recording right after it.
+            log.info("hotkey pressed while the recording is being exported: ignored")
+            return
         log.info("hotkey pressed")
         self.actions.post("hotkey", self.toggle_recording)
 

@@ -480,3 +480,12 @@ def test_copy_link_on_done_setting_copies_and_says_so(ctx: Context) -> None:
     (notice,) = h.notices()
     assert notice.message == "Session s1, 22 B. Share link copied to the clipboard."
     h.app.actions.close()
+
+
+def test_hotkey_during_export_does_not_start_a_new_recording(h: Harness) -> None:
+    h.app.startup()
+    h.do("toggle_recording")
+    h.app._set_mode(RecordingMode.STOPPING)  # what toggle_recording sets while recorder.stop() exports
+    h.hotkeys[-1].callback()
+    assert h.app.actions.drain()
+    assert [x for x in h.log if x.startswith("recorder.")] == ["recorder.start rec-1"]
