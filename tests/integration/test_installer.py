@@ -151,6 +151,55 @@ def test_bundle_records_under_xvfb(bundle: Bundle, user_env: dict[str, str], tmp
         assert any(n.startswith("video/") for n in bundle_zip.namelist()), bundle_zip.namelist()
 
 
+@pytest.mark.x11
+def test_bundle_records_keyboard_input(bundle: Bundle, user_env: dict[str, str], tmp_path: Path) -> None:
+    """pynput's X backend works frozen: keys typed with xdotool end up in the session."""
+    import threading
+    import time
+
+    data = tmp_path / "data"
+    with xvfb(width=640, height=480) as display:
+        env = {**user_env, "DISPLAY": display.name, "TRAYCAP_HOME": str(data)}
+        proc = subprocess.Popen([str(bundle.exe), "record"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            ready = threading.Event()
+            lines: list[str] = []
+
+            def pump() -> None:
+                assert proc.stderr is not None
+                for line in proc.stderr:
+                    lines.append(line)
+                    if line.startswith("traycap: recording "):
+                        ready.set()
+                ready.set()
+
+            threading.Thread(target=pump, daemon=True).start()
+            assert ready.wait(60) and any(x.startswith("traycap: recording ") for x in lines), "".join(lines)
+            session_dir = data / "sessions" / next(x for x in lines if x.startswith("traycap: recording ")).split()[2]
+
+            def actions_size() -> int:
+                return sum(p.stat().st_size for p in session_dir.glob("actions*") if p.is_file())
+
+            before = actions_size()
+            display.run("xdotool", "type", "--delay", "20", "traycap")
+            deadline = time.monotonic() + 30
+            while actions_size() <= before:  # the recorder writes actions as they come
+                assert time.monotonic() < deadline, "no keyboard action was written within 30 s"
+                time.sleep(0.05)
+            proc.terminate()  # SIGTERM: stop, export, exit 0
+            out, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 0, "".join(lines)
+        listing = json.loads(_ok(_run([bundle.exe, "sessions", "--json"], env)).stdout)
+    assert [i["sessionId"] for i in listing] == [session_dir.name] and session_dir.name in out
+    assert listing[0]["isExported"] is True
+    assert listing[0]["actionCount"] >= len("traycap"), listing[0]
+
+
 # --- autostart from the bundle ------------------------------------------------------------------
 def test_bundle_autostart_round_trip(bundle: Bundle, user_env: dict[str, str], tmp_path: Path) -> None:
     env = {**user_env, "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "TRAYCAP_HOME": str(tmp_path / "d")}
