@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
@@ -106,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = args.command or "tray"
     if command == "config" and not args.config_command:
-        parser.parse_args(["config", "--help"])
+        print("traycap: config needs an action: show, set or test (see `traycap config --help`)", file=sys.stderr)
         return EXIT_USAGE
     try:
         ctx = make_context()
@@ -131,3 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAIL
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:
+        # A file-system problem no module translated: say what and where, not a traceback.
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"traycap: {exc.strerror or exc}{where}", file=sys.stderr)
+        logging.getLogger(__name__).debug("unhandled OSError", exc_info=True)
+        return EXIT_FAIL
