@@ -109,6 +109,21 @@ def test_bundle_carries_the_tray_assets(bundle: Bundle) -> None:
     assert bundled == source
 
 
+def test_bundle_carries_the_platform_backends(bundle: Bundle) -> None:
+    """What is picked at run time by name travels too: both Linux tray backends (GTK StatusIcon and
+    AppIndicator, with their typelibs), pynput's X backends and traycap's lazily imported commands."""
+    from PyInstaller.archive.readers import CArchiveReader
+
+    typelibs = {p.name for p in bundle.folder.rglob("*.typelib")}
+    assert {"Gtk-3.0.typelib", "AyatanaAppIndicator3-0.1.typelib"} <= typelibs, sorted(typelibs)
+    modules = set(CArchiveReader(str(bundle.exe)).open_embedded_archive("PYZ.pyz").toc)
+    for module in ("pystray._gtk", "pystray._appindicator", "pystray._xorg", "pynput.keyboard._xorg",
+                   "pynput.mouse._xorg", "mss.linux", "traycap.commands.autostart_cmd",
+                   "traycap.commands.record_cmd", "traycap.ui.tray", "traycap.upload.s3"):
+        assert module in modules, module
+    assert not {m for m in modules if m.split(".")[0] in ("pytest", "moto", "awscrt", "cryptography")}
+
+
 @pytest.mark.s3
 def test_bundle_talks_to_s3(bundle: Bundle, user_env: dict[str, str], tmp_path: Path) -> None:
     """The trimmed botocore data is enough: connection test and a two-part upload from the binary."""

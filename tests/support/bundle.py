@@ -10,6 +10,7 @@ keeps two test processes from building the same thing at once.
 from __future__ import annotations
 
 import fcntl
+import glob
 import hashlib
 import importlib.metadata
 import os
@@ -45,6 +46,10 @@ def source_digest(repo: Path = REPO) -> str:
     for path in sorted(files):
         h.update(str(path.relative_to(repo)).encode() + b"\0" + path.read_bytes() + b"\0")
     h.update(sys.version.encode())
+    # GObject typelibs the gi hooks copy in (e.g. AyatanaAppIndicator3 once its package is installed).
+    typelibs = glob.glob("/usr/lib/*/girepository-1.0/*.typelib") + glob.glob("/usr/lib/girepository-1.0/*")
+    for typelib in sorted(typelibs):
+        h.update(typelib.encode() + b"\n")
     for dist in _DISTS:
         try:
             version = importlib.metadata.version(dist)
