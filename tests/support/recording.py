@@ -1,0 +1,156 @@
+"""Helpers for recorder tests: run `traycap record`, wait on conditions (never sleep-and-hope), read bundles."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+INPUT_TYPES = {"mouse_move", "mouse_down", "mouse_up", "scroll", "key_down", "key_up"}
+
+
+def wait_for(what: str, predicate: Callable[[], Any], timeout: float = 20.0, step: float = 0.02) -> Any:
+    """Poll `predicate` until it returns something truthy; fail the test with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(step)
+
+
+def jsonl(path: Path) -> list[dict[str, Any]]:
+    """Complete lines only (a recorder may be writing the last one)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    lines = raw.split(b"\n")[:-1]
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+@dataclass
+class RecordProcess:
+    proc: subprocess.Popen[str]
+    home: Path
+    stderr_lines: list[str] = field(default_factory=list)
+    session_id: str | None = None
+    _ready: threading.Event = field(default_factory=threading.Event)
+
+    def _pump(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.stderr_lines.append(line)
+            if line.startswith("traycap: recording "):
+                self.session_id = line.split()[2]
+                self._ready.set()
+        self._ready.set()
+
+    def wait_ready(self, timeout: float = 30.0) -> str:
+        if not self._ready.wait(timeout) or self.session_id is None:
+            self.proc.kill()
+            raise AssertionError(f"traycap record did not get ready: {''.join(self.stderr_lines)}")
+        return self.session_id
+
+    @property
+    def session_dir(self) -> Path:
+        assert self.session_id is not None
+        return self.home / "sessions" / self.session_id
+
+    def actions(self) -> list[dict[str, Any]]:
+        return [a for a in jsonl(self.session_dir / "actions.jsonl") if a["type"] in INPUT_TYPES]
+
+    def frames(self) -> list[dict[str, Any]]:
+        return jsonl(self.session_dir / "video" / "frames.jsonl")
+
+    def finish(self, timeout: float = 60.0) -> tuple[int, str, str]:
+        out, _ = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out, "".join(self.stderr_lines)
+
+
+def start_record(env: dict[str, str], home: Path, *args: str) -> RecordProcess:
+    full_env = dict(env)
+    full_env["TRAYCAP_HOME"] = str(home)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "traycap", "record", *args],
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    rp = RecordProcess(proc=proc, home=home)
+    threading.Thread(target=rp._pump, daemon=True).start()
+    return rp
+
+
+@dataclass(frozen=True)
+class Bundle:
+    path: Path
+    names: list[str]
+    info: dict[str, Any]
+    actions: list[dict[str, Any]]
+    frames: list[dict[str, Any]]
+    shots: list[dict[str, Any]]
+
+    @property
+    def inputs(self) -> list[dict[str, Any]]:
+        return [a for a in self.actions if a["type"] in INPUT_TYPES]
+
+    def extract(self, name: str, dest: Path) -> Path:
+        with zipfile.ZipFile(self.path) as zf:
+            target = dest / name.replace("/", "_")
+            target.write_bytes(zf.read(name))
+        return target
+
+    def all_bytes(self) -> bytes:
+        """Every member, decompressed, plus the raw zip: what a `grep` of the bundle could find."""
+        parts = [self.path.read_bytes()]
+        with zipfile.ZipFile(self.path) as zf:
+            parts.extend(zf.read(n) for n in zf.namelist())
+        return b"\n".join(parts)
+
+
+def read_bundle(path: Path) -> Bundle:
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        names = zf.namelist()
+        return Bundle(
+            path=path,
+            names=names,
+            info=json.loads(zf.read("session.json")),
+            actions=json.loads(zf.read("actions.json")),
+            frames=json.loads(zf.read("video/frames.json")),
+            shots=json.loads(zf.read("screenshots/index.json")),
+        )
+
+
+def count_video_frames_cv2(path: Path) -> int:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    assert cap.isOpened(), f"cv2 cannot open {path}"
+    count = 0
+    while True:
+        ok, _frame = cap.read()
+        if not ok:
+            break
+        count += 1
+    cap.release()
+    return count
+
+
+def env_without_display() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    return env

@@ -1,0 +1,629 @@
+"""RecordingController: the recorder's facade (start / pause / resume / stop / toggle).
+
+Threads while recording, each owning one job:
+
+    capture     grabs frames on the fps grid (timing.FrameScheduler), hands them on
+    encoder     H.264-encodes them (screen.VideoEncoder), writes video/frames.jsonl
+    screenshots periodic screenshots and one after each click (throttled)
+    pynput      mouse/keyboard listeners -> actions.jsonl (inputs.py, actions.py)
+
+Every time (frames, actions, screenshots) comes from ONE monotonic clock and
+is written as milliseconds since the recording started; session-meta.json
+holds the wall-clock anchor. The facade owns the lock; a worker thread that
+fails (disk full, display lost) records why and stops the recording from a
+helper thread: what was recorded is kept and exported, and a "failed" event
+says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+import platform
+import queue
+import shutil
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from traycap import __version__
+from traycap.clock import Clock
+from traycap.context import Context
+from traycap.errors import AlreadyRecording, NotRecording, RecorderError, StorageError, TraycapError
+from traycap.models import AppSettings, KeystrokePrivacy, SessionMeta
+from traycap.paths import new_session_id
+from traycap.recorder.actions import CLICK_SCREENSHOT_MIN_INTERVAL_S, ActionBuilder, RateLimiter, RawClick, RawEvent
+from traycap.recorder.inputs import InputFactory, InputSource, pynput_input
+from traycap.recorder.screen import FrameSource, ScreenGrabber, VideoEncoder, backend_info, encode_png
+from traycap.recorder.session import SessionWriter, truncate_jsonl
+from traycap.recorder.timing import FrameScheduler
+
+log = logging.getLogger(__name__)
+
+FIRST_FRAME_TIMEOUT_S = 10.0
+ENCODER_QUEUE_FRAMES = 8  # frames waiting for the encoder; beyond that a frame is dropped (and counted)
+CLICK_SHOT_WAIT_S = 1.0
+
+CaptureFactory = Callable[[int], FrameSource]
+
+
+class RecorderState(enum.Enum):
+    IDLE = "idle"
+    RECORDING = "recording"
+    PAUSED = "paused"
+
+
+@dataclass(frozen=True)
+class RecorderEvent:
+    kind: str  # "started" | "paused" | "resumed" | "stopped" | "exported" | "failed"
+    sessionId: str
+    message: str | None = None
+    meta: SessionMeta | None = None
+
+
+@dataclass
+class _Frame:
+    image: Any
+    t: float  # monotonic seconds
+    wall_ms: int
+    pts_ms: int
+    seq: int
+
+
+class _Recording:
+    """Everything that lives exactly as long as one recording."""
+
+    def __init__(self, session_id: str, origin: float, wall_origin: int, source: FrameSource,
+                 writer: SessionWriter, encoder: VideoEncoder, builder: ActionBuilder) -> None:
+        self.session_id = session_id
+        self.origin = origin
+        self.wall_origin = wall_origin
+        self.source = source
+        self.writer = writer
+        self.encoder = encoder
+        self.builder = builder
+        self.actions_lock = threading.Lock()
+        self.queue: queue.Queue[_Frame | None] = queue.Queue(maxsize=ENCODER_QUEUE_FRAMES)
+        self.stop = threading.Event()
+        self.signal = threading.Event()  # wakes the capture thread on any state change
+        self.running = threading.Event()  # set while not paused (or when stopping)
+        self.running.set()
+        self.shot_signal = threading.Event()
+        self.frame_cond = threading.Condition()
+        self.latest: _Frame | None = None
+        self.first_frame = threading.Event()
+        self.paused_total = 0.0
+        self.paused_since: float | None = None
+        self.late_drops = 0
+        self.busy_drops = 0
+        self.captured = 0
+        self.click_requests: list[float] = []
+        self.click_limiter = RateLimiter(CLICK_SCREENSHOT_MIN_INTERVAL_S)
+        self.input: InputSource | None = None
+        self.threads: list[threading.Thread] = []
+        self.failure: TraycapError | None = None
+        self.finished = threading.Event()
+        self.result: SessionMeta | None = None
+        self.finishing = False
+
+
+class RecordingController:
+    def __init__(
+        self,
+        ctx: Context,
+        settings: AppSettings,
+        *,
+        on_event: Callable[[RecorderEvent], None] | None = None,
+        clock: Clock | None = None,
+        capture_factory: CaptureFactory | None = None,
+        input_factory: InputFactory | None = None,
+    ) -> None:
+        self._ctx = ctx
+        self._settings = settings
+        self._on_event = on_event
+        self._clock = clock or ctx.clock
+        self._capture_factory: CaptureFactory = capture_factory or ScreenGrabber
+        self._input_factory: InputFactory = input_factory or pynput_input
+        self._lock = threading.RLock()
+        self._state = RecorderState.IDLE
+        self._rec: _Recording | None = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self.last_meta: SessionMeta | None = None
+
+    # --- public API -------------------------------------------------------
+    @property
+    def state(self) -> RecorderState:
+        return self._state
+
+    @property
+    def session_id(self) -> str | None:
+        rec = self._rec
+        return rec.session_id if rec is not None else None
+
+    @property
+    def settings(self) -> AppSettings:
+        return self._settings
+
+    def update_settings(self, settings: AppSettings) -> None:
+        """New settings apply to the next recording."""
+        self._settings = settings
+
+    def start(self) -> str:
+        with self._lock:
+            if self._state is not RecorderState.IDLE:
+                raise AlreadyRecording("A recording is already running", "stop it first")
+            settings = self._settings
+            source = self._capture_factory(settings.monitor)  # NoDisplay / RecorderError, readable
+            try:
+                rec = self._open(settings, source)
+            except BaseException:
+                source.close()
+                raise
+            self._rec = rec
+            try:
+                self._launch(rec, settings)
+            except BaseException:
+                self._abort_start(rec)
+                raise
+            self._state = RecorderState.RECORDING
+            self._idle.clear()
+        log.info("recording session %s (%dx%d, %d fps, monitor %d)", rec.session_id, source.width,
+                 source.height, settings.fps, settings.monitor)
+        self._emit(RecorderEvent("started", rec.session_id))
+        return rec.session_id
+
+    def pause(self) -> None:
+        with self._lock:
+            rec = self._active()
+            if self._state is RecorderState.PAUSED:
+                return
+            now = self._clock.monotonic()
+            self._state = RecorderState.PAUSED
+            rec.running.clear()
+            rec.paused_since = now
+            rec.signal.set()
+            with rec.actions_lock:
+                rec.builder.discard_pending()
+                self._append_actions(rec, rec.builder.marker("pause", now))
+        self._emit(RecorderEvent("paused", rec.session_id))
+
+    def resume(self) -> None:
+        with self._lock:
+            rec = self._active()
+            if self._state is not RecorderState.PAUSED:
+                return
+            now = self._clock.monotonic()
+            if rec.paused_since is not None:
+                rec.paused_total += now - rec.paused_since
+            rec.paused_since = None
+            with rec.actions_lock:
+                self._append_actions(rec, rec.builder.marker("resume", now))
+            self._state = RecorderState.RECORDING
+            rec.running.set()
+            rec.signal.set()
+        self._emit(RecorderEvent("resumed", rec.session_id))
+
+    def stop(self) -> SessionMeta:
+        """Stop, export, (auto-)enqueue. Returns the session's meta (zipPath set when exported)."""
+        with self._lock:
+            rec = self._rec
+            if rec is None or self._state is RecorderState.IDLE:
+                raise NotRecording("Nothing is being recorded")
+        return self._finish(rec)
+
+    def toggle(self) -> None:
+        if self._state is RecorderState.IDLE:
+            self.start()
+        else:
+            with contextlib.suppress(NotRecording):
+                self.stop()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no recording runs (after stop or a failure has exported it)."""
+        return self._idle.wait(timeout)
+
+    # --- start ------------------------------------------------------------
+    def _open(self, settings: AppSettings, source: FrameSource) -> _Recording:
+        clock = self._clock
+        wall = clock.now_ms()
+        origin = clock.monotonic()
+        session_id = new_session_id(wall)
+        directory = self._ctx.paths.session_dir(session_id)
+        writer = SessionWriter(directory, clock.monotonic)
+        try:
+            recorder_info: dict[str, Any] = {
+                "status": "recording",
+                "fps": settings.fps,
+                "monitor": settings.monitor,
+                "screen": source.describe(),
+                "keystrokePrivacy": settings.keystrokePrivacy.value,
+                "screenshotIntervalS": settings.screenshotIntervalS,
+                "timeBase": {
+                    "clock": "monotonic",
+                    "unit": "ms",
+                    "wallOriginMs": wall,
+                    "monotonicOriginS": origin,
+                    "note": "t = ms since the recording started; wall time = wallOriginMs + t",
+                },
+                "video": {**backend_info(), "width": source.width, "height": source.height,
+                          "pts": "ms of recording time, paused spans cut out"},
+                "platform": {"system": platform.system(), "release": platform.release(),
+                             "machine": platform.machine(), "python": platform.python_version(),
+                             "sys": sys.platform},
+                "app": {"name": "traycap", "version": __version__},
+            }
+            # Written before the first frame: a crash from here on still leaves a visible session.
+            self._ctx.sessions.save_meta(SessionMeta(sessionId=session_id, createdAt=wall,
+                                                     videoRef="video/screen.mp4",
+                                                     extra={"recorder": recorder_info}))
+            encoder = VideoEncoder(writer.files.video, source.width, source.height, settings.fps)
+        except BaseException:
+            writer.close()
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+        builder = ActionBuilder(origin, settings.keystrokePrivacy)
+        return _Recording(session_id, origin, wall, source, writer, encoder, builder)
+
+    def _launch(self, rec: _Recording, settings: AppSettings) -> None:
+        for name, target in (("capture", self._capture_loop), ("encoder", self._encode_loop),
+                             ("screenshots", self._screenshot_loop)):
+            thread = threading.Thread(target=target, args=(rec, settings), name=f"recorder-{name}", daemon=True)
+            rec.threads.append(thread)
+            thread.start()
+        # The video must cover every recorded action: first frame before the first input.
+        deadline = self._clock.monotonic() + FIRST_FRAME_TIMEOUT_S
+        while not rec.first_frame.wait(0.05):
+            if rec.failure is not None:
+                raise rec.failure
+            if self._clock.monotonic() > deadline:
+                raise RecorderError("The screen capture did not deliver a frame within 10 s")
+        if rec.failure is not None:
+            raise rec.failure
+        keyboard = settings.keystrokePrivacy is not KeystrokePrivacy.NONE
+        source = self._input_factory(lambda ev: self._on_input(rec, ev), self._clock.monotonic, keyboard)
+        source.start()
+        rec.input = source
+
+    def _abort_start(self, rec: _Recording) -> None:
+        """start() failed after the session dir was made: undo everything (nothing worth keeping yet)."""
+        rec.stop.set()
+        rec.running.set()
+        rec.signal.set()
+        rec.shot_signal.set()
+        self._join_workers(rec)
+        with contextlib.suppress(Exception):
+            rec.writer.close()
+        with contextlib.suppress(Exception):
+            rec.source.close()
+        shutil.rmtree(rec.writer.files.dir, ignore_errors=True)
+        self._rec = None
+        self._state = RecorderState.IDLE
+        self._idle.set()
+
+    def _active(self) -> _Recording:
+        rec = self._rec
+        if rec is None or self._state is RecorderState.IDLE or rec.finishing:
+            raise NotRecording("Nothing is being recorded")
+        return rec
+
+    # --- worker threads -----------------------------------------------------
+    def _capture_loop(self, rec: _Recording, settings: AppSettings) -> None:
+        clock = self._clock
+        sched = FrameScheduler(settings.fps, clock.monotonic())
+        was_paused = False
+        try:
+            while True:
+                rec.signal.clear()
+                if rec.stop.is_set():
+                    break
+                if not rec.running.is_set():
+                    was_paused = True
+                    rec.running.wait()
+                    continue
+                if was_paused:
+                    was_paused = False
+                    sched.restart(clock.monotonic())
+                delay = sched.next_due() - clock.monotonic()
+                if delay > 0 and clock.sleep(delay, rec.signal):
+                    continue  # woken by pause/stop: look at the state again
+                self._capture_one(rec)
+                sched.captured(clock.monotonic())
+                rec.late_drops = sched.dropped
+                with rec.actions_lock:
+                    self._append_actions(rec, rec.builder.flush_due(clock.monotonic()))
+                rec.writer.maybe_sync()
+            if rec.failure is None and rec.running.is_set() and rec.captured > 0:
+                self._capture_one(rec)  # a last frame, after the last recorded input
+        except TraycapError as exc:
+            self._fail(rec, exc)
+        except Exception as exc:  # never die silently: the recording must still stop and export
+            log.exception("capture failed")
+            self._fail(rec, RecorderError(f"Screen capture failed: {exc}"))
+        finally:
+            with contextlib.suppress(Exception):
+                rec.queue.put(None, timeout=30)
+
+    def _capture_one(self, rec: _Recording) -> None:
+        clock = self._clock
+        t0 = clock.monotonic()
+        image = rec.source.grab()
+        t1 = clock.monotonic()
+        t = (t0 + t1) / 2
+        pts = round((t - rec.origin - rec.paused_total) * 1000)
+        frame = _Frame(image=image, t=t, wall_ms=clock.now_ms(), pts_ms=max(0, pts), seq=rec.captured)
+        rec.captured += 1
+        try:
+            rec.queue.put_nowait(frame)
+        except queue.Full:
+            rec.busy_drops += 1  # the encoder is behind: the frame is not in the video, and says so
+        with rec.frame_cond:
+            rec.latest = frame
+            rec.frame_cond.notify_all()
+        rec.first_frame.set()
+
+    def _encode_loop(self, rec: _Recording, settings: AppSettings) -> None:
+        broken = False
+        while True:
+            frame = rec.queue.get()
+            if frame is None:
+                break
+            if broken:
+                continue  # keep draining so the capture thread never blocks
+            try:
+                rec.encoder.write(frame.image, frame.pts_ms)
+                rec.writer.frames.append({
+                    "i": rec.encoder.frames - 1,
+                    "t": round((frame.t - rec.origin) * 1000, 1),
+                    "wallMs": frame.wall_ms,
+                    "pts": frame.pts_ms,
+                })
+            except TraycapError as exc:
+                broken = True
+                self._fail(rec, exc)
+            except Exception as exc:
+                broken = True
+                log.exception("video encoding failed")
+                self._fail(rec, RecorderError(f"Video encoding failed: {exc}"))
+        try:
+            if broken:
+                rec.encoder.abandon()
+            else:
+                rec.encoder.close()
+        except TraycapError as exc:
+            self._fail(rec, exc)
+
+    def _screenshot_loop(self, rec: _Recording, settings: AppSettings) -> None:
+        interval = max(0.2, float(settings.screenshotIntervalS))
+        clock = self._clock
+        next_periodic = clock.monotonic() + interval
+        last_t: float | None = None
+        try:
+            while not rec.stop.is_set():
+                rec.shot_signal.clear()
+                with rec.actions_lock:
+                    clicks, rec.click_requests = rec.click_requests, []
+                for click_t in clicks:
+                    last_t = self._screenshot(rec, "click", click_t, last_t)
+                now = clock.monotonic()
+                if now >= next_periodic:
+                    if rec.running.is_set():
+                        last_t = self._screenshot(rec, "periodic", now, last_t)
+                    next_periodic = max(next_periodic + interval, now + interval / 2)
+                    continue
+                if not rec.running.is_set():
+                    next_periodic = clock.monotonic() + interval  # paused time does not count
+                clock.sleep(min(interval, max(0.0, next_periodic - now)), rec.shot_signal)
+        except TraycapError as exc:
+            self._fail(rec, exc)
+        except Exception as exc:
+            log.exception("screenshot failed")
+            self._fail(rec, RecorderError(f"Screenshot failed: {exc}"))
+
+    def _screenshot(self, rec: _Recording, reason: str, want_t: float, last_t: float | None) -> float | None:
+        """Save the first frame captured at or after `want_t` (waits up to CLICK_SHOT_WAIT_S)."""
+        with rec.frame_cond:
+            rec.frame_cond.wait_for(
+                lambda: rec.stop.is_set() or (rec.latest is not None and rec.latest.t >= want_t),
+                timeout=CLICK_SHOT_WAIT_S,
+            )
+            frame = rec.latest
+        if frame is None or frame.t == last_t or frame.t < want_t - 1.0:
+            return last_t
+        t_ms = round((frame.t - rec.origin) * 1000, 1)
+        name = f"{round(t_ms):09d}-{reason}.png"
+        rec.writer.save_screenshot(name, encode_png(frame.image))
+        rec.writer.shots.append({"t": t_ms, "file": name, "reason": reason, "wallMs": frame.wall_ms,
+                                 "pts": frame.pts_ms})
+        return frame.t
+
+    def _on_input(self, rec: _Recording, ev: RawEvent) -> None:
+        """pynput callback thread: never raise into pynput."""
+        if not rec.running.is_set() or rec.stop.is_set() or rec.failure is not None:
+            return
+        try:
+            with rec.actions_lock:
+                self._append_actions(rec, rec.builder.feed(ev))
+                if isinstance(ev, RawClick) and ev.pressed and rec.click_limiter.allow(ev.t):
+                    rec.click_requests.append(ev.t)
+                    rec.shot_signal.set()
+        except TraycapError as exc:
+            self._fail(rec, exc)
+        except Exception as exc:
+            log.exception("recording an input event failed")
+            self._fail(rec, RecorderError(f"Recording input failed: {exc}"))
+
+    def _append_actions(self, rec: _Recording, actions: list[dict[str, Any]]) -> None:
+        for action in actions:
+            rec.writer.actions.append(action)
+
+    # --- stop -----------------------------------------------------------------
+    def _fail(self, rec: _Recording, exc: TraycapError) -> None:
+        """A worker hit a fatal problem: remember the first one, stop from a helper thread."""
+        with self._lock:
+            if rec.failure is not None:
+                return
+            rec.failure = exc
+        log.error("recording %s stops: %s", rec.session_id, exc.user_text())
+        if not rec.first_frame.is_set():
+            rec.first_frame.set()  # start() is waiting: it will raise
+            return
+        threading.Thread(target=self._finish_quietly, args=(rec,), name="recorder-stop", daemon=True).start()
+
+    def _finish_quietly(self, rec: _Recording) -> None:
+        try:
+            self._finish(rec)
+        except Exception:
+            log.exception("stopping the recording after a failure went wrong")
+
+    def _finish(self, rec: _Recording) -> SessionMeta:
+        with self._lock:
+            if rec.finishing:
+                owner = False
+            else:
+                rec.finishing = True
+                owner = True
+        if not owner:
+            rec.finished.wait()
+            if rec.result is None:
+                raise NotRecording("The recording could not be stopped")
+            return rec.result
+        try:
+            meta = self._finish_owner(rec)
+            rec.result = meta
+            return meta
+        finally:
+            with self._lock:
+                if self._rec is rec:
+                    self._rec = None
+                self._state = RecorderState.IDLE
+            rec.finished.set()
+            self._idle.set()
+
+    def _finish_owner(self, rec: _Recording) -> SessionMeta:
+        clock = self._clock
+        # Inputs first, so the final frame comes after the last recorded action.
+        if rec.input is not None:
+            try:
+                rec.input.stop()
+            except Exception as exc:
+                log.warning("stopping the input listeners: %s", exc)
+        with rec.actions_lock:
+            if rec.running.is_set():
+                with contextlib.suppress(TraycapError):
+                    self._append_actions(rec, rec.builder.flush())
+        rec.stop.set()
+        rec.signal.set()
+        rec.shot_signal.set()
+        rec.running.set()
+        with rec.frame_cond:
+            rec.frame_cond.notify_all()
+        self._join_workers(rec)
+        stopped_at = clock.monotonic()
+        try:
+            rec.writer.close()
+        except StorageError as exc:
+            self._note_failure(rec, exc)
+        rec.source.close()
+        meta = self._write_stopped_meta(rec, stopped_at)
+        self.last_meta = meta
+        self._emit(RecorderEvent("stopped", rec.session_id, meta=meta))
+        # Export: even after a failure, what was recorded is bundled.
+        export_error: TraycapError | None = None
+        try:
+            from traycap.recorder.export import export_session
+
+            meta = export_session(self._ctx, rec.session_id)
+            self.last_meta = meta
+            self._emit(RecorderEvent("exported", rec.session_id, meta=meta,
+                                     message=self._auto_upload(rec.session_id)))
+        except TraycapError as exc:
+            export_error = exc
+            log.error("exporting %s failed: %s", rec.session_id, exc.user_text())
+        if rec.failure is not None or export_error is not None:
+            parts = []
+            if rec.failure is not None:
+                parts.append(f"Recording stopped: {rec.failure.user_text()}.")
+            if export_error is not None:
+                parts.append(f"The session could not be exported: {export_error.user_text()}; "
+                             "its files are kept and it is exported at the next start.")
+            else:
+                parts.append(f"What was recorded is saved as session {rec.session_id}.")
+            self._emit(RecorderEvent("failed", rec.session_id, message=" ".join(parts), meta=meta))
+        return meta
+
+    def _note_failure(self, rec: _Recording, exc: TraycapError) -> None:
+        with self._lock:
+            if rec.failure is None:
+                rec.failure = exc
+
+    def _join_workers(self, rec: _Recording) -> None:
+        for thread in rec.threads:
+            if thread is threading.current_thread():
+                continue
+            thread.join(60)
+            if thread.is_alive():
+                log.error("%s did not stop within 60 s", thread.name)
+
+    def _write_stopped_meta(self, rec: _Recording, stopped_at: float) -> SessionMeta:
+        from traycap.recorder.screen import video_frame_count
+
+        files = rec.writer.files
+        encoded = rec.encoder.frames
+        if rec.failure is not None:
+            # The encoder may have died mid-file: believe only what a reader gets out of it.
+            encoded = min(encoded, video_frame_count(files.video))
+        reconcile_frames(files.frames, encoded)
+        meta = self._ctx.sessions.read_meta(rec.session_id)
+        recorder = dict(meta.extra.get("recorder") or {})
+        recorder.update({
+            "status": "stopped",
+            "stoppedAtMs": round((stopped_at - rec.origin) * 1000, 1),
+            "droppedFrames": {"late": rec.late_drops, "encoderBusy": rec.busy_drops,
+                              "total": rec.late_drops + rec.busy_drops},
+            "framesCaptured": rec.captured,
+            "framesEncoded": encoded,
+            "droppedMouseMoves": rec.builder.dropped_moves,
+            "endReason": "stopped" if rec.failure is None else rec.failure.user_text(),
+        })
+        meta = meta.with_(endedAt=self._clock.now_ms(), extra={**meta.extra, "recorder": recorder})
+        self._ctx.sessions.save_meta(meta)
+        return meta
+
+    def _auto_upload(self, session_id: str) -> str | None:
+        """Enqueue when autoUpload is on. Never raises: the export is already safe on disk."""
+        try:
+            config = self._ctx.load_config()
+        except TraycapError as exc:
+            log.warning("auto-upload skipped: %s", exc.user_text())
+            return f"Not uploaded automatically: {exc.user_text()}"
+        if config is None or not config.autoUpload:
+            return None
+        try:
+            from traycap.upload.requests import request_upload
+        except ImportError as exc:
+            log.warning("auto-upload is on but the upload queue is not available: %s", exc)
+            return "Not uploaded automatically: the upload queue is not available in this version"
+        try:
+            request_upload(self._ctx, session_id)
+        except TraycapError as exc:
+            log.warning("auto-upload of %s not queued: %s", session_id, exc.user_text())
+            return f"Not uploaded automatically: {exc.user_text()}"
+        return "Queued for upload"
+
+    def _emit(self, event: RecorderEvent) -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(event)
+        except Exception:
+            log.exception("recorder event handler failed for %s", event.kind)
+
+
+def reconcile_frames(frames_path: Path, video_frames: int) -> int:
+    """Make frames.jsonl list exactly the frames the video holds (after a crash it may list more)."""
+    return truncate_jsonl(frames_path, video_frames)

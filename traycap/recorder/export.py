@@ -1,0 +1,163 @@
+"""Session directory -> zip bundle, meta with size and SHA-256, `.exported` marker.
+
+The bundle (docs/bundle-format.md):
+
+    session.json            bundle meta: counts, duration, fps, time base, monitors, platform, app
+    actions.json            array of actions (actions.jsonl of the recording)
+    video/screen.mp4        H.264, stored as is (not recompressed)
+    video/frames.json       one entry per video frame: capture time and video time
+    screenshots/*.png       stored as is
+    screenshots/index.json  one entry per screenshot
+
+Order on disk, so a crash at any point is repaired by exporting again:
+zip written to a temp name, fsynced, renamed -> session-meta.json (zipPath,
+fileSizeBytes, sha256) -> `.exported`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import logging
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from traycap.context import Context
+from traycap.errors import DiskFull, StorageError
+from traycap.models import SessionMeta
+from traycap.paths import EXPORTED_MARKER
+from traycap.recorder.actions import INPUT_TYPES
+from traycap.recorder.session import SHOTS_DIR, VIDEO_DIR, VIDEO_FILE, SessionFiles, read_jsonl
+from traycap.storage.atomic import write_bytes_atomic
+
+log = logging.getLogger(__name__)
+
+BUNDLE_FORMAT = 1
+BUNDLE_META = "session.json"
+VIDEO_REF = f"{VIDEO_DIR}/{VIDEO_FILE}"
+_CHUNK = 1024 * 1024
+
+
+def paused_ms(actions: list[dict[str, Any]], end_ms: float) -> float:
+    """Total paused time from the pause/resume markers (an open pause lasts until `end_ms`)."""
+    total = 0.0
+    since: float | None = None
+    for a in actions:
+        if a.get("type") == "pause" and since is None:
+            since = float(a["t"])
+        elif a.get("type") == "resume" and since is not None:
+            total += float(a["t"]) - since
+            since = None
+    if since is not None:
+        total += max(0.0, end_ms - since)
+    return total
+
+
+def bundle_meta(meta: SessionMeta, files: SessionFiles) -> tuple[dict[str, Any], list[dict[str, Any]],
+                                                                   list[dict[str, Any]], list[dict[str, Any]]]:
+    """session.json contents, and the actions, frames and screenshot index it describes."""
+    actions = read_jsonl(files.actions)
+    frames = read_jsonl(files.frames)
+    shots = [s for s in read_jsonl(files.shots_index) if (files.shots_dir / str(s.get("file", ""))).is_file()]
+    rec: dict[str, Any] = dict(meta.extra.get("recorder") or {})
+    times = [float(f["t"]) for f in frames if "t" in f] + [float(a["t"]) for a in actions if "t" in a]
+    end_ms = float(rec.get("stoppedAtMs") or (max(times) if times else 0.0))
+    paused = paused_ms(actions, end_ms)
+    active_s = max(0.0, (end_ms - paused) / 1000.0)
+    inputs = [a for a in actions if a.get("type") in INPUT_TYPES]
+    out: dict[str, Any] = {
+        "formatVersion": BUNDLE_FORMAT,
+        "sessionId": meta.sessionId,
+        "createdAt": meta.createdAt,
+        "endedAt": meta.endedAt,
+        "durationMs": round(end_ms),
+        "pausedMs": round(paused),
+        "timeBase": rec.get("timeBase"),
+        "counts": {"actions": len(inputs), "markers": len(actions) - len(inputs),
+                   "frames": len(frames), "screenshots": len(shots)},
+        "fps": {
+            "requested": rec.get("fps"),
+            "achieved": round(len(frames) / active_s, 2) if active_s > 0 else 0.0,
+        },
+        "droppedFrames": rec.get("droppedFrames"),
+        "video": {**(rec.get("video") or {}), "file": VIDEO_REF, "frameTimes": f"{VIDEO_DIR}/frames.json"},
+        "monitors": rec.get("screen"),
+        "keystrokePrivacy": rec.get("keystrokePrivacy"),
+        "platform": rec.get("platform"),
+        "app": rec.get("app"),
+        "endReason": rec.get("endReason"),
+        "recovered": bool(rec.get("recovered", False)),
+    }
+    return out, actions, frames, shots
+
+
+def export_session(ctx: Context, session_id: str) -> SessionMeta:
+    """Write the zip and mark the session exported; returns the saved meta. Raises DiskFull / StorageError."""
+    directory = ctx.paths.session_dir(session_id)
+    files = SessionFiles(directory)
+    meta = ctx.sessions.read_meta(session_id)
+    info, actions, frames, shots = bundle_meta(meta, files)
+    zip_path = directory / f"{session_id}.zip"
+    tmp = directory / f".tmp-{session_id}.zip"
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+            _put_json(zf, BUNDLE_META, info)
+            _put_json(zf, "actions.json", actions)
+            if files.video.is_file():
+                zf.write(files.video, VIDEO_REF, compress_type=zipfile.ZIP_STORED)
+            _put_json(zf, f"{VIDEO_DIR}/frames.json", frames)
+            for shot in shots:
+                name = str(shot["file"])
+                zf.write(files.shots_dir / name, f"{SHOTS_DIR}/{name}", compress_type=zipfile.ZIP_STORED)
+            _put_json(zf, f"{SHOTS_DIR}/index.json", shots)
+        sha, size = _fsync_and_hash(tmp)
+        os.replace(tmp, zip_path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull(f"The disk is full: could not export session {session_id}") from exc
+        raise StorageError(f"Could not export session {session_id}: {exc.strerror or exc}") from exc
+    rec = dict(meta.extra.get("recorder") or {})
+    rec["status"] = "exported"
+    extra = {**meta.extra, "recorder": rec, "durationMs": info["durationMs"], "fpsAchieved": info["fps"]["achieved"],
+             "frameCount": len(frames)}
+    ended = meta.endedAt if meta.endedAt is not None else meta.createdAt + info["durationMs"]
+    done = meta.with_(
+        endedAt=ended,
+        actionCount=info["counts"]["actions"],
+        screenshotCount=len(shots),
+        videoRef=VIDEO_REF,
+        zipPath=zip_path.name,  # relative to the session dir: survives moving the data dir
+        fileSizeBytes=size,
+        sha256=sha,
+        extra=extra,
+    )
+    ctx.sessions.save_meta(done)
+    marker = {"sessionId": session_id, "zip": zip_path.name, "sha256": sha, "fileSizeBytes": size,
+              "exportedAt": ctx.clock.now_ms()}
+    write_bytes_atomic(directory / EXPORTED_MARKER, json.dumps(marker).encode() + b"\n")
+    log.info("exported session %s: %s (%d bytes)", session_id, zip_path, size)
+    return done
+
+
+def _put_json(zf: zipfile.ZipFile, name: str, obj: Any) -> None:
+    zf.writestr(name, json.dumps(obj, indent=1, ensure_ascii=False) + "\n")
+
+
+def _fsync_and_hash(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb+") as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            if not chunk:
+                break
+            digest.update(chunk)
+            size += len(chunk)
+        os.fsync(fh.fileno())
+    return digest.hexdigest(), size

@@ -1,0 +1,41 @@
+"""The global start/stop hotkey (pynput syntax, e.g. "<ctrl>+<shift>+r"), via the input adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from traycap.recorder.inputs import GlobalHotkey, check_hotkey
+
+DEFAULT_HOTKEY = "<ctrl>+<shift>+r"
+
+__all__ = ["DEFAULT_HOTKEY", "HotkeyListener", "check_hotkey"]
+
+
+class HotkeyListener:
+    """Calls `callback` (on a thread of its own) each time `hotkey` is pressed.
+
+    start() raises HotkeyUnavailable with a readable message when the
+    combination is invalid or cannot be listened for; the caller reports it
+    and carries on (the tray menu still works).
+    """
+
+    def __init__(self, hotkey: str = DEFAULT_HOTKEY, callback: Callable[[], None] | None = None) -> None:
+        self.hotkey = hotkey
+        self._callback = callback or (lambda: None)
+        self._impl: GlobalHotkey | None = None
+
+    def start(self) -> None:
+        if self._impl is not None:
+            return
+        impl = GlobalHotkey(self.hotkey, self._callback)
+        impl.start()
+        self._impl = impl
+
+    def stop(self) -> None:
+        impl, self._impl = self._impl, None
+        if impl is not None:
+            impl.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._impl is not None

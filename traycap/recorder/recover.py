@@ -1,0 +1,93 @@
+"""Sessions left mid-recording by a crash or SIGKILL: make them whole and export them.
+
+Called at start-up (tray, `traycap record`). A session is unfinished when
+its meta says the recorder was still recording (or had stopped but not
+exported) and no live process holds its .recording.lock. The video keeps
+every complete fragment (packets are copied, not re-encoded), frames.jsonl
+is cut to the frames the video really holds, a torn last line of
+actions.jsonl is dropped, then the session is exported like any other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass, field
+
+from traycap.context import Context
+from traycap.errors import TraycapError
+from traycap.recorder.export import export_session
+from traycap.recorder.screen import salvage_video
+from traycap.recorder.session import RecordingLock, SessionFiles, read_jsonl, truncate_jsonl
+
+log = logging.getLogger(__name__)
+
+UNFINISHED = frozenset({"recording", "stopped"})
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    exported: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # session id -> readable reason
+
+
+def recover_unfinished(ctx: Context) -> RecoveryReport:
+    report = RecoveryReport()
+    for session_id in sorted(ctx.sessions.session_ids()):
+        try:
+            if not _needs_recovery(ctx, session_id):
+                continue
+            recover_session(ctx, session_id)
+            report.exported.append(session_id)
+        except TraycapError as exc:
+            log.error("could not recover session %s: %s", session_id, exc.user_text())
+            report.failed[session_id] = exc.user_text()
+        except OSError as exc:
+            log.error("could not recover session %s: %s", session_id, exc)
+            report.failed[session_id] = str(exc.strerror or exc)
+    return report
+
+
+def _needs_recovery(ctx: Context, session_id: str) -> bool:
+    if not ctx.sessions.exists(session_id) or ctx.sessions.is_exported(session_id):
+        return False
+    meta = ctx.sessions.read_meta(session_id)
+    recorder = meta.extra.get("recorder")
+    if not isinstance(recorder, dict) or recorder.get("status") not in UNFINISHED:
+        return False  # not made by this recorder, or already handled
+    files = SessionFiles(ctx.paths.session_dir(session_id))
+    return not RecordingLock.is_held(files.lock)
+
+
+def recover_session(ctx: Context, session_id: str) -> None:
+    files = SessionFiles(ctx.paths.session_dir(session_id))
+    meta = ctx.sessions.read_meta(session_id)
+    recorder = dict(meta.extra.get("recorder") or {})
+    if recorder.get("status") == "recording":
+        kept = 0
+        if files.video.exists():
+            tmp = files.video.with_name(".salvage-" + files.video.name)
+            kept = salvage_video(files.video, tmp)
+            if tmp.exists():
+                os.replace(tmp, files.video)
+        frames = truncate_jsonl(files.frames, kept)
+        actions = read_jsonl(files.actions)
+        truncate_jsonl(files.actions, len(actions))  # drop a torn last line, if any
+        truncate_jsonl(files.shots_index, len(read_jsonl(files.shots_index)))
+        times = [float(r["t"]) for r in read_jsonl(files.frames) + actions if "t" in r]
+        last_ms = max(times) if times else 0.0
+        recorder.update({
+            "status": "stopped",
+            "recovered": True,
+            "stoppedAtMs": last_ms,
+            "framesEncoded": frames,
+            "endReason": "the recorder was interrupted (crash or kill); everything on disk was kept",
+        })
+        meta = meta.with_(endedAt=meta.createdAt + round(last_ms), extra={**meta.extra, "recorder": recorder})
+        ctx.sessions.save_meta(meta)
+        log.warning("session %s was interrupted while recording: kept %d frames and %d actions",
+                    session_id, frames, len(actions))
+    with contextlib.suppress(FileNotFoundError):
+        files.lock.unlink()
+    export_session(ctx, session_id)

@@ -1,0 +1,271 @@
+"""The screen adapter: the only module that imports mss, numpy, cv2 and av (PyAV).
+
+- `ScreenGrabber`: one monitor through mss (XShm on X11), frames as BGRA
+  numpy views of mss's buffer (no copy).
+- `VideoEncoder`: H.264 (libx264 from PyAV's wheel; opencv-python's wheel has
+  no H.264 encoder) in a *fragmented* MP4: the muxer writes a self-contained
+  fragment about every second and flushes it, so a SIGKILL loses at most the
+  last second of video and the file stays playable.
+- `encode_png`, `video_frame_count`, `salvage_video` for screenshots and recovery.
+
+mss/av/cv2 errors are translated here into the traycap error tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fractions
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Protocol
+
+from traycap.errors import CaptureLost, DiskFull, NoDisplay, RecorderError, StorageError
+
+log = logging.getLogger(__name__)
+
+VIDEO_CODEC = "libx264"
+VIDEO_PRESET = "superfast"  # bench/record.py: ~same CPU as ultrafast here, half the bytes
+VIDEO_CRF = "23"  # text stays sharp; screen content compresses well
+KEYFRAME_INTERVAL_S = 5
+FRAGMENT_US = 1_000_000  # one MP4 fragment (and flush) per second
+MUXER_OPTIONS = {
+    # empty_moov + fragments: no index at the end to lose; every fragment stands alone.
+    "movflags": "frag_keyframe+empty_moov+default_base_moof",
+    "frag_duration": str(FRAGMENT_US),
+    "flush_packets": "1",
+}
+
+
+class Frame(Protocol):
+    """A BGRA image, height x width x 4, uint8 (a numpy array)."""
+
+    shape: tuple[int, ...]
+
+
+class FrameSource(Protocol):
+    """What the recorder needs from a screen: tests inject a null one."""
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def grab(self) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+def check_display() -> None:
+    """Fail early, readably, when there is obviously no screen to record."""
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        if os.environ.get("WAYLAND_DISPLAY"):
+            raise NoDisplay(
+                "No X display: traycap records X11 screens and DISPLAY is not set under Wayland",
+                "log in to an X11 session, or run under XWayland with DISPLAY set",
+            )
+        raise NoDisplay("No display to record: the DISPLAY environment variable is not set")
+
+
+class ScreenGrabber:
+    """Frames of one monitor: 0 = all monitors together, 1 = primary, N = Nth (mss numbering)."""
+
+    def __init__(self, monitor: int = 0) -> None:
+        check_display()
+        import mss
+        import mss.exception
+
+        self._errors = (mss.exception.ScreenShotError,)
+        try:
+            self._sct = mss.MSS() if hasattr(mss, "MSS") else mss.mss()
+            monitors = list(self._sct.monitors)
+        except Exception as exc:  # mss raises ScreenShotError, ctypes/xcb may raise others
+            raise NoDisplay(f"Cannot open the display {os.environ.get('DISPLAY', '')!r}: {exc}") from exc
+        self.monitors = [dict(m) for m in monitors]
+        if monitor < 0 or monitor >= len(monitors):
+            self.close()
+            raise RecorderError(
+                f"There is no monitor {monitor}: this display has {len(monitors) - 1} "
+                "(0 = all monitors, 1 = primary)",
+                "choose another monitor with --monitor or in settings",
+            )
+        self.monitor = monitor
+        rect = monitors[monitor]
+        # H.264 in yuv420p needs even sizes: the odd last column/row is left out.
+        self._rect = {"left": rect["left"], "top": rect["top"], "width": rect["width"], "height": rect["height"]}
+        self._w = int(rect["width"]) - int(rect["width"]) % 2
+        self._h = int(rect["height"]) - int(rect["height"]) % 2
+        if self._w < 2 or self._h < 2:
+            raise CaptureLost(f"Monitor {monitor} has no usable size ({rect['width']}x{rect['height']})")
+
+    @property
+    def width(self) -> int:
+        return self._w
+
+    @property
+    def height(self) -> int:
+        return self._h
+
+    def describe(self) -> dict[str, Any]:
+        return {"monitor": self.monitor, "rect": dict(self._rect), "all": self.monitors,
+                "width": self._w, "height": self._h}
+
+    def grab(self) -> Any:
+        import numpy as np
+
+        try:
+            shot = self._sct.grab(self._rect)
+        except Exception as exc:
+            raise CaptureLost(f"Screen capture stopped working: {exc}") from exc
+        if shot.width != self._rect["width"] or shot.height != self._rect["height"]:
+            raise CaptureLost(f"The screen size changed to {shot.width}x{shot.height} while recording")
+        image = np.frombuffer(shot.raw, dtype=np.uint8).reshape(shot.height, shot.width, 4)
+        return image[: self._h, : self._w]
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._sct.close()
+
+
+def _io_error(exc: BaseException, what: str) -> StorageError | RecorderError:
+    code = getattr(exc, "errno", None)
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(f"The disk is full: could not write {what}")
+    return RecorderError(f"Could not write {what}: {exc}")
+
+
+class VideoEncoder:
+    """BGRA frames with their own timestamps -> fragmented H.264 MP4 (variable frame rate)."""
+
+    def __init__(self, path: Path, width: int, height: int, fps: int) -> None:
+        import av
+
+        self.path = path
+        self._w = width
+        self._h = height
+        self._last_pts = -1
+        self.frames = 0
+        self._tb = fractions.Fraction(1, 1000)
+        try:
+            self._container: Any = av.open(str(path), mode="w", format="mp4", options=MUXER_OPTIONS)
+            stream: Any = self._container.add_stream(VIDEO_CODEC, rate=max(1, fps))
+            stream.width = width
+            stream.height = height
+            stream.pix_fmt = "yuv420p"
+            stream.time_base = self._tb
+            stream.codec_context.time_base = self._tb
+            stream.codec_context.gop_size = max(1, fps * KEYFRAME_INTERVAL_S)
+            # zerolatency: no B-frames or lookahead, so each frame leaves the encoder at once.
+            stream.options = {"preset": VIDEO_PRESET, "tune": "zerolatency", "crf": VIDEO_CRF}
+            self._stream = stream
+        except OSError as exc:
+            raise _io_error(exc, path.name) from exc
+
+    def write(self, bgra: Any, pts_ms: int) -> None:
+        """Encode one frame shown at `pts_ms` (video time, strictly increasing)."""
+        import av
+        import cv2
+
+        pts = max(pts_ms, self._last_pts + 1)
+        self._last_pts = pts
+        yuv = cv2.cvtColor(bgra, cv2.COLOR_BGRA2YUV_I420)
+        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        frame.pts = pts
+        frame.time_base = self._tb
+        try:
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+        except OSError as exc:
+            raise _io_error(exc, self.path.name) from exc
+        self.frames += 1
+
+    def close(self) -> None:
+        try:
+            for packet in self._stream.encode(None):
+                self._container.mux(packet)
+        except OSError as exc:
+            raise _io_error(exc, self.path.name) from exc
+        finally:
+            with contextlib.suppress(Exception):
+                self._container.close()
+
+    def abandon(self) -> None:
+        """Close after an error: keep what is on disk, never raise."""
+        with contextlib.suppress(Exception):
+            self._container.close()
+
+
+def encode_png(bgra: Any) -> bytes:
+    """A lossless screenshot (X11 leaves alpha undefined, so it is dropped)."""
+    import cv2
+
+    bgr = cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR)
+    ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise RecorderError("Could not encode a screenshot")
+    return bytes(buf)
+
+
+def video_frame_count(path: Path) -> int:
+    """Frames a reader can get out of `path` (packets up to the first damaged one)."""
+    import av
+
+    count = 0
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            for packet in container.demux(stream):
+                if packet.size:
+                    count += 1
+    except (av.error.FFmpegError, OSError, IndexError) as exc:
+        log.info("%s: readable up to frame %d (%s)", path.name, count, exc)
+    return count
+
+
+def salvage_video(src: Path, dst: Path) -> int:
+    """Copy the readable packets of a video cut short by a crash into a clean file.
+
+    Returns the number of frames kept. No re-encoding: packets are copied.
+    """
+    import av
+
+    kept = 0
+    try:
+        inp = av.open(str(src))
+    except (av.error.FFmpegError, OSError) as exc:
+        log.warning("%s cannot be opened (%s): no video kept", src.name, exc)
+        return 0
+    try:
+        streams = inp.streams.video
+        if not streams:
+            return 0
+        in_stream = streams[0]
+        out = av.open(str(dst), mode="w", format="mp4", options=MUXER_OPTIONS)
+        try:
+            out_stream = out.add_stream_from_template(in_stream)
+            try:
+                for packet in inp.demux(in_stream):
+                    if not packet.size or packet.dts is None:
+                        continue
+                    packet.stream = out_stream
+                    out.mux(packet)
+                    kept += 1
+            except (av.error.FFmpegError, OSError) as exc:
+                log.info("%s: salvaged %d frames, then %s", src.name, kept, exc)
+        finally:
+            out.close()
+    finally:
+        inp.close()
+    return kept
+
+
+def backend_info() -> dict[str, Any]:
+    import av
+
+    return {"codec": "h264", "encoder": VIDEO_CODEC, "preset": VIDEO_PRESET, "crf": int(VIDEO_CRF),
+            "container": "mp4 (fragmented)", "pyav": getattr(av, "__version__", "?")}
