@@ -84,6 +84,8 @@ class LogEntry:
     status: int | None  # None: no response reached the client (reset/stall)
     body_bytes: int  # request-body bytes received from the client
     fault: str | None = None
+    started: float = 0.0  # time.monotonic() when the request head arrived
+    ended: float = 0.0  # ... and when the exchange ended
 
 
 @dataclass
@@ -391,6 +393,7 @@ class FaultProxy:
         return None
 
     def _record(self, entry: LogEntry) -> None:
+        entry.ended = time.monotonic()
         with self._changed:
             self._log.append(entry)
             self._changed.notify_all()
@@ -469,7 +472,7 @@ class FaultProxy:
         headers = _headers(head)
         op = s3_operation(method, target)
         req = Request(method, target, {k.lower(): v for k, v in headers}, op)
-        entry = LogEntry(method, req.path, req.query, op, req.key, None, 0)
+        entry = LogEntry(method, req.path, req.query, op, req.key, None, 0, started=time.monotonic())
         rule = self._take_fault(req)
         entry.fault = rule.kind if rule else None
         length_text = _get(headers, "content-length")

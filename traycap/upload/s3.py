@@ -44,6 +44,7 @@ from typing import Any
 
 import boto3
 import botocore.exceptions as bex
+import botocore.handlers as bhandlers
 from botocore.config import Config
 
 from traycap.cancel import CancelToken, StopKind
@@ -344,9 +345,16 @@ class UploadService:
                 kwargs["aws_secret_access_key"] = cfg.secretAccessKey
                 if cfg.sessionToken:
                     kwargs["aws_session_token"] = cfg.sessionToken
-            return session.client("s3", **kwargs)
+            client = session.client("s3", **kwargs)
         except Exception as exc:
             raise classify_error(exc, bucket=cfg.bucket, endpoint=self._where) from exc
+        # botocore sends parts with "Expect: 100-continue" and then waits up to a
+        # second for the server's go-ahead. Stores that read parts in order (rclone
+        # serve s3) answer late for a part that is not next, so every out-of-order
+        # part cost a second. Sending the body at once only risks sending one
+        # part's bytes for nothing when the request is refused anyway.
+        client.meta.events.unregister("before-call.s3", bhandlers.add_expect_header)
+        return client
 
     def _call(self, op: str, **params: Any) -> Any:
         try:
