@@ -237,6 +237,19 @@ def test_bundle_autostart_round_trip(bundle: Bundle, user_env: dict[str, str], t
     assert _ok(_run([bundle.exe, "autostart", "status"], env)).stdout.startswith("Autostart is off.")
 
 
+def test_source_install_autostart_round_trip(user_env: dict[str, str]) -> None:
+    """Not frozen: the entry runs this interpreter with -m traycap, in ~/.config/autostart by default."""
+    import sys
+
+    entry = Path(user_env["HOME"]) / ".config" / "autostart" / "traycap.desktop"
+    cli = [sys.executable, "-m", "traycap", "autostart"]
+    assert _ok(_run([*cli, "on"], user_env)).stdout.startswith("Autostart is on")
+    assert _validate_desktop_file(entry)["Exec"] == f"{sys.executable} -m traycap tray"
+    assert _ok(_run([*cli, "status"], user_env)).stdout.startswith("Autostart is on")
+    assert _ok(_run([*cli, "off"], user_env)).stdout.startswith("Autostart is off.")
+    assert not entry.exists()
+
+
 # --- install.sh / uninstall.sh ------------------------------------------------------------------
 def test_menu_entry_template_validates(tmp_path: Path) -> None:
     text = (REPO / "installer" / "linux" / "traycap.desktop").read_text()
