@@ -148,7 +148,7 @@ class ActionBuilder:
         """The held-back move once its slot has come (so a resting pointer is recorded promptly)."""
         if self._pending_move is None or self._last_move_t is None:
             return []
-        if now - self._last_move_t < self._move_interval:
+        if now - self._last_move_t < self._move_interval - 1e-9:
             return []
         return self.flush()
 
@@ -159,7 +159,7 @@ class ActionBuilder:
         self._pending_move = None
 
     def _move(self, ev: RawMove) -> list[dict[str, Any]]:
-        if self._last_move_t is None or ev.t - self._last_move_t >= self._move_interval:
+        if self._last_move_t is None or ev.t - self._last_move_t >= self._move_interval - 1e-9:
             if self._pending_move is not None:
                 self.dropped_moves += 1  # superseded by this one, which is due anyway
             self._pending_move = None

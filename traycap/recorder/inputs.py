@@ -176,10 +176,9 @@ def _stop_listeners(listeners: list[Any]) -> None:
     if any(listener.is_alive() for listener in listeners):
         nudge()
     for listener in listeners:
-        try:
-            listener.join(STOP_TIMEOUT_S)
-        except Exception as exc:  # a callback raised; it was logged by pynput
-            log.warning("input listener ended with an error: %s", exc)
+        # Thread.join, not pynput's join: that one also waits for an exception
+        # report which a guarded (already logged) failure never sends.
+        threading.Thread.join(listener, STOP_TIMEOUT_S)
         if listener.is_alive():
             log.warning("an input listener did not stop within %.0f s; left as a daemon thread", STOP_TIMEOUT_S)
 

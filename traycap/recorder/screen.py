@@ -121,7 +121,8 @@ class ScreenGrabber:
         try:
             shot = self._sct.grab(self._rect)
         except Exception as exc:
-            raise CaptureLost(f"Screen capture stopped working: {exc}") from exc
+            reason = str(exc).strip() or "the X display closed the connection"
+            raise CaptureLost(f"Screen capture stopped working: {reason}") from exc
         if shot.width != self._rect["width"] or shot.height != self._rect["height"]:
             raise CaptureLost(f"The screen size changed to {shot.width}x{shot.height} while recording")
         image = np.frombuffer(shot.raw, dtype=np.uint8).reshape(shot.height, shot.width, 4)
