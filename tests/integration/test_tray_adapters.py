@@ -35,14 +35,20 @@ def test_backend_candidates_never_include_xorg_unless_asked(
 
 @pytest.mark.x11
 def test_no_backend_with_a_menu_fails_naming_the_packages(tmp_path: Path) -> None:
+    # A desktop without PyGObject: a `gi` package that cannot be imported shadows the real one.
+    fake = tmp_path / "no-pygobject" / "gi"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('raise ImportError("No module named \'gi\' (PyGObject is not installed)")\n')
     with xvfb(640, 480) as d:
         env = dict(d.env)
         env["TRAYCAP_HOME"] = str(tmp_path / "home")
-        env["PYSTRAY_BACKEND"] = "appindicator"  # not installed here, like a desktop without PyGObject
+        env["PYTHONPATH"] = os.pathsep.join([str(fake.parent), env.get("PYTHONPATH", "")])
+        env.pop("PYSTRAY_BACKEND", None)
         proc = subprocess.run([sys.executable, "-m", "traycap"], env=env, capture_output=True, text=True,
                               timeout=60, check=False)
     assert proc.returncode == 1
-    assert "traycap: No tray backend with a menu could be loaded (appindicator:" in proc.stderr
+    assert "traycap: No tray backend with a menu could be loaded (gtk: " in proc.stderr
+    assert "appindicator: " in proc.stderr and "xorg" not in proc.stderr
     for package in ("gir1.2-gtk-3.0", "libgirepository1.0-dev", "libcairo2-dev", "PyGObject"):
         assert package in proc.stderr, package
     assert "Traceback" not in proc.stderr
