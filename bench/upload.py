@@ -33,17 +33,24 @@ from tests.support.s3servers import S3Server, random_file, rclone_server  # noqa
 from traycap.models import MIB  # noqa: E402
 
 TRAYCAP_CHILD = r"""
-import json, sys
+import json, sys, time
+start = time.monotonic()
 from pathlib import Path
 from traycap.cancel import CancelToken
 from traycap.models import UploadConfig
 from traycap.upload.s3 import UploadService
 config = UploadConfig.from_json(json.loads(sys.argv[1]))
+marks = {"imported": time.monotonic() - start}
+def checkpoint(point):
+    if point is None:  # CompleteMultipartUpload has succeeded; what follows is the HeadObject check
+        marks["completed"] = time.monotonic() - start
 result = UploadService(config).upload_file(
     Path(sys.argv[2]), sys.argv[3], sha256=sys.argv[4], resume=None,
-    on_progress=lambda done, total: None, on_checkpoint=lambda point: None, cancel=CancelToken(),
+    on_progress=lambda done, total: None, on_checkpoint=checkpoint, cancel=CancelToken(),
 )
+marks["verified"] = time.monotonic() - start
 assert result.bytesSent == result.size, result
+print(json.dumps(marks))
 """
 
 BOTO3_CHILD = r"""
@@ -72,18 +79,21 @@ def parse_size(text: str) -> int:
     return int(text)
 
 
-def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, int, str]:
-    """Run one child; return (seconds, its own peak RSS in MB, its CPU seconds, exit status, stderr tail)."""
-    with tempfile.TemporaryFile() as err:
+def run_child(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, int, str, str]:
+    """Run one child; return (seconds, its own peak RSS in MB, its CPU seconds, exit status,
+    stderr tail, stdout)."""
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         tail = err.read().decode(errors="replace")[-600:]
+        out.seek(0)
+        stdout = out.read().decode(errors="replace")
     # ru_maxrss is KiB on Linux
-    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, proc.returncode, tail
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, proc.returncode, tail, stdout
 
 
 def check(s3: S3Server, key: str, size: int, data_sha: str) -> tuple[bool, str]:
@@ -141,7 +151,11 @@ def main() -> int:
                 for i in range(args.repeat):
                     key = f"bench/{tool}-{i}.bin"
                     argv = [a.replace("{key}", key).replace("{bucket}", s3.bucket) for a in commands[tool]]
-                    seconds, rss, cpu, code, err = run_child(argv, env)
+                    seconds, rss, cpu, code, err, out = run_child(argv, env)
+                    if tool == "traycap" and code == 0:
+                        marks = json.loads(out.strip().splitlines()[-1])
+                        print(f"  traycap phases: imports {marks['imported']:.2f} s, complete at "
+                              f"{marks['completed']:.2f} s, verified at {marks['verified']:.2f} s", flush=True)
                     ok, note = (False, f"exit {code}: {err.strip()[-200:]}") if code else check(s3, key, size, sha)
                     row = Row(tool, seconds, rss, cpu, ok, note)
                     s3.client().delete_object(Bucket=s3.bucket, Key=key)  # keep the disk use at one copy

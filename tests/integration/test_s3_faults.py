@@ -221,14 +221,15 @@ def test_wrong_credentials_are_permanent_and_readable(rclone: S3Server, tmp_path
         assert secret not in text and secret not in check.error and secret not in repr(svc)
 
 
-def test_cancel_mid_upload_aborts_within_two_seconds(s3: S3Server, tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", [40 * MIB, 9 * MIB], ids=["multipart", "single-put"])
+def test_cancel_mid_upload_aborts_within_two_seconds(s3: S3Server, tmp_path: Path, size: int) -> None:
     path = tmp_path / "z.zip"
-    sha = random_file(path, 40 * MIB, seed=15)
+    sha = random_file(path, size, seed=15)
     with FaultProxy(s3.host, s3.port) as proxy:
-        proxy.limit_rate(8 * MIB)  # 40 MiB would take 5 s
+        proxy.limit_rate(4 * MIB)  # the upload would take over 2 s
         run = Run(service(s3, proxy, partSizeBytes=10 * MIB, maxConcurrency=2), path, "sessions/cancel.zip", sha)
         run.start()
-        assert proxy.wait_until(lambda p: p.body_bytes >= 3 * MIB, timeout=30)
+        assert proxy.wait_until(lambda p: p.body_bytes >= 2 * MIB, timeout=30)
         asked = time.monotonic()
         run.cancel.cancel(StopKind.CANCEL)
         assert run.ended.wait(10)
@@ -288,3 +289,23 @@ def test_upload_gone_on_resume_starts_fresh(s3: S3Server, tmp_path: Path) -> Non
     assert result.bytesSent == 16 * MIB
     assert digest(s3.object_bytes(key)) == sha
     assert s3.list_multipart_uploads() == []
+
+
+def test_cancel_of_a_paused_upload_aborts_it(rclone: S3Server, proxy: FaultProxy, tmp_path: Path) -> None:
+    """The user cancels a session whose upload was interrupted earlier (only a checkpoint is left)."""
+    path = tmp_path / "z.zip"
+    sha = random_file(path, 12 * MIB, seed=18)
+    key = "sessions/paused-cancel.zip"
+    proxy.fail_next(1, "500", op="UploadPart", match=lambda req: req.part_number == 2)
+    first = Run(service(rclone, proxy, part_attempts=1, maxConcurrency=1), path, key, sha)
+    with pytest.raises(ServerError):
+        first()
+    point = first.last_checkpoint
+    assert point is not None and point.uploadId in [u["UploadId"] for u in rclone.list_multipart_uploads()]
+    again = Run(service(rclone, proxy), path, key, sha, resume=point)
+    again.cancel.cancel(StopKind.CANCEL)
+    with pytest.raises(UploadCancelled):
+        again()
+    assert again.checkpoints == [None]
+    assert proxy.count("AbortMultipartUpload") == 1
+    assert rclone.list_multipart_uploads() == []

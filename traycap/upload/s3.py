@@ -224,11 +224,18 @@ class _Stopped(Exception):
     """Raised from inside a request body to abandon the part (cancel)."""
 
 
+SEND_CHUNK = 256 * 1024
+
+
 class _PartBody:
     """A part's bytes as a seekable stream that checks for cancel between reads.
 
-    http.client pulls the body 16 KiB at a time, so a cancel stops the send
-    within one read instead of after the whole part.
+    The sender (urllib3) pulls the body in 16 KiB reads and makes one send()
+    per read; `read` hands out at least SEND_CHUNK bytes instead, which cuts the
+    syscalls 16-fold (faster in bench/upload.py) and still checks for a cancel
+    every 256 KiB, i.e. within milliseconds. Only urllib3 reads this body: the
+    checksum is computed here and payload signing is off, so botocore never
+    reads it to hash it. `readinto` keeps the exact size contract.
     """
 
     def __init__(self, data: memoryview, stop: Callable[[], bool], on_read: Callable[[int], None]) -> None:
@@ -255,6 +262,16 @@ class _PartBody:
         return self._pos
 
     def read(self, size: int | None = -1) -> bytes:
+        if size is not None and 0 <= size < SEND_CHUNK:
+            size = SEND_CHUNK
+        return self._take(size)
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._take(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    def _take(self, size: int | None) -> bytes:
         if self._stop():
             raise _Stopped()
         end = len(self._data) if size is None or size < 0 else min(len(self._data), self._pos + size)
@@ -263,11 +280,6 @@ class _PartBody:
         if chunk:
             self._on_read(len(chunk))
         return chunk
-
-    def readinto(self, buffer: Any) -> int:
-        chunk = self.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
 
 
 # --- the service -----------------------------------------------------------------
@@ -602,7 +614,10 @@ class _Run:
             "Metadata": {META_SHA256: self.expected_sha},
             **self._checksum_param(checksum),
         }
-        self._with_retries(0, lambda: self._send("put_object", 0, data, params))
+        try:
+            self._with_retries(0, lambda: self._send("put_object", 0, data, params))
+        except _Stopped:
+            raise self._cancelled() from None
         assert self.expected_sha is not None
         self._progress(self.size)
         self._verify(single_checksum=None if self.cfg.compatibility else checksum, parts=None)
