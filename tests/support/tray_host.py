@@ -242,6 +242,23 @@ def session_bus() -> Iterator[str]:
             holder.wait()
 
 
+def start_trayer(host: TrayHost, attempts: int = 3) -> None:
+    """trayer as the system tray. On a loaded machine its first X connection is sometimes refused
+    ("cannot open display") although Xvfb is up; a tray host that died at once is started again."""
+    argv = ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height",
+            str(PANEL_HEIGHT), "--SetDockType", "true", "--transparent", "false", "--tint", PANEL_TINT,
+            "--expand", "false", "--iconspacing", "4"]
+    for attempt in range(1, attempts + 1):
+        proc = host.spawn(argv, host.tmp, f"trayer-{attempt}.log")
+        def up_or_gone(proc: subprocess.Popen[bytes] = proc) -> bool | list[Win]:
+            return [w for w in host.windows() if w.name == "panel"] or proc.poll() is not None
+
+        panel = wait_until("trayer's panel (or trayer exiting)", up_or_gone, 15)
+        if panel is not True:
+            return
+    raise AssertionError(f"trayer exited {attempts} times: {(host.tmp / f'trayer-{attempts}.log').read_text()}")
+
+
 @contextmanager
 def tray_host(tmp: Path, width: int = 1280, height: int = 800) -> Iterator[TrayHost]:
     check_tools()
@@ -262,13 +279,7 @@ def tray_host(tmp: Path, width: int = 1280, height: int = 800) -> Iterator[TrayH
                    tmp, "dbus-monitor.log")
         wait_until("dbus-monitor to attach", lambda: "NameAcquired" in monitor_log.read_text(errors="replace"), 15)
         host.spawn(["dunst"], tmp, "dunst.log")
-        host.spawn(
-            ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height",
-             str(PANEL_HEIGHT), "--SetDockType", "true", "--transparent", "false", "--tint", PANEL_TINT,
-             "--expand", "false", "--iconspacing", "4"],
-            tmp, "trayer.log",
-        )
-        wait_until("trayer's panel", lambda: [w for w in host.windows() if w.name == "panel"], 15)
+        start_trayer(host)
         wait_until(
             "dunst on the session bus",
             lambda: "boolean true" in host.run(
