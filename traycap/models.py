@@ -174,8 +174,8 @@ class UploadConfig:
     region: str = ""
     keyPrefix: str = "sessions/"
     accessKeyId: str = ""
-    secretAccessKey: str = ""
-    sessionToken: str | None = None
+    secretAccessKey: str = field(default="", repr=False)  # repr(config) must not show a secret
+    sessionToken: str | None = field(default=None, repr=False)
     maxRetries: int = DEFAULT_MAX_RETRIES
     partSizeBytes: int = DEFAULT_PART_SIZE
     endpointUrl: str | None = None

@@ -146,3 +146,12 @@ def test_unknown_exceptions_become_a_retryable_upload_error_without_their_text()
     assert err.transient
     assert SECRET not in err.user_text()
     assert "RuntimeError" in err.message
+
+
+def test_config_and_service_reprs_hide_the_secret() -> None:
+    from traycap.models import UploadConfig
+    from traycap.upload.s3 import UploadService
+
+    config = UploadConfig(bucket="b", accessKeyId="AKIAEXAMPLE", secretAccessKey=SECRET, sessionToken="tok-" + SECRET)
+    assert SECRET not in repr(config)
+    assert SECRET not in repr(UploadService(config))
