@@ -591,6 +591,11 @@ class TrayApp:
         def watch() -> None:
             code = proc.wait()
             log.info("settings dialog closed (exit %s)", code)
+            if code not in (0, 3, -15):  # saved, cancelled, ended by our quit
+                self.parts.notifier.send(notify.Notice(
+                    notify.NoticeKind.PROBLEM, "Upload settings",
+                    f"The settings window could not be opened (exit status {code}); see the log",
+                ))
             self.reload_settings()
             self.request_render()
 

@@ -58,3 +58,11 @@ def test_settings_errors_do_not_block_testing_the_connection() -> None:
     values["fps"] = "500"
     config, settings, errors = parse_form(values, GOOD, AppSettings())
     assert config == GOOD and settings is None and set(errors) == {"fps"}
+
+
+def test_standard_credential_chain_needs_no_keys() -> None:
+    values = form_values(GOOD, AppSettings())
+    values.update(accessKeyId="", secretAccessKey="", useDefaultCredentials=True)
+    config, _s, errors = parse_form(values, GOOD, AppSettings())
+    assert errors == {}
+    assert config is not None and config.useDefaultCredentials and not config.accessKeyId

@@ -35,6 +35,7 @@ from traycap.storage.config_store import apply_assignments, save_config, save_se
 log = logging.getLogger(__name__)
 
 STATE_ENV = "TRAYCAP_SETTINGS_STATE"
+CLOSED_WITHOUT_SAVING = 3  # exit status: the user cancelled (0 = saved, 1 = could not open)
 _HOTKEY_RE = re.compile(r"^(<[a-z0-9_]+>\+)*(<[a-z0-9_]+>|[a-z0-9])$")
 
 
@@ -58,6 +59,7 @@ FIELDS: tuple[Field, ...] = (
     Field("secretAccessKey", "Secret access key", "secret", "config"),
     Field("sessionToken", "Session token (optional)", "secret", "config"),
     Field("profile", "AWS profile (instead of keys)", "text", "config"),
+    Field("useDefaultCredentials", "Use the standard AWS credential chain (no keys here)", "bool", "config"),
     Field("maxRetries", "Max retries", "int", "config"),
     Field("partSizeMiB", "Part size (MiB)", "int", "config", hint="5 or more"),
     Field("autoUpload", "Upload automatically after a recording stops", "bool", "config"),
@@ -85,6 +87,7 @@ def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str,
         "secretAccessKey": c.secretAccessKey,
         "sessionToken": c.sessionToken or "",
         "profile": c.profile or "",
+        "useDefaultCredentials": c.useDefaultCredentials,
         "maxRetries": str(c.maxRetries),
         "partSizeMiB": _mib_text(c.partSizeBytes),
         "autoUpload": c.autoUpload,
@@ -116,6 +119,7 @@ def parse_form(
     }
     assignments["pathStyle"] = "true" if flags.get("pathStyle") else "false"
     assignments["autoUpload"] = "true" if flags.get("autoUpload") else "false"
+    assignments["useDefaultCredentials"] = "true" if flags.get("useDefaultCredentials") else "false"
     part = text.get("partSizeMiB", "")
     try:
         mib = float(part)
@@ -395,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         dialog.set_status("The saved settings could not be read; saving replaces them. " + "; ".join(problems),
                           error=True)
     root.mainloop()
-    return 0 if dialog.saved else 3
+    return 0 if dialog.saved else CLOSED_WITHOUT_SAVING
 
 
 if __name__ == "__main__":
