@@ -207,3 +207,39 @@ def test_a_real_enospc_on_the_actions_file_stops_cleanly(live_ctx: Context) -> N
     bundle = read_bundle(live_ctx.sessions.zip_path(meta))
     assert [a["type"] for a in bundle.actions] == ["mouse_down"]  # what was written before is kept
     assert len(bundle.frames) >= 1
+
+
+def test_idle_once_stopped_while_the_export_runs_and_bad_settings_are_readable(live_ctx: Context) -> None:
+    seen: list[tuple[str, RecorderState]] = []
+    ctl: RecordingController | None = None
+
+    def on_event(event: RecorderEvent) -> None:
+        assert ctl is not None
+        seen.append((event.kind, ctl.state))
+
+    ctl = RecordingController(live_ctx, AppSettings(fps=20), on_event=on_event,
+                              capture_factory=lambda monitor: NullScreen(), input_factory=NullInput().factory)
+    ctl.start()
+    ctl.stop()
+    assert seen == [("started", RecorderState.RECORDING), ("stopped", RecorderState.IDLE),
+                    ("exported", RecorderState.IDLE)]
+    assert ctl.wait_idle(0)
+    ctl.update_settings(AppSettings(fps=0))
+    with pytest.raises(TraycapError) as err:
+        ctl.start()
+    assert "fps" in err.value.user_text() and ctl.state is RecorderState.IDLE
+
+
+def test_stopping_while_paused_captures_nothing_more(live_ctx: Context) -> None:
+    screen = NullScreen()
+    ctl = _controller(live_ctx, screen, NullInput(), [])
+    sid = ctl.start()
+    wait_for("5 frames", lambda: _frames(live_ctx, sid) >= 5)
+    ctl.pause()
+    meta = ctl.stop()
+    bundle = read_bundle(live_ctx.sessions.zip_path(meta))
+    pause_t = bundle.actions[-1]["t"]
+    assert bundle.actions[-1]["type"] == "pause"
+    assert all(f["t"] < pause_t for f in bundle.frames)
+    # An open pause lasts until the stop.
+    assert bundle.info["pausedMs"] == pytest.approx(meta.extra["recorder"]["stoppedAtMs"] - pause_t, abs=1)

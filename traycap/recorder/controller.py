@@ -109,6 +109,7 @@ class _Recording:
         self.finished = threading.Event()
         self.result: SessionMeta | None = None
         self.finishing = False
+        self.final_frame = False  # capture one last frame after the inputs stopped
 
 
 class RecordingController:
@@ -131,8 +132,9 @@ class RecordingController:
         self._lock = threading.RLock()
         self._state = RecorderState.IDLE
         self._rec: _Recording | None = None
-        self._idle = threading.Event()
+        self._idle = threading.Event()  # no recording runs and no export is in progress
         self._idle.set()
+        self._finishing: set[_Recording] = set()
         self.last_meta: SessionMeta | None = None
 
     # --- public API -------------------------------------------------------
@@ -158,6 +160,7 @@ class RecordingController:
             if self._state is not RecorderState.IDLE:
                 raise AlreadyRecording("A recording is already running", "stop it first")
             settings = self._settings
+            _check_settings(settings)
             source = self._capture_factory(settings.monitor)  # NoDisplay / RecorderError, readable
             try:
                 rec = self._open(settings, source)
@@ -224,8 +227,20 @@ class RecordingController:
                 self.stop()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until no recording runs (after stop or a failure has exported it)."""
+        """Block until no recording runs and every stopped one is exported (also after a failure)."""
         return self._idle.wait(timeout)
+
+    def _release(self, rec: _Recording) -> None:
+        """`rec` no longer records: the controller is IDLE (a new recording may start during its export)."""
+        with self._lock:
+            if self._rec is rec:
+                self._rec = None
+                self._state = RecorderState.IDLE
+
+    def _update_idle(self) -> None:
+        with self._lock:
+            if self._rec is None and not self._finishing:
+                self._idle.set()
 
     # --- start ------------------------------------------------------------
     def _open(self, settings: AppSettings, source: FrameSource) -> _Recording:
@@ -301,9 +316,8 @@ class RecordingController:
         with contextlib.suppress(Exception):
             rec.source.close()
         shutil.rmtree(rec.writer.files.dir, ignore_errors=True)
-        self._rec = None
-        self._state = RecorderState.IDLE
-        self._idle.set()
+        self._release(rec)
+        self._update_idle()
 
     def _active(self) -> _Recording:
         rec = self._rec
@@ -337,7 +351,7 @@ class RecordingController:
                 with rec.actions_lock:
                     self._append_actions(rec, rec.builder.flush_due(clock.monotonic()))
                 rec.writer.maybe_sync()
-            if rec.failure is None and rec.running.is_set() and rec.captured > 0:
+            if rec.failure is None and rec.final_frame and rec.captured > 0:
                 self._capture_one(rec)  # a last frame, after the last recorded input
         except TraycapError as exc:
             self._fail(rec, exc)
@@ -353,6 +367,8 @@ class RecordingController:
         t0 = clock.monotonic()
         image = rec.source.grab()
         t1 = clock.monotonic()
+        if not rec.running.is_set():
+            return  # paused while this grab ran: the frame may show the paused screen, so it is not kept
         t = (t0 + t1) / 2
         pts = round((t - rec.origin - rec.paused_total) * 1000)
         frame = _Frame(image=image, t=t, wall_ms=clock.now_ms(), pts_ms=max(0, pts), seq=rec.captured)
@@ -492,17 +508,18 @@ class RecordingController:
             if rec.result is None:
                 raise NotRecording("The recording could not be stopped")
             return rec.result
+        with self._lock:
+            self._finishing.add(rec)
         try:
             meta = self._finish_owner(rec)
             rec.result = meta
             return meta
         finally:
+            self._release(rec)
             with self._lock:
-                if self._rec is rec:
-                    self._rec = None
-                self._state = RecorderState.IDLE
+                self._finishing.discard(rec)
             rec.finished.set()
-            self._idle.set()
+            self._update_idle()
 
     def _finish_owner(self, rec: _Recording) -> SessionMeta:
         clock = self._clock
@@ -516,6 +533,7 @@ class RecordingController:
             if rec.running.is_set():
                 with contextlib.suppress(TraycapError):
                     self._append_actions(rec, rec.builder.flush())
+        rec.final_frame = rec.running.is_set()  # stopped while paused: nothing more is captured
         rec.stop.set()
         rec.signal.set()
         rec.shot_signal.set()
@@ -531,6 +549,7 @@ class RecordingController:
         rec.source.close()
         meta = self._write_stopped_meta(rec, stopped_at)
         self.last_meta = meta
+        self._release(rec)  # IDLE from here: the tray may show "exporting", a new recording may start
         self._emit(RecorderEvent("stopped", rec.session_id, meta=meta))
         # Export: even after a failure, what was recorded is bundled.
         export_error: TraycapError | None = None
@@ -622,6 +641,18 @@ class RecordingController:
             self._on_event(event)
         except Exception:
             log.exception("recorder event handler failed for %s", event.kind)
+
+
+MAX_FPS = 60
+
+
+def _check_settings(settings: AppSettings) -> None:
+    if not 1 <= settings.fps <= MAX_FPS:
+        raise RecorderError(f"The frame rate {settings.fps} fps is not possible",
+                            f"choose between 1 and {MAX_FPS} fps in settings or with --fps")
+    if not settings.screenshotIntervalS > 0:
+        raise RecorderError(f"The screenshot interval {settings.screenshotIntervalS} s is not possible",
+                            "choose a number of seconds greater than 0 in settings")
 
 
 def reconcile_frames(frames_path: Path, video_frames: int) -> int:
