@@ -239,3 +239,21 @@ def test_launch_agent_template_matches_what_the_backend_writes() -> None:
     written = plistlib.loads(text.encode("utf-8"))
     expected = launch_agent_plist(LaunchCommand(argv=MAC_CMD.argv))
     assert written == expected
+
+
+# --- the real adapters, where this machine can run them ------------------------------------------
+def test_winreg_adapter_refuses_off_windows() -> None:
+    from traycap.autostart import WinregRegistry
+    from traycap.errors import AutostartUnsupported
+
+    with pytest.raises(AutostartUnsupported):
+        WinregRegistry().get(RUN_KEY, "traycap")
+
+
+def test_real_runner_reports_a_missing_launchctl_instead_of_raising(tmp_path: Path) -> None:
+    from traycap.autostart import run_subprocess
+
+    result = run_subprocess(["launchctl-does-not-exist-here", "print", "gui/501/x"])
+    assert result.returncode == 127 and result.stderr
+    backend = LaunchAgentAutostart(agents_dir=tmp_path, run=run_subprocess, uid=501)
+    assert backend.status().enabled is False  # no plist, launchctl missing: off, no crash
