@@ -737,7 +737,11 @@ def launch_settings_process(ctx: Context) -> subprocess.Popen[bytes]:
     """The Tk dialog in its own process: a Tk main loop next to GTK's would freeze one of them."""
     env = dict(os.environ)
     env["TRAYCAP_HOME"] = str(ctx.paths.root)
-    return subprocess.Popen([sys.executable, "-m", "traycap.ui.settings"], env=env)
+    if getattr(sys, "frozen", False):  # a PyInstaller build: the binary is the CLI
+        argv = [sys.executable, "settings-dialog"]
+    else:
+        argv = [sys.executable, "-m", "traycap", "settings-dialog"]
+    return subprocess.Popen(argv, env=env)
 
 
 def _make_hotkey(spec: str, callback: Callable[[], None]) -> HotkeyLike:

@@ -29,6 +29,9 @@ _HANDLERS: dict[str, str] = {
     "link": "traycap.commands.upload_cmd:run_link",
     "config": "traycap.commands.config_cmd:run",
     "autostart": "traycap.commands.autostart_cmd:run",
+    # Internal: the tray starts the Tk settings dialog as a child process this way,
+    # which also works inside a frozen (PyInstaller) build where `-m` does not.
+    "settings-dialog": "traycap.commands.settings_cmd:run",
 }
 
 
@@ -92,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     auto = sub.add_parser("autostart", help="start traycap at login (current user)")
     auto.add_argument("action", choices=["on", "off", "status"])
+
+    sub.add_parser("settings-dialog", help="open the Upload settings window")
     return parser
 
 
@@ -120,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from traycap.logs import setup_logging
 
     # The tray and worker log to a file; one-shot commands only to stderr, at WARNING.
-    long_running = command in ("tray", "worker", "record")
+    long_running = command in ("tray", "worker", "record", "settings-dialog")
     setup_logging(
         ctx.paths.logs if long_running else None,
         args.log_level if long_running or args.log_level != "INFO" else "WARNING",
