@@ -332,7 +332,7 @@ class TrayApp:
         return 0
 
     def startup(self) -> None:
-        """Queue lock, orphan cleanup, recorder recovery, queue restore, sessions, hotkey."""
+        """Queue lock, recorder recovery, orphan cleanup, queue restore, sessions, hotkey."""
         ctx = self.ctx
         steps: list[str] = []
         mark = time.monotonic()
@@ -346,16 +346,18 @@ class TrayApp:
         self._has_queue_lock = self.parts.queue_lock.try_acquire()
         if not self._has_queue_lock:
             log.warning("another traycap process runs the upload queue; this tray only sends it requests")
-        report = ctx.sessions.cleanup_orphans(ctx.clock.now_ms())
-        if report.deleted:
-            log.info("removed %d orphaned session(s)", len(report.deleted))
-        step("cleanup")
+        # Recovery before cleanup: a recording killed mid-way and found again after more
+        # than 24 h is exported (kept), not deleted as an orphan.
         if self.parts.recover is not None:
             try:
                 self.parts.recover(ctx)
             except Exception:
                 log.exception("recovering unfinished recordings failed")
         step("recovery")
+        report = ctx.sessions.cleanup_orphans(ctx.clock.now_ms())
+        if report.deleted:
+            log.info("removed %d orphaned session(s)", len(report.deleted))
+        step("cleanup")
         if self._has_queue_lock:
             try:
                 q = self.parts.make_queue(ctx)
