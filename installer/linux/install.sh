@@ -20,6 +20,8 @@
 #   icon          $XDG_DATA_HOME/icons/hicolor/<size>/apps/traycap.png
 #   autostart     $XDG_CONFIG_HOME/autostart/traycap.desktop (written by traycap itself)
 # Never touched: the data dir ($TRAYCAP_HOME, default ~/.local/share/traycap) and the logs.
+# A tray app running from this install is stopped (SIGTERM) before its files are replaced
+# and started again afterwards.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -56,6 +58,27 @@ opt="$prefix/opt"
 bin="$prefix/bin"
 mkdir -p "$opt" "$bin"
 
+# A tray app running from the folder being replaced would lose the files it imports later
+# (recording, settings): stop it gracefully first (SIGTERM: uploads pause at a part boundary
+# and resume), and start the new version afterwards. Only a traycap running from this
+# install is stopped; the tray's lock file holds its PID while it runs.
+data_dir="${TRAYCAP_HOME:-$data_home/traycap}"
+tray_lock="$data_dir/tray.lock"
+restart_tray=0
+stop_running_tray() {
+  [[ -f "$tray_lock" ]] && command -v flock >/dev/null || return 0
+  if flock -n "$tray_lock" true 2>/dev/null; then return 0; fi  # nobody holds it
+  local pid what
+  pid="$(tr -dc 0-9 < "$tray_lock")"
+  [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || return 0
+  what="$(tr '\0' ' ' < "/proc/$pid/cmdline") $(readlink "/proc/$pid/exe" 2>/dev/null || true)"
+  [[ "$what" == *"$opt/traycap"* ]] || return 0
+  echo "Stopping the running traycap (process $pid) for the upgrade; it is started again afterwards"
+  kill -TERM "$pid" 2>/dev/null || return 0
+  flock -w 120 "$tray_lock" true || die "traycap (process $pid) did not stop within 120 s: quit it from its menu and re-run"
+  restart_tray=1
+}
+
 # Replace a program folder as one step: copy beside it, then swap, so a failed copy leaves
 # the old version working. A running traycap keeps its open files until it exits.
 swap_in() {  # swap_in NEW_DIR FINAL_DIR
@@ -70,6 +93,7 @@ case "$mode" in
     bundle="$(cd "$bundle" && pwd)" || die "no such folder: $bundle"
     [[ -x "$bundle/traycap" ]] || die "$bundle/traycap is not an executable: pass the folder of a PyInstaller build"
     "$bundle/traycap" --version >/dev/null || die "$bundle/traycap does not run on this system"
+    stop_running_tray
     target="$opt/traycap"
     staging="$opt/.traycap.new.$$"
     rm -rf "$staging"
@@ -89,6 +113,7 @@ case "$mode" in
       "$py" -m venv --system-site-packages "$target" || die "could not create a venv (Debian: apt install python3-venv)"
     fi
     # Upgrade in place: the venv's python path, which autostart points at, stays the same.
+    stop_running_tray
     "$target/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "$source_dir" \
       || die "pip install failed (see above)"
     program="$target/bin/traycap"
@@ -144,11 +169,21 @@ else
   autostart_text="off (turn on: traycap autostart on)"
 fi
 
+if ((restart_tray)); then
+  if [[ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]]; then
+    setsid -f "$program" tray </dev/null >/dev/null 2>&1
+    restarted="  restarted the tray app"
+  else
+    restarted="  note: no display here: start traycap again from your desktop session"
+  fi
+fi
+
 version="$("$program" --version)"
 echo "Installed $version ($mode) in ${target}"
 echo "  command:   $bin/traycap"
 echo "  menu:      $apps/traycap.desktop"
 echo "  autostart: $autostart_text"
+if [[ -n "${restarted:-}" ]]; then echo "$restarted"; fi
 case ":$PATH:" in
   *":$bin:"*) ;;
   *) echo "  note: $bin is not on your PATH; add it (e.g. in ~/.profile) or call $bin/traycap" ;;

@@ -42,6 +42,20 @@ fi
 data_dir="${TRAYCAP_HOME:-$data_home/traycap}"
 log_dir="$state_home/traycap"
 
+# A tray app running from this install is asked to quit first (SIGTERM: an upload pauses at
+# a part boundary and its state is kept).
+tray_lock="$data_dir/tray.lock"
+if [[ -f "$tray_lock" ]] && command -v flock >/dev/null && ! flock -n "$tray_lock" true 2>/dev/null; then
+  pid="$(tr -dc 0-9 < "$tray_lock")"
+  if [[ -n "$pid" && -r "/proc/$pid/cmdline" ]]; then
+    what="$(tr '\0' ' ' < "/proc/$pid/cmdline") $(readlink "/proc/$pid/exe" 2>/dev/null || true)"
+    if [[ "$what" == *"$opt/traycap"* ]]; then
+      echo "Stopping the running traycap (process $pid)"
+      kill -TERM "$pid" 2>/dev/null && flock -w 120 "$tray_lock" true || echo "traycap (process $pid) is still running: quit it from its menu" >&2
+    fi
+  fi
+fi
+
 rm -rf "$opt/traycap" "$opt/traycap-venv"
 if [[ -L "$prefix/bin/traycap" ]]; then
   case "$(readlink "$prefix/bin/traycap")" in

@@ -346,3 +346,61 @@ def test_bundle_tray_shows_icon_and_menu(bundle: Bundle, user_env: dict[str, str
         # The menu is drawn (text on a background), not an empty window.
         colours = host.crop(shot, menu).getcolors(maxcolors=1_000_000)
         assert colours is not None and len(colours) > 10
+
+
+def _lock_holder(lock: Path) -> int | None:
+    """PID written in the tray's lock file while some process holds the lock; None when free."""
+    import fcntl
+
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        text = lock.read_text().strip()
+        return int(text) if text.isdigit() else -1
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.gui
+def test_upgrade_restarts_a_running_tray(bundle: Bundle, user_env: dict[str, str], tmp_path: Path) -> None:
+    """Replacing the program under a running tray would break its later imports: install.sh
+    stops it gracefully, swaps the folder and starts the new one."""
+    import signal
+
+    from tests.support.tray_host import tray_host, wait_until
+
+    home = Path(user_env["HOME"])
+    opt_exe = home / ".local" / "opt" / "traycap" / "traycap"
+    data = tmp_path / "data"
+    lock = data / "tray.lock"
+    _ok(_run(["bash", INSTALL, "--bundle", bundle.folder], user_env, timeout=300))
+    with tray_host(tmp_path / "desktop") as host:
+        env = {**host.env, "HOME": str(home), "TRAYCAP_HOME": str(data)}
+        old = host.spawn([str(opt_exe), "tray"], data, "old-tray.log", extra_env={"HOME": str(home)})
+        ready_log = data / "logs" / "traycap.log"
+        wait_until("the installed tray to be ready",
+                   lambda: ready_log.exists() and "traycap is ready" in ready_log.read_text(errors="replace"), 60)
+        assert _lock_holder(lock) == old.pid
+        try:
+            upgrade = _ok(_run(["bash", INSTALL, "--bundle", bundle.folder], env, timeout=300))
+            assert f"Stopping the running traycap (process {old.pid})" in upgrade.stdout
+            assert "restarted the tray app" in upgrade.stdout
+            assert old.wait(timeout=30) == 0  # a graceful quit
+            restarted: int = wait_until("the new tray to hold the lock",
+                                   lambda: (pid := _lock_holder(lock)) not in (None, -1, old.pid) and pid, 60)
+            assert Path(f"/proc/{restarted}/exe").resolve() == opt_exe.resolve()
+            wait_until("the new tray to be ready",
+                       lambda: ready_log.read_text(errors="replace").count("traycap is ready") >= 2, 60)
+        finally:
+            # End the tray install.sh started (not our child: found by the PID in its lock).
+            holder = _lock_holder(lock)
+            if holder is not None and holder > 0 and holder != old.pid:
+                os.kill(holder, signal.SIGTERM)
+                wait_until("the restarted tray to quit", lambda: _lock_holder(lock) is None, 60)
