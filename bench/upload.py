@@ -115,8 +115,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", default="1G", help="file size, e.g. 200M, 1G (default 1G)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool; the best time counts")
-    parser.add_argument("--part-size", default="16M", help="traycap part size (default 16M)")
-    parser.add_argument("--concurrency", type=int, default=4, help="traycap parts in flight (default 4)")
+    parser.add_argument("--part-size", default="8M", help="traycap part size (default 8M)")
+    parser.add_argument("--concurrency", type=int, default=8, help="traycap parts in flight (default 8)")
     parser.add_argument("--only", default="", help="comma-separated tools to run (traycap,s5cmd,aws,boto3)")
     parser.add_argument("--dir", default=None, help="where the file and rclone's data go (default: a tmp dir)")
     args = parser.parse_args()
@@ -129,6 +129,7 @@ def main() -> int:
         src = work / "bundle.zip"
         print(f"writing {size / MIB:.0f} MiB of random bytes ...", flush=True)
         sha = random_file(src, size, seed=1)
+        os.sync()
         with rclone_server(work / "rclone-root") as s3:
             env = dict(os.environ)
             env.update(
@@ -145,10 +146,13 @@ def main() -> int:
                         str(src), "s3://{bucket}/{key}"],
                 "boto3": [sys.executable, "-c", BOTO3_CHILD, s3.endpoint_url, str(src), s3.bucket, "{key}"],
             }
-            rows: list[Row] = []
-            for tool in tools:
-                best: Row | None = None
-                for i in range(args.repeat):
+            best_of: dict[str, Row] = {}
+            # Rounds, each tool once per round, the starting tool rotating, and the page cache
+            # flushed before every run: whoever runs right after a big write would otherwise
+            # share the disk with its writeback.
+            for i in range(args.repeat):
+                for tool in tools[i % len(tools):] + tools[: i % len(tools)]:
+                    os.sync()
                     key = f"bench/{tool}-{i}.bin"
                     argv = [a.replace("{key}", key).replace("{bucket}", s3.bucket) for a in commands[tool]]
                     seconds, rss, cpu, code, err, out = run_child(argv, env)
@@ -159,12 +163,12 @@ def main() -> int:
                     ok, note = (False, f"exit {code}: {err.strip()[-200:]}") if code else check(s3, key, size, sha)
                     row = Row(tool, seconds, rss, cpu, ok, note)
                     s3.client().delete_object(Bucket=s3.bucket, Key=key)  # keep the disk use at one copy
+                    best = best_of.get(tool)
                     if best is None or (row.ok and (not best.ok or row.seconds < best.seconds)):
-                        best = row
+                        best_of[tool] = row
                     print(f"  {tool} run {i + 1}: {seconds:.2f} s, {rss:.0f} MB, cpu {cpu:.2f} s "
                           f"{'ok' if ok else 'FAILED ' + note}", flush=True)
-                assert best is not None
-                rows.append(best)
+            rows = [best_of[t] for t in tools]
 
     print()
     print(f"upload of {size / MIB:.0f} MiB to rclone serve s3 on 127.0.0.1 "
