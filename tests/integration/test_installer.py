@@ -311,6 +311,23 @@ def test_install_upgrade_uninstall_keeps_data(bundle: Bundle, user_env: dict[str
     assert not data.exists()
 
 
+def test_install_into_a_prefix_with_reserved_characters(bundle: Bundle, user_env: dict[str, str],
+                                                         tmp_path: Path) -> None:
+    """install.sh's Exec quoting (bash) agrees with traycap's (Python) and with the spec."""
+    from traycap.autostart import parse_exec
+
+    prefix = tmp_path / "my $dir 100%" / ".local"
+    env = {**user_env, "TRAYCAP_PREFIX": str(prefix)}
+    _ok(_run(["bash", INSTALL, "--bundle", bundle.folder, "--autostart"], env, timeout=300))
+    program = str(prefix / "opt" / "traycap" / "traycap")
+    home = Path(user_env["HOME"])
+    menu = _validate_desktop_file(home / ".local" / "share" / "applications" / "traycap.desktop")
+    autostart = _validate_desktop_file(home / ".config" / "autostart" / "traycap.desktop")
+    assert parse_exec(menu["Exec"]) == parse_exec(autostart["Exec"]) == (program, "tray")
+    _ok(_run(["bash", UNINSTALL], env))
+    assert not (prefix / "opt" / "traycap").exists() and not (prefix / "bin" / "traycap").is_symlink()
+
+
 def test_uninstall_purge_leaves_foreign_files_in_traycap_home(user_env: dict[str, str], tmp_path: Path) -> None:
     shared = tmp_path / "shared-folder"
     (shared / "sessions" / "s1").mkdir(parents=True)
