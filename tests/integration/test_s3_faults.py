@@ -309,3 +309,27 @@ def test_cancel_of_a_paused_upload_aborts_it(rclone: S3Server, proxy: FaultProxy
     assert again.checkpoints == [None]
     assert proxy.count("AbortMultipartUpload") == 1
     assert rclone.list_multipart_uploads() == []
+
+
+def test_profile_and_default_chain_credentials(
+    rclone: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    creds = tmp_path / "credentials"
+    creds.write_text(
+        f"[work]\naws_access_key_id = {rclone.access_key}\naws_secret_access_key = {rclone.secret_key}\n"
+        f"[default]\naws_access_key_id = {rclone.access_key}\naws_secret_access_key = {rclone.secret_key}\n"
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # the chain would ask 169.254.169.254
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    base = rclone.config(accessKeyId="", secretAccessKey="")
+    assert UploadService(base.with_(profile="work")).validate_credentials().valid
+    assert UploadService(base.with_(useDefaultCredentials=True)).validate_credentials().valid
+    missing = UploadService(base.with_(profile="nope")).validate_credentials()
+    assert not missing.valid and missing.error is not None
+    assert missing.error.startswith("The AWS profile 'nope' was not found")
+    creds.write_text("")
+    none = UploadService(base.with_(useDefaultCredentials=True)).validate_credentials()
+    assert not none.valid and none.error is not None and none.error.startswith("No S3 credentials were found")
