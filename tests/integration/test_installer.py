@@ -215,6 +215,38 @@ def test_bundle_records_keyboard_input(bundle: Bundle, user_env: dict[str, str],
     assert listing[0]["actionCount"] >= len("traycap"), listing[0]
 
 
+@pytest.mark.x11
+def test_bundle_opens_the_tk_settings_dialog(bundle: Bundle, user_env: dict[str, str], tmp_path: Path) -> None:
+    """Tcl/Tk and its script library travel in the bundle: the dialog window maps, Escape closes it."""
+    from tests.support.tray_host import wait_until
+
+    state = tmp_path / "settings-state.json"
+    with xvfb(width=1024, height=768) as display:
+        env = {**user_env, "DISPLAY": display.name, "TRAYCAP_HOME": str(tmp_path / "data"),
+               "TRAYCAP_SETTINGS_STATE": str(state)}
+        proc = subprocess.Popen([str(bundle.exe), "settings-dialog"], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        try:
+            wait_until("the dialog to report its state", state.exists, 60)
+            found = wait_until(
+                "the settings window",
+                lambda: display.run("xdotool", "search", "--onlyvisible", "--name", "traycap: Upload settings",
+                                    check=False).stdout.split(), 30)
+            display.screenshot(str(tmp_path / "bundle-settings.png"))
+            # No window manager on Xvfb: give the dialog the focus ourselves, then press Escape.
+            display.run("xdotool", "windowfocus", "--sync", found[0])
+            display.run("xdotool", "key", "Escape")
+            out, _ = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    from traycap.ui.settings import CLOSED_WITHOUT_SAVING
+
+    assert proc.returncode == CLOSED_WITHOUT_SAVING, out.decode(errors="replace")  # Escape = cancel
+    assert not (tmp_path / "data" / "upload-config.json").exists()
+
+
 # --- autostart from the bundle ------------------------------------------------------------------
 def test_bundle_autostart_round_trip(bundle: Bundle, user_env: dict[str, str], tmp_path: Path) -> None:
     env = {**user_env, "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "TRAYCAP_HOME": str(tmp_path / "d")}
