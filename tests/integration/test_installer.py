@@ -118,7 +118,8 @@ def test_bundle_carries_the_platform_backends(bundle: Bundle) -> None:
     assert {"Gtk-3.0.typelib", "AyatanaAppIndicator3-0.1.typelib"} <= typelibs, sorted(typelibs)
     modules = set(CArchiveReader(str(bundle.exe)).open_embedded_archive("PYZ.pyz").toc)
     for module in ("pystray._gtk", "pystray._appindicator", "pystray._xorg", "pynput.keyboard._xorg",
-                   "pynput.mouse._xorg", "mss.linux", "traycap.commands.autostart_cmd",
+                   "pynput.mouse._xorg", "mss.linux", "plyer.platforms.linux.notification",
+                   "traycap.commands.autostart_cmd",
                    "traycap.commands.record_cmd", "traycap.ui.tray", "traycap.upload.s3"):
         assert module in modules, module
     assert not {m for m in modules if m.split(".")[0] in ("pytest", "moto", "awscrt", "cryptography")}
