@@ -18,6 +18,7 @@ from tests.support.recording import (
     env_without_display,
     read_bundle,
     start_record,
+    video_positions_ms,
     wait_for,
 )
 from traycap.context import make_context
@@ -101,6 +102,9 @@ def test_record_captures_exactly_the_xdotool_sequence(display: XDisplay, home: P
     assert all(b["t"] > a["t"] and b["pts"] > a["pts"] for a, b in zip(bundle.frames, bundle.frames[1:], strict=False))
     video = bundle.extract("video/screen.mp4", tmp_path)
     assert count_video_frames_cv2(video) == len(bundle.frames) == bundle.info["counts"]["frames"]
+    # A player's position in the video is the frame's `pts` (recording time without pauses).
+    assert video_positions_ms(video) == pytest.approx([f["pts"] for f in bundle.frames], abs=1)
+    assert bundle.frames[0]["pts"] == 0
     assert bundle.info["fps"]["requested"] == 10
     assert bundle.info["video"]["width"] == W and bundle.info["video"]["height"] == H
 
@@ -236,9 +240,9 @@ def test_display_lost_stops_exports_and_says_why(home: Path, tmp_path: Path) -> 
         if server.poll() is None:
             server.kill()
             server.wait()
-    assert code == 1, err
-    assert out.strip() == session_id
-    assert "Screen capture stopped working" in err, err
+    assert code == 1, (code, out, err)
+    assert out.strip() == session_id, (code, out, err)
+    assert "Screen capture stopped working" in err, (code, out, err)
     assert "Traceback" not in err
     ctx = make_context(Paths(root=home, logs=home / "logs"))
     meta = ctx.sessions.read_meta(session_id)

@@ -46,6 +46,7 @@ class RecordProcess:
     stderr_lines: list[str] = field(default_factory=list)
     session_id: str | None = None
     _ready: threading.Event = field(default_factory=threading.Event)
+    _pump_thread: threading.Thread | None = None
 
     def _pump(self) -> None:
         assert self.proc.stderr is not None
@@ -74,7 +75,12 @@ class RecordProcess:
         return jsonl(self.session_dir / "video" / "frames.jsonl")
 
     def finish(self, timeout: float = 60.0) -> tuple[int, str, str]:
-        out, _ = self.proc.communicate(timeout=timeout)
+        # Not communicate(): it would read stderr too, racing the pump thread for lines.
+        self.proc.wait(timeout=timeout)
+        assert self.proc.stdout is not None
+        out = self.proc.stdout.read()  # a session id: never enough to fill the pipe
+        if self._pump_thread is not None:
+            self._pump_thread.join(timeout)  # every stderr line, up to the end
         return self.proc.returncode, out, "".join(self.stderr_lines)
 
 
@@ -89,7 +95,8 @@ def start_record(env: dict[str, str], home: Path, *args: str) -> RecordProcess:
         text=True,
     )
     rp = RecordProcess(proc=proc, home=home)
-    threading.Thread(target=rp._pump, daemon=True).start()
+    rp._pump_thread = threading.Thread(target=rp._pump, daemon=True)
+    rp._pump_thread.start()
     return rp
 
 
@@ -147,6 +154,18 @@ def count_video_frames_cv2(path: Path) -> int:
         count += 1
     cap.release()
     return count
+
+
+def video_positions_ms(path: Path) -> list[float]:
+    """Each frame's position (ms) as cv2 (FFmpeg) reports it while reading the video."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    positions = []
+    while cap.read()[0]:
+        positions.append(float(cap.get(cv2.CAP_PROP_POS_MSEC)))
+    cap.release()
+    return positions
 
 
 def env_without_display() -> dict[str, str]:

@@ -109,6 +109,8 @@ class _Recording:
         self.finished = threading.Event()
         self.result: SessionMeta | None = None
         self.finishing = False
+        self.last_pts = -1
+        self.pts_zero: int | None = None
         self.final_frame = False  # capture one last frame after the inputs stopped
 
 
@@ -370,8 +372,14 @@ class RecordingController:
         if not rec.running.is_set():
             return  # paused while this grab ran: the frame may show the paused screen, so it is not kept
         t = (t0 + t1) / 2
-        pts = round((t - rec.origin - rec.paused_total) * 1000)
-        frame = _Frame(image=image, t=t, wall_ms=clock.now_ms(), pts_ms=max(0, pts), seq=rec.captured)
+        # Video time: recording time without the pauses, strictly increasing (what frames.jsonl says).
+        # 0 at the first frame: a player's position in the video is exactly `pts`.
+        active_ms = round((t - rec.origin - rec.paused_total) * 1000)
+        if rec.pts_zero is None:
+            rec.pts_zero = active_ms
+        pts = max(active_ms - rec.pts_zero, rec.last_pts + 1)
+        rec.last_pts = pts
+        frame = _Frame(image=image, t=t, wall_ms=clock.now_ms(), pts_ms=pts, seq=rec.captured)
         rec.captured += 1
         try:
             rec.queue.put_nowait(frame)
@@ -391,13 +399,15 @@ class RecordingController:
             if broken:
                 continue  # keep draining so the capture thread never blocks
             try:
-                rec.encoder.write(frame.image, frame.pts_ms)
+                # The line first: a list longer than the video is cut at stop/recovery,
+                # a video frame without its line could not be placed in time.
                 rec.writer.frames.append({
-                    "i": rec.encoder.frames - 1,
+                    "i": rec.encoder.frames,
                     "t": round((frame.t - rec.origin) * 1000, 1),
                     "wallMs": frame.wall_ms,
                     "pts": frame.pts_ms,
                 })
+                rec.encoder.write(frame.image, frame.pts_ms)
             except TraycapError as exc:
                 broken = True
                 self._fail(rec, exc)
