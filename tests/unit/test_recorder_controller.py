@@ -243,3 +243,24 @@ def test_stopping_while_paused_captures_nothing_more(live_ctx: Context) -> None:
     assert all(f["t"] < pause_t for f in bundle.frames)
     # An open pause lasts until the stop.
     assert bundle.info["pausedMs"] == pytest.approx(meta.extra["recorder"]["stoppedAtMs"] - pause_t, abs=1)
+
+
+def test_recover_finishes_an_export_that_was_killed_halfway(live_ctx: Context) -> None:
+    ctl = _controller(live_ctx, NullScreen(), NullInput(), [])
+    sid = ctl.start()
+    wait_for("5 frames", lambda: _frames(live_ctx, sid) >= 5)
+    done = ctl.stop()
+    directory = live_ctx.paths.session_dir(sid)
+    # As if killed while zipping: meta says stopped, a partial temp zip, no zip, no marker.
+    (directory / ".exported").unlink()
+    zip_path = live_ctx.sessions.zip_path(done)
+    zip_path.unlink()
+    (directory / f".tmp-{sid}.zip").write_bytes(b"PK\x03\x04 half a zip")
+    recorder = {**done.extra["recorder"], "status": "stopped"}
+    live_ctx.sessions.save_meta(done.with_(zipPath=None, sha256=None, fileSizeBytes=None,
+                                           extra={**done.extra, "recorder": recorder}))
+    assert recover_unfinished(live_ctx).exported == [sid]
+    meta = live_ctx.sessions.read_meta(sid)
+    assert live_ctx.sessions.is_exported(sid) and not (directory / f".tmp-{sid}.zip").exists()
+    assert hashlib.sha256(zip_path.read_bytes()).hexdigest() == meta.sha256
+    assert len(read_bundle(zip_path).frames) == done.extra["frameCount"]

@@ -1,4 +1,4 @@
-"""The screen adapter: the only module that imports mss, numpy, cv2 and av (PyAV).
+"""The screen adapter: the only module that imports mss, cv2 and av (PyAV) (and numpy, with null.py).
 
 - `ScreenGrabber`: one monitor through mss (XShm on X11), frames as BGRA
   numpy views of mss's buffer (no copy).
@@ -162,7 +162,9 @@ class VideoEncoder:
             stream.codec_context.time_base = self._tb
             stream.codec_context.gop_size = max(1, fps * KEYFRAME_INTERVAL_S)
             # zerolatency: no B-frames or lookahead, so each frame leaves the encoder at once.
-            stream.options = {"preset": VIDEO_PRESET, "tune": "zerolatency", "crf": VIDEO_CRF}
+            # Sliced threads, at most 4: more only cost memory at these frame sizes and rates.
+            threads = str(min(4, max(1, os.cpu_count() or 1)))
+            stream.options = {"preset": VIDEO_PRESET, "tune": "zerolatency", "crf": VIDEO_CRF, "threads": threads}
             self._stream = stream
         except OSError as exc:
             raise _io_error(exc, path.name) from exc

@@ -1,0 +1,15 @@
+"""The recorder: screen video, screenshots and input actions on one clock; export to a zip bundle.
+
+    controller.py  RecordingController (start/pause/resume/stop/toggle), RecorderState, RecorderEvent
+    recover.py     recover_unfinished(ctx): export sessions a crash left mid-recording (call at start-up)
+    hotkey.py      HotkeyListener (global start/stop hotkey)
+    screen.py      mss capture + PyAV H.264 encoder (the only mss/cv2/av importer)
+    inputs.py      pynput listeners (the only pynput importer)
+    actions.py     input events -> action records, privacy, throttling (pure)
+    timing.py      frame grid and drop accounting (pure)
+    session.py     files of a session being recorded (crash-safe appends)
+    export.py      session dir -> zip bundle + meta + .exported
+    null.py        null screen/input backends for tests
+
+Bundle format and time base: docs/bundle-format.md.
+"""
