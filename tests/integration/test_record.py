@@ -139,7 +139,7 @@ def _member(zip_path: Path, name: str) -> bytes:
 @pytest.mark.parametrize("privacy", ["no_text", "none"])
 def test_masked_keystrokes_never_reach_the_bundle(display: XDisplay, home: Path, privacy: str) -> None:
     _settings(home, keystrokePrivacy=privacy)
-    rec = start_record(display.env, home, "--fps", "5")
+    rec = start_record(display.env, home, "--fps", "5", "--monitor", "1")
     rec.wait_ready()
     secret = "hunter2secret"
     display.run("xdotool", "type", secret)
@@ -161,6 +161,8 @@ def test_masked_keystrokes_never_reach_the_bundle(display: XDisplay, home: Path,
         assert downs[-1]["key"] == "enter"  # special keys are kept: they carry no text
         assert not any(a["key"] in secret for a in keys if a["key"] != "*")
     assert bundle.info["keystrokePrivacy"] == privacy
+    assert bundle.info["monitors"]["monitor"] == 1  # the primary monitor, as asked
+    assert bundle.info["monitors"]["rect"] == {"left": 0, "top": 0, "width": W, "height": H}
 
 
 def test_sigkill_leaves_actions_and_video_readable_and_recoverable(
