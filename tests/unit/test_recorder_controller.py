@@ -264,3 +264,13 @@ def test_recover_finishes_an_export_that_was_killed_halfway(live_ctx: Context) -
     assert live_ctx.sessions.is_exported(sid) and not (directory / f".tmp-{sid}.zip").exists()
     assert hashlib.sha256(zip_path.read_bytes()).hexdigest() == meta.sha256
     assert len(read_bundle(zip_path).frames) == done.extra["frameCount"]
+
+
+def test_a_screen_that_fails_at_once_makes_start_raise_readably_and_leaves_nothing(live_ctx: Context) -> None:
+    events: list[RecorderEvent] = []
+    ctl = _controller(live_ctx, NullScreen(fail_after=0, error=CaptureLost("The display went away")),
+                      NullInput(), events)
+    with pytest.raises(CaptureLost):
+        ctl.start()
+    assert ctl.state is RecorderState.IDLE and ctl.wait_idle(0) and events == []
+    assert live_ctx.sessions.session_ids() == []  # no half-made session left behind

@@ -106,6 +106,7 @@ class _Recording:
         self.input: InputSource | None = None
         self.threads: list[threading.Thread] = []
         self.failure: TraycapError | None = None
+        self.failure_lock = threading.Lock()
         self.finished = threading.Event()
         self.result: SessionMeta | None = None
         self.finishing = False
@@ -490,7 +491,8 @@ class RecordingController:
     # --- stop -----------------------------------------------------------------
     def _fail(self, rec: _Recording, exc: TraycapError) -> None:
         """A worker hit a fatal problem: remember the first one, stop from a helper thread."""
-        with self._lock:
+        # Not the facade's lock: start() holds that while it waits for the first frame.
+        with rec.failure_lock:
             if rec.failure is not None:
                 return
             rec.failure = exc
@@ -586,7 +588,7 @@ class RecordingController:
         return meta
 
     def _note_failure(self, rec: _Recording, exc: TraycapError) -> None:
-        with self._lock:
+        with rec.failure_lock:
             if rec.failure is None:
                 rec.failure = exc
 
