@@ -380,12 +380,20 @@ def test_install_without_a_build_says_what_to_do(user_env: dict[str, str], tmp_p
 
 @pytest.mark.gui
 def test_bundle_tray_shows_icon_and_menu(bundle: Bundle, user_env: dict[str, str], tmp_path: Path) -> None:
-    """GTK, its typelibs and pixbuf loaders travel in the bundle: the tray comes up with its menu."""
+    """GTK, its typelibs and pixbuf loaders travel in the bundle: the tray comes up with its menu.
+    And programs the tray starts (here xdg-open, from "Open sessions folder") get the user's
+    environment, not the bundle's library path, or a system tool would load the bundle's libraries."""
     from tests.support.tray_host import tray_host, wait_until
 
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    child_env = tmp_path / "xdg-open.env"
+    (fake_bin / "xdg-open").write_text(f"#!/bin/sh\nenv > '{child_env}.tmp' && mv '{child_env}.tmp' '{child_env}'\n")
+    (fake_bin / "xdg-open").chmod(0o755)
     with tray_host(tmp_path / "desktop") as host:
         proc = host.spawn([str(bundle.exe), "tray"], tmp_path / "data", "traycap.log",
-                          extra_env={"HOME": user_env["HOME"]})
+                          extra_env={"HOME": user_env["HOME"], "PATH": f"{fake_bin}:{host.env['PATH']}",
+                                     "LD_LIBRARY_PATH": "/opt/users-own-libs"})
         log = tmp_path / "desktop" / "traycap.log"
         icon = host.wait_for_icon("traycap", timeout=60)
         wait_until("the app to be ready", lambda: "traycap is ready" in log.read_text(errors="replace"), 60)
@@ -396,6 +404,12 @@ def test_bundle_tray_shows_icon_and_menu(bundle: Bundle, user_env: dict[str, str
         # The menu is drawn (text on a background), not an empty window.
         colours = host.crop(shot, menu).getcolors(maxcolors=1_000_000)
         assert colours is not None and len(colours) > 10
+
+        host.click((menu.x + menu.w // 2, menu.y + menu.h - 42))  # "Open sessions folder"
+        wait_until("xdg-open to be started", child_env.exists, 30)
+    env = dict(line.split("=", 1) for line in child_env.read_text().splitlines() if "=" in line)
+    assert env.get("LD_LIBRARY_PATH") == "/opt/users-own-libs", env.get("LD_LIBRARY_PATH")
+    assert "LD_LIBRARY_PATH_ORIG" not in env
 
 
 def _lock_holder(lock: Path) -> int | None:

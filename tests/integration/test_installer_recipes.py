@@ -86,6 +86,7 @@ def test_spec_is_valid_python_and_keeps_the_promised_parts() -> None:
                  "pynput.mouse._xorg", 'collect_submodules("traycap")'):
         assert name in spec
     assert 'BOTOCORE_SERVICES = {"s3", "sts", "sso", "sso-oidc", "signin"}' in spec
+    assert 'runtime_hooks=[str(REPO / "installer" / "pyi_rth_traycap_child_env.py")]' in spec
 
 
 def test_macos_info_plist_explains_the_permissions() -> None:

@@ -42,7 +42,7 @@ class Bundle:
 def source_digest(repo: Path = REPO) -> str:
     h = hashlib.sha256()
     files = [p for p in (repo / "traycap").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    files += [SPEC, repo / "installer" / "traycap_entry.py", repo / "pyproject.toml"]
+    files += [SPEC, repo / "pyproject.toml", *(repo / "installer").glob("*.py")]
     for path in sorted(files):
         h.update(str(path.relative_to(repo)).encode() + b"\0" + path.read_bytes() + b"\0")
     h.update(sys.version.encode())
