@@ -85,7 +85,7 @@ class LogEntry:
     body_bytes: int  # request-body bytes received from the client
     fault: str | None = None
     started: float = 0.0  # time.monotonic() when the request head arrived
-    ended: float = 0.0  # ... and when the exchange ended
+    ended: float = 0.0  # ... and when its answer began (or the connection was cut)
 
 
 @dataclass
@@ -492,12 +492,14 @@ class FaultProxy:
                 else:
                     status, reason = 503, "Slow Down"
                     body = _error_xml("SlowDown", "Please reduce your request rate.")
+                entry.status = status
+                self._record(entry)  # before the client can see the answer, so counts never lag
+                recorded = True
                 client.sendall(
                     f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/xml\r\n"
                     f"Content-Length: {len(body)}\r\nx-amz-request-id: faultproxy\r\n\r\n".encode()
                     + (b"" if method == "HEAD" else body)
                 )
-                entry.status = status
                 return not close_after
 
             up, up_r = self._upstream(conn)
@@ -521,6 +523,9 @@ class FaultProxy:
                 self._closed.wait(self.stall_s)
                 raise _Abort("injected stall")
             resp_headers = _headers(resp_head)
+            entry.status = status
+            self._record(entry)  # before the client can see the answer, so counts never lag
+            recorded = True
             client.sendall(b"\r\n".join(resp_head) + b"\r\n\r\n")
             r_chunked = (_get(resp_headers, "transfer-encoding") or "").lower() == "chunked"
             r_len_text = _get(resp_headers, "content-length")
@@ -539,7 +544,6 @@ class FaultProxy:
                         break
                     client.sendall(data)
                 upstream_closes = True
-            entry.status = status
             if upstream_closes:
                 self._drop_upstream(conn)
                 if r_len_text is None and not r_chunked and not no_body:
