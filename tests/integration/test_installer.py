@@ -407,9 +407,31 @@ def test_bundle_tray_shows_icon_and_menu(bundle: Bundle, user_env: dict[str, str
 
         host.click((menu.x + menu.w // 2, menu.y + menu.h - 42))  # "Open sessions folder"
         wait_until("xdg-open to be started", child_env.exists, 30)
+
+        # Its own child still gets what it needs: the Tk settings dialog is the bundle's binary again.
+        host.click(icon.center, button=3)
+        menu = host.wait_for_menu()
+        host.click((menu.x + menu.w // 2, menu.y + menu.h - 68))  # "Upload settings…"
+
+        def dialog() -> list[str]:
+            found = host.run("xdotool", "search", "--onlyvisible", "--name", "traycap: Upload settings")
+            return found.stdout.split()
+
+        window = wait_until("the settings dialog started by the tray", dialog, 60)[0]
+        host.run("xdotool", "windowfocus", "--sync", window)
+        host.run("xdotool", "key", "Escape")
+        wait_until("the settings dialog to close", lambda: not dialog(), 30)
+        assert proc.poll() is None, log.read_text(errors="replace")
     env = dict(line.split("=", 1) for line in child_env.read_text().splitlines() if "=" in line)
     assert env.get("LD_LIBRARY_PATH") == "/opt/users-own-libs", env.get("LD_LIBRARY_PATH")
     assert "LD_LIBRARY_PATH_ORIG" not in env
+    # (_PYI_* is the bootloader's own bookkeeping, which only a PyInstaller program reads.)
+    leaked = {k: v for k, v in env.items() if str(bundle.folder) in v and not k.startswith("_PYI_")}
+    assert not leaked, f"the bundle's own settings leak into programs it starts: {sorted(leaked)}"
+    assert "TCL_LIBRARY" not in env and "GI_TYPELIB_PATH" not in env
+    assert env.get("XDG_DATA_DIRS", "/usr/local/share/:/usr/share/") == user_env.get(
+        "XDG_DATA_DIRS", "/usr/local/share/:/usr/share/")
+    assert env["TRAYCAP_HOME"] == str(tmp_path / "data")  # the rest of the environment is passed on
 
 
 def _lock_holder(lock: Path) -> int | None:
