@@ -6,7 +6,7 @@ a table of seconds, MB/s and the child's peak RSS (from wait4's rusage).
 
     python bench/upload.py                 # 1 GiB
     python bench/upload.py --size 256M --repeat 2
-    python bench/upload.py --part-size 16M --concurrency 6   # tune traycap
+    python bench/upload.py --part-size 8M --concurrency 8    # tune traycap (default: the app's 10M x 4)
 
 Every upload is checked (size and SHA-256 metadata or bytes) before it counts.
 Targets (issue 3): traycap's MB/s >= the best other tool; traycap's peak RSS < 200 MB.
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.s3servers import S3Server, random_file, rclone_server  # noqa: E402
-from traycap.models import MIB  # noqa: E402
+from traycap.models import MIB, UploadConfig  # noqa: E402
 
 TRAYCAP_CHILD = r"""
 import json, sys, time
@@ -115,8 +115,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", default="1G", help="file size, e.g. 200M, 1G (default 1G)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool; the best time counts")
-    parser.add_argument("--part-size", default="8M", help="traycap part size (default 8M)")
-    parser.add_argument("--concurrency", type=int, default=8, help="traycap parts in flight (default 8)")
+    defaults = UploadConfig()
+    parser.add_argument("--part-size", default=f"{defaults.partSizeBytes // MIB}M",
+                        help="traycap part size (default: the app's, 10M)")
+    parser.add_argument("--concurrency", type=int, default=defaults.maxConcurrency,
+                        help="traycap parts in flight (default: the app's, 4)")
     parser.add_argument("--only", default="", help="comma-separated tools to run (traycap,s5cmd,aws,boto3)")
     parser.add_argument("--dir", default=None, help="where the file and rclone's data go (default: a tmp dir)")
     args = parser.parse_args()
