@@ -44,7 +44,6 @@ from typing import Any
 
 import boto3
 import botocore.exceptions as bex
-import botocore.handlers as bhandlers
 from botocore.config import Config
 
 from traycap.cancel import CancelToken, StopKind
@@ -232,8 +231,8 @@ class _PartBody:
 
     The sender (urllib3) pulls the body in 16 KiB reads and makes one send()
     per read; `read` hands out at least SEND_CHUNK bytes instead, which cuts the
-    syscalls 16-fold (faster in bench/upload.py) and still checks for a cancel
-    every 256 KiB, i.e. within milliseconds. Only urllib3 reads this body: the
+    syscalls 16-fold and still checks for a cancel every 256 KiB, i.e. within
+    milliseconds. Only urllib3 reads this body: the
     checksum is computed here and payload signing is off, so botocore never
     reads it to hash it. `readinto` keeps the exact size contract.
     """
@@ -360,12 +359,6 @@ class UploadService:
             client = session.client("s3", **kwargs)
         except Exception as exc:
             raise classify_error(exc, bucket=cfg.bucket, endpoint=self._where) from exc
-        # botocore sends parts with "Expect: 100-continue" and then waits up to a
-        # second for the server's go-ahead. Stores that read parts in order (rclone
-        # serve s3) answer late for a part that is not next, so every out-of-order
-        # part cost a second. Sending the body at once only risks sending one
-        # part's bytes for nothing when the request is refused anyway.
-        client.meta.events.unregister("before-call.s3", bhandlers.add_expect_header)
         return client
 
     def _call(self, op: str, **params: Any) -> Any:
