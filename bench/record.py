@@ -97,6 +97,7 @@ class Run:
     peak_rss_mb: float
     mb_per_min: float
     latency_ms: list[float]
+    video_mb_per_min: float = 0.0
 
     @property
     def fps(self) -> float:
@@ -178,6 +179,7 @@ def run_traycap(display: XDisplay, home: Path, fps: int, seconds: float) -> Run:
     with zipfile.ZipFile(zip_path) as zf:
         info = json.loads(zf.read("session.json"))
         actions = json.loads(zf.read("actions.json"))
+        video_bytes = zf.getinfo("video/screen.mp4").file_size
     origin = info["timeBase"]["monotonicOriginS"]
     latencies = []
     for a in actions:
@@ -192,6 +194,7 @@ def run_traycap(display: XDisplay, home: Path, fps: int, seconds: float) -> Run:
         peak_rss_mb=usage.ru_maxrss / 1024.0,
         mb_per_min=zip_path.stat().st_size / 1e6 / (active_s / 60.0),
         latency_ms=latencies,
+        video_mb_per_min=video_bytes / 1e6 / (active_s / 60.0),
     )
 
 
@@ -216,7 +219,7 @@ def run_ffmpeg(display: XDisplay, out_dir: Path, fps: int, seconds: float) -> Ru
     return Run(label="ffmpeg x11grab", fps_req=fps, frames=frames, active_s=seconds, dropped=None,
                cpu_steady=(c1 - c0) / (t1 - t0), cpu_whole_s=usage.ru_utime + usage.ru_stime,
                peak_rss_mb=usage.ru_maxrss / 1024.0, mb_per_min=out.stat().st_size / 1e6 / (seconds / 60.0),
-               latency_ms=[])
+               latency_ms=[], video_mb_per_min=out.stat().st_size / 1e6 / (seconds / 60.0))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -251,9 +254,10 @@ def main() -> int:
         print(f"\nXvfb {W}x{H}, {args.seconds:.0f} s per run, moving Tk content + pointer moves every 150 ms")
         print(f"host: {os.cpu_count()} CPUs; load average before {load_before[0]:.2f} {load_before[1]:.2f} "
               f"{load_before[2]:.2f}, after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
-        print("\n| fps req | fps achieved | dropped | cores (steady) | CPU s whole | peak RSS MB | MB/min "
-              "| ms CPU/frame | vs ffmpeg | ffmpeg fps | ffmpeg cores | ffmpeg MB/min | latency ms p50/p95/max (n) |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("\n| fps req | fps achieved | dropped | cores (steady) | CPU s whole | peak RSS MB | bundle MB/min "
+              "| video MB/min | ms CPU/frame | vs ffmpeg | ffmpeg fps | ffmpeg cores | ffmpeg MB/min "
+              "| latency ms p50/p95/max (n) |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for ours, ref in rows:
             ratio = (ours.cpu_per_frame_ms / ref.cpu_per_frame_ms
                      if ours.cpu_per_frame_ms and ref.cpu_per_frame_ms else float("nan"))
@@ -261,6 +265,7 @@ def main() -> int:
                    f"{max(ours.latency_ms):.1f} ({len(ours.latency_ms)})" if ours.latency_ms else "n/a")
             print(f"| {ours.fps_req} | {ours.fps:.2f} | {ours.dropped} | {ours.cpu_steady:.2f} | "
                   f"{ours.cpu_whole_s:.1f} | {ours.peak_rss_mb:.0f} | {ours.mb_per_min:.2f} | "
+                  f"{ours.video_mb_per_min:.2f} | "
                   f"{ours.cpu_per_frame_ms:.1f} | {ratio:.2f}x | {ref.fps:.2f} | {ref.cpu_steady:.2f} | "
                   f"{ref.mb_per_min:.2f} | {lat} |")
         if args.keep:

@@ -12,7 +12,7 @@ __all__ = ["DEFAULT_HOTKEY", "HotkeyListener", "check_hotkey"]
 
 
 class HotkeyListener:
-    """Calls `callback` (on a thread of its own) each time `hotkey` is pressed.
+    """Calls `callback` (on a thread of its own; exceptions are logged) each time `hotkey` is pressed.
 
     start() raises HotkeyUnavailable with a readable message when the
     combination is invalid or cannot be listened for; the caller reports it

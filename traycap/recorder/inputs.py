@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from traycap.errors import HotkeyUnavailable, NoDisplay, RecorderError
+from traycap.errors import HotkeyUnavailable, NoDisplay, RecorderError, TraycapError
 from traycap.recorder.actions import RawClick, RawEvent, RawKey, RawMove, RawScroll
 
 log = logging.getLogger(__name__)
@@ -264,9 +264,18 @@ class GlobalHotkey:
         check_hotkey(self._hotkey)
         pynput = _hotkey_pynput(self._hotkey)
 
+        callback = self._callback
+
+        def act() -> None:
+            try:
+                callback()
+            except Exception as exc:  # e.g. a second press while the first start() runs
+                text = exc.user_text() if isinstance(exc, TraycapError) else repr(exc)
+                log.warning("hotkey %s: %s", self._hotkey, text)
+
         def fire() -> None:
             # The listener thread must keep reading keys while the action (stop + export) runs.
-            threading.Thread(target=self._callback, name="hotkey-action", daemon=True).start()
+            threading.Thread(target=act, name="hotkey-action", daemon=True).start()
 
         try:
             listener = _guard(pynput.keyboard.GlobalHotKeys({self._hotkey: fire}), "hotkey")
