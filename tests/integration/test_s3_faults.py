@@ -33,7 +33,7 @@ from traycap.upload.s3 import UploadService
 
 pytestmark = pytest.mark.s3
 
-READ_TIMEOUT_S = 1.0
+READ_TIMEOUT_S = 2.0  # short, so a stall test is quick; long enough for a loaded 2-core CI box
 
 
 @pytest.fixture(scope="module")
