@@ -26,6 +26,7 @@ from traycap.errors import (
     UploadCancelled,
     UploadError,
     UploadRetryable,
+    VerificationFailed,
 )
 from traycap.models import MIB
 from traycap.upload.engine import ResumePoint, UploadResult
@@ -333,3 +334,29 @@ def test_profile_and_default_chain_credentials(
     creds.write_text("")
     none = UploadService(base.with_(useDefaultCredentials=True)).validate_credentials()
     assert not none.valid and none.error is not None and none.error.startswith("No S3 credentials were found")
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "says"),
+    [
+        ("content-length", "12345", "has 12345 bytes in the bucket"),
+        ("x-amz-meta-sha256", "0" * 64, "another SHA-256"),
+    ],
+)
+def test_a_stored_object_that_does_not_match_fails_verification(
+    rclone: S3Server, proxy: FaultProxy, tmp_path: Path, header: str, value: str, says: str
+) -> None:
+    path = tmp_path / "z.zip"
+    sha = random_file(path, 11 * MIB, seed=19)
+    key = f"sessions/verify-{header}.zip"
+
+    def lie(req: Request, status: int, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        if req.op != "HeadObject" or status != 200:
+            return headers
+        return [(k, value if k.lower() == header else v) for k, v in headers]
+
+    proxy.rewrite_head_responses(lie)
+    with pytest.raises(VerificationFailed) as info:
+        Run(service(rclone, proxy), path, key, sha)()
+    assert says in info.value.message and not info.value.transient
+    assert proxy.count("CompleteMultipartUpload") == 1  # it was completed, then checked

@@ -17,7 +17,8 @@ Faults (`fail_next(n, kind, match=None, op=None)`):
   "503slowdown"  read the body, answer 503 SlowDown (S3 XML), keep the connection
 `set_offline(True)` resets every connection and every new one (an unreachable
 endpoint); `limit_rate(bytes_per_s)` slows request bodies so a test can act
-while an upload is in the middle (a SIGKILL, a cancel).
+while an upload is in the middle (a SIGKILL, a cancel);
+`rewrite_head_responses(fn)` edits HEAD answers (a store that lies).
 
 The proxy speaks HTTP/1.1 with keep-alive, Content-Length and chunked bodies.
 It answers `Expect: 100-continue` itself (botocore sends it with every part and
@@ -72,6 +73,9 @@ class Request:
     def part_number(self) -> int | None:
         value = self.query.get("partNumber")
         return int(value) if value else None
+
+
+HeaderRewrite = Callable[[Request, int, list[tuple[str, str]]], list[tuple[str, str]]]
 
 
 @dataclass
@@ -230,6 +234,7 @@ class FaultProxy:
         self._threads: list[threading.Thread] = []
         self._offline = False
         self._rate: float | None = None
+        self._rewrite: HeaderRewrite | None = None
         self._next_send = 0.0
         self.body_bytes = 0  # request-body bytes received from clients
         self.forwarded_bytes = 0  # request-body bytes sent upstream
@@ -293,6 +298,13 @@ class FaultProxy:
             self._offline = offline
         if offline:
             self._reset_all()
+
+    def rewrite_head_responses(self, fn: HeaderRewrite | None) -> None:
+        """Pass the headers of every HEAD answer through fn(request, status, headers)
+        (a store that returns the wrong size or metadata). HEAD only: an answer
+        without a body can change Content-Length without breaking the framing."""
+        with self._lock:
+            self._rewrite = fn
 
     def limit_rate(self, bytes_per_s: float | None) -> None:
         """Cap the request-body rate over all connections (None: no cap)."""
@@ -523,6 +535,10 @@ class FaultProxy:
                 self._closed.wait(self.stall_s)
                 raise _Abort("injected stall")
             resp_headers = _headers(resp_head)
+            rewrite = self._rewrite
+            if rewrite is not None and method == "HEAD":
+                resp_headers = rewrite(req, status, resp_headers)
+                resp_head = [resp_head[0]] + [f"{k}: {v}".encode("latin-1") for k, v in resp_headers]
             entry.status = status
             self._record(entry)  # before the client can see the answer, so counts never lag
             recorded = True
