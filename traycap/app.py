@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import logging
 import os
 import queue as queue_mod
@@ -39,6 +38,7 @@ from traycap.errors import ConfigError, CorruptFile, TraycapError, UiError
 from traycap.logs import register_secret
 from traycap.models import AppSettings, SessionListItem, UploadConfig, UploadProgress, UploadState, UploadStatus
 from traycap.storage.config_store import validate_config
+from traycap.storage.filelock import PidLock
 from traycap.ui import notify
 from traycap.ui.menu import (
     RECENT_LIMIT,
@@ -698,40 +698,7 @@ class TrayApp:
 
 
 # --- single instance ------------------------------------------------------------------
-class InstanceLock:
-    """flock on paths.instance_lock: the kernel drops it when the process dies, even on SIGKILL."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def try_acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._fd = fd
-        return True
-
-    def holder_pid(self) -> int | None:
-        try:
-            text = self.path.read_text().strip()
-        except OSError:
-            return None
-        return int(text) if text.isdigit() else None
-
-    def release(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
-            os.close(fd)
+InstanceLock = PidLock  # on paths.instance_lock
 
 
 # --- the real wiring ---------------------------------------------------------------------

@@ -18,6 +18,7 @@ from types import TracebackType
 
 from traycap.errors import QueueBusy
 from traycap.paths import Paths
+from traycap.storage.filelock import PidLock
 
 STATE_LOCK_FILE = "upload-state.lock"
 
@@ -26,55 +27,24 @@ class QueueLock:
     """Exactly one process runs the queue: the one holding `paths.queue_lock`."""
 
     def __init__(self, paths: Paths) -> None:
-        self._path = paths.queue_lock
-        self._fd: int | None = None
-        self._mutex = threading.Lock()
+        self._lock = PidLock(paths.queue_lock)
 
     @property
     def path(self) -> Path:
-        return self._path
+        return self._lock.path
 
     @property
     def held(self) -> bool:
-        return self._fd is not None
+        return self._lock.held
 
     def try_acquire(self) -> bool:
-        with self._mutex:
-            if self._fd is not None:
-                return True
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                return False
-            # Who holds it, for the "another process" message; informational only.
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-            self._fd = fd
-            return True
+        return self._lock.try_acquire()
 
     def release(self) -> None:
-        with self._mutex:
-            if self._fd is None:
-                return
-            fd, self._fd = self._fd, None
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            finally:
-                os.close(fd)
+        self._lock.release()
 
     def holder_pid(self) -> int | None:
-        """The pid written by the process holding the lock (None if unknown)."""
-        try:
-            text = self._path.read_text().strip()
-        except OSError:
-            return None
-        return int(text) if text.isdigit() else None
+        return self._lock.holder_pid()
 
     def busy_error(self) -> QueueBusy:
         pid = self.holder_pid()

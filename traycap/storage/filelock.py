@@ -1,0 +1,100 @@
+"""An exclusive, non-blocking lock on a file that records its holder's pid.
+
+POSIX: `fcntl.flock`; Windows: `msvcrt.locking` on the first byte. Either way
+the OS drops the lock when the process dies, even on SIGKILL, so a crash never
+leaves a stale lock behind. flock locks belong to an open file description, so
+two PidLock objects in one process exclude each other just like two processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from pathlib import Path
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        with contextlib.suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+class PidLock:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._mutex = threading.Lock()
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def try_acquire(self) -> bool:
+        with self._mutex:
+            if self._fd is not None:
+                return True
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+            if not _try_lock(fd):
+                os.close(fd)
+                return False
+            # Who holds it, for "already running" messages; informational only.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+                os.write(fd, f"{os.getpid()}\n".encode())
+            self._fd = fd
+            return True
+
+    def release(self) -> None:
+        with self._mutex:
+            fd, self._fd = self._fd, None
+            if fd is None:
+                return
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            _unlock(fd)
+            os.close(fd)
+
+    def holder_pid(self) -> int | None:
+        """The pid written by the holder (None when unknown or free)."""
+        try:
+            text = self.path.read_text().strip()
+        except OSError:
+            return None
+        return int(text) if text.isdigit() else None
+
+    @staticmethod
+    def is_held(path: Path) -> bool:
+        """True when some live process holds the lock at `path`."""
+        if not path.exists():
+            return False
+        probe = PidLock(path)
+        if probe.try_acquire():
+            probe.release()
+            return False
+        return True
