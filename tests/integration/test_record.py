@@ -182,7 +182,8 @@ def test_sigkill_leaves_actions_and_video_readable_and_recoverable(
     assert [a["type"] for a in actions] == ["mouse_down", "mouse_up", "key_down", "key_up", "key_down", "key_up"]
     frames_listed = len(read_jsonl(directory / "video" / "frames.jsonl"))
     readable = count_video_frames_cv2(directory / "video" / "screen.mp4")
-    assert 20 <= readable <= frames_listed  # at most about a second (one fragment) is lost
+    # Fragments are flushed every second of video: at most ~1 s (10 frames) + the frame in flight is lost.
+    assert frames_listed >= 30 and frames_listed - 11 <= readable <= frames_listed
     ctx = make_context(Paths(root=home, logs=home / "logs"))
     assert not ctx.sessions.is_exported(session_id)
     assert session_id in [i.sessionId for i in ctx.sessions.list().items]  # visible: meta was written at start
