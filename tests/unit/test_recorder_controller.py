@@ -165,6 +165,9 @@ def test_recover_exports_a_crashed_session_and_skips_a_live_one(live_ctx: Contex
             b'{"t":2.0,"type":"mouse_up","x":1,"y":2,"button":"left"}\n{"t":3.0,"ty')  # torn by the kill
         return directory
 
+    write_json_atomic(live_ctx.paths.config, {
+        "bucket": "bucket-a", "region": "us-east-1", "accessKeyId": "AKIA", "secretAccessKey": "s3cr3t-key",
+        "autoUpload": True})
     dead = crashed("20240101-000000-aaaaaa")
     live = crashed("20240101-000000-bbbbbb")
     holder = RecordingLock(live / ".recording.lock")
@@ -181,6 +184,9 @@ def test_recover_exports_a_crashed_session_and_skips_a_live_one(live_ctx: Contex
     assert bundle.info["recovered"] is True
     assert not live_ctx.sessions.is_exported("20240101-000000-bbbbbb")
     assert (dead / ".exported").exists()
+    # Queued like a normally stopped recording would be (autoUpload is on).
+    assert json.loads((dead / "upload-state.json").read_text())["status"] == "pending"
+    assert not (live / "upload-state.json").exists()
 
 
 def test_a_real_enospc_on_the_actions_file_stops_cleanly(live_ctx: Context) -> None:

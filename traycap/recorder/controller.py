@@ -626,25 +626,9 @@ class RecordingController:
         return meta
 
     def _auto_upload(self, session_id: str) -> str | None:
-        """Enqueue when autoUpload is on. Never raises: the export is already safe on disk."""
-        try:
-            config = self._ctx.load_config()
-        except TraycapError as exc:
-            log.warning("auto-upload skipped: %s", exc.user_text())
-            return f"Not uploaded automatically: {exc.user_text()}"
-        if config is None or not config.autoUpload:
-            return None
-        try:
-            from traycap.upload.requests import request_upload
-        except ImportError as exc:
-            log.warning("auto-upload is on but the upload queue is not available: %s", exc)
-            return "Not uploaded automatically: the upload queue is not available in this version"
-        try:
-            request_upload(self._ctx, session_id)
-        except TraycapError as exc:
-            log.warning("auto-upload of %s not queued: %s", session_id, exc.user_text())
-            return f"Not uploaded automatically: {exc.user_text()}"
-        return "Queued for upload"
+        from traycap.recorder.export import auto_upload
+
+        return auto_upload(self._ctx, session_id)
 
     def _emit(self, event: RecorderEvent) -> None:
         if self._on_event is None:

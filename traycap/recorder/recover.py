@@ -5,7 +5,8 @@ its meta says the recorder was still recording (or had stopped but not
 exported) and no live process holds its .recording.lock. The video keeps
 every complete fragment (packets are copied, not re-encoded), frames.jsonl
 is cut to the frames the video really holds, a torn last line of
-actions.jsonl is dropped, then the session is exported like any other.
+actions.jsonl is dropped, then the session is exported like any other (and queued
+for upload when autoUpload is on).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 
 from traycap.context import Context
 from traycap.errors import TraycapError
-from traycap.recorder.export import export_session
+from traycap.recorder.export import auto_upload, export_session
 from traycap.recorder.screen import salvage_video
 from traycap.recorder.session import RecordingLock, SessionFiles, read_jsonl, truncate_jsonl
 
@@ -91,3 +92,4 @@ def recover_session(ctx: Context, session_id: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         files.lock.unlink()
     export_session(ctx, session_id)
+    auto_upload(ctx, session_id)  # as after a normal stop
