@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from traycap.errors import DiskFull, StorageError
 from traycap.storage.atomic import write_bytes_atomic
+from traycap.storage.filelock import PidLock
 
 log = logging.getLogger(__name__)
 
@@ -168,49 +169,12 @@ class SessionFiles:
         return self.dir / LOCK_NAME
 
 
-class RecordingLock:
-    """An flock on .recording.lock, held for as long as the session is being recorded.
-
-    The kernel drops it when the process dies (even by SIGKILL), so
-    `is_held` tells a live recording from one left behind by a crash.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._fd: int | None = None
+class RecordingLock(PidLock):
+    """Held on .recording.lock for as long as the session is being recorded, so
+    `is_held` tells a live recording from one a crash left behind."""
 
     def acquire(self) -> bool:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no flock; only this process's own sessions are protected
-            return True
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = None
-
-    @staticmethod
-    def is_held(path: Path) -> bool:
-        if not path.exists():
-            return False
-        probe = RecordingLock(path)
-        if probe.acquire():
-            probe.release()
-            return False
-        return True
+        return self.try_acquire()
 
 
 class SessionWriter:
