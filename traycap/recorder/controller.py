@@ -427,7 +427,7 @@ class RecordingController:
     def _screenshot_loop(self, rec: _Recording, settings: AppSettings) -> None:
         interval = max(0.2, float(settings.screenshotIntervalS))
         clock = self._clock
-        next_periodic = clock.monotonic() + interval
+        next_periodic = clock.monotonic()  # one at the start: the screen as the recording began
         last_t: float | None = None
         try:
             while not rec.stop.is_set():
