@@ -71,10 +71,10 @@ def _lines(path: Path) -> list[str]:
 def menu_build(home: Path, display_env: dict[str, str], runs: int) -> tuple[float, float, float, int]:
     """(cold list ms, first build ms, median build ms, sessions) in this process."""
     os.environ.update({k: display_env[k] for k in ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS")})
-    from traycap.app import SessionCache
     from traycap.paths import Paths
     from traycap.storage.session_store import SessionStore
     from traycap.ui.menu import AppView, build_menu
+    from traycap.ui.session_cache import SessionCache
     from traycap.ui.tray import Tray
 
     store = SessionStore(Paths(root=home, logs=home / "logs"))

@@ -20,206 +20,39 @@ only on that slow timer; a progress tick touches one cached row.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
-import os
-import queue as queue_mod
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from traycap.app_parts import HotkeyLike, Parts, ProcessLike, QueueLike, RecorderLike
 from traycap.context import Context
 from traycap.errors import ConfigError, CorruptFile, TraycapError, UiError
 from traycap.logs import register_secret
-from traycap.models import AppSettings, SessionListItem, UploadConfig, UploadProgress, UploadState, UploadStatus
+from traycap.models import AppSettings, UploadConfig, UploadProgress, UploadStatus
 from traycap.storage.config_store import validate_config
 from traycap.storage.filelock import PidLock
 from traycap.ui import notify
+from traycap.ui.action_runner import ActionRunner
 from traycap.ui.menu import (
     RECENT_LIMIT,
     Action,
     ActionKind,
     AppView,
-    IconSpec,
-    MenuItem,
     RecordingMode,
     build_menu,
     hotkey_label,
     icon_spec,
     tooltip,
 )
+from traycap.ui.session_cache import SessionCache
 
 log = logging.getLogger(__name__)
 
 RENDER_INTERVAL_S = 0.25
 FULL_RELIST_S = 60.0
 QUIT_UPLOAD_TIMEOUT_S = 10.0
-
-
-# --- what the app needs from its parts (the real ones are wired in real_parts) --------
-class TrayLike(Protocol):
-    def update(self, items: tuple[MenuItem, ...], spec: IconSpec, tooltip: str) -> None: ...
-    def run(self, on_shown: Callable[[], None]) -> None: ...
-    def stop(self) -> None: ...
-
-
-class QueueLike(Protocol):
-    def restore(self) -> None: ...
-    def enqueue(self, session_id: str) -> UploadState: ...
-    def retry(self, session_id: str) -> UploadState: ...
-    def cancel(self, session_id: str) -> UploadState: ...
-    def subscribe(self, fn: Callable[[UploadProgress], None]) -> Callable[[], None]: ...
-    def start(self) -> None: ...
-    def stop(self, *, timeout: float = 10.0) -> None: ...
-
-
-class RecorderLike(Protocol):
-    @property
-    def state(self) -> Any: ...
-    def start(self) -> str: ...
-    def pause(self) -> None: ...
-    def resume(self) -> None: ...
-    def stop(self) -> Any: ...
-
-
-class HotkeyLike(Protocol):
-    def start(self) -> None: ...
-    def stop(self) -> None: ...
-
-
-class LockLike(Protocol):
-    def try_acquire(self) -> bool: ...
-    def release(self) -> None: ...
-
-
-class ProcessLike(Protocol):
-    def poll(self) -> int | None: ...
-    def wait(self, timeout: float | None = None) -> int: ...
-
-
-@dataclass
-class Parts:
-    """Factories and adapters; tests pass fakes, `real_parts` the real things."""
-
-    make_tray: Callable[[Callable[[Action], None]], TrayLike]
-    make_queue: Callable[[Context], QueueLike]
-    make_recorder: Callable[[Context, AppSettings, Callable[[Any], None]], RecorderLike]
-    make_hotkey: Callable[[str, Callable[[], None]], HotkeyLike]
-    queue_lock: LockLike
-    notifier: notify.Notifier
-    copy_text: Callable[[str], None]
-    open_folder: Callable[[Path], None]
-    share_link: Callable[[UploadConfig, str, int], str]
-    launch_settings: Callable[[Context], ProcessLike]
-    recover: Callable[[Context], Any] | None = None
-    # Without the queue lock (another process runs the queue) requests go to disk.
-    request_upload: Callable[[Context, str], Any] | None = None
-    request_retry: Callable[[Context, str], Any] | None = None
-    request_cancel: Callable[[Context, str], Any] | None = None
-
-
-# --- the session cache -----------------------------------------------------------
-class SessionCache:
-    """Every session's list row, in memory; newest-first order recomputed only when rows come or go."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, SessionListItem] = {}
-        self._order: list[str] | None = None
-        self._lock = threading.Lock()
-
-    def replace_all(self, items: list[SessionListItem]) -> None:
-        with self._lock:
-            self._items = {i.sessionId: i for i in items}
-            self._order = None
-
-    def upsert(self, item: SessionListItem) -> None:
-        with self._lock:
-            old = self._items.get(item.sessionId)
-            self._items[item.sessionId] = item
-            if old is None or old.createdAt != item.createdAt:
-                self._order = None
-
-    def get(self, session_id: str) -> SessionListItem | None:
-        with self._lock:
-            return self._items.get(session_id)
-
-    def apply_progress(self, p: UploadProgress) -> SessionListItem | None:
-        """Update one row from a queue event; None when the session is not known yet."""
-        with self._lock:
-            old = self._items.get(p.sessionId)
-            if old is None:
-                return None
-            error = p.error if p.status in (UploadStatus.FAILED, UploadStatus.PENDING) else old.lastUploadError
-            if p.status is UploadStatus.DONE:
-                error = None
-            new = dataclasses.replace(old, uploadStatus=p.status, uploadProgress=p.progress, lastUploadError=error)
-            self._items[p.sessionId] = new
-            return new
-
-    def recent(self, n: int = RECENT_LIMIT) -> tuple[SessionListItem, ...]:
-        with self._lock:
-            if self._order is None:
-                rows = sorted(self._items.values(), key=lambda i: (i.createdAt, i.sessionId), reverse=True)
-                self._order = [i.sessionId for i in rows]
-            return tuple(self._items[sid] for sid in self._order[:n])
-
-    def counts(self) -> tuple[int, int]:
-        """(pending or uploading, failed)."""
-        pending = failed = 0
-        with self._lock:
-            for item in self._items.values():
-                if item.uploadStatus in (UploadStatus.PENDING, UploadStatus.UPLOADING):
-                    pending += 1
-                elif item.uploadStatus is UploadStatus.FAILED:
-                    failed += 1
-        return pending, failed
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-
-# --- a single worker for actions ---------------------------------------------------------
-class ActionRunner:
-    """Runs posted work one at a time on its own thread; errors go to `on_error`."""
-
-    def __init__(self, on_error: Callable[[str, Exception], None]) -> None:
-        self._queue: queue_mod.Queue[tuple[str, Callable[[], None]] | None] = queue_mod.Queue()
-        self._on_error = on_error
-        self._thread = threading.Thread(target=self._loop, name="traycap-actions", daemon=True)
-        self._thread.start()
-
-    def post(self, name: str, fn: Callable[[], None]) -> None:
-        self._queue.put((name, fn))
-
-    def _loop(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            name, fn = job
-            try:
-                fn()
-            except Exception as exc:
-                self._on_error(name, exc)
-            finally:
-                self._queue.task_done()
-
-    def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until everything posted so far ran (tests)."""
-        done = threading.Event()
-        self._queue.put(("drain", done.set))
-        return done.wait(timeout)
-
-    def close(self, timeout: float = 5.0) -> None:
-        self._queue.put(None)
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
 
 
 # --- the app -------------------------------------------------------------------------------
@@ -699,75 +532,3 @@ class TrayApp:
 
 # --- single instance ------------------------------------------------------------------
 InstanceLock = PidLock  # on paths.instance_lock
-
-
-# --- the real wiring ---------------------------------------------------------------------
-def launch_settings_process(ctx: Context) -> subprocess.Popen[bytes]:
-    """The Tk dialog in its own process: a Tk main loop next to GTK's would freeze one of them."""
-    env = dict(os.environ)
-    env["TRAYCAP_HOME"] = str(ctx.paths.root)
-    if getattr(sys, "frozen", False):  # a PyInstaller build: the binary is the CLI
-        argv = [sys.executable, "settings-dialog"]
-    else:
-        argv = [sys.executable, "-m", "traycap", "settings-dialog"]
-    return subprocess.Popen(argv, env=env)
-
-
-def _make_hotkey(spec: str, callback: Callable[[], None]) -> HotkeyLike:
-    from traycap.recorder.hotkey import HotkeyListener
-
-    return HotkeyListener(spec, callback)
-
-
-def _make_recorder(ctx: Context, settings: AppSettings, on_event: Callable[[Any], None]) -> RecorderLike:
-    from traycap.recorder.controller import RecordingController
-
-    return RecordingController(ctx, settings, on_event=on_event)
-
-
-def _recover(ctx: Context) -> Any:
-    from traycap.recorder.recover import recover_unfinished
-
-    report = recover_unfinished(ctx)
-    if report.exported:
-        log.info("recovered and exported %d unfinished recording(s): %s", len(report.exported), report.exported)
-    return report
-
-
-def _make_queue(ctx: Context) -> QueueLike:
-    from traycap.upload.queue import UploadQueue
-    from traycap.upload.s3 import UploadService  # type: ignore[import-not-found,unused-ignore]
-
-    q: QueueLike = UploadQueue(ctx, UploadService)
-    return q
-
-
-def _share_link(config: UploadConfig, key: str, expires_s: int) -> str:
-    from traycap.upload.s3 import UploadService
-
-    link: str = UploadService(config).share_link(key, expires_s)
-    return link
-
-
-def real_parts(ctx: Context, make_tray: Callable[[Callable[[Action], None]], TrayLike]) -> Parts:
-    from traycap.ui import clipboard, desktop
-    from traycap.upload import requests
-    from traycap.upload.lock import QueueLock
-
-    return Parts(
-        make_tray=make_tray,
-        make_queue=_make_queue,
-        make_recorder=_make_recorder,
-        make_hotkey=_make_hotkey,
-        queue_lock=QueueLock(ctx.paths),
-        notifier=notify.Notifier(),
-        copy_text=clipboard.copy_text,
-        open_folder=desktop.open_folder,
-        share_link=_share_link,
-        launch_settings=launch_settings_process,
-        recover=_recover,
-        request_upload=requests.request_upload,
-        request_retry=requests.request_retry,
-        request_cancel=requests.request_cancel,
-    )
-

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from tests.support.session_dirs import make_session
-from traycap.app import Parts, SessionCache, TrayApp, recording_mode
+from traycap.app import TrayApp, recording_mode
+from traycap.app_parts import Parts
 from traycap.context import Context
 from traycap.errors import HotkeyUnavailable
 from traycap.models import SessionMeta, UploadConfig, UploadProgress, UploadState, UploadStatus
@@ -21,6 +22,7 @@ from traycap.storage.config_store import save_config, save_settings
 from traycap.storage.state_store import StateStore
 from traycap.ui import notify
 from traycap.ui.menu import Action, ActionKind, IconSpec, IconState, MenuItem, RecordingMode, find_action
+from traycap.ui.session_cache import SessionCache
 
 T0 = 1_700_000_000_000
 CONFIG = UploadConfig(bucket="traycap-test", region="us-east-1", accessKeyId="AKIAX", secretAccessKey="s3cr3t-value")

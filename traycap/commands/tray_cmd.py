@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from traycap.app import InstanceLock, TrayApp, real_parts
+    from traycap.app import InstanceLock, TrayApp
+    from traycap.app_parts import real_parts
 
     lock = InstanceLock(ctx.paths.instance_lock)
     if not lock.try_acquire():

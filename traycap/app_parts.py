@@ -1,0 +1,157 @@
+"""What the tray app needs from its parts (protocols, `Parts`) and the real wiring (`real_parts`).
+
+Tests build `Parts` from fakes; `traycap tray` uses `real_parts`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from traycap.context import Context
+from traycap.models import AppSettings, UploadConfig, UploadProgress, UploadState
+from traycap.ui import notify
+from traycap.ui.menu import (
+    Action,
+    IconSpec,
+    MenuItem,
+)
+
+log = logging.getLogger(__name__)
+
+
+class TrayLike(Protocol):
+    def update(self, items: tuple[MenuItem, ...], spec: IconSpec, tooltip: str) -> None: ...
+    def run(self, on_shown: Callable[[], None]) -> None: ...
+    def stop(self) -> None: ...
+
+
+class QueueLike(Protocol):
+    def restore(self) -> None: ...
+    def enqueue(self, session_id: str) -> UploadState: ...
+    def retry(self, session_id: str) -> UploadState: ...
+    def cancel(self, session_id: str) -> UploadState: ...
+    def subscribe(self, fn: Callable[[UploadProgress], None]) -> Callable[[], None]: ...
+    def start(self) -> None: ...
+    def stop(self, *, timeout: float = 10.0) -> None: ...
+
+
+class RecorderLike(Protocol):
+    @property
+    def state(self) -> Any: ...
+    def start(self) -> str: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def stop(self) -> Any: ...
+
+
+class HotkeyLike(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class LockLike(Protocol):
+    def try_acquire(self) -> bool: ...
+    def release(self) -> None: ...
+
+
+class ProcessLike(Protocol):
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+@dataclass
+class Parts:
+    """Factories and adapters; tests pass fakes, `real_parts` the real things."""
+
+    make_tray: Callable[[Callable[[Action], None]], TrayLike]
+    make_queue: Callable[[Context], QueueLike]
+    make_recorder: Callable[[Context, AppSettings, Callable[[Any], None]], RecorderLike]
+    make_hotkey: Callable[[str, Callable[[], None]], HotkeyLike]
+    queue_lock: LockLike
+    notifier: notify.Notifier
+    copy_text: Callable[[str], None]
+    open_folder: Callable[[Path], None]
+    share_link: Callable[[UploadConfig, str, int], str]
+    launch_settings: Callable[[Context], ProcessLike]
+    recover: Callable[[Context], Any] | None = None
+    # Without the queue lock (another process runs the queue) requests go to disk.
+    request_upload: Callable[[Context, str], Any] | None = None
+    request_retry: Callable[[Context, str], Any] | None = None
+    request_cancel: Callable[[Context, str], Any] | None = None
+
+
+def launch_settings_process(ctx: Context) -> subprocess.Popen[bytes]:
+    """The Tk dialog in its own process: a Tk main loop next to GTK's would freeze one of them."""
+    env = dict(os.environ)
+    env["TRAYCAP_HOME"] = str(ctx.paths.root)
+    if getattr(sys, "frozen", False):  # a PyInstaller build: the binary is the CLI
+        argv = [sys.executable, "settings-dialog"]
+    else:
+        argv = [sys.executable, "-m", "traycap", "settings-dialog"]
+    return subprocess.Popen(argv, env=env)
+
+
+def _make_hotkey(spec: str, callback: Callable[[], None]) -> HotkeyLike:
+    from traycap.recorder.hotkey import HotkeyListener
+
+    return HotkeyListener(spec, callback)
+
+
+def _make_recorder(ctx: Context, settings: AppSettings, on_event: Callable[[Any], None]) -> RecorderLike:
+    from traycap.recorder.controller import RecordingController
+
+    return RecordingController(ctx, settings, on_event=on_event)
+
+
+def _recover(ctx: Context) -> Any:
+    from traycap.recorder.recover import recover_unfinished
+
+    report = recover_unfinished(ctx)
+    if report.exported:
+        log.info("recovered and exported %d unfinished recording(s): %s", len(report.exported), report.exported)
+    return report
+
+
+def _make_queue(ctx: Context) -> QueueLike:
+    from traycap.upload.queue import UploadQueue
+    from traycap.upload.s3 import UploadService  # type: ignore[import-not-found,unused-ignore]
+
+    q: QueueLike = UploadQueue(ctx, UploadService)
+    return q
+
+
+def _share_link(config: UploadConfig, key: str, expires_s: int) -> str:
+    from traycap.upload.s3 import UploadService
+
+    link: str = UploadService(config).share_link(key, expires_s)
+    return link
+
+
+def real_parts(ctx: Context, make_tray: Callable[[Callable[[Action], None]], TrayLike]) -> Parts:
+    from traycap.ui import clipboard, desktop
+    from traycap.upload import requests
+    from traycap.upload.lock import QueueLock
+
+    return Parts(
+        make_tray=make_tray,
+        make_queue=_make_queue,
+        make_recorder=_make_recorder,
+        make_hotkey=_make_hotkey,
+        queue_lock=QueueLock(ctx.paths),
+        notifier=notify.Notifier(),
+        copy_text=clipboard.copy_text,
+        open_folder=desktop.open_folder,
+        share_link=_share_link,
+        launch_settings=launch_settings_process,
+        recover=_recover,
+        request_upload=requests.request_upload,
+        request_retry=requests.request_retry,
+        request_cancel=requests.request_cancel,
+    )
