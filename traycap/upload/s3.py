@@ -826,6 +826,7 @@ class _Run:
             if part.checksum and not self.cfg.compatibility:
                 entry["ChecksumSHA256"] = part.checksum
             parts.append(entry)
+        maybe_completed = False  # an earlier attempt may have reached the store (its answer was lost)
         for attempt in range(1, self.s.part_attempts + 1):
             try:
                 self.s._call(
@@ -833,13 +834,17 @@ class _Run:
                 )
                 break
             except UploadError as err:
-                if _code(err.__cause__ or err) == "NoSuchUpload" and attempt > 1:
+                gone = _code(err.__cause__ or err) == "NoSuchUpload"
+                if gone and maybe_completed:
                     # An earlier attempt completed it but its answer was lost: _verify decides.
                     break
-                if not err.transient or attempt >= self.s.part_attempts:
-                    if _code(err.__cause__ or err) == "NoSuchUpload":
+                if gone or not err.transient or attempt >= self.s.part_attempts:
+                    # Gone without an earlier attempt: expired or aborted elsewhere, so the
+                    # next attempt starts afresh (a retryable error, not a failed verification).
+                    if gone:
                         self.on_checkpoint(None)
                     raise
+                maybe_completed = True
                 self.s.clock.sleep(PART_RETRY_BASE_S * 2 ** (attempt - 1), wake=self.cancel.event)
         self.on_checkpoint(None)
 
