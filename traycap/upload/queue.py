@@ -171,7 +171,7 @@ class UploadQueue:
         now = self._clock.now_ms()
         with self._lock:
             hold = self._hold_until_ms
-        if now < hold:
+        if not transitions.backoff_over(hold, now):
             self._next_due_ms = hold
             return False
         session_id = self._next_eligible(now)

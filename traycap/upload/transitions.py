@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from traycap.errors import IllegalTransition
 from traycap.models import UploadState, UploadStatus
-from traycap.upload.backoff import backoff_ms
+from traycap.upload.backoff import CAP_MS, backoff_ms
 from traycap.upload.engine import ResumePoint, UploadResult
 
 S = UploadStatus
@@ -166,8 +166,18 @@ def restored(state: UploadState, now_ms: int) -> UploadState | None:
     return None
 
 
+def backoff_over(next_attempt_at: int | None, now_ms: int) -> bool:
+    """True once a backoff ending at `next_attempt_at` is over.
+
+    No backoff lasts longer than CAP_MS, so a time further away was computed by a
+    wall clock that has since been set back (S3's RequestTimeTooSkewed asks the user
+    to do exactly that): it is over now, not after the skew.
+    """
+    return next_attempt_at is None or next_attempt_at <= now_ms or next_attempt_at - now_ms > CAP_MS
+
+
 def eligible(state: UploadState, now_ms: int) -> bool:
-    return state.status is S.PENDING and (state.nextAttemptAt is None or state.nextAttemptAt <= now_ms)
+    return state.status is S.PENDING and backoff_over(state.nextAttemptAt, now_ms)
 
 
 def resume_point(state: UploadState) -> ResumePoint | None:

@@ -1,0 +1,67 @@
+"""Queue edge cases found in review: the wall clock moving, restarts, zero-byte zips (FakeClock + FakeEngine)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.fake_engine import FakeEngine
+from tests.support.sessions import make_session, write_config, zip_bytes
+from traycap.clock import FakeClock
+from traycap.context import Context
+from traycap.errors import NetworkError
+from traycap.models import UploadStatus
+from traycap.upload.queue import UploadQueue
+
+S = UploadStatus
+DAY_S = 24 * 3600
+
+
+def key(sid: str) -> str:
+    return f"sessions/{sid}.zip"
+
+
+@pytest.fixture
+def engine() -> FakeEngine:
+    return FakeEngine(part_size=1024)
+
+
+@pytest.fixture
+def queue(ctx: Context, engine: FakeEngine) -> UploadQueue:
+    write_config(ctx)
+    return UploadQueue(ctx, engine.factory)
+
+
+def test_wall_clock_set_back_does_not_park_the_queue_for_the_skew(
+    ctx: Context, queue: UploadQueue, clock: FakeClock, engine: FakeEngine
+) -> None:
+    """S3 refuses a computer whose clock is a day ahead (RequestTimeTooSkewed, a NetworkError that
+    says "set the system clock; traycap will retry"). Once the user sets the clock back, the retry
+    must come within the backoff cap, not a day later, in this process and after a restart."""
+    make_session(ctx, "s1")
+    queue.enqueue("s1")
+    engine.fail(key("s1"), NetworkError("S3 refused the request because this computer's clock is wrong"))
+    assert queue.process_one()
+    state = ctx.states.read("s1")
+    assert state is not None and state.status is S.PENDING and state.nextAttemptAt == clock.now_ms() + 1000
+    clock.advance(-DAY_S)  # NTP fixes the clock
+    clock.advance(301)  # longer than any backoff (5 min cap)
+    assert queue.process_one(), "the queue still waits for a time that is a day away"
+    state = ctx.states.read("s1")
+    assert state is not None and state.status is S.DONE
+    assert engine.objects[key("s1")] == zip_bytes(ctx, "s1")
+
+
+def test_wall_clock_set_back_before_a_restart(ctx: Context, clock: FakeClock, engine: FakeEngine) -> None:
+    write_config(ctx)
+    make_session(ctx, "s1")
+    first = UploadQueue(ctx, engine.factory)
+    first.enqueue("s1")
+    engine.fail(key("s1"), NetworkError("S3 refused the request because this computer's clock is wrong"))
+    assert first.process_one()
+    clock.advance(-DAY_S)
+    clock.advance(301)
+    second = UploadQueue(ctx, engine.factory)  # a new process: only upload-state.json is left
+    second.restore()
+    assert second.process_one()
+    state = ctx.states.read("s1")
+    assert state is not None and state.status is S.DONE
