@@ -555,9 +555,15 @@ class RecordingController:
         self._join_workers(rec)
         stopped_at = clock.monotonic()
         try:
-            rec.writer.close()
+            rec.writer.close(keep_lock=True)  # held until exported: no other process "recovers" it meanwhile
         except StorageError as exc:
             self._note_failure(rec, exc)
+        try:
+            return self._stop_and_export(rec, stopped_at)
+        finally:
+            rec.writer.release_lock()
+
+    def _stop_and_export(self, rec: _Recording, stopped_at: float) -> SessionMeta:
         rec.source.close()
         meta = self._write_stopped_meta(rec, stopped_at)
         self.last_meta = meta

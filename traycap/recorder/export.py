@@ -138,11 +138,27 @@ def export_session(ctx: Context, session_id: str) -> SessionMeta:
         extra=extra,
     )
     ctx.sessions.save_meta(done)
-    marker = {"sessionId": session_id, "zip": zip_path.name, "sha256": sha, "fileSizeBytes": size,
-              "exportedAt": ctx.clock.now_ms()}
-    write_bytes_atomic(directory / EXPORTED_MARKER, json.dumps(marker).encode() + b"\n")
+    mark_exported(ctx, done)
     log.info("exported session %s: %s (%d bytes)", session_id, zip_path, size)
     return done
+
+
+def mark_exported(ctx: Context, meta: SessionMeta) -> None:
+    """The `.exported` marker: written last, once the zip and the meta describing it are on disk."""
+    marker = {"sessionId": meta.sessionId, "zip": meta.zipPath, "sha256": meta.sha256,
+              "fileSizeBytes": meta.fileSizeBytes, "exportedAt": ctx.clock.now_ms()}
+    write_bytes_atomic(ctx.paths.session_dir(meta.sessionId) / EXPORTED_MARKER, json.dumps(marker).encode() + b"\n")
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    """SHA-256 (hex) and size of a file, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def _put_json(zf: zipfile.ZipFile, name: str, obj: Any) -> None:

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 
 from traycap.context import Context
 from traycap.errors import TraycapError
-from traycap.recorder.export import auto_upload, export_session
+from traycap.models import SessionMeta
+from traycap.recorder.export import auto_upload, export_session, file_sha256, mark_exported
 from traycap.recorder.screen import salvage_video
 from traycap.recorder.session import RecordingLock, SessionFiles, read_jsonl, truncate_jsonl
 
 log = logging.getLogger(__name__)
 
-UNFINISHED = frozenset({"recording", "stopped"})
+# "exported" without the .exported marker: killed between saving the meta and writing the marker.
+UNFINISHED = frozenset({"recording", "stopped", "exported"})
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,16 @@ def recover_unfinished(ctx: Context) -> RecoveryReport:
         try:
             if not _needs_recovery(ctx, session_id):
                 continue
-            recover_session(ctx, session_id)
+            # Held while repairing: another process starting now (tray + `traycap record`) skips it.
+            lock = RecordingLock(SessionFiles(ctx.paths.session_dir(session_id)).lock)
+            if not lock.acquire():
+                continue
+            try:
+                if not _needs_recovery(ctx, session_id, locked=True):
+                    continue  # finished by its recorder (or another recovery) while we looked
+                recover_session(ctx, session_id)
+            finally:
+                lock.release()
             report.exported.append(session_id)
         except TraycapError as exc:
             log.error("could not recover session %s: %s", session_id, exc.user_text())
@@ -50,7 +61,7 @@ def recover_unfinished(ctx: Context) -> RecoveryReport:
     return report
 
 
-def _needs_recovery(ctx: Context, session_id: str) -> bool:
+def _needs_recovery(ctx: Context, session_id: str, *, locked: bool = False) -> bool:
     if not ctx.sessions.exists(session_id) or ctx.sessions.is_exported(session_id):
         return False
     meta = ctx.sessions.read_meta(session_id)
@@ -58,7 +69,7 @@ def _needs_recovery(ctx: Context, session_id: str) -> bool:
     if not isinstance(recorder, dict) or recorder.get("status") not in UNFINISHED:
         return False  # not made by this recorder, or already handled
     files = SessionFiles(ctx.paths.session_dir(session_id))
-    return not RecordingLock.is_held(files.lock)
+    return locked or not RecordingLock.is_held(files.lock)
 
 
 def recover_session(ctx: Context, session_id: str) -> None:
@@ -89,7 +100,20 @@ def recover_session(ctx: Context, session_id: str) -> None:
         ctx.sessions.save_meta(meta)
         log.warning("session %s was interrupted while recording: kept %d frames and %d actions",
                     session_id, frames, len(actions))
+    if recorder.get("status") == "exported" and _zip_matches(ctx, meta):
+        mark_exported(ctx, meta)  # the zip and its meta are complete: only the marker is missing
+    else:
+        export_session(ctx, session_id)
     with contextlib.suppress(FileNotFoundError):
         files.lock.unlink()
-    export_session(ctx, session_id)
     auto_upload(ctx, session_id)  # as after a normal stop
+
+
+def _zip_matches(ctx: Context, meta: SessionMeta) -> bool:
+    if not meta.zipPath or not meta.sha256 or meta.fileSizeBytes is None:
+        return False
+    try:
+        sha, size = file_sha256(ctx.sessions.zip_path(meta))
+    except OSError:
+        return False
+    return sha == meta.sha256 and size == meta.fileSizeBytes

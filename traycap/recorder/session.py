@@ -206,15 +206,21 @@ class SessionWriter:
             for f in (self.actions, self.frames, self.shots):
                 f.sync()
 
-    def close(self) -> None:
+    def close(self, *, keep_lock: bool = False) -> None:
+        """Close the files; `keep_lock` holds .recording.lock on (until release_lock) while the export runs,
+        so another process's recovery never exports the same session at the same time."""
         errors: list[StorageError] = []
         for f in (self.actions, self.frames, self.shots):
             try:
                 f.close()
             except StorageError as exc:
                 errors.append(exc)
+        if not keep_lock:
+            self.release_lock()
+        if errors:
+            raise errors[0]
+
+    def release_lock(self) -> None:
         with contextlib.suppress(OSError):
             self.files.lock.unlink()  # while still holding it: nobody mistakes us for a crash
         self.lock.release()
-        if errors:
-            raise errors[0]

@@ -1,0 +1,88 @@
+"""Review findings in the recorder (each test was failing before its fix)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tests.support.recording import wait_for
+from traycap.clock import SystemClock
+from traycap.context import Context, make_context
+from traycap.models import AppSettings
+from traycap.paths import Paths
+from traycap.recorder.controller import RecordingController
+from traycap.recorder.null import NullInput, NullScreen
+from traycap.recorder.recover import recover_unfinished
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@pytest.fixture
+def live_ctx(home: Path) -> Context:
+    return make_context(Paths(root=home, logs=home / "logs"), SystemClock())
+
+
+def _record(ctx: Context, frames: int = 3) -> tuple[str, RecordingController]:
+    ctl = RecordingController(ctx, AppSettings(fps=20, screenshotIntervalS=5),
+                              capture_factory=lambda monitor: NullScreen(), input_factory=NullInput().factory)
+    sid = ctl.start()
+    frames_file = ctx.paths.session_dir(sid) / "video" / "frames.jsonl"
+    wait_for(f"{frames} frames", lambda: frames_file.exists() and frames_file.read_bytes().count(b"\n") >= frames)
+    return sid, ctl
+
+
+def test_a_kill_between_the_meta_and_the_exported_marker_is_repaired(live_ctx: Context) -> None:
+    sid, ctl = _record(live_ctx)
+    done = ctl.stop()
+    directory = live_ctx.paths.session_dir(sid)
+    # export_session saves the meta (recorder.status "exported", zipPath, sha256) and THEN
+    # writes .exported: a SIGKILL between the two leaves exactly this on disk.
+    (directory / ".exported").unlink()
+    assert live_ctx.sessions.read_meta(sid).extra["recorder"]["status"] == "exported"
+
+    report = recover_unfinished(live_ctx)
+
+    assert report.exported == [sid] and not report.failed
+    assert live_ctx.sessions.is_exported(sid)
+    meta = live_ctx.sessions.read_meta(sid)
+    zip_path = live_ctx.sessions.zip_path(meta)
+    assert hashlib.sha256(zip_path.read_bytes()).hexdigest() == meta.sha256 == done.sha256
+    # ... and a day later the complete recording is not taken for an orphan.
+    cleanup = live_ctx.sessions.cleanup_orphans(live_ctx.clock.now_ms() + 2 * DAY_MS)
+    assert sid not in cleanup.deleted and directory.exists()
+
+
+def test_recovery_in_another_process_never_exports_a_session_whose_export_is_running(
+        live_ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import traycap.recorder.export as export_mod
+
+    real_export = export_mod.export_session
+    exporting, go_on = threading.Event(), threading.Event()
+
+    def slow_export(ctx: Context, session_id: str):  # type: ignore[no-untyped-def]
+        exporting.set()
+        assert go_on.wait(10)
+        return real_export(ctx, session_id)
+
+    sid, ctl = _record(live_ctx)
+    monkeypatch.setattr(export_mod, "export_session", slow_export)
+    stopper = threading.Thread(target=ctl.stop)
+    stopper.start()
+    try:
+        assert exporting.wait(10)
+        # The tray (or `traycap record`) starting now must leave this session to its recorder:
+        # exporting it too would write the same temp zip from two processes.
+        other = make_context(live_ctx.paths, SystemClock())
+        monkeypatch.setattr(export_mod, "export_session", real_export)
+        report = recover_unfinished(other)
+        assert report.exported == [] and not report.failed
+    finally:
+        go_on.set()
+        stopper.join(10)
+    meta = live_ctx.sessions.read_meta(sid)
+    assert live_ctx.sessions.is_exported(sid) and "recovered" not in meta.extra["recorder"]
+    assert hashlib.sha256(live_ctx.sessions.zip_path(meta).read_bytes()).hexdigest() == meta.sha256
