@@ -8,7 +8,7 @@ from tests.support.fake_engine import FakeEngine
 from tests.support.sessions import make_session, write_config, zip_bytes
 from traycap.clock import FakeClock
 from traycap.context import Context
-from traycap.errors import NetworkError
+from traycap.errors import DiskFull, NetworkError
 from traycap.models import UploadStatus
 from traycap.upload.queue import UploadQueue
 
@@ -63,5 +63,27 @@ def test_wall_clock_set_back_before_a_restart(ctx: Context, clock: FakeClock, en
     second = UploadQueue(ctx, engine.factory)  # a new process: only upload-state.json is left
     second.restore()
     assert second.process_one()
+    state = ctx.states.read("s1")
+    assert state is not None and state.status is S.DONE
+
+
+def test_a_state_that_cannot_be_written_is_reported_and_the_step_does_no_work(
+    ctx: Context, queue: UploadQueue, engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk when the queue starts an attempt: the step must say it did nothing, or the
+    worker thread (which loops at once after a step that did work) spins at 100 % CPU."""
+    make_session(ctx, "s1")
+    queue.enqueue("s1")
+    real_write = ctx.states.write
+
+    def full(_state: object) -> None:
+        raise DiskFull("The disk is full: could not write upload-state.json")
+
+    monkeypatch.setattr(ctx.states, "write", full)
+    assert queue.process_one() is False
+    assert "disk is full" in queue.problems["s1"]
+    assert engine.calls == []
+    monkeypatch.setattr(ctx.states, "write", real_write)
+    assert queue.process_one() is True
     state = ctx.states.read("s1")
     assert state is not None and state.status is S.DONE

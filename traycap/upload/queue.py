@@ -321,9 +321,9 @@ class UploadQueue:
 
         try:
             update_state(self._ctx, session_id, begin)
-        except TraycapError as exc:
+        except TraycapError as exc:  # e.g. a full disk: nothing was done, so the worker waits before trying again
             self._report(session_id, exc)
-            return True
+            return False
         if not started:
             return True
         state = started[0]
