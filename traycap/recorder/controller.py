@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import logging
+import math
 import platform
 import queue
 import shutil
@@ -452,7 +453,12 @@ class RecordingController:
             self._fail(rec, RecorderError(f"Screenshot failed: {exc}"))
 
     def _screenshot(self, rec: _Recording, reason: str, want_t: float, last_t: float | None) -> float | None:
-        """Save the first frame captured at or after `want_t` (waits up to CLICK_SHOT_WAIT_S)."""
+        """Save the first frame captured at or after `want_t` (waits up to CLICK_SHOT_WAIT_S).
+
+        A frame already saved is never saved twice: a click right after the start-of-recording
+        screenshot gets the next frame, not nothing."""
+        if last_t is not None and want_t <= last_t:
+            want_t = math.nextafter(last_t, math.inf)
         with rec.frame_cond:
             rec.frame_cond.wait_for(
                 lambda: rec.stop.is_set() or (rec.latest is not None and rec.latest.t >= want_t),
