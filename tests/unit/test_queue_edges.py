@@ -9,7 +9,7 @@ from tests.support.sessions import make_session, write_config, zip_bytes
 from traycap.clock import FakeClock
 from traycap.context import Context
 from traycap.errors import DiskFull, NetworkError
-from traycap.models import UploadStatus
+from traycap.models import UploadState, UploadStatus
 from traycap.upload.queue import UploadQueue
 
 S = UploadStatus
@@ -87,3 +87,37 @@ def test_a_state_that_cannot_be_written_is_reported_and_the_step_does_no_work(
     assert queue.process_one() is True
     state = ctx.states.read("s1")
     assert state is not None and state.status is S.DONE
+
+
+def test_an_outcome_that_cannot_be_written_is_retried_once_the_disk_takes_writes(
+    ctx: Context, queue: UploadQueue, engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills up while the last part is sent: "done" cannot be written. The step must
+    not raise (the worker would log a traceback and report a crash on stop), and the session
+    must not stay "uploading" until the next restart: once writes work again it is uploaded."""
+    make_session(ctx, "s1", 3 * 1024)
+    queue.enqueue("s1")
+    real_write = ctx.states.write
+    full = [False]
+
+    def write(state: UploadState) -> None:
+        if full[0]:
+            raise DiskFull("The disk is full: could not write upload-state.json")
+        real_write(state)
+
+    def fill_disk_at_the_last_part(_key: str, number: int) -> None:
+        full[0] = number == 3
+
+    monkeypatch.setattr(ctx.states, "write", write)
+    engine.before_part = fill_disk_at_the_last_part
+    queue.process_one()  # must not raise
+    state = ctx.states.read("s1")
+    assert state is not None and state.status is S.UPLOADING  # what the disk still says
+    assert "disk is full" in queue.problems["s1"]
+    engine.before_part = None
+    full[0] = False
+    for _ in range(3):
+        queue.process_one()
+    state = ctx.states.read("s1")
+    assert state is not None and state.status is S.DONE
+    assert engine.objects[key("s1")] == zip_bytes(ctx, "s1")

@@ -91,6 +91,7 @@ class UploadQueue:
         self._next_due_ms: int | None = None
         self._engine: tuple[UploadConfig, UploadEngine] | None = None
         self._problems: dict[str, str] = {}
+        self._unfinished: set[str] = set()  # attempts whose outcome could not be written
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -167,6 +168,8 @@ class UploadQueue:
         if self._stopping.is_set():
             return False
         if self._run_one_abort():
+            return True
+        if self._requeue_unfinished():
             return True
         now = self._clock.now_ms()
         with self._lock:
@@ -305,9 +308,39 @@ class UploadQueue:
             self._current = (session_id, token)
         try:
             return self._attempt_with(session_id, token)
+        except TraycapError as exc:
+            # Its outcome could not be written (a full disk, a file corrupted meanwhile), so
+            # upload-state.json still says uploading: put it back to pending as soon as the
+            # disk takes writes again. The next attempt finds what is already in the bucket.
+            self._report(session_id, exc)
+            with self._lock:
+                self._unfinished.add(session_id)
+            return False
         finally:
             with self._lock:
                 self._current = None
+
+    def _requeue_unfinished(self) -> bool:
+        with self._lock:
+            waiting = sorted(self._unfinished)
+        now = self._clock.now_ms()
+        for session_id in waiting:
+
+            def change(s: UploadState | None) -> UploadState | None:
+                return transitions.interrupted(s, now) if s is not None and s.status is UploadStatus.UPLOADING else None
+
+            try:
+                before, after = update_state(self._ctx, session_id, change)
+            except TraycapError as exc:
+                self._report(session_id, exc)
+                continue
+            with self._lock:
+                self._unfinished.discard(session_id)
+            if after is not None and after != before:
+                log.info("session %s: uploading -> pending (its last attempt could not be saved)", session_id)
+                self._announce(after)
+                return True
+        return False
 
     def _attempt_with(self, session_id: str, token: CancelToken) -> bool:
         now = self._clock.now_ms()
