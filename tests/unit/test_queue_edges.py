@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from tests.support.fake_engine import FakeEngine
 from tests.support.sessions import make_session, write_config, zip_bytes
 from traycap.clock import FakeClock
+from traycap.commands.upload_cmd import run_upload
 from traycap.context import Context
 from traycap.errors import DiskFull, NetworkError
 from traycap.models import UploadState, UploadStatus
@@ -121,3 +124,19 @@ def test_an_outcome_that_cannot_be_written_is_retried_once_the_disk_takes_writes
     state = ctx.states.read("s1")
     assert state is not None and state.status is S.DONE
     assert engine.objects[key("s1")] == zip_bytes(ctx, "s1")
+
+
+def test_cli_upload_of_a_session_with_a_corrupt_state_queues_it_afresh(
+    ctx: Context, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`traycap upload ID` does what the queue's enqueue does: the unreadable file is set aside
+    (quarantined) and the session is queued, instead of refusing with "fix or delete that file"."""
+    write_config(ctx)
+    make_session(ctx, "s1")
+    ctx.states.path("s1").write_text('{"sessionId": "s1", "status": "upl')
+    assert run_upload(argparse.Namespace(session_id="s1", wait=False), ctx) == 0
+    state = ctx.states.read("s1")
+    assert state is not None and state.status is S.PENDING
+    kept = [p.name for p in ctx.paths.session_dir("s1").iterdir() if p.name.startswith("upload-state.json.corrupt-")]
+    assert kept, "the unreadable file is kept aside for whoever wants to look at it"
+    assert "Queued s1" in capsys.readouterr().out

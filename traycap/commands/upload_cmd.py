@@ -136,7 +136,10 @@ def run_upload(args: argparse.Namespace, ctx: Context) -> int:
     session_id: str = args.session_id
     lock = QueueLock(ctx.paths)
     ctx.sessions.read_meta(session_id)  # SessionNotFound / InvalidSessionId before anything else
-    current = ctx.states.read(session_id)
+    try:
+        current = ctx.states.read(session_id)
+    except CorruptFile:
+        current = None  # request_upload sets the unreadable file aside and queues the session afresh
     if current is not None and current.status is UploadStatus.DONE:
         # Scripts may run `upload --wait` twice: the goal is reached, so it is a success.
         print(f"{session_id} is already uploaded ({current.s3Key})")
