@@ -86,3 +86,27 @@ def test_recovery_in_another_process_never_exports_a_session_whose_export_is_run
     meta = live_ctx.sessions.read_meta(sid)
     assert live_ctx.sessions.is_exported(sid) and "recovered" not in meta.extra["recorder"]
     assert hashlib.sha256(live_ctx.sessions.zip_path(meta).read_bytes()).hexdigest() == meta.sha256
+
+
+def test_orphan_cleanup_without_recovery_first_keeps_a_crashed_recording(live_ctx: Context) -> None:
+    # `traycap worker` cleans up orphans without recovering recordings first: a recording
+    # killed more than a day ago is still a recording to export, not an orphan.
+    import os
+
+    sid, ctl = _record(live_ctx)
+    ctl.stop()
+    directory = live_ctx.paths.session_dir(sid)
+    (directory / ".exported").unlink()
+    meta = live_ctx.sessions.read_meta(sid)
+    live_ctx.sessions.save_meta(meta.with_(createdAt=meta.createdAt - 3 * DAY_MS, extra={
+        **meta.extra, "recorder": {**meta.extra["recorder"], "status": "recording"}}))
+    old = (live_ctx.clock.now_ms() - 3 * DAY_MS) / 1000
+    for dirpath, dirs, files in os.walk(directory):
+        for name in (*dirs, *files):
+            os.utime(os.path.join(dirpath, name), (old, old))
+    os.utime(directory, (old, old))
+
+    report = live_ctx.sessions.cleanup_orphans(live_ctx.clock.now_ms())
+
+    assert sid not in report.deleted and directory.exists()
+    assert recover_unfinished(live_ctx).exported == [sid]

@@ -215,14 +215,22 @@ class SessionStore:
         if state is not None and state.status in _PROTECTED:
             return f"upload {state.status.value}"
         try:
-            created = _read_meta(directory / META_FILE).createdAt
+            meta = _read_meta(directory / META_FILE)
         except CorruptFile:
-            created = 0
+            meta = None
+        created = meta.createdAt if meta is not None else 0
+        recorder = meta.extra.get("recorder") if meta is not None else None
+        if isinstance(recorder, dict) and recorder.get("status") in _UNFINISHED_RECORDING:
+            # A crash left it mid-recording or mid-export: the recorder's recovery exports it.
+            return "an unfinished recording (exported when the tray or `traycap record` starts)"
         # The newest file time guards a recording that is still being written.
         newest = max(created, _newest_mtime_ms(directory))
         if now_ms - newest <= ORPHAN_AGE_MS:
             return "younger than 24 h"
         return None
+
+
+_UNFINISHED_RECORDING = frozenset({"recording", "stopped", "exported"})  # recorder/recover.py
 
 
 def _mtime_ms(path: str | os.PathLike[str]) -> int:
