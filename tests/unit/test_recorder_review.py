@@ -110,3 +110,48 @@ def test_orphan_cleanup_without_recovery_first_keeps_a_crashed_recording(live_ct
 
     assert sid not in report.deleted and directory.exists()
     assert recover_unfinished(live_ctx).exported == [sid]
+
+
+def test_an_event_racing_a_pause_is_never_written_after_the_pause_marker(live_ctx: Context) -> None:
+    import threading
+
+    from traycap.recorder.actions import RawKey
+    from traycap.recorder.session import read_jsonl
+
+    inputs = NullInput()
+    ctl = RecordingController(live_ctx, AppSettings(fps=20, screenshotIntervalS=5),
+                              capture_factory=lambda monitor: NullScreen(), input_factory=inputs.factory)
+    sid = ctl.start()
+    rec = ctl._rec
+    assert rec is not None
+    emitter = "pynput-keyboard"
+
+    class PauseRightAfterTheCheck(threading.Event):
+        """The listener thread sees 'running', then the user's Pause lands before it writes."""
+
+        fired = False
+
+        def is_set(self) -> bool:
+            value = super().is_set()
+            if threading.current_thread().name == emitter and not self.fired:
+                self.fired = True
+                pauser = threading.Thread(target=ctl.pause)
+                pauser.start()
+                pauser.join(10)
+            return value
+
+    racy = PauseRightAfterTheCheck()
+    racy.set()
+    rec.running = racy
+    t_key = live_ctx.clock.monotonic()
+    listener = threading.Thread(target=inputs.emit, args=(RawKey(t_key, True, "q", None),), name=emitter)
+    listener.start()
+    listener.join(10)
+    assert racy.fired and ctl.state.value == "paused"
+    ctl.stop()
+    actions = read_jsonl(live_ctx.paths.session_dir(sid) / "actions.jsonl")
+    types = [a["type"] for a in actions]
+    assert "pause" in types
+    after_pause = types[types.index("pause") + 1:]
+    assert "key_down" not in after_pause, actions
+    assert [a["t"] for a in actions] == sorted(a["t"] for a in actions), actions

@@ -480,6 +480,8 @@ class RecordingController:
             return
         try:
             with rec.actions_lock:
+                if not rec.running.is_set():
+                    return  # paused while this event waited for the lock: the pause marker is written
                 self._append_actions(rec, rec.builder.feed(ev))
                 if isinstance(ev, RawClick) and ev.pressed and rec.click_limiter.allow(ev.t):
                     rec.click_requests.append(ev.t)
