@@ -155,3 +155,37 @@ def test_an_event_racing_a_pause_is_never_written_after_the_pause_marker(live_ct
     after_pause = types[types.index("pause") + 1:]
     assert "key_down" not in after_pause, actions
     assert [a["t"] for a in actions] == sorted(a["t"] for a in actions), actions
+
+
+def test_screenshots_are_frames_of_the_video_even_when_the_encoder_falls_behind(live_ctx: Context) -> None:
+    import threading
+
+    from traycap.recorder.actions import RawClick
+    from traycap.recorder.session import read_jsonl
+
+    inputs = NullInput()
+    ctl = RecordingController(live_ctx, AppSettings(fps=30, screenshotIntervalS=5),
+                              capture_factory=lambda monitor: NullScreen(), input_factory=inputs.factory)
+    sid = ctl.start()
+    rec = ctl._rec
+    assert rec is not None
+    go_on = threading.Event()
+    real_write = rec.encoder.write
+
+    def stalled_write(image, pts_ms):  # type: ignore[no-untyped-def]
+        assert go_on.wait(10)
+        return real_write(image, pts_ms)
+
+    rec.encoder.write = stalled_write  # type: ignore[method-assign]
+    wait_for("frames dropped because the encoder is busy", lambda: rec.busy_drops >= 2)
+    now = live_ctx.clock.monotonic()
+    inputs.emit(RawClick(now, 5, 5, "left", True))
+    inputs.emit(RawClick(now, 5, 5, "left", False))
+    shots_dir = live_ctx.paths.session_dir(sid) / "screenshots"
+    wait_for("the click screenshot", lambda: list(shots_dir.glob("*-click.png")), timeout=5)
+    go_on.set()
+    ctl.stop()
+    directory = live_ctx.paths.session_dir(sid)
+    frame_times = {f["t"] for f in read_jsonl(directory / "video" / "frames.jsonl")}
+    shots = read_jsonl(shots_dir / "index.jsonl")
+    assert shots and all(s["t"] in frame_times for s in shots), (shots, sorted(frame_times))

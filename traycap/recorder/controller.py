@@ -387,6 +387,7 @@ class RecordingController:
             rec.queue.put_nowait(frame)
         except queue.Full:
             rec.busy_drops += 1  # the encoder is behind: the frame is not in the video, and says so
+            return  # nor a screenshot: a screenshot is always a frame of the video
         with rec.frame_cond:
             rec.latest = frame
             rec.frame_cond.notify_all()
