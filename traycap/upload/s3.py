@@ -588,7 +588,11 @@ class _Run:
         if r is None:
             return None
         fits = r.partSize >= MIN_PART_SIZE and (self.size + r.partSize - 1) // r.partSize <= MAX_PARTS
-        if not fits or self.size <= 0:
+        # Parts sent before the compatibility setting was switched carry the other kind of
+        # checksum (MD5 vs SHA-256): they can neither be checked against the file nor completed.
+        digest_size = 16 if self.cfg.compatibility else 32
+        same_kind = all(p.checksum is None or _digest_size(p.checksum) == digest_size for p in r.parts)
+        if not fits or not same_kind or self.size <= 0:
             log.info("resume point for %s does not fit the file; starting again", self.key)
             self._drop_resume(r.uploadId)
             return None
@@ -778,6 +782,11 @@ class _Run:
                     view = memoryview(buf)
                     whole.update(view)
                     if number in done:
+                        # A resumed part holds the bytes of an earlier attempt: if the file
+                        # changed since, completing would put a corrupt bundle in the bucket.
+                        kept = done[number].checksum
+                        if kept and self._part_checksum(view) != kept:
+                            raise self._changed()
                         continue
                     in_flight[number] = 0
                     pool.submit(self._part_worker, upload_id, number, view)
@@ -870,6 +879,13 @@ class _Run:
                 raise VerificationFailed(f"{self.key} in the bucket has another checksum than the zip")
             if parts and count and int(count) != len(parts):
                 raise VerificationFailed(f"{self.key} was assembled from {count} parts, not {len(parts)}")
+
+
+def _digest_size(checksum: str) -> int:
+    try:
+        return len(base64.b64decode(checksum, validate=True))
+    except ValueError:  # binascii.Error: not base64 (a hand-edited state file)
+        return -1
 
 
 def _num(part: CompletedPart) -> int:
