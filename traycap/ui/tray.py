@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -189,14 +190,32 @@ class Tray:
     def run(self, on_shown: Callable[[], None]) -> None:
         """Show the icon and run the main loop until `stop`; `on_shown` runs on a helper thread."""
 
+        sigint = signal.getsignal(signal.SIGINT)
+
         def setup(icon: Any) -> None:
             icon.visible = True
             self.shown_at = time.monotonic()
             log.info("tray icon shown")
             self._watch_embedding()
+            self._restore_sigint(sigint)
             on_shown()
 
         self._icon.run(setup)
+
+    def _restore_sigint(self, handler: Any) -> None:
+        """pystray's GTK loop sets SIGINT to SIG_DFL (Ctrl-C kills the process at once); put back
+        the handler the app installed (Ctrl-C quits like Quit) from the main thread."""
+        if not callable(handler) or handler is signal.default_int_handler:
+            return
+        if getattr(self._icon, "_status_icon", None) is None and not hasattr(self._icon, "_appindicator"):
+            return  # not a GTK-based backend: pystray left SIGINT alone
+        from gi.repository import GLib
+
+        def put_back() -> bool:
+            signal.signal(signal.SIGINT, handler)
+            return False
+
+        GLib.idle_add(put_back)
 
     def _watch_embedding(self) -> None:
         status_icon = getattr(self._icon, "_status_icon", None)
