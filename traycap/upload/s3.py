@@ -612,7 +612,7 @@ class _Run:
             **self._checksum_param(checksum),
         }
         try:
-            self._with_retries(0, lambda: self._send("put_object", 0, data, params))
+            self._with_retries(0, lambda: self._send("put_object", 0, data, params, direct=True))
         except _Stopped:
             raise self._cancelled() from None
         assert self.expected_sha is not None
@@ -623,8 +623,15 @@ class _Run:
     def _changed(self) -> ZipChanged:
         return ZipChanged(f"The session zip {self.path} changed after it was exported")
 
-    def _send(self, op: str, part: int, data: memoryview, params: dict[str, Any]) -> dict[str, Any]:
-        """One request with a streamed body; progress events flow to the caller's thread."""
+    def _send(
+        self, op: str, part: int, data: memoryview, params: dict[str, Any], *, direct: bool = False
+    ) -> dict[str, Any]:
+        """One request with a streamed body; progress events flow to the caller's thread.
+
+        `direct`: this runs on the caller's thread (a single PutObject), so progress is
+        reported at once; the caller's on_progress is also where a cancel written by
+        another process is noticed, which must not wait until the whole file is sent.
+        """
         sent = [0]
         pending = [0]
 
@@ -634,7 +641,10 @@ class _Run:
             self._count_sent(n)
             if pending[0] >= PROGRESS_STEP:
                 pending[0] = 0
-                self._events.put(_Event("sent", part, sent[0]))
+                if direct:
+                    self._progress(sent[0])
+                else:
+                    self._events.put(_Event("sent", part, sent[0]))
 
         body = _PartBody(data, self._stop_now, on_read)
         try:
