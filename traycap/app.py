@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 RENDER_INTERVAL_S = 0.25
 FULL_RELIST_S = 60.0
 QUIT_UPLOAD_TIMEOUT_S = 10.0
+QUIT_EXPORT_TIMEOUT_S = 60.0
 
 
 # --- the app -------------------------------------------------------------------------------
@@ -508,6 +509,11 @@ class TrayApp:
                 recorder.stop()
             except Exception:
                 log.exception("stopping the recording at quit failed")
+        # A recording stopped just before (hotkey, failure) may still be exporting while the recorder is IDLE.
+        wait_idle = getattr(recorder, "wait_idle", None)
+        if callable(wait_idle) and not wait_idle(QUIT_EXPORT_TIMEOUT_S):
+            log.warning("the export did not finish within %.0f s; it is finished at the next start",
+                        QUIT_EXPORT_TIMEOUT_S)
         if self._hotkey is not None:
             with contextlib.suppress(Exception):
                 self._hotkey.stop()

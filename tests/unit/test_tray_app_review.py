@@ -1,0 +1,62 @@
+"""Review findings in the tray app's logic (fake tray/queue, the real recorder on a null screen)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.support.recording import wait_for
+from tests.unit.test_menu_app import CONFIG, Harness
+from traycap.clock import SystemClock
+from traycap.context import Context, make_context
+from traycap.models import AppSettings
+from traycap.paths import Paths
+from traycap.recorder.controller import RecordingController
+from traycap.recorder.null import NullInput, NullScreen
+from traycap.storage.config_store import save_config
+
+
+@pytest.fixture
+def live_ctx(home: Path) -> Context:
+    return make_context(Paths(root=home, logs=home / "logs"), SystemClock())
+
+
+def test_quit_while_a_stopped_recording_is_exporting_waits_for_the_export(
+        live_ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    import traycap.recorder.export as export_mod
+
+    save_config(live_ctx.paths.config, CONFIG)
+    h = Harness(live_ctx)
+    real_export = export_mod.export_session
+    exporting, go_on = threading.Event(), threading.Event()
+
+    def slow_export(ctx: Context, session_id: str):  # type: ignore[no-untyped-def]
+        exporting.set()
+        assert go_on.wait(10)
+        return real_export(ctx, session_id)
+
+    recorder = RecordingController(live_ctx, AppSettings(fps=20, screenshotIntervalS=5),
+                                   on_event=h.app.on_recorder_event,
+                                   capture_factory=lambda monitor: NullScreen(), input_factory=NullInput().factory)
+    h.parts.make_recorder = lambda c, s, e: recorder
+    h.app.startup()
+    sid = recorder.start()
+    frames = live_ctx.paths.session_dir(sid) / "video" / "frames.jsonl"
+    wait_for("a frame", lambda: frames.exists() and frames.read_bytes().count(b"\n") >= 2)
+    monkeypatch.setattr(export_mod, "export_session", slow_export)
+    stopper = threading.Thread(target=h.app.toggle_recording)  # the hotkey's Stop, on traycap-actions
+    stopper.start()
+    assert exporting.wait(10)
+    # SIGTERM (logout) or Ctrl-C now: the recorder is already IDLE, its export still runs.
+    quitter = threading.Thread(target=h.app.shutdown)
+    quitter.start()
+    try:
+        quitter.join(1.0)
+        assert quitter.is_alive(), "shutdown returned (and the process would exit) in the middle of the export"
+    finally:
+        go_on.set()
+        quitter.join(10)
+        stopper.join(10)
+    assert not quitter.is_alive() and live_ctx.sessions.is_exported(sid)
