@@ -63,7 +63,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # SIGHUP: the terminal running it was closed; stop and export like Ctrl-C.
+    stop_signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {sig: signal.signal(sig, on_signal) for sig in stop_signals}
     try:
         controller = RecordingController(ctx, settings, on_event=on_event)
         session_id = controller.start()
