@@ -142,6 +142,14 @@ def session_actions(item: SessionListItem, *, can_upload: bool = True) -> tuple[
     return tuple(items)
 
 
+INFO_LINE_MAX = 80  # characters: a longer line makes the whole menu wider than a small screen
+
+
+def _fit(text: str) -> str:
+    """An information line cut to INFO_LINE_MAX (the full text is in the notification and the log)."""
+    return text if len(text) <= INFO_LINE_MAX else text[: INFO_LINE_MAX - 1].rstrip() + "…"
+
+
 def build_menu(view: AppView) -> tuple[MenuItem, ...]:
     items: list[MenuItem] = []
     keys = f" ({view.hotkey_label})" if view.hotkey_label and not view.hotkey_error else ""
@@ -157,9 +165,9 @@ def build_menu(view: AppView) -> tuple[MenuItem, ...]:
         else:
             items.append(MenuItem("Resume", Action(ActionKind.RESUME)))
     if view.hotkey_error:
-        items.append(MenuItem(f"Hotkey unavailable: {view.hotkey_error}", None, enabled=False))
+        items.append(MenuItem(_fit(f"Hotkey unavailable: {view.hotkey_error}"), None, enabled=False))
     if view.recorder_problem:
-        items.append(MenuItem(f"Recording problem: {view.recorder_problem}", None, enabled=False))
+        items.append(MenuItem(_fit(f"Recording problem: {view.recorder_problem}"), None, enabled=False))
     items.append(SEPARATOR)
 
     recent = view.recent[:RECENT_LIMIT]
@@ -180,7 +188,7 @@ def build_menu(view: AppView) -> tuple[MenuItem, ...]:
         noun = "upload" if view.failed_count == 1 else "uploads"
         items.append(MenuItem(f"{view.failed_count} {noun} failed (see Recent sessions)", None, enabled=False))
     if view.config_problem:
-        items.append(MenuItem(f"Upload settings needed: {view.config_problem}", None, enabled=False))
+        items.append(MenuItem(_fit(f"Upload settings needed: {view.config_problem}"), None, enabled=False))
     items.append(SEPARATOR)
     items.append(MenuItem("Upload settings…", Action(ActionKind.OPEN_SETTINGS)))
     items.append(MenuItem("Open sessions folder", Action(ActionKind.OPEN_SESSIONS_FOLDER)))
