@@ -7,11 +7,11 @@ import argparse
 import pytest
 
 from tests.support.fake_engine import FakeEngine
-from tests.support.sessions import make_session, write_config, zip_bytes
+from tests.support.sessions import TEST_CONFIG, make_session, write_config, zip_bytes
 from traycap.clock import FakeClock
 from traycap.commands.upload_cmd import run_upload
 from traycap.context import Context
-from traycap.errors import DiskFull, NetworkError
+from traycap.errors import DiskFull, NetworkError, ServerError
 from traycap.models import UploadState, UploadStatus
 from traycap.upload.queue import UploadQueue
 
@@ -140,3 +140,24 @@ def test_cli_upload_of_a_session_with_a_corrupt_state_queues_it_afresh(
     kept = [p.name for p in ctx.paths.session_dir("s1").iterdir() if p.name.startswith("upload-state.json.corrupt-")]
     assert kept, "the unreadable file is kept aside for whoever wants to look at it"
     assert "Queued s1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("max_retries", [0, 2])
+def test_a_session_that_ran_out_of_retries_does_not_say_it_will_be_retried(
+    ctx: Context, clock: FakeClock, engine: FakeEngine, max_retries: int
+) -> None:
+    """The last transient failure ends in `failed`: its message must not carry the retryable
+    errors' hint "traycap will retry automatically", which is no longer true."""
+    write_config(ctx, TEST_CONFIG.with_(maxRetries=max_retries))
+    queue = UploadQueue(ctx, engine.factory)
+    make_session(ctx, "s1")
+    queue.enqueue("s1")
+    engine.always_fail(key("s1"), ServerError("The S3 server had an internal error (InternalError)"))
+    for _ in range(max_retries + 1):
+        clock.advance(300)
+        assert queue.process_one()
+    state = ctx.states.read("s1")
+    assert state is not None and (state.status, state.retryCount) == (S.FAILED, max_retries)
+    assert state.lastError is not None and state.lastError.startswith("The S3 server had an internal error")
+    assert "will retry automatically" not in state.lastError
+    assert "retry" in state.lastError.lower()  # and it says how to try again

@@ -44,6 +44,7 @@ from traycap.errors import (
     Throttled,
     TraycapError,
     UploadCancelled,
+    UploadRetryable,
     VerificationFailed,
 )
 from traycap.logs import redact
@@ -492,6 +493,8 @@ class UploadQueue:
             log.error("session %s: unexpected upload error", session_id, exc_info=exc)
             text, transient = f"Unexpected error: {type(exc).__name__}: {exc}", True
         text = redact(text)
+        # Said by a retryable error ("traycap will retry automatically"), untrue after the last retry.
+        generic = exc.message if isinstance(exc, TraycapError) and exc.hint == UploadRetryable.default_hint else None
         # Parts of a different or bad file are worth nothing: drop them.
         drop_parts = isinstance(exc, (SessionError, VerificationFailed))
         abort: list[tuple[str, str]] = []
@@ -500,6 +503,9 @@ class UploadQueue:
             if s is None or s.status is not UploadStatus.UPLOADING:
                 return None
             new = transitions.attempt_failed(s, text, transient=transient, now_ms=now)
+            if new.status is UploadStatus.FAILED and transient and generic is not None:
+                gave_up = f"{generic} (gave up after {s.retryCount + 1} attempts; Retry tries again)"
+                new = new.with_(lastError=redact(gave_up))
             if drop_parts and new.uploadId and new.s3Key:
                 abort.append((new.s3Key, new.uploadId))
                 new = new.with_(uploadId=None, partSize=None, parts=(), bytesUploaded=0)
@@ -513,7 +519,7 @@ class UploadQueue:
         if after is None:
             return
         if after.status is UploadStatus.FAILED:
-            log.warning("session %s: uploading -> failed: %s", session_id, text)
+            log.warning("session %s: uploading -> failed: %s", session_id, after.lastError)
         else:
             log.info(
                 "session %s: uploading -> pending (retry %d of %d in %.0f s): %s",
