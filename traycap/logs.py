@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 from traycap.models import mask_secret
 
@@ -21,6 +22,9 @@ def register_secret(value: str | None) -> None:
     if value and len(value) >= 4:
         with _secrets_lock:
             _secrets.add(value)
+            # As it appears inside a URL (a presigned share link carries the session token).
+            _secrets.add(quote(value, safe=""))
+            _secrets.add(quote_plus(value, safe=""))
 
 
 def redact(text: str) -> str:
