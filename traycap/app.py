@@ -3,9 +3,10 @@ hotkey, notifications and the tray icon, and keeps the menu up to date.
 
 Threads, and what each may do:
 - main: the toolkit's main loop (pystray). Menu callbacks only post work.
-- traycap-actions: runs menu actions and hotkey presses one at a time
-  (start/stop recording, enqueue, copy a link...), so a slow export never
-  freezes the menu.
+- traycap-actions: runs recording work (start/stop + export, pause, resume,
+  quit, hotkey presses) one at a time; traycap-actions-menu runs the other
+  menu actions (enqueue, copy a link, open a folder, settings...), so neither
+  the menu nor those actions wait for a slow export.
 - traycap-ui: re-renders the menu/icon/tooltip when something changed, at
   most every RENDER_INTERVAL_S (progress ticks are coalesced), and re-lists
   the sessions from disk every FULL_RELIST_S (sessions copied in by hand,
@@ -34,7 +35,7 @@ from traycap.models import AppSettings, UploadConfig, UploadProgress, UploadStat
 from traycap.storage.config_store import validate_config
 from traycap.storage.filelock import PidLock
 from traycap.ui import notify
-from traycap.ui.action_runner import ActionRunner
+from traycap.ui.action_runner import MAIN_LANE, ActionRunner
 from traycap.ui.menu import (
     RECENT_LIMIT,
     Action,
@@ -54,6 +55,8 @@ RENDER_INTERVAL_S = 0.25
 FULL_RELIST_S = 60.0
 QUIT_UPLOAD_TIMEOUT_S = 10.0
 QUIT_EXPORT_TIMEOUT_S = 60.0
+_RECORDING_ACTIONS = frozenset({ActionKind.TOGGLE_RECORDING, ActionKind.PAUSE, ActionKind.RESUME,
+                                ActionKind.QUIT})
 
 
 # --- the app -------------------------------------------------------------------------------
@@ -288,8 +291,12 @@ class TrayApp:
 
     # --- actions -------------------------------------------------------------
     def handle(self, action: Action) -> None:
-        """Called on the toolkit's thread: never blocks, the work runs on traycap-actions."""
-        self.actions.post(action.id, lambda: self.perform(action))
+        """Called on the toolkit's thread: never blocks, the work runs on traycap-actions.
+
+        Recording work (and Quit, which must come after a Stop's export) keeps its order on the
+        main lane; the rest runs on another lane, so it still answers during a long export."""
+        lane = MAIN_LANE if action.kind in _RECORDING_ACTIONS else "menu"
+        self.actions.post(action.id, lambda: self.perform(action), lane=lane)
 
     def perform(self, action: Action) -> None:
         log.info("action %s", action.id)
@@ -449,7 +456,7 @@ class TrayApp:
         if row is None:
             self.actions.post("refresh-row", lambda: self._refresh_row(p.sessionId))
         if kind is notify.NoticeKind.UPLOAD_DONE:
-            self.actions.post("upload-done", lambda: self._upload_done(p))
+            self.actions.post("upload-done", lambda: self._upload_done(p), lane="menu")
         elif kind is notify.NoticeKind.UPLOAD_FAILED:
             self.parts.notifier.send(notify.upload_failed_notice(p.sessionId, p.error))
         self.request_render()

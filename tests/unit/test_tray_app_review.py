@@ -60,3 +60,37 @@ def test_quit_while_a_stopped_recording_is_exporting_waits_for_the_export(
         quitter.join(10)
         stopper.join(10)
     assert not quitter.is_alive() and live_ctx.sessions.is_exported(sid)
+
+
+def test_menu_actions_still_run_while_a_long_export_runs(ctx: Context) -> None:
+    # Every menu action ran on the one traycap-actions thread, behind Stop's export: with an
+    # hour-long session, "Open sessions folder", "Upload settings…" or another session's
+    # Upload did nothing for the whole export, then all fired at once.
+    from traycap.ui.menu import Action, ActionKind
+
+    save_config(ctx.paths.config, CONFIG)
+    h = Harness(ctx)
+    h.app.startup()
+    h.do("toggle_recording")
+    recorder = h.recorder
+    assert recorder is not None
+    exporting, go_on = threading.Event(), threading.Event()
+    real_stop = recorder.stop
+
+    def slow_stop():  # type: ignore[no-untyped-def]
+        exporting.set()
+        assert go_on.wait(10)
+        return real_stop()
+
+    recorder.stop = slow_stop  # type: ignore[method-assign]
+    try:
+        h.app.handle(Action(ActionKind.TOGGLE_RECORDING))
+        assert exporting.wait(10)
+        h.app.handle(Action(ActionKind.OPEN_SESSIONS_FOLDER))
+        wait_for("Open sessions folder to run during the export", lambda: h.opened, timeout=3)
+        assert not go_on.is_set()
+    finally:
+        go_on.set()
+        assert h.app.actions.drain()
+        h.app.actions.close()
+    assert h.opened == [ctx.paths.sessions] and "recorder.stop rec-1" in h.log
