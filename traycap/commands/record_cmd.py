@@ -63,8 +63,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    # SIGHUP: the terminal running it was closed; stop and export like Ctrl-C.
-    stop_signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    # SIGHUP: the terminal running it was closed; stop and export like Ctrl-C (unless ignored: nohup).
+    stop_signals = [signal.SIGINT, signal.SIGTERM]
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        stop_signals.append(signal.SIGHUP)
     previous = {sig: signal.signal(sig, on_signal) for sig in stop_signals}
     try:
         controller = RecordingController(ctx, settings, on_event=on_event)
