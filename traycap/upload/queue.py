@@ -502,7 +502,9 @@ class UploadQueue:
         def change(s: UploadState | None) -> UploadState | None:
             if s is None or s.status is not UploadStatus.UPLOADING:
                 return None
-            new = transitions.attempt_failed(s, text, transient=transient, now_ms=now)
+            new = transitions.attempt_failed(
+                s, text, transient=transient, now_ms=now, offline=isinstance(exc, NetworkError)
+            )
             if new.status is UploadStatus.FAILED and transient and generic is not None:
                 gave_up = f"{generic} (gave up after {s.retryCount + 1} attempts; Retry tries again)"
                 new = new.with_(lastError=redact(gave_up))

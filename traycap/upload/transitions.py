@@ -4,7 +4,7 @@
     pending      -> uploading        the queue picks it up
     uploading    -> done             success (object verified)
     uploading    -> pending          retryable failure with retries left (backoff), or quit mid-upload
-    uploading    -> failed           retryable failure at maxRetries, or any permanent failure
+    uploading    -> failed           retryable failure at maxRetries (not an outage), or any permanent failure
     failed       -> pending          retry (retryCount reset to 0); also restore of a failure with retries left
     pending/uploading -> not_uploaded  cancel
 
@@ -113,14 +113,27 @@ def succeeded(state: UploadState, result: UploadResult, now_ms: int) -> UploadSt
     )
 
 
-def attempt_failed(state: UploadState, error: str, *, transient: bool, now_ms: int) -> UploadState:
-    """uploading -> pending after backoff (retries left) or -> failed (permanent, or the last retry)."""
+OFFLINE_NOTE = "traycap keeps trying every 5 minutes"
+
+
+def attempt_failed(
+    state: UploadState, error: str, *, transient: bool, now_ms: int, offline: bool = False
+) -> UploadState:
+    """uploading -> pending after backoff (retries left) or -> failed (permanent, or the last retry).
+
+    `offline`: the endpoint could not be reached or the connection was lost (no answer from S3).
+    An outage is not the session's fault, so once its retries are spent it stays pending and is
+    tried again at the backoff cap (5 minutes) until the endpoint answers; a server that keeps
+    answering with errors still fails the session at maxRetries (poison pill).
+    """
     _require(state, S.UPLOADING, action="marked failed")
     if transient and state.retryCount < state.maxRetries:
         return _move(
             state, S.PENDING, now_ms,
             retryCount=state.retryCount + 1, nextAttemptAt=now_ms + backoff_ms(state.retryCount), lastError=error,
         )
+    if transient and offline:
+        return _move(state, S.PENDING, now_ms, nextAttemptAt=now_ms + CAP_MS, lastError=f"{error}; {OFFLINE_NOTE}")
     return _move(state, S.FAILED, now_ms, lastError=error, nextAttemptAt=None)
 
 
