@@ -42,7 +42,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGHUP, on_signal)
-        signal.signal(signal.SIGINT, on_signal)  # Ctrl-C in a terminal: the tray keeps it past pystray's reset
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # ignored: started in the background
+            signal.signal(signal.SIGINT, on_signal)  # Ctrl-C in a terminal: the tray keeps it past pystray's reset
         return app.run()
     finally:
         lock.release()

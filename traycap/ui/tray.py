@@ -205,7 +205,7 @@ class Tray:
     def _restore_sigint(self, handler: Any) -> None:
         """pystray's GTK loop sets SIGINT to SIG_DFL (Ctrl-C kills the process at once); put back
         the handler the app installed (Ctrl-C quits like Quit) from the main thread."""
-        if not callable(handler) or handler is signal.default_int_handler:
+        if handler is not signal.SIG_IGN and (not callable(handler) or handler is signal.default_int_handler):
             return
         if getattr(self._icon, "_status_icon", None) is None and not hasattr(self._icon, "_appindicator"):
             return  # not a GTK-based backend: pystray left SIGINT alone
