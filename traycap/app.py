@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 RENDER_INTERVAL_S = 0.25
 FULL_RELIST_S = 60.0
+QUEUE_LOCK_RETRY_S = 2.0  # how often a tray without the queue lock tries to take it
 QUIT_UPLOAD_TIMEOUT_S = 10.0
 QUIT_EXPORT_TIMEOUT_S = 60.0
 _RECORDING_ACTIONS = frozenset({ActionKind.TOGGLE_RECORDING, ActionKind.PAUSE, ActionKind.RESUME,
@@ -134,11 +135,36 @@ class TrayApp:
     def request_render(self) -> None:
         self._dirty.set()
 
+    def _make_queue(self) -> None:
+        """With the queue lock held: build the queue and restore it from disk (not started yet)."""
+        try:
+            q = self.parts.make_queue(self.ctx)
+            self._unsubscribe = q.subscribe(self.on_progress)
+            q.restore()
+            self._queue = q
+        except Exception as exc:
+            log.exception("the upload queue could not start")
+            with self._lock:
+                self._config_problem = self._config_problem or f"the upload queue could not start ({exc})"
+
+    def _take_over_queue(self) -> None:
+        """Without the queue lock, try again: the process that held it (a `traycap worker`, or a CLI
+        command that held it for a moment) may have gone, and then this tray runs the queue."""
+        if self._has_queue_lock or self._stopping.is_set() or not self.parts.queue_lock.try_acquire():
+            return
+        self._has_queue_lock = True
+        log.info("the upload queue lock is free again: this tray now runs the upload queue")
+        self._make_queue()
+        if self._queue is not None:
+            self._queue.start()
+        self.relist()
+
     def _ui_loop(self) -> None:
         while not self._stopping.is_set():
-            self._dirty.wait(timeout=FULL_RELIST_S / 4)
+            self._dirty.wait(timeout=FULL_RELIST_S / 4 if self._has_queue_lock else QUEUE_LOCK_RETRY_S)
             if self._stopping.is_set():
                 return
+            self._take_over_queue()
             if time.monotonic() - self._last_relist >= FULL_RELIST_S:
                 self.relist()
             self._dirty.clear()
@@ -196,15 +222,7 @@ class TrayApp:
             log.info("removed %d orphaned session(s)", len(report.deleted))
         step("cleanup")
         if self._has_queue_lock:
-            try:
-                q = self.parts.make_queue(ctx)
-                self._unsubscribe = q.subscribe(self.on_progress)
-                q.restore()
-                self._queue = q
-            except Exception as exc:
-                log.exception("the upload queue could not start")
-                with self._lock:
-                    self._config_problem = self._config_problem or f"the upload queue could not start ({exc})"
+            self._make_queue()
         step("restore")
         self.relist()
         for item in self.cache.recent(len(self.cache)):

@@ -411,6 +411,25 @@ def test_without_the_queue_lock_requests_go_to_disk(ctx: Context) -> None:
     assert "queue_lock.release" not in h.log
 
 
+def test_a_tray_without_the_queue_lock_takes_over_the_queue_once_it_is_free(ctx: Context) -> None:
+    """The lock may be held only for a moment (a CLI command checking for a running queue) or by a
+    worker that later exits: the tray keeps trying and then runs the queue itself."""
+    save_config(ctx.paths.config, CONFIG)
+    make_session(ctx.paths, "s1", created_ms=T0, exported=True)
+    h = Harness(ctx, lock_free=False)
+    h.app.startup()
+    h.app._take_over_queue()  # still held elsewhere: nothing changes
+    assert h.queue is None and "queue.restore" not in h.log
+    h.parts.queue_lock.free = True  # type: ignore[attr-defined]  # FakeLock
+    h.app._take_over_queue()
+    assert h.queue is not None
+    assert h.log[-3:] == ["queue_lock.acquire -> True", "queue.restore", "queue.start"]
+    h.do("upload:s1")
+    assert h.requests == []  # this tray runs the queue now: no request to disk
+    h.app.shutdown()
+    assert h.log[-1] == "queue_lock.release"
+
+
 def test_quit_stops_recording_then_queue_at_a_part_boundary(h: Harness) -> None:
     h.app.startup()
     h.do("toggle_recording")
