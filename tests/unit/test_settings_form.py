@@ -38,9 +38,11 @@ def test_bad_numbers_and_hotkey_are_reported_per_field() -> None:
                   endpointUrl="minio:9000")
     config, settings, errors = parse_form(values, GOOD, AppSettings())
     assert config is None and settings is None
-    assert set(errors) == {"maxRetries", "fps", "screenshotIntervalS", "hotkey"}
+    # Every bad field is marked in one round, not one more round trip per field.
+    assert set(errors) == {"maxRetries", "partSizeMiB", "endpointUrl", "fps", "screenshotIntervalS", "hotkey"}
     values["maxRetries"] = "5"
     config, settings, errors = parse_form(values, GOOD, AppSettings())
+    assert "maxRetries" not in errors
     assert errors["partSizeMiB"].startswith("must be at least")
     assert errors["endpointUrl"] == "must start with http:// or https:// (leave blank for AWS)"
 
@@ -66,3 +68,11 @@ def test_standard_credential_chain_needs_no_keys() -> None:
     config, _s, errors = parse_form(values, GOOD, AppSettings())
     assert errors == {}
     assert config is not None and config.useDefaultCredentials and not config.accessKeyId
+
+
+def test_every_bad_s3_field_is_marked_at_once() -> None:
+    values = form_values(None, AppSettings())
+    values.update(bucket="my-bucket", region="", accessKeyId="AKIAEXAMPLE", secretAccessKey="", maxRetries="abc")
+    config, settings, errors = parse_form(values, None, AppSettings())
+    assert config is None and settings is not None
+    assert {"maxRetries", "region", "secretAccessKey"} <= set(errors), errors

@@ -27,10 +27,10 @@ from pathlib import Path
 from tkinter import ttk
 from typing import Any
 
-from traycap.errors import ConfigInvalid, TraycapError
+from traycap.errors import TraycapError
 from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
 from traycap.storage.atomic import write_json_atomic
-from traycap.storage.config_store import apply_assignments, save_config, save_settings, validate_config
+from traycap.storage.config_store import check_assignments, save_config, save_settings
 
 log = logging.getLogger(__name__)
 
@@ -128,14 +128,11 @@ def parse_form(
         assignments["partSizeBytes"] = str(int(mib * MIB))
     except ValueError:
         errors["partSizeMiB"] = "must be a number of MiB, 5 or more"
-    config: UploadConfig | None = None
-    try:
-        config = apply_assignments(base_config or UploadConfig(), assignments)
-    except ConfigInvalid as exc:
-        errors.update(exc.fields)
-    if config is not None:
-        for key, message in validate_config(config).items():
-            errors.setdefault("partSizeMiB" if key == "partSizeBytes" else key, message)
+    # Every problem at once: values that do not parse AND what validation finds in the rest.
+    config: UploadConfig | None
+    config, problems = check_assignments(base_config or UploadConfig(), assignments)
+    for key, message in problems.items():
+        errors.setdefault("partSizeMiB" if key == "partSizeBytes" else key, message)
 
     settings_errors: dict[str, str] = {}
     hotkey = text.get("hotkey", "").lower()
