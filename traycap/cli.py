@@ -42,6 +42,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 (all monitors) or more")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -66,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("record", help="record without the tray until --duration ends or Ctrl-C")
     rec.add_argument("--duration", type=_positive_float, metavar="S", help="stop after S seconds")
     rec.add_argument("--fps", type=_positive_int, metavar="N", help="target frames per second (default 10)")
-    rec.add_argument("--monitor", type=int, metavar="N", help="0 = all monitors, 1 = primary, N = Nth")
+    rec.add_argument("--monitor", type=_non_negative_int, metavar="N", help="0 = all monitors, 1 = primary, N = Nth")
 
     ses = sub.add_parser("sessions", help="list sessions, newest first")
     ses.add_argument("--json", action="store_true", help="machine-readable output")

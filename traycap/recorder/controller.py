@@ -593,7 +593,7 @@ class RecordingController:
         if rec.failure is not None or export_error is not None:
             parts = []
             if rec.failure is not None:
-                parts.append(f"Recording stopped: {rec.failure.user_text()}.")
+                parts.append(f"{rec.failure.user_text()}.")  # the notice title already says "Recording stopped"
             if export_error is not None:
                 parts.append(f"The session could not be exported: {export_error.user_text()}; "
                              "its files are kept and it is exported at the next start.")
