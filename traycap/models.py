@@ -148,6 +148,10 @@ class UploadState:
         except ValueError:
             raise ValueError(f"field 'status' has unknown value {raw_status!r}") from None
         parts_raw = _field(d, "parts", list, [])
+        for name in ("bytesUploaded", "totalBytes", "retryCount", "maxRetries", "partSize"):
+            value = d.get(name)
+            if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+                raise ValueError(f"field {name!r} must not be negative, not {value}")
         return cls(
             sessionId=_field(d, "sessionId", str),
             status=status,

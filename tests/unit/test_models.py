@@ -192,3 +192,10 @@ def test_non_object_is_rejected(data: Any) -> None:
 def test_other_models_wrong_type_names_the_field(cls: Any, data: dict[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=repr(field)):
         cls.from_json(data)
+
+
+@pytest.mark.parametrize("name", ["bytesUploaded", "totalBytes", "retryCount", "maxRetries", "partSize"])
+def test_negative_counts_in_an_upload_state_are_rejected_by_name(name: str) -> None:
+    data = {"sessionId": "s1", "status": "pending", "createdAt": 1, "updatedAt": 1, name: -1}
+    with pytest.raises(ValueError, match=name):
+        UploadState.from_json(data)
