@@ -149,3 +149,13 @@ def test_app_settings(tmp_path: Path) -> None:
         with pytest.raises(CorruptFile) as info:
             load_settings(path)
         assert info.value.path == str(path) and reason in info.value.reason
+
+
+def test_part_size_is_capped_so_parts_in_flight_fit_in_memory() -> None:
+    from traycap.models import UploadConfig
+    from traycap.storage.config_store import validate_config
+
+    base = UploadConfig(bucket="my-bucket", region="us-east-1", accessKeyId="AKID", secretAccessKey="s" * 8)
+    assert "partSizeBytes" not in validate_config(base.with_(partSizeBytes=256 * 1024 * 1024))
+    problems = validate_config(base.with_(partSizeBytes=256 * 1024 * 1024 + 1))
+    assert "held in memory" in problems["partSizeBytes"]

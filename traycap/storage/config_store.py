@@ -13,7 +13,9 @@ from traycap.models import MIN_PART_SIZE, AppSettings, UploadConfig
 from traycap.storage.atomic import read_json, write_json_atomic
 
 CONFIG_MODE = 0o600
-MAX_PART_SIZE = 5 * 1024 * 1024 * 1024  # S3's largest part
+# S3 allows parts up to 5 GiB, but every part in flight is held in memory
+# ((maxConcurrency + 1) parts), so traycap stops at 256 MiB: 1.25 GiB at most.
+MAX_PART_SIZE = 256 * 1024 * 1024
 _CONFIG_HINT = "fix or delete that file, then run `traycap config set KEY=VALUE ...`; sessions are unaffected"
 _SETTINGS_HINT = "fix or delete that file to go back to the default settings; sessions are unaffected"
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
@@ -87,7 +89,9 @@ def validate_config(config: UploadConfig) -> dict[str, str]:
     if config.partSizeBytes < MIN_PART_SIZE:
         problems["partSizeBytes"] = f"must be at least {MIN_PART_SIZE} bytes (5 MiB, S3's smallest part)"
     elif config.partSizeBytes > MAX_PART_SIZE:
-        problems["partSizeBytes"] = f"must be at most {MAX_PART_SIZE} bytes (5 GiB, S3's largest part)"
+        problems["partSizeBytes"] = (
+            f"must be at most {MAX_PART_SIZE} bytes (256 MiB: every part in flight is held in memory)"
+        )
     if config.maxConcurrency < 1 or config.maxConcurrency > 32:
         problems["maxConcurrency"] = "must be between 1 and 32"
     if config.endpointUrl and not re.match(r"^https?://[^\s/]+", config.endpointUrl):
