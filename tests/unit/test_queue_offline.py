@@ -71,3 +71,22 @@ def test_a_server_that_keeps_failing_still_fails_the_session_at_max_retries(
             break
         clock.advance(300)
     assert state.status is S.FAILED and state.retryCount == 10
+
+
+def test_cancelling_the_session_whose_outage_holds_the_queue_releases_the_others(
+    ctx: Context, clock: FakeClock, engine: FakeEngine
+) -> None:
+    write_config(ctx)
+    make_session(ctx, "s1", created_at=1_700_000_000_000)
+    make_session(ctx, "s2", created_at=1_700_000_000_001)
+    queue = UploadQueue(ctx, engine.factory, clock=clock)
+    queue.enqueue("s1")
+    queue.enqueue("s2")
+    engine.always_fail(KEY, NetworkError("Cannot reach http://127.0.0.1:9"))
+    assert queue.process_one()  # s1 fails: the whole queue waits out its backoff
+    assert queue.process_one() is False
+    queue.cancel("s1")
+    while queue.process_one():  # the abort bookkeeping, then s2
+        pass
+    state = ctx.states.read("s2")
+    assert state is not None and state.status is S.DONE

@@ -89,6 +89,7 @@ class UploadQueue:
         self._current: tuple[str, CancelToken] | None = None
         self._aborts: deque[tuple[str, str]] = deque()  # (key, uploadId) to abort, best effort
         self._hold_until_ms = 0
+        self._hold_session: str | None = None  # whose outage/throttling set the hold
         self._next_due_ms: int | None = None
         self._engine: tuple[UploadConfig, UploadEngine] | None = None
         self._problems: dict[str, str] = {}
@@ -122,6 +123,8 @@ class UploadQueue:
             running = self._current is not None and self._current[0] == session_id
             if running and self._current is not None:
                 self._current[1].cancel(StopKind.CANCEL)  # the engine aborts its multipart upload
+            if self._hold_session == session_id:  # the others need not wait out its backoff
+                self._hold_until_ms, self._hold_session = 0, None
             # Nobody else will abort a multipart upload of a pending session (or of
             # an "uploading" one left behind by a process that died).
             if before.uploadId and before.s3Key and (before.status is UploadStatus.PENDING or not running):
@@ -517,7 +520,7 @@ class UploadQueue:
         with self._lock:
             self._aborts.extend(abort)
             if after is not None and after.nextAttemptAt and isinstance(exc, (NetworkError, Throttled)):
-                self._hold_until_ms = after.nextAttemptAt
+                self._hold_until_ms, self._hold_session = after.nextAttemptAt, session_id
         if after is None:
             return
         if after.status is UploadStatus.FAILED:
