@@ -9,7 +9,7 @@
 ;   program    %LOCALAPPDATA%\Programs\traycap\             replaced on upgrade
 ;   start-up   %APPDATA%\Microsoft\Windows\Start Menu\Programs\Startup\traycap.lnk  (task "startup")
 ;   data       %LOCALAPPDATA%\traycap\   sessions + upload-config.json: never written or removed here
-; `traycap autostart on|off|status` knows the Start-up shortcut too (see traycap/autostart.py);
+; `traycap autostart on|off|status` knows the Start-up shortcut too (see traycap/autostart/windows.py);
 ; uninstalling runs `traycap autostart off`, which removes it and the Run-key entry.
 
 #define AppName "traycap"
