@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.faultproxy import FaultProxy
-from tests.support.s3servers import S3Server, rclone_server
+from tests.support.s3servers import S3Server
 from tests.support.sessions import make_session, write_config
 from traycap.clock import SystemClock
 from traycap.context import Context
@@ -21,12 +20,6 @@ from traycap.upload.s3 import UploadService
 
 pytestmark = pytest.mark.s3
 S = UploadStatus
-
-
-@pytest.fixture(scope="module")
-def rclone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with rclone_server(tmp_path_factory.mktemp("rclone-root")) as server:
-        yield server
 
 
 def test_cancel_from_another_process_stops_a_single_part_upload(ctx: Context, rclone: S3Server) -> None:

@@ -14,13 +14,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.faultproxy import FaultProxy
-from tests.support.s3servers import S3Server, moto_server, rclone_server
+from tests.support.s3servers import S3Server, rclone_server
 from tests.support.sessions import make_session, write_config, zip_bytes
 from traycap.models import MIB, UploadState, UploadStatus
 from traycap.paths import Paths
@@ -29,18 +28,6 @@ from traycap.upload.lock import QueueLock
 
 pytestmark = [pytest.mark.s3, pytest.mark.slow]
 S = UploadStatus
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[S3Server]:
-    with moto_server() as server:
-        yield server
-
-
-@pytest.fixture
-def proxy(moto: S3Server) -> Iterator[FaultProxy]:
-    with FaultProxy(moto.host, moto.port) as p:
-        yield p
 
 
 @pytest.fixture

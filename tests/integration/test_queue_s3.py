@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.faultproxy import FaultProxy, Request
-from tests.support.s3servers import S3Server, moto_server, rclone_server
+from tests.support.s3servers import S3Server, rclone_server
 from tests.support.sessions import make_session, write_config, zip_bytes
 from traycap.clock import FakeClock, SystemClock
 from traycap.context import Context
@@ -24,18 +23,6 @@ from traycap.upload.s3 import UploadService
 
 pytestmark = pytest.mark.s3
 S = UploadStatus
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[S3Server]:
-    with moto_server() as server:
-        yield server
-
-
-@pytest.fixture
-def proxy(moto: S3Server) -> Iterator[FaultProxy]:
-    with FaultProxy(moto.host, moto.port) as p:
-        yield p
 
 
 def drain(queue: UploadQueue, clock: FakeClock, limit: int = 100) -> None:

@@ -5,32 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.s3servers import S3Server, moto_server, rclone_server
+from tests.support.s3servers import S3Server
 
 pytestmark = pytest.mark.s3
-
-
-@pytest.fixture(scope="module")
-def rclone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with rclone_server(tmp_path_factory.mktemp("rclone-root")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[S3Server]:
-    with moto_server() as server:
-        yield server
-
-
-@pytest.fixture(params=["rclone", "moto"])
-def s3(request: pytest.FixtureRequest) -> S3Server:
-    server: S3Server = request.getfixturevalue(request.param)
-    return server
 
 
 def traycap(home: Path, *args: str) -> subprocess.CompletedProcess[str]:

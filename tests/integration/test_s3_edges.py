@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.faultproxy import FaultProxy
-from tests.support.s3servers import S3Server, random_file, rclone_server
+from tests.support.s3servers import S3Server, random_file
 from traycap.cancel import CancelToken
 from traycap.clock import FakeClock
 from traycap.errors import ServerError, UploadError, ZipChanged
@@ -18,12 +17,6 @@ from traycap.upload.engine import ResumePoint
 from traycap.upload.s3 import UploadService
 
 pytestmark = pytest.mark.s3
-
-
-@pytest.fixture(scope="module")
-def rclone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with rclone_server(tmp_path_factory.mktemp("rclone-root")) as server:
-        yield server
 
 
 def test_upload_gone_before_complete_is_retryable_not_a_verification_failure(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -12,15 +11,9 @@ import pytest
 from botocore.config import Config
 
 from tests.support.faultproxy import FaultProxy, s3_operation
-from tests.support.s3servers import S3Server, moto_server, rclone_server
+from tests.support.s3servers import S3Server, rclone_server
 
 pytestmark = pytest.mark.s3
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[S3Server]:
-    with moto_server() as server:
-        yield server
 
 
 def test_operation_names() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.faultproxy import FaultProxy, Request
-from tests.support.s3servers import S3Server, moto_server, random_file, rclone_server
+from tests.support.s3servers import S3Server, random_file
 from traycap.cancel import CancelToken, StopKind
 from traycap.clock import FakeClock
 from traycap.errors import (
@@ -35,24 +35,6 @@ from traycap.upload.s3 import UploadService
 pytestmark = pytest.mark.s3
 
 READ_TIMEOUT_S = 2.0  # short, so a stall test is quick; long enough for a loaded 2-core CI box
-
-
-@pytest.fixture(scope="module")
-def rclone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with rclone_server(tmp_path_factory.mktemp("rclone-root")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[S3Server]:
-    with moto_server() as server:
-        yield server
-
-
-@pytest.fixture(params=["rclone", "moto"])
-def s3(request: pytest.FixtureRequest) -> S3Server:
-    server: S3Server = request.getfixturevalue(request.param)
-    return server
 
 
 @pytest.fixture
