@@ -37,17 +37,6 @@ def key(sid: str) -> str:
     return f"sessions/{sid}.zip"
 
 
-@pytest.fixture
-def engine() -> FakeEngine:
-    return FakeEngine(part_size=1024)
-
-
-@pytest.fixture
-def queue(ctx: Context, engine: FakeEngine) -> UploadQueue:
-    write_config(ctx)
-    return UploadQueue(ctx, engine.factory)
-
-
 def status(ctx: Context, sid: str) -> UploadStatus:
     state = ctx.states.read(sid)
     assert state is not None

@@ -23,17 +23,6 @@ def key(sid: str) -> str:
     return f"sessions/{sid}.zip"
 
 
-@pytest.fixture
-def engine() -> FakeEngine:
-    return FakeEngine(part_size=1024)
-
-
-@pytest.fixture
-def queue(ctx: Context, engine: FakeEngine) -> UploadQueue:
-    write_config(ctx)
-    return UploadQueue(ctx, engine.factory)
-
-
 def test_wall_clock_set_back_does_not_park_the_queue_for_the_skew(
     ctx: Context, queue: UploadQueue, clock: FakeClock, engine: FakeEngine
 ) -> None:

@@ -3,8 +3,6 @@ maxRetries, and the upload finishes once the endpoint answers again (issue 4, "O
 
 from __future__ import annotations
 
-import pytest
-
 from tests.support.fake_engine import FakeEngine
 from tests.support.sessions import make_session, write_config, zip_bytes
 from traycap.clock import FakeClock
@@ -15,11 +13,6 @@ from traycap.upload.queue import UploadQueue
 
 S = UploadStatus
 KEY = "sessions/s1.zip"
-
-
-@pytest.fixture
-def engine() -> FakeEngine:
-    return FakeEngine(part_size=1024)
 
 
 def _drive_until_retries_spent(ctx: Context, queue: UploadQueue, clock: FakeClock) -> list[float]:
