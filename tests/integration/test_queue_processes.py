@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ import pytest
 from tests.support.faultproxy import FaultProxy
 from tests.support.s3servers import S3Server, rclone_server
 from tests.support.sessions import make_session, write_config, zip_bytes
+from tests.support.waiting import wait_until
 from traycap.models import MIB, UploadState, UploadStatus
 from traycap.paths import Paths
 from traycap.storage.state_store import StateStore
@@ -57,12 +59,8 @@ def spawn(paths: Paths, *args: str, log_name: str) -> subprocess.Popen[bytes]:
         log.close()
 
 
-def wait_for(predicate: object, timeout: float, what: str) -> None:
-    assert callable(predicate)
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        threading.Event().wait(0.05)
+def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None:
+    wait_until(what, predicate, timeout)
 
 
 def holds_queue_lock(paths: Paths, proc: subprocess.Popen[bytes]) -> bool:

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from tests.support.waiting import stop_process
+
 
 @dataclass(frozen=True)
 class XDisplay:
@@ -51,9 +53,4 @@ def xvfb(width: int = 1920, height: int = 1080) -> Iterator[XDisplay]:
         display.run("xset", "r", "off", check=False)
         yield display
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)

@@ -7,26 +7,20 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.support.waiting import wait_until
+
 INPUT_TYPES = {"mouse_move", "mouse_down", "mouse_up", "scroll", "key_down", "key_up"}
 
 
 def wait_for(what: str, predicate: Callable[[], Any], timeout: float = 20.0, step: float = 0.02) -> Any:
     """Poll `predicate` until it returns something truthy; fail the test with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(step)
+    return wait_until(what, predicate, timeout, step)
 
 
 def jsonl(path: Path) -> list[dict[str, Any]]:

@@ -17,18 +17,17 @@ import re
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO
 
 from PIL import Image
 
 from tests.support.display import XDisplay, xvfb
+from tests.support.waiting import stop_process, wait_until
 
-T = TypeVar("T")
 TOOLS = ("Xvfb", "xdotool", "xwininfo", "import", "dbus-run-session", "dbus-monitor", "dunst", "trayer")
 PANEL_HEIGHT = 32
 PANEL_TINT = "0xe8e8e8"  # a light panel: the dark icon stands out in pixel checks
@@ -60,18 +59,6 @@ class Notification:
     app: str
     summary: str
     body: str
-
-
-def wait_until(what: str, fn: Callable[[], T | None], timeout: float, interval: float = 0.05) -> T:
-    """Poll `fn` until it returns something truthy; AssertionError naming `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def parse_tree(text: str) -> list[Win]:
@@ -201,13 +188,7 @@ class TrayHost:
 
     def stop_all(self) -> None:
         for proc in reversed(self._procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
         for f in self._files:
             f.close()
 
