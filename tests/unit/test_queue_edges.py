@@ -150,3 +150,37 @@ def test_a_session_that_ran_out_of_retries_does_not_say_it_will_be_retried(
     assert state.lastError is not None and state.lastError.startswith("The S3 server had an internal error")
     assert "will retry automatically" not in state.lastError
     assert "retry" in state.lastError.lower()  # and it says how to try again
+
+
+def test_an_idle_worker_rereads_the_state_files_only_when_they_change(
+    ctx: Context, queue: UploadQueue, clock: FakeClock, engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With 1,000 sessions a full scan reads 1,000 JSON files (~30 ms); an idle step each second
+    compares one stat per session instead, and still sees a request written by another process."""
+    from traycap.upload.requests import request_upload
+
+    make_session(ctx, "s1")
+    queue.enqueue("s1")
+    assert queue.process_one()  # s1 uploaded
+    scans = 0
+    real_scan = ctx.states.scan
+
+    def counting_scan() -> list:  # type: ignore[type-arg]
+        nonlocal scans
+        scans += 1
+        return real_scan()
+
+    monkeypatch.setattr(ctx.states, "scan", counting_scan)
+    assert queue.process_one() is False
+    assert queue.process_one() is False
+    assert scans == 1  # the second idle step saw nothing change
+    make_session(ctx, "s2")
+    request_upload(ctx, "s2")  # as `traycap upload` in another process would
+    assert queue.process_one()
+    state = ctx.states.read("s2")
+    assert state is not None and state.status is S.DONE
+    assert queue.process_one() is False
+    before = scans
+    clock.advance(31)  # past FULL_SCAN_S: read everything again even though nothing changed
+    assert queue.process_one() is False
+    assert scans == before + 1

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from traycap.errors import CorruptFile
 from traycap.models import UploadState
-from traycap.paths import META_FILE, Paths, is_valid_session_id
+from traycap.paths import META_FILE, STATE_FILE, Paths, is_valid_session_id
 from traycap.storage.atomic import read_json, write_json_atomic
 
 
@@ -39,6 +39,26 @@ class StateStore:
 
     def write(self, state: UploadState) -> None:
         write_json_atomic(self._paths.state(state.sessionId), state.to_json())
+
+    def fingerprint(self) -> tuple[object, ...]:
+        """A cheap value that changes whenever a session dir or an upload-state.json appears,
+        goes or is rewritten (an atomic rewrite is a new inode), so a caller can skip a full
+        `scan()` when nothing changed: one stat per session instead of reading its JSON."""
+        try:
+            entries = sorted(os.scandir(self._paths.sessions), key=lambda e: e.name)
+        except (FileNotFoundError, NotADirectoryError):
+            return ()
+        parts: list[object] = []
+        for entry in entries:
+            if not is_valid_session_id(entry.name) or not entry.is_dir(follow_symlinks=False):
+                continue
+            try:
+                st = os.stat(os.path.join(entry.path, STATE_FILE))
+            except OSError:
+                parts.append((entry.name, entry.stat(follow_symlinks=False).st_mtime_ns))
+                continue
+            parts.append((entry.name, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+        return tuple(parts)
 
     def scan(self) -> list[ScannedState]:
         """Every session dir's state (missing ones skipped); corrupt ones reported, not raised.

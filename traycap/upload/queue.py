@@ -65,6 +65,7 @@ from traycap.upload.requests import (
 log = logging.getLogger(__name__)
 
 POLL_S = 1.0  # how often an idle worker looks for sessions queued by other processes
+FULL_SCAN_S = 30.0  # an idle worker re-reads every state file at least this often, changed or not
 DISK_CHECK_S = 0.5  # how often a running upload checks whether it was cancelled on disk
 _ACTIVE = (UploadStatus.PENDING, UploadStatus.UPLOADING)
 
@@ -91,6 +92,10 @@ class UploadQueue:
         self._hold_until_ms = 0
         self._hold_session: str | None = None  # whose outage/throttling set the hold
         self._next_due_ms: int | None = None
+        # The state files as they were when a scan last found nothing to do: while they are
+        # unchanged and no backoff is over, an idle step need not read them all again.
+        self._idle_fingerprint: tuple[object, ...] | None = None
+        self._idle_since = 0.0
         self._engine: tuple[UploadConfig, UploadEngine] | None = None
         self._problems: dict[str, str] = {}
         self._unfinished: set[str] = set()  # attempts whose outcome could not be written
@@ -268,6 +273,14 @@ class UploadQueue:
         return out
 
     def _next_eligible(self, now: int) -> str | None:
+        fingerprint = self._ctx.states.fingerprint()
+        due_before = self._next_due_ms
+        if (
+            fingerprint == self._idle_fingerprint
+            and (due_before is None or now < due_before)
+            and self._clock.monotonic() - self._idle_since < FULL_SCAN_S
+        ):
+            return None
         candidates: list[tuple[int, int, str]] = []
         due: int | None = None
         for scanned in self._scan():
@@ -282,7 +295,11 @@ class UploadQueue:
             elif state.nextAttemptAt is not None:
                 due = state.nextAttemptAt if due is None else min(due, state.nextAttemptAt)
         self._next_due_ms = due
-        return min(candidates)[2] if candidates else None
+        if candidates:
+            self._idle_fingerprint = None
+            return min(candidates)[2]
+        self._idle_fingerprint, self._idle_since = fingerprint, self._clock.monotonic()
+        return None
 
     def _run_one_abort(self) -> bool:
         with self._lock:
