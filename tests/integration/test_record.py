@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -200,7 +199,6 @@ def test_sigkill_leaves_actions_and_video_readable_and_recoverable(
 
 
 def test_no_display_is_a_readable_failure(home: Path) -> None:
-    import subprocess
     import sys
 
     env = env_without_display()
@@ -221,28 +219,14 @@ def test_no_display_is_a_readable_failure(home: Path) -> None:
 
 def test_display_lost_stops_exports_and_says_why(home: Path, tmp_path: Path) -> None:
     # An X server of this test's own, so that it can be killed mid-recording.
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "320x240x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd) as pipe:
-            number = pipe.readline().strip()
-        assert number, "Xvfb did not start"
+    with xvfb(320, 240) as display:
         env = env_without_display()
-        env["DISPLAY"] = f":{number}"
+        env["DISPLAY"] = display.name
         rec = start_record(env, home, "--fps", "10")
         session_id = rec.wait_ready()
         wait_until("5 frames", lambda: len(rec.frames()) >= 5)
-        server.kill()
-        server.wait()
+        display.kill_server()
         code, out, err = rec.finish(timeout=90)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
     assert code == 1, (code, out, err)
     assert out.strip() == session_id, (code, out, err)
     assert "Screen capture stopped working" in err, (code, out, err)

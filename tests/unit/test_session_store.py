@@ -1,4 +1,4 @@
-"""Session store: listing, tolerance of bad files, and the orphan-cleanup rule of DESIGN.md."""
+"""Session store: listing, tolerance of bad files, and the orphan-cleanup rule of docs/design.md."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ AGES_MS = {"1h": HOUR, "23h": 23 * HOUR, "25h": 25 * HOUR, "30d": 30 * 24 * HOUR
 
 
 def must_delete(state: str, exported: bool, age_ms: int) -> bool:
-    """DESIGN.md, with the conservative choice for an unreadable state (keep)."""
+    """docs/design.md, with the conservative choice for an unreadable state (keep)."""
     return age_ms > ORPHAN_AGE_MS and not exported and state in ("absent", "not_uploaded", "failed")
 
 
