@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from traycap.clock import FakeClock
+from traycap.clock import FakeClock, SystemClock
 from traycap.context import Context, make_context
 from traycap.paths import Paths
 
@@ -29,3 +29,12 @@ def clock() -> FakeClock:
 @pytest.fixture
 def ctx(home: Path, clock: FakeClock) -> Iterator[Context]:
     yield make_context(Paths(root=home, logs=home / "logs"), clock)
+
+
+@pytest.fixture
+def live_ctx(home: Path) -> Context:
+    """A context on the real clock, for tests whose worker threads really run (the recorder).
+
+    Such tests wait on conditions (tests.support.waiting.wait_until), never on sleeps.
+    """
+    return make_context(Paths(root=home, logs=home / "logs"), SystemClock())

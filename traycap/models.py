@@ -1,6 +1,6 @@
 """The data traycap keeps on disk and passes around, as frozen dataclasses.
 
-JSON field names are those of DESIGN.md (camelCase). `from_json` checks every
+JSON field names are those of docs/design.md (camelCase). `from_json` checks every
 field's type and raises ValueError with the field's name, so a hand-edited or
 half-written file is reported precisely instead of crashing later.
 """

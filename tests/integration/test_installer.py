@@ -20,7 +20,7 @@ import pytest
 from tests.support.bundle import REPO, Bundle, build_bundle
 from tests.support.display import xvfb
 from tests.support.s3servers import moto_server
-from tests.support.sessions import make_session, write_config
+from tests.support.sessions import make_exported_session, write_config
 from traycap.models import SessionMeta
 from traycap.paths import Paths
 from traycap.storage.session_store import SessionStore
@@ -135,7 +135,7 @@ def test_bundle_talks_to_s3(bundle: Bundle, user_env: dict[str, str], tmp_path: 
         test = _ok(_run([bundle.exe, "config", "test"], env))
         assert test.stdout.startswith("OK: bucket")
 
-        meta = make_session(paths, "20261125-130000-0b0b0b", size=6 * 2**20 + 123)
+        meta = make_exported_session(paths, "20261125-130000-0b0b0b", size=6 * 2**20 + 123)
         _ok(_run([bundle.exe, "upload", meta.sessionId, "--wait"], env, timeout=120))
         state = json.loads(paths.state(meta.sessionId).read_text())
         assert state["status"] == "done"
@@ -219,7 +219,7 @@ def test_bundle_records_keyboard_input(bundle: Bundle, user_env: dict[str, str],
 @pytest.mark.x11
 def test_bundle_opens_the_tk_settings_dialog(bundle: Bundle, user_env: dict[str, str], tmp_path: Path) -> None:
     """Tcl/Tk and its script library travel in the bundle: the dialog window maps, Escape closes it."""
-    from tests.support.tray_host import wait_until
+    from tests.support.waiting import wait_until
 
     state = tmp_path / "settings-state.json"
     with xvfb(width=1024, height=768) as display:
@@ -383,7 +383,8 @@ def test_bundle_tray_shows_icon_and_menu(bundle: Bundle, user_env: dict[str, str
     """GTK, its typelibs and pixbuf loaders travel in the bundle: the tray comes up with its menu.
     And programs the tray starts (here xdg-open, from "Open sessions folder") get the user's
     environment, not the bundle's library path, or a system tool would load the bundle's libraries."""
-    from tests.support.tray_host import tray_host, wait_until
+    from tests.support.tray_host import tray_host
+    from tests.support.waiting import wait_until
 
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
@@ -460,7 +461,8 @@ def test_upgrade_restarts_a_running_tray(bundle: Bundle, user_env: dict[str, str
     stops it gracefully, swaps the folder and starts the new one."""
     import signal
 
-    from tests.support.tray_host import tray_host, wait_until
+    from tests.support.tray_host import tray_host
+    from tests.support.waiting import wait_until
 
     home = Path(user_env["HOME"])
     opt_exe = home / ".local" / "opt" / "traycap" / "traycap"

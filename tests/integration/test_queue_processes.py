@@ -14,14 +14,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.support.faultproxy import FaultProxy
 from tests.support.s3servers import S3Server, rclone_server
-from tests.support.sessions import make_session, write_config, zip_bytes
+from tests.support.sessions import make_exported_session, write_config, zip_bytes
 from tests.support.waiting import wait_until
 from traycap.models import MIB, UploadState, UploadStatus
 from traycap.paths import Paths
@@ -59,10 +58,6 @@ def spawn(paths: Paths, *args: str, log_name: str) -> subprocess.Popen[bytes]:
         log.close()
 
 
-def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None:
-    wait_until(what, predicate, timeout)
-
-
 def holds_queue_lock(paths: Paths, proc: subprocess.Popen[bytes]) -> bool:
     lock = QueueLock(paths)
     if lock.try_acquire():
@@ -92,7 +87,7 @@ def test_sigkill_at_random_moments_loses_nothing(paths: Paths, moto: S3Server, p
     rng = random.Random(seed)
     ids = ["k1", "k2", "k3"]
     for i, sid in enumerate(ids):
-        make_session(paths, sid, (15 + 5 * i) * MIB + rng.randrange(MIB), created_at=1_700_000_000_000 + i)
+        make_exported_session(paths, sid, (15 + 5 * i) * MIB + rng.randrange(MIB), created_at=1_700_000_000_000 + i)
         assert traycap(paths, "upload", sid).returncode == 0
     total = sum(len(zip_bytes(paths, sid)) for sid in ids)
     proxy.limit_rate(24 * MIB)
@@ -100,7 +95,7 @@ def test_sigkill_at_random_moments_loses_nothing(paths: Paths, moto: S3Server, p
     kills_mid_upload = 0
     while kills < 6:
         worker = spawn(paths, "worker", log_name="worker.log")
-        wait_for(lambda w=worker: holds_queue_lock(paths, w) or w.poll() is not None, 30, "the worker to start")
+        wait_until("the worker to start", lambda w=worker: holds_queue_lock(paths, w) or w.poll() is not None, 30)
         assert worker.poll() is None, (paths.root / "worker.log").read_text()
         if rng.random() < 0.5:
             threading.Event().wait(rng.uniform(0.0, 1.0))  # any moment: restore, a state write, a part
@@ -118,7 +113,7 @@ def test_sigkill_at_random_moments_loses_nothing(paths: Paths, moto: S3Server, p
             break
     worker = spawn(paths, "worker", log_name="worker.log")
     try:
-        wait_for(lambda: all_done(paths, ids), 90, f"all uploads to finish (seed {seed})")
+        wait_until(f"all uploads to finish (seed {seed})", lambda: all_done(paths, ids), 90)
     finally:
         code = stop_worker(worker)
     assert code == 0
@@ -138,12 +133,12 @@ def test_worker_and_upload_wait_never_upload_a_session_twice(paths: Paths, moto:
     prefix = "two/"
     write_config(paths, moto.config(endpointUrl=proxy.url, keyPrefix=prefix))
     for i, sid in enumerate(["a", "b", "c", "d", "e"]):
-        make_session(paths, sid, 6 * MIB if sid != "e" else 16 * MIB, created_at=1_700_000_000_000 + i)
+        make_exported_session(paths, sid, 6 * MIB if sid != "e" else 16 * MIB, created_at=1_700_000_000_000 + i)
     proxy.limit_rate(16 * MIB)
 
     # 1. `upload --wait` runs the queue itself; a worker started meanwhile refuses to.
     first = spawn(paths, "upload", "d", "--wait", log_name="upload-d.log")
-    wait_for(lambda: holds_queue_lock(paths, first) or first.poll() is not None, 30, "upload --wait to start")
+    wait_until("upload --wait to start", lambda: holds_queue_lock(paths, first) or first.poll() is not None, 30)
     refused = traycap(paths, "worker")
     assert refused.returncode == 1
     assert f"already run by process {first.pid}" in refused.stderr
@@ -152,7 +147,7 @@ def test_worker_and_upload_wait_never_upload_a_session_twice(paths: Paths, moto:
     # 2. With a worker running, `upload --wait` only asks and waits.
     worker = spawn(paths, "worker", log_name="worker.log")
     try:
-        wait_for(lambda: holds_queue_lock(paths, worker), 30, "the worker to start")
+        wait_until("the worker to start", lambda: holds_queue_lock(paths, worker), 30)
         waiters = [spawn(paths, "upload", sid, "--wait", log_name=f"upload-{sid}.log") for sid in ("a", "b", "c")]
         for sid, waiter in zip(("a", "b", "c"), waiters, strict=True):
             assert waiter.wait(timeout=60) == 0, (paths.root / f"upload-{sid}.log").read_text()
@@ -188,7 +183,7 @@ def test_wrong_secret_then_config_set_and_retry(paths: Paths, tmp_path: Path) ->
     with rclone_server(tmp_path / "rclone") as server, FaultProxy(server.host, server.port) as proxy:
         good = server.config(endpointUrl=proxy.url, keyPrefix="creds/")
         write_config(paths, good.with_(secretAccessKey="wrong-secret-0000"))
-        make_session(paths, "s1", 6 * MIB)
+        make_exported_session(paths, "s1", 6 * MIB)
         failed = traycap(paths, "upload", "s1", "--wait")
         assert failed.returncode == 1
         assert "access key" in failed.stderr and "wrong-secret-0000" not in failed.stderr + failed.stdout
@@ -210,7 +205,7 @@ def test_sigterm_stops_at_a_part_boundary_and_the_next_run_resumes(paths: Paths,
                                                                     proxy: FaultProxy) -> None:
     prefix = "term/"
     write_config(paths, moto.config(endpointUrl=proxy.url, keyPrefix=prefix, maxConcurrency=1))
-    make_session(paths, "t1", 16 * MIB)
+    make_exported_session(paths, "t1", 16 * MIB)
     key = f"{prefix}t1.zip"
     assert traycap(paths, "upload", "t1").returncode == 0
     proxy.limit_rate(8 * MIB)

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.faultproxy import FaultProxy, Request
 from tests.support.s3servers import S3Server, rclone_server
-from tests.support.sessions import make_session, write_config, zip_bytes
+from tests.support.sessions import make_exported_session, write_config, zip_bytes
 from traycap.clock import FakeClock, SystemClock
 from traycap.context import Context
 from traycap.models import MIB, UploadConfig, UploadStatus
 from traycap.upload.queue import UploadQueue
+from traycap.upload.requests import request_cancel
 from traycap.upload.s3 import UploadService
 
 pytestmark = pytest.mark.s3
@@ -47,7 +49,7 @@ def test_three_sessions_one_failing_n_times(ctx: Context, moto: S3Server, proxy:
     queue, clock = setup(ctx, moto.config(endpointUrl=proxy.url, keyPrefix=prefix, maxConcurrency=2))
     sizes = {"s1": 6 * MIB, "s2": 7 * MIB, "s3": 6 * MIB + 5}
     for sid, size in sizes.items():
-        make_session(ctx, sid, size)
+        make_exported_session(ctx, sid, size)
     n = 3
     proxy.fail_next(n, "500", op="CreateMultipartUpload", match=lambda r: r.key == f"{prefix}s2.zip")
     for sid in sizes:
@@ -71,7 +73,7 @@ def test_three_sessions_one_failing_n_times(ctx: Context, moto: S3Server, proxy:
 def test_offline_backs_off_then_finishes(ctx: Context, moto: S3Server, proxy: FaultProxy) -> None:
     prefix = "offline/"
     queue, clock = setup(ctx, moto.config(endpointUrl=proxy.url, keyPrefix=prefix))
-    make_session(ctx, "s1", 6 * MIB)
+    make_exported_session(ctx, "s1", 6 * MIB)
     queue.enqueue("s1")
     proxy.set_offline(True)
     for expected_count, delay_ms in ((1, 1000), (2, 2000), (3, 4000), (4, 8000)):
@@ -97,7 +99,7 @@ def test_resume_after_a_reset_mid_upload_sends_only_missing_parts(ctx: Context, 
                                                                    proxy: FaultProxy) -> None:
     prefix = "resume/"
     queue, clock = setup(ctx, moto.config(endpointUrl=proxy.url, keyPrefix=prefix, maxConcurrency=1))
-    make_session(ctx, "s1", 16 * MIB)  # 4 parts of 5 MiB (last one 1 MiB)
+    make_exported_session(ctx, "s1", 16 * MIB)  # 4 parts of 5 MiB (last one 1 MiB)
     key = f"{prefix}s1.zip"
 
     def third_part(r: Request) -> bool:
@@ -122,7 +124,7 @@ def test_cancel_mid_upload_aborts_the_multipart_upload(ctx: Context, moto: S3Ser
     prefix = "cancel/"
     write_config(ctx, moto.config(endpointUrl=proxy.url, keyPrefix=prefix, maxConcurrency=1))
     queue = UploadQueue(ctx, UploadService, clock=SystemClock())
-    make_session(ctx, "s1", 16 * MIB)
+    make_exported_session(ctx, "s1", 16 * MIB)
     key = f"{prefix}s1.zip"
     proxy.limit_rate(8 * MIB)  # about 2 s for the whole file: time to cancel in the middle
     queue.enqueue("s1")
@@ -145,7 +147,7 @@ def test_wrong_secret_fails_after_one_attempt_then_retry_uploads(ctx: Context, t
     with rclone_server(tmp_path / "rclone") as server:
         good = server.config(keyPrefix="creds/")
         queue, clock = setup(ctx, good.with_(secretAccessKey="wrong-secret-0000"))
-        make_session(ctx, "s1", 1 * MIB)
+        make_exported_session(ctx, "s1", 1 * MIB)
         queue.enqueue("s1")
         drain(queue, clock)
         state = ctx.states.read("s1")
@@ -160,3 +162,40 @@ def test_wrong_secret_fails_after_one_attempt_then_retry_uploads(ctx: Context, t
         state = ctx.states.read("s1")
         assert state is not None and (state.status, state.retryCount) == (S.DONE, 0)
         assert server.object_bytes("creds/s1.zip") == zip_bytes(ctx, "s1")
+
+
+def test_cancel_from_another_process_stops_a_single_part_upload(ctx: Context, rclone: S3Server) -> None:
+    """Found in review (fix: 411c9d7). A zip smaller than one part goes up in one PutObject. `traycap cancel`
+    (another process, so only the state on disk changes) must stop it like a multipart upload, within 2 s: not
+    let it finish and leave the bundle the user cancelled in the bucket."""
+    with FaultProxy(rclone.host, rclone.port) as proxy:
+        write_config(ctx, rclone.config(endpointUrl=proxy.url, keyPrefix="single-cancel/", partSizeBytes=10 * MIB))
+        queue = UploadQueue(ctx, UploadService, clock=SystemClock())
+        make_exported_session(ctx, "s1", 9 * MIB)  # default part size 10 MiB: one PutObject
+        proxy.limit_rate(2 * MIB)  # about 4.5 s for the whole file
+        queue.enqueue("s1")
+        worker = threading.Thread(target=queue.process_one)
+        worker.start()
+        assert proxy.wait_until(lambda p: p.body_bytes >= 1 * MIB, timeout=20)
+        asked = time.monotonic()
+        request_cancel(ctx, "s1")  # what `traycap cancel s1` writes
+        worker.join(10)
+        took = time.monotonic() - asked
+        assert not worker.is_alive()
+        assert took < 2.0, f"the cancel took {took:.1f} s"
+    state = ctx.states.read("s1")
+    assert state is not None and state.status is S.NOT_UPLOADED
+    listed = rclone.client().list_objects_v2(Bucket=rclone.bucket, Prefix="single-cancel/")
+    assert listed.get("KeyCount", 0) == 0
+
+
+def test_zero_byte_zip_is_uploaded_and_done(ctx: Context, rclone: S3Server, tmp_path: Path) -> None:
+    """Found in review (with 411c9d7): an empty zip goes through the queue to done."""
+    write_config(ctx, rclone.config(keyPrefix="zero/"))
+    queue = UploadQueue(ctx, UploadService, clock=SystemClock())
+    make_exported_session(ctx, "s1", data=b"")
+    queue.enqueue("s1")
+    assert queue.process_one()
+    state = ctx.states.read("s1")
+    assert state is not None and (state.status, state.totalBytes, state.progress) == (S.DONE, 0, 100)
+    assert rclone.object_bytes("zero/s1.zip") == b""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -19,8 +18,8 @@ from tests.support.recording import (
     read_bundle,
     start_record,
     video_positions_ms,
-    wait_for,
 )
+from tests.support.waiting import wait_until
 from traycap.context import make_context
 from traycap.paths import Paths
 from traycap.recorder.recover import recover_unfinished
@@ -72,8 +71,8 @@ def test_record_captures_exactly_the_xdotool_sequence(display: XDisplay, home: P
     rec = start_record(display.env, home, "--fps", "10")
     session_id = rec.wait_ready()
     display.run("xdotool", *SEQUENCE)
-    wait_for("all 14 actions in actions.jsonl", lambda: len(rec.actions()) >= len(EXPECTED))
-    wait_for("a periodic screenshot", lambda: list((rec.session_dir / "screenshots").glob("*-periodic.png")))
+    wait_until("all 14 actions in actions.jsonl", lambda: len(rec.actions()) >= len(EXPECTED))
+    wait_until("a periodic screenshot", lambda: list((rec.session_dir / "screenshots").glob("*-periodic.png")))
     rec.proc.send_signal(signal.SIGINT)
     code, out, err = rec.finish()
     assert code == 0, err
@@ -144,7 +143,7 @@ def test_masked_keystrokes_never_reach_the_bundle(display: XDisplay, home: Path,
     secret = "hunter2secret"
     display.run("xdotool", "type", secret)
     display.run("xdotool", "key", "Return", "mousemove", "40", "40", "click", "1")
-    wait_for("the closing click", lambda: any(a["type"] == "mouse_up" for a in rec.actions()))
+    wait_until("the closing click", lambda: any(a["type"] == "mouse_up" for a in rec.actions()))
     rec.proc.send_signal(signal.SIGTERM)
     code, out, err = rec.finish()
     assert code == 0, err
@@ -171,8 +170,8 @@ def test_sigkill_leaves_actions_and_video_readable_and_recoverable(
     rec = start_record(display.env, home, "--fps", "10")
     session_id = rec.wait_ready()
     display.run("xdotool", "mousemove", "200", "100", "click", "1", "type", "xy")
-    wait_for("the typed keys", lambda: len(rec.actions()) >= 7)
-    wait_for("30 frames (3 s at 10 fps)", lambda: len(rec.frames()) >= 30)
+    wait_until("the typed keys", lambda: len(rec.actions()) >= 7)
+    wait_until("30 frames (3 s at 10 fps)", lambda: len(rec.frames()) >= 30)
     rec.proc.send_signal(signal.SIGKILL)
     rec.proc.wait(timeout=20)
     directory = rec.session_dir
@@ -200,7 +199,6 @@ def test_sigkill_leaves_actions_and_video_readable_and_recoverable(
 
 
 def test_no_display_is_a_readable_failure(home: Path) -> None:
-    import subprocess
     import sys
 
     env = env_without_display()
@@ -221,28 +219,14 @@ def test_no_display_is_a_readable_failure(home: Path) -> None:
 
 def test_display_lost_stops_exports_and_says_why(home: Path, tmp_path: Path) -> None:
     # An X server of this test's own, so that it can be killed mid-recording.
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "320x240x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd) as pipe:
-            number = pipe.readline().strip()
-        assert number, "Xvfb did not start"
+    with xvfb(320, 240) as display:
         env = env_without_display()
-        env["DISPLAY"] = f":{number}"
+        env["DISPLAY"] = display.name
         rec = start_record(env, home, "--fps", "10")
         session_id = rec.wait_ready()
-        wait_for("5 frames", lambda: len(rec.frames()) >= 5)
-        server.kill()
-        server.wait()
+        wait_until("5 frames", lambda: len(rec.frames()) >= 5)
+        display.kill_server()
         code, out, err = rec.finish(timeout=90)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
     assert code == 1, (code, out, err)
     assert out.strip() == session_id, (code, out, err)
     assert "Screen capture stopped working" in err, (code, out, err)
@@ -254,3 +238,31 @@ def test_display_lost_stops_exports_and_says_why(home: Path, tmp_path: Path) -> 
     assert len(bundle.frames) >= 5
     assert count_video_frames_cv2(bundle.extract("video/screen.mp4", tmp_path)) == len(bundle.frames)
     assert bundle.info["endReason"] != "stopped"
+
+
+def test_a_closed_terminal_sighup_stops_and_exports_like_ctrl_c(home: Path) -> None:
+    """Found in review (fix: 2042db1): closing the terminal window that runs `traycap record` sends SIGHUP:
+    the recording used to die unexported (left for the next start's recovery)."""
+    with xvfb(320, 240) as display:
+        rec = start_record(display.env, home, "--duration", "60")
+        sid = rec.wait_ready()
+        rec.proc.send_signal(signal.SIGHUP)
+        code, out, err = rec.finish()
+    assert code == 0, err
+    assert out.strip() == sid
+    assert (home / "sessions" / sid / ".exported").exists()
+
+
+def test_under_nohup_sighup_is_still_ignored(home: Path) -> None:
+    """Found in review (fix: fda9195): `nohup traycap record ... &` must keep recording when the terminal closes."""
+    with xvfb(320, 240) as display:
+        rec = start_record(display.env, home, "--duration", "60", ignore_sighup=True)
+        sid = rec.wait_ready()
+        rec.proc.send_signal(signal.SIGHUP)
+        at_hup = len(rec.frames())
+        wait_until("frames recorded after the ignored SIGHUP", lambda: len(rec.frames()) >= at_hup + 15, 10)
+        rec.proc.send_signal(signal.SIGINT)
+        code, out, err = rec.finish()
+    assert code == 0, err
+    assert out.strip() == sid
+    assert (home / "sessions" / sid / ".exported").exists()

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.display import XDisplay, xvfb
-from tests.support.recording import read_bundle, wait_for
+from tests.support.recording import read_bundle
+from tests.support.waiting import wait_until
 from traycap.clock import SystemClock
 from traycap.context import make_context
 from traycap.errors import HotkeyUnavailable
@@ -35,14 +36,14 @@ def test_ctrl_shift_r_starts_and_stops_a_recording(display: XDisplay, home: Path
     hotkey.start()
     try:
         display.run("xdotool", "key", "ctrl+shift+r")
-        wait_for("recording to start", lambda: controller.state is RecorderState.RECORDING)
+        wait_until("recording to start", lambda: controller.state is RecorderState.RECORDING)
         session_id = controller.session_id
         assert session_id is not None
         display.run("xdotool", "mousemove", "10", "20", "click", "1")
-        wait_for("the click to be recorded",
+        wait_until("the click to be recorded",
                  lambda: b"mouse_up" in (home / "sessions" / session_id / "actions.jsonl").read_bytes())
         display.run("xdotool", "key", "ctrl+shift+r")
-        wait_for("the export", lambda: any(e.kind == "exported" for e in events))
+        wait_until("the export", lambda: any(e.kind == "exported" for e in events))
         assert controller.state is RecorderState.IDLE
     finally:
         hotkey.stop()

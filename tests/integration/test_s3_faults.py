@@ -342,3 +342,28 @@ def test_a_stored_object_that_does_not_match_fails_verification(
         Run(service(rclone, proxy), path, key, sha)()
     assert says in info.value.message and not info.value.transient
     assert proxy.count("CompleteMultipartUpload") == 1  # it was completed, then checked
+
+
+def test_upload_gone_before_complete_is_retryable_not_a_verification_failure(
+    rclone: S3Server, tmp_path: Path
+) -> None:
+    """Found in review (fix: 0b50adf). The multipart upload vanishes (lifecycle rule, abort elsewhere) after
+    the last part: CompleteMultipartUpload answers NoSuchUpload. That is "start again later", not a permanent
+    "the object does not match" failure."""
+    path = tmp_path / "z.zip"
+    sha = random_file(path, 11 * MIB, seed=31)
+    key = "sessions/gone-before-complete.zip"
+    checkpoints: list[ResumePoint | None] = []
+
+    def on_checkpoint(point: ResumePoint | None) -> None:
+        checkpoints.append(point)
+        if point is not None and len(point.parts) == 3:  # every part is in: abort behind its back
+            rclone.client().abort_multipart_upload(Bucket=rclone.bucket, Key=key, UploadId=point.uploadId)
+
+    svc = UploadService(rclone.config(maxConcurrency=1), clock=FakeClock())
+    with pytest.raises(UploadError) as info:
+        svc.upload_file(path, key, sha256=sha, resume=None, on_progress=lambda _d, _t: None,
+                        on_checkpoint=on_checkpoint, cancel=CancelToken())
+    assert isinstance(info.value, ServerError) and info.value.transient, info.value.user_text()
+    assert "no longer in the bucket" in info.value.message
+    assert checkpoints[-1] is None  # the dead upload id is forgotten: the next attempt starts afresh

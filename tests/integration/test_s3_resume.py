@@ -1,5 +1,6 @@
-"""Resume after SIGKILL: a child process uploading 24 parts is killed mid-way; a new
-process continues from the checkpoint it wrote, through a counting proxy."""
+"""Resuming a multipart upload: after SIGKILL (a child process uploading 24 parts is killed
+mid-way; a new process continues from the checkpoint it wrote, through a counting proxy), and
+when what is already in the bucket can no longer be trusted."""
 
 from __future__ import annotations
 
@@ -17,9 +18,14 @@ import pytest
 
 from tests.support.faultproxy import FaultProxy
 from tests.support.s3servers import S3Server, moto_server, random_file, rclone_server
+from traycap.cancel import CancelToken
+from traycap.clock import FakeClock
+from traycap.errors import ServerError, ZipChanged
 from traycap.models import MIB
+from traycap.upload.engine import ResumePoint
+from traycap.upload.s3 import UploadService
 
-pytestmark = [pytest.mark.s3, pytest.mark.slow]
+pytestmark = pytest.mark.s3
 
 PART = 5 * MIB
 PARTS = 24
@@ -76,6 +82,7 @@ def read_state(path: Path) -> dict | None:  # type: ignore[type-arg]
     return data if isinstance(data, dict) else None
 
 
+@pytest.mark.slow
 def test_sigkill_mid_upload_then_resume_sends_only_the_rest(s3: S3Server, tmp_path: Path) -> None:
     zip_path = tmp_path / "session.zip"
     size = PARTS * PART - 1234
@@ -132,3 +139,57 @@ def test_sigkill_mid_upload_then_resume_sends_only_the_rest(s3: S3Server, tmp_pa
     assert hashlib.sha256(s3.object_bytes(key)).hexdigest() == sha
     assert read_state(state) is None  # the checkpoint is cleared once complete
     assert s3.list_multipart_uploads() == []
+
+
+def test_resume_does_not_trust_parts_whose_bytes_are_no_longer_the_files(rclone: S3Server, tmp_path: Path) -> None:
+    """Found in review (fix: 4763e0a). A session without a SHA-256 in its meta (copied in from elsewhere)
+    whose zip changed between two attempts: the parts already in the bucket hold the old bytes. Completing the
+    upload with them would put a corrupt bundle in the bucket; the resume must notice before Complete."""
+    path = tmp_path / "z.zip"
+    random_file(path, 16 * MIB, seed=32)
+    key = "sessions/changed-between-attempts.zip"
+    checkpoints: list[ResumePoint | None] = []
+    with FaultProxy(rclone.host, rclone.port) as proxy:
+        proxy.fail_next(1, "500", op="UploadPart", match=lambda req: req.part_number == 3)
+        svc = UploadService(rclone.config(endpointUrl=proxy.url, maxConcurrency=1), clock=FakeClock(), part_attempts=1)
+        with pytest.raises(ServerError):
+            svc.upload_file(path, key, sha256=None, resume=None, on_progress=lambda _d, _t: None,
+                            on_checkpoint=checkpoints.append, cancel=CancelToken())
+        point = checkpoints[-1]
+        assert point is not None and [p.partNumber for p in point.parts] == [1, 2]
+        with path.open("r+b") as f:  # same size, other bytes in part 1
+            f.write(b"changed")
+        with pytest.raises(ZipChanged):
+            svc.upload_file(path, key, sha256=None, resume=point, on_progress=lambda _d, _t: None,
+                            on_checkpoint=checkpoints.append, cancel=CancelToken())
+        assert proxy.count("CompleteMultipartUpload") == 0
+    assert checkpoints[-1] is None and rclone.list_multipart_uploads() == []
+    listed = rclone.client().list_objects_v2(Bucket=rclone.bucket, Prefix=key)
+    assert listed.get("KeyCount", 0) == 0  # no corrupt bundle in the bucket
+
+
+@pytest.mark.parametrize("first_compat", [False, True], ids=["sha256-then-md5", "md5-then-sha256"])
+def test_switching_compatibility_between_attempts_starts_afresh(
+    rclone: S3Server, tmp_path: Path, first_compat: bool
+) -> None:
+    """Found in review (fix: 4763e0a). Parts sent with the other kind of checksum cannot be checked or
+    completed: a new upload, the right bytes in the bucket (not a false "zip changed")."""
+    path = tmp_path / "z.zip"
+    sha = random_file(path, 11 * MIB, seed=33)
+    key = f"sessions/compat-switch-{first_compat}.zip"
+    checkpoints: list[ResumePoint | None] = []
+    with FaultProxy(rclone.host, rclone.port) as proxy:
+        proxy.fail_next(1, "500", op="UploadPart", match=lambda req: req.part_number == 2)
+        first = UploadService(rclone.config(endpointUrl=proxy.url, maxConcurrency=1, compatibility=first_compat),
+                              clock=FakeClock(), part_attempts=1)
+        with pytest.raises(ServerError):
+            first.upload_file(path, key, sha256=sha, resume=None, on_progress=lambda _d, _t: None,
+                              on_checkpoint=checkpoints.append, cancel=CancelToken())
+        point = checkpoints[-1]
+        assert point is not None and len(point.parts) == 1
+        second = UploadService(rclone.config(compatibility=not first_compat), clock=FakeClock())
+        result = second.upload_file(path, key, sha256=sha, resume=point, on_progress=lambda _d, _t: None,
+                                    on_checkpoint=checkpoints.append, cancel=CancelToken())
+    assert result.bytesSent == 11 * MIB
+    assert hashlib.sha256(rclone.object_bytes(key)).hexdigest() == sha
+    assert rclone.list_multipart_uploads() == []

@@ -22,7 +22,7 @@ import pytest
 
 from tests.support.display import XDisplay, xvfb
 from tests.support.s3servers import moto_server, rclone_server
-from tests.support.tray_host import wait_until
+from tests.support.waiting import wait_until
 from traycap.models import MIB, UploadConfig
 from traycap.storage.atomic import read_json
 from traycap.ui.settings import check_connection

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.session_dirs import make_session
+from tests.support.sessions import make_session_dir
 from traycap.models import UploadState, UploadStatus
 from traycap.paths import STATE_FILE, Paths
 from traycap.storage.atomic import TMP_PREFIX, read_json
@@ -54,7 +54,7 @@ def expected(seq: int) -> dict[str, object]:
 @pytest.mark.slow
 def test_sigkill_mid_write_leaves_old_or_new_file(tmp_path: Path) -> None:
     paths = Paths(root=tmp_path / "home", logs=tmp_path / "logs").ensure()
-    directory = make_session(paths, "victim", created_ms=1, state=UploadStatus.UPLOADING, exported=True)
+    directory = make_session_dir(paths, "victim", created_ms=1, state=UploadStatus.UPLOADING, exported=True)
     target = directory / STATE_FILE
     target.write_text(json.dumps(expected(0)))
     rng = random.Random(int.from_bytes(os.urandom(4), "big"))

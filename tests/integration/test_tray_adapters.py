@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.display import xvfb
-from tests.support.tray_host import wait_until
+from tests.support.waiting import wait_until
 from traycap.errors import UiError
 from traycap.ui import clipboard, desktop
 from traycap.ui.tray import backend_candidates

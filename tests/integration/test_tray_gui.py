@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -18,8 +19,11 @@ import pytest
 from PIL import Image
 
 from tests.support.s3servers import moto_server
-from tests.support.session_dirs import make_session
-from tests.support.tray_host import TrayHost, Win, tray_host, wait_until
+from tests.support.sessions import make_session_dir
+from tests.support.tray_host import TrayHost, Win, tray_host
+from tests.support.waiting import wait_until
+from traycap.clock import SystemClock
+from traycap.context import make_context
 from traycap.models import AppSettings, UploadStatus
 from traycap.paths import Paths
 from traycap.storage.config_store import save_config, save_settings
@@ -95,7 +99,7 @@ def test_tray_records_with_hotkey_stops_from_menu_uploads_and_notifies(tmp_path:
         "20250103-090000-cccccc": None,
     }
     for i, (sid, status) in enumerate(seeded.items()):
-        make_session(paths, sid, created_ms=now - (i + 1) * 3_600_000, exported=True, state=status)
+        make_session_dir(paths, sid, created_ms=now - (i + 1) * 3_600_000, exported=True, state=status)
     # The failed one has used up its retries, so restore leaves it failed (attention icon).
     states = StateStore(paths)
     failed = states.read("20250102-090000-bbbbbb")
@@ -204,3 +208,25 @@ def test_tray_records_with_hotkey_stops_from_menu_uploads_and_notifies(tmp_path:
                 proc.wait(timeout=20)
         if os.environ.get("TRAYCAP_UPDATE_DOCS_IMG"):
             shutil.copy(host.tmp / "tray-menu.png", tmp_path / "kept-tray-menu.png")
+
+
+@pytest.mark.gui
+@pytest.mark.x11
+def test_ctrl_c_quits_like_quit_and_exports_the_recording(tmp_path: Path) -> None:
+    """Found in review (fix: d3fdc8e): pystray resets SIGINT to "kill the process" when its GTK loop starts:
+    Ctrl-C in the terminal that runs `traycap` used to drop a running recording (and an upload) on the floor."""
+    home = tmp_path / "home"
+    home.mkdir()
+    with tray_host(tmp_path / "desktop") as host:
+        proc = host.spawn(host.traycap_argv(), home, "traycap.log")
+        log = tmp_path / "desktop" / "traycap.log"
+        host.wait_for_icon("traycap")
+        wait_until("the tray to be ready", lambda: "traycap is ready" in log.read_text(errors="replace"), 30)
+        host.key("ctrl+shift+r")
+        wait_until("the recording to start", lambda: "started" in log.read_text(errors="replace"), 30)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0, log.read_text(errors="replace")
+    ctx = make_context(Paths(root=home, logs=home / "logs"), SystemClock())
+    [sid] = ctx.sessions.session_ids()
+    assert ctx.sessions.is_exported(sid), log.read_text(errors="replace")
+    assert ctx.sessions.read_meta(sid).extra["recorder"]["endReason"] == "stopped"

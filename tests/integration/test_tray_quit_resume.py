@@ -9,8 +9,9 @@ import pytest
 
 from tests.support.faultproxy import FaultProxy
 from tests.support.s3servers import moto_server
-from tests.support.sessions import make_session, zip_bytes
-from tests.support.tray_host import tray_host, wait_until
+from tests.support.sessions import make_exported_session, zip_bytes
+from tests.support.tray_host import tray_host
+from tests.support.waiting import wait_until
 from traycap.context import make_context
 from traycap.models import MIB, UploadState, UploadStatus
 from traycap.paths import Paths
@@ -29,7 +30,7 @@ ITEM_OFFSET = 16
 def test_quit_while_uploading_keeps_the_parts_and_the_next_start_resumes(tmp_path: Path) -> None:
     home = tmp_path / "home"
     ctx = make_context(Paths(root=home, logs=home / "logs"))
-    make_session(ctx, SID, SIZE)
+    make_exported_session(ctx, SID, SIZE)
     with moto_server() as s3, FaultProxy(s3.host, s3.port) as proxy, tray_host(tmp_path / "desktop") as host:
         save_config(ctx.paths.config, s3.config(endpointUrl=proxy.url, maxConcurrency=1))
         request_upload(ctx, SID)

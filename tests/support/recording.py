@@ -1,26 +1,19 @@
-"""Helpers for recorder tests: run `traycap record`, wait on conditions (never sleep-and-hope), read bundles."""
+"""Helpers for recorder tests: run `traycap record`, read its files and bundles."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.waiting import wait_until
-
 INPUT_TYPES = {"mouse_move", "mouse_down", "mouse_up", "scroll", "key_down", "key_up"}
-
-
-def wait_for(what: str, predicate: Callable[[], Any], timeout: float = 20.0, step: float = 0.02) -> Any:
-    """Poll `predicate` until it returns something truthy; fail the test with `what` at the deadline."""
-    return wait_until(what, predicate, timeout, step)
 
 
 def jsonl(path: Path) -> list[dict[str, Any]]:
@@ -78,7 +71,12 @@ class RecordProcess:
         return self.proc.returncode, out, "".join(self.stderr_lines)
 
 
-def start_record(env: dict[str, str], home: Path, *args: str) -> RecordProcess:
+def _ignore_sighup() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def start_record(env: dict[str, str], home: Path, *args: str, ignore_sighup: bool = False) -> RecordProcess:
+    """`traycap record ARGS` with TRAYCAP_HOME=home; `ignore_sighup` starts it as `nohup` would."""
     full_env = dict(env)
     full_env["TRAYCAP_HOME"] = str(home)
     proc = subprocess.Popen(
@@ -87,6 +85,7 @@ def start_record(env: dict[str, str], home: Path, *args: str) -> RecordProcess:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ignore_sighup if ignore_sighup else None,
     )
     rp = RecordProcess(proc=proc, home=home)
     rp._pump_thread = threading.Thread(target=rp._pump, daemon=True)

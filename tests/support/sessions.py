@@ -1,16 +1,25 @@
-"""Exported-session fixtures for upload tests: meta, a random-bytes zip, the .exported marker.
+"""Session directories on disk, built the way the recorder and the queue leave them.
 
-The recorder writes real exports; upload tests only need valid ones.
+Two builders over one writer, named for what a test needs:
+
+- `make_session_dir`: a session in any state (no zip, an empty zip, not exported, any upload
+  status or a corrupt upload-state.json), for the store, listing and orphan-cleanup tests;
+- `make_exported_session`: an exported session whose zip is random bytes with its SHA-256 in the
+  meta, for the upload tests. The recorder writes real exports; upload tests only need valid ones.
+
+    from tests.support.sessions import make_exported_session, make_session_dir, set_tree_mtime
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from pathlib import Path
 
 from traycap.context import Context
-from traycap.models import SessionMeta, UploadConfig
-from traycap.paths import Paths
+from traycap.models import SessionMeta, UploadConfig, UploadState, UploadStatus
+from traycap.paths import EXPORTED_MARKER, META_FILE, STATE_FILE, Paths
+from traycap.storage.atomic import write_json_atomic
 from traycap.storage.config_store import save_config
 from traycap.storage.session_store import SessionStore
 
@@ -20,13 +29,55 @@ TEST_CONFIG = UploadConfig(
     accessKeyId="AKIATRAYCAPTEST",
     secretAccessKey="not-a-real-secret-0123",
 )
+CORRUPT = "corrupt"  # a `state` value: upload-state.json holds invalid JSON
+EMPTY_ZIP = b"PK\x05\x06" + b"\0" * 18
 
 
 def _paths(target: Context | Paths) -> Paths:
     return target.paths if isinstance(target, Context) else target
 
 
-def make_session(
+def make_session_dir(
+    target: Context | Paths,
+    session_id: str,
+    *,
+    created_ms: int,
+    state: UploadStatus | str | None = None,
+    exported: bool = False,
+    zip_bytes: bytes | None = EMPTY_ZIP,
+    sha256: str | None = None,
+    action_count: int = 3,
+) -> Path:
+    """A session dir with meta, optional upload state (a status, CORRUPT, or None), optional .exported."""
+    directory = _paths(target).session_dir(session_id)
+    (directory / "screenshots").mkdir(parents=True, exist_ok=True)
+    (directory / "screenshots" / "0001.png").write_bytes(b"\x89PNG fake")
+    (directory / "actions.json").write_text("[]")
+    meta = SessionMeta(
+        sessionId=session_id,
+        createdAt=created_ms,
+        endedAt=created_ms + 60_000,
+        actionCount=action_count,
+        screenshotCount=1,
+        fileSizeBytes=len(zip_bytes) if zip_bytes is not None else None,
+        zipPath=f"{session_id}.zip" if zip_bytes is not None else None,
+        sha256=sha256,
+    )
+    write_json_atomic(directory / META_FILE, meta.to_json())
+    if zip_bytes is not None:
+        (directory / f"{session_id}.zip").write_bytes(zip_bytes)
+    if exported:
+        (directory / EXPORTED_MARKER).write_bytes(b"")
+    if state == CORRUPT:
+        (directory / STATE_FILE).write_text('{"sessionId": "' + session_id + '", "status": "pend')
+    elif state is not None:
+        status = UploadStatus(state)
+        upload = UploadState(sessionId=session_id, status=status, createdAt=created_ms, updatedAt=created_ms)
+        write_json_atomic(directory / STATE_FILE, upload.to_json())
+    return directory
+
+
+def make_exported_session(
     target: Context | Paths,
     session_id: str,
     size: int = 10_000,
@@ -35,26 +86,12 @@ def make_session(
     created_at: int = 1_700_000_000_000,
     data: bytes | None = None,
 ) -> SessionMeta:
-    """An exported session whose zip is `size` random bytes (or `data`), saved via SessionStore.save_meta."""
+    """An exported session whose zip is `size` random bytes (or `data`), with its SHA-256 in the meta."""
     paths = _paths(target).ensure()
     payload = data if data is not None else os.urandom(size)
-    directory = paths.session_dir(session_id)
-    directory.mkdir(parents=True, exist_ok=True)
-    zip_name = f"{session_id}.zip"
-    (directory / zip_name).write_bytes(payload)
-    meta = SessionMeta(
-        sessionId=session_id,
-        createdAt=created_at,
-        endedAt=created_at + 60_000,
-        actionCount=3,
-        zipPath=zip_name,
-        fileSizeBytes=len(payload),
-        sha256=hashlib.sha256(payload).hexdigest(),
-    )
-    SessionStore(paths).save_meta(meta)
-    if exported:
-        paths.exported_marker(session_id).touch()
-    return meta
+    make_session_dir(paths, session_id, created_ms=created_at, exported=exported, zip_bytes=payload,
+                     sha256=hashlib.sha256(payload).hexdigest())
+    return SessionStore(paths).read_meta(session_id)
 
 
 def zip_bytes(target: Context | Paths, session_id: str) -> bytes:
@@ -64,3 +101,12 @@ def zip_bytes(target: Context | Paths, session_id: str) -> bytes:
 def write_config(target: Context | Paths, config: UploadConfig = TEST_CONFIG) -> UploadConfig:
     save_config(_paths(target).config, config)
     return config
+
+
+def set_tree_mtime(directory: Path, mtime_ms: int) -> None:
+    """Set atime/mtime of a dir and everything under it (deepest first, so parents keep the time)."""
+    ns = mtime_ms * 1_000_000
+    for dirpath, dirs, files in os.walk(directory, topdown=False):
+        for name in (*files, *dirs):
+            os.utime(os.path.join(dirpath, name), ns=(ns, ns), follow_symlinks=False)
+        os.utime(dirpath, ns=(ns, ns))

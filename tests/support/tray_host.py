@@ -223,21 +223,18 @@ def session_bus() -> Iterator[str]:
             holder.wait()
 
 
-def start_trayer(host: TrayHost, attempts: int = 3) -> None:
-    """trayer as the system tray. On a loaded machine its first X connection is sometimes refused
-    ("cannot open display") although Xvfb is up; a tray host that died at once is started again."""
+def start_trayer(host: TrayHost) -> None:
+    """trayer as the system tray; returns once its panel is mapped."""
     argv = ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request", "--height",
             str(PANEL_HEIGHT), "--SetDockType", "true", "--transparent", "false", "--tint", PANEL_TINT,
             "--expand", "false", "--iconspacing", "4"]
-    for attempt in range(1, attempts + 1):
-        proc = host.spawn(argv, host.tmp, f"trayer-{attempt}.log")
-        def up_or_gone(proc: subprocess.Popen[bytes] = proc) -> bool | list[Win]:
-            return [w for w in host.windows() if w.name == "panel"] or proc.poll() is not None
+    proc = host.spawn(argv, host.tmp, "trayer.log")
 
-        panel = wait_until("trayer's panel (or trayer exiting)", up_or_gone, 15)
-        if panel is not True:
-            return
-    raise AssertionError(f"trayer exited {attempts} times: {(host.tmp / f'trayer-{attempts}.log').read_text()}")
+    def up_or_gone() -> bool | list[Win]:
+        return [w for w in host.windows() if w.name == "panel"] or proc.poll() is not None
+
+    if wait_until("trayer's panel (or trayer exiting)", up_or_gone, 15) is True:
+        raise AssertionError(f"trayer exited at start: {(host.tmp / 'trayer.log').read_text(errors='replace')}")
 
 
 @contextmanager

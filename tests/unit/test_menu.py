@@ -25,6 +25,9 @@ from traycap.ui.menu import (
 
 T0 = 1_700_000_000_000
 K = ActionKind
+RECORDER_PROBLEM = ("Recording stopped: The disk is full: could not write actions.jsonl. "
+                    "What was recorded is saved as session 20261125-181514-40ba79.")
+HOTKEY_ERROR = "The hotkey <ctrl>+<shift>+r cannot be registered: Cannot listen to the keyboard: it did not start"
 
 
 def item(
@@ -195,3 +198,19 @@ def test_hotkey_label(spec: str, label: str) -> None:
 def test_session_actions_without_config_show_why_upload_is_disabled() -> None:
     (upload, _folder) = session_actions(item(), can_upload=False)
     assert not upload.enabled and "Upload settings" in upload.label
+
+
+def all_labels(items: tuple[MenuItem, ...]) -> list[str]:
+    """Every label, submenus included."""
+    return [label for i in items for label in (i.label, *all_labels(i.children))]
+
+
+def test_long_problem_lines_are_shortened_so_the_menu_fits_the_screen() -> None:
+    """Found in review (fix: bbb3ea4), under Xvfb at 1024x600: these two lines made the GTK menu
+    1049 px wide, cut off at the right."""
+    view = AppView(recorder_problem=RECORDER_PROBLEM, hotkey_error=HOTKEY_ERROR,
+                   config_problem="the settings file is unreadable (" + "x" * 200 + ")")
+    labels = all_labels(build_menu(view))
+    assert max(len(label) for label in labels) <= 80, labels
+    problem = next(label for label in labels if label.startswith("Recording problem: "))
+    assert problem.endswith("…") and RECORDER_PROBLEM.startswith(problem[len("Recording problem: "):-1])

@@ -1,4 +1,4 @@
-"""Models: JSON round trips with DESIGN.md's field names, and precise errors for wrong types."""
+"""Models: JSON round trips with the field names of docs/design.md, and precise errors for wrong types."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.support.fake_engine import FakeEngine
-from tests.support.sessions import TEST_CONFIG, make_session, write_config, zip_bytes
+from tests.support.sessions import TEST_CONFIG, make_exported_session, write_config, zip_bytes
 from traycap.cancel import StopKind
 from traycap.clock import FakeClock, SystemClock
 from traycap.context import Context
@@ -18,6 +18,7 @@ from traycap.errors import (
     ConfigInvalid,
     ConfigMissing,
     CredentialsRejected,
+    DiskFull,
     IllegalTransition,
     InvalidSessionId,
     NetworkError,
@@ -26,11 +27,12 @@ from traycap.errors import (
     SessionNotFound,
     ZipMissing,
 )
-from traycap.models import UploadProgress, UploadStatus
+from traycap.models import UploadProgress, UploadState, UploadStatus
 from traycap.upload.queue import UploadQueue
 from traycap.upload.requests import request_cancel, request_upload
 
 S = UploadStatus
+DAY_S = 24 * 3600
 
 
 def key(sid: str) -> str:
@@ -57,7 +59,7 @@ def drain(queue: UploadQueue, clock: FakeClock, limit: int = 200) -> None:
 # --- enqueue validation ---------------------------------------------------------
 def test_enqueue_validation_errors_change_nothing(ctx: Context, engine: FakeEngine) -> None:
     queue = UploadQueue(ctx, engine.factory)
-    make_session(ctx, "s1")
+    make_exported_session(ctx, "s1")
     with pytest.raises(ConfigMissing):
         queue.enqueue("s1")
     ctx.paths.config.write_text(json.dumps(TEST_CONFIG.with_(bucket="").to_json()))
@@ -68,10 +70,10 @@ def test_enqueue_validation_errors_change_nothing(ctx: Context, engine: FakeEngi
         queue.enqueue("nope")
     with pytest.raises(InvalidSessionId):
         queue.enqueue("../etc")
-    make_session(ctx, "s2", exported=False)
+    make_exported_session(ctx, "s2", exported=False)
     with pytest.raises(SessionNotExported):
         queue.enqueue("s2")
-    make_session(ctx, "s3")
+    make_exported_session(ctx, "s3")
     (ctx.paths.session_dir("s3") / "s3.zip").unlink()
     with pytest.raises(ZipMissing, match="missing"):
         queue.enqueue("s3")
@@ -81,7 +83,7 @@ def test_enqueue_validation_errors_change_nothing(ctx: Context, engine: FakeEngi
 
 
 def test_enqueue_writes_pending_with_key_size_and_config_retries(ctx: Context, queue: UploadQueue) -> None:
-    meta = make_session(ctx, "s1", 5000)
+    meta = make_exported_session(ctx, "s1", 5000)
     state = queue.enqueue("s1")
     assert state == ctx.states.read("s1")
     assert (state.status, state.s3Key, state.totalBytes, state.maxRetries) == (S.PENDING, key("s1"), 5000, 10)
@@ -92,8 +94,8 @@ def test_enqueue_writes_pending_with_key_size_and_config_retries(ctx: Context, q
 
 def test_enqueue_of_done_or_failed_is_refused(ctx: Context, queue: UploadQueue, clock: FakeClock,
                                               engine: FakeEngine) -> None:
-    make_session(ctx, "s1")
-    make_session(ctx, "s2")
+    make_exported_session(ctx, "s1")
+    make_exported_session(ctx, "s2")
     engine.fail(key("s2"), CredentialsRejected("The access key was rejected by S3"))
     queue.enqueue("s1")
     queue.enqueue("s2")
@@ -107,7 +109,7 @@ def test_enqueue_of_done_or_failed_is_refused(ctx: Context, queue: UploadQueue, 
 # --- the happy path, ordering, events ---------------------------------------------
 def test_upload_writes_each_transition_before_announcing_it(ctx: Context, queue: UploadQueue,
                                                              engine: FakeEngine) -> None:
-    make_session(ctx, "s1", 5000)
+    make_exported_session(ctx, "s1", 5000)
     seen: list[tuple[UploadStatus, UploadStatus]] = []
 
     def on_event(event: UploadProgress) -> None:
@@ -133,7 +135,7 @@ def make_sha(ctx: Context, sid: str) -> str | None:
 
 def test_fifo_one_at_a_time(ctx: Context, queue: UploadQueue, engine: FakeEngine) -> None:
     for sid in ("c", "a", "b"):
-        make_session(ctx, sid, 3000)
+        make_exported_session(ctx, sid, 3000)
         queue.enqueue(sid)  # all at the same fake millisecond: order of enqueue decides
     uploading_seen: list[int] = []
 
@@ -152,7 +154,7 @@ def test_progress_events_are_throttled(ctx: Context, engine: FakeEngine) -> None
     write_config(ctx)
     clock = FakeClock()
     queue = UploadQueue(ctx, engine.factory, clock=clock, progress_interval_s=0.25)
-    make_session(ctx, "s1", 100 * 1024)  # 100 parts, 200 engine progress callbacks
+    make_exported_session(ctx, "s1", 100 * 1024)  # 100 parts, 200 engine progress callbacks
     events: list[UploadProgress] = []
     queue.subscribe(events.append)
     engine.before_part = lambda _k, n: clock.advance(0.1)  # 0.1 s per part
@@ -169,7 +171,7 @@ def test_progress_events_are_throttled(ctx: Context, engine: FakeEngine) -> None
 # --- failures, backoff, poison pill -------------------------------------------------
 def test_backoff_sequence_then_failed_at_max_retries(ctx: Context, queue: UploadQueue, clock: FakeClock,
                                                      engine: FakeEngine) -> None:
-    make_session(ctx, "s1")
+    make_exported_session(ctx, "s1")
     engine.always_fail(key("s1"), ServerError("S3 answered 500 Internal Error"))
     queue.enqueue("s1")
     delays = []
@@ -195,7 +197,7 @@ def test_poison_pill_does_not_block_the_queue(ctx: Context, queue: UploadQueue, 
                                               engine: FakeEngine) -> None:
     write_config(ctx, TEST_CONFIG.with_(maxRetries=2))
     for sid in ("bad", "good"):
-        make_session(ctx, sid)
+        make_exported_session(ctx, sid)
         queue.enqueue(sid)
     engine.always_fail(key("bad"), ServerError("S3 answered 500"))
     assert queue.process_one()  # bad fails, backs off 1 s
@@ -209,7 +211,7 @@ def test_poison_pill_does_not_block_the_queue(ctx: Context, queue: UploadQueue, 
 
 def test_permanent_error_fails_after_one_attempt_and_retry_resets(ctx: Context, queue: UploadQueue,
                                                                   clock: FakeClock, engine: FakeEngine) -> None:
-    make_session(ctx, "s1")
+    make_exported_session(ctx, "s1")
     engine.fail(key("s1"), CredentialsRejected("The access key was rejected by S3"))
     events: list[UploadProgress] = []
     queue.subscribe(events.append)
@@ -232,7 +234,7 @@ def test_permanent_error_fails_after_one_attempt_and_retry_resets(ctx: Context, 
 def test_retry_after_max_retries_resets_the_count(ctx: Context, queue: UploadQueue, clock: FakeClock,
                                                   engine: FakeEngine) -> None:
     write_config(ctx, TEST_CONFIG.with_(maxRetries=1))
-    make_session(ctx, "s1")
+    make_exported_session(ctx, "s1")
     engine.fail(key("s1"), ServerError("500"), ServerError("500"))
     queue.enqueue("s1")
     drain(queue, clock)
@@ -247,7 +249,7 @@ def test_retry_after_max_retries_resets_the_count(ctx: Context, queue: UploadQue
 def test_offline_holds_the_whole_queue_for_the_backoff(ctx: Context, queue: UploadQueue, clock: FakeClock,
                                                        engine: FakeEngine) -> None:
     for sid in ("a", "b"):
-        make_session(ctx, sid)
+        make_exported_session(ctx, sid)
         queue.enqueue(sid)
     engine.fail(key("a"), *[NetworkError("Cannot reach the S3 endpoint")] * 3)
     for expected_delay in (1000, 2000, 4000):
@@ -266,7 +268,7 @@ def test_offline_holds_the_whole_queue_for_the_backoff(ctx: Context, queue: Uplo
 
 def test_resume_continues_from_the_checkpointed_parts(ctx: Context, queue: UploadQueue, clock: FakeClock,
                                                       engine: FakeEngine) -> None:
-    make_session(ctx, "s1", 5 * 1024)
+    make_exported_session(ctx, "s1", 5 * 1024)
     engine.fail(key("s1"), NetworkError("connection reset"), after_parts=2)
     queue.enqueue("s1")
     queue.process_one()
@@ -281,7 +283,7 @@ def test_resume_continues_from_the_checkpointed_parts(ctx: Context, queue: Uploa
 
 def test_changed_zip_fails_permanently_and_drops_its_parts(ctx: Context, queue: UploadQueue, clock: FakeClock,
                                                            engine: FakeEngine) -> None:
-    make_session(ctx, "s1", 5 * 1024)
+    make_exported_session(ctx, "s1", 5 * 1024)
     engine.fail(key("s1"), NetworkError("reset"), after_parts=2)
     queue.enqueue("s1")
     queue.process_one()
@@ -296,7 +298,7 @@ def test_changed_zip_fails_permanently_and_drops_its_parts(ctx: Context, queue: 
 
 # --- cancel ---------------------------------------------------------------------------
 def test_cancel_pending_aborts_its_multipart_upload(ctx: Context, queue: UploadQueue, engine: FakeEngine) -> None:
-    make_session(ctx, "s1", 5 * 1024)
+    make_exported_session(ctx, "s1", 5 * 1024)
     engine.fail(key("s1"), NetworkError("reset"), after_parts=1)
     queue.enqueue("s1")
     queue.process_one()
@@ -310,8 +312,8 @@ def test_cancel_pending_aborts_its_multipart_upload(ctx: Context, queue: UploadQ
 
 
 def test_cancel_while_uploading_stops_and_aborts(ctx: Context, queue: UploadQueue, engine: FakeEngine) -> None:
-    make_session(ctx, "s1", 5 * 1024)
-    make_session(ctx, "s2", 1024)
+    make_exported_session(ctx, "s1", 5 * 1024)
+    make_exported_session(ctx, "s2", 1024)
     queue.enqueue("s1")
     queue.enqueue("s2")
     engine.before_part = lambda k, n: queue.cancel("s1") if (k, n) == (key("s1"), 3) else None
@@ -325,7 +327,7 @@ def test_cancel_while_uploading_stops_and_aborts(ctx: Context, queue: UploadQueu
 
 def test_cancel_written_by_another_process_stops_the_running_upload(ctx: Context, queue: UploadQueue,
                                                                      engine: FakeEngine) -> None:
-    make_session(ctx, "s1", 5 * 1024)
+    make_exported_session(ctx, "s1", 5 * 1024)
     queue.enqueue("s1")
 
     def other_process_cancels(k: str, n: int) -> None:
@@ -344,7 +346,7 @@ def test_cancel_written_by_another_process_stops_the_running_upload(ctx: Context
 @pytest.mark.parametrize("final", [S.NOT_UPLOADED, S.DONE, S.FAILED])
 def test_cancel_is_refused_when_nothing_is_queued(ctx: Context, queue: UploadQueue, clock: FakeClock,
                                                   engine: FakeEngine, final: UploadStatus) -> None:
-    make_session(ctx, "s1")
+    make_exported_session(ctx, "s1")
     if final is not S.NOT_UPLOADED:
         if final is S.FAILED:
             engine.fail(key("s1"), CredentialsRejected("rejected"))
@@ -372,7 +374,7 @@ def test_restore_rules_for_every_status(ctx: Context, queue: UploadQueue, clock:
         "f2": {"status": "failed", "retryCount": 10},
     }
     for sid, fields in rows.items():
-        make_session(ctx, sid, 1000)
+        make_exported_session(ctx, sid, 1000)
         ctx.paths.state(sid).write_text(json.dumps({"sessionId": sid, "s3Key": key(sid), **base, **fields}))
     queue.restore()
     got = {sid: status(ctx, sid) for sid in rows}
@@ -395,7 +397,7 @@ def test_restore_rules_for_every_status(ctx: Context, queue: UploadQueue, clock:
 def test_corrupt_state_of_one_session_does_not_block_the_others(ctx: Context, queue: UploadQueue,
                                                                 clock: FakeClock) -> None:
     for sid in ("a", "b", "c"):
-        make_session(ctx, sid)
+        make_exported_session(ctx, sid)
     queue.enqueue("a")
     queue.enqueue("c")
     ctx.paths.state("b").write_text('{"sessionId": "b", "status": "pend')
@@ -407,7 +409,7 @@ def test_corrupt_state_of_one_session_does_not_block_the_others(ctx: Context, qu
 
 
 def test_enqueue_after_a_corrupt_state_starts_afresh(ctx: Context, queue: UploadQueue, clock: FakeClock) -> None:
-    make_session(ctx, "b")
+    make_exported_session(ctx, "b")
     ctx.paths.state("b").write_text("not json")
     assert queue.enqueue("b").status is S.PENDING
     assert list(ctx.paths.session_dir("b").glob("upload-state.json.corrupt-*"))
@@ -416,7 +418,7 @@ def test_enqueue_after_a_corrupt_state_starts_afresh(ctx: Context, queue: Upload
 
 
 def test_sessions_queued_on_disk_by_another_process_are_picked_up(ctx: Context, queue: UploadQueue) -> None:
-    make_session(ctx, "s1")
+    make_exported_session(ctx, "s1")
     request_upload(ctx, "s1")  # what `traycap upload` does while the tray runs the queue
     assert queue.process_one()
     assert status(ctx, "s1") is S.DONE
@@ -428,7 +430,7 @@ def test_worker_thread_picks_up_disk_requests_within_two_seconds(ctx: Context, e
     queue = UploadQueue(ctx, engine.factory, clock=SystemClock())
     queue.start()
     try:
-        make_session(ctx, "s1")
+        make_exported_session(ctx, "s1")
         request_upload(ctx, "s1")
         t0 = time.monotonic()
         while status(ctx, "s1") is not S.DONE:
@@ -441,7 +443,7 @@ def test_worker_thread_picks_up_disk_requests_within_two_seconds(ctx: Context, e
 
 def test_stop_mid_upload_keeps_the_parts_and_next_start_resumes(ctx: Context, engine: FakeEngine) -> None:
     write_config(ctx)
-    make_session(ctx, "s1", 6 * 1024)
+    make_exported_session(ctx, "s1", 6 * 1024)
     reached = threading.Event()
     proceed = threading.Event()
 
@@ -478,7 +480,7 @@ def test_stop_mid_upload_keeps_the_parts_and_next_start_resumes(ctx: Context, en
 
 
 def test_unsubscribe_and_a_failing_subscriber(ctx: Context, queue: UploadQueue) -> None:
-    make_session(ctx, "s1")
+    make_exported_session(ctx, "s1")
     got: list[UploadStatus] = []
 
     def broken(_event: UploadProgress) -> None:
@@ -491,3 +493,152 @@ def test_unsubscribe_and_a_failing_subscriber(ctx: Context, queue: UploadQueue) 
     queue.process_one()
     assert got == [S.PENDING]
     assert status(ctx, "s1") is S.DONE
+
+
+# --- the wall clock moving, a full disk, the last retry, idle re-reads -----------
+def test_wall_clock_set_back_does_not_park_the_queue_for_the_skew(
+    ctx: Context, queue: UploadQueue, clock: FakeClock, engine: FakeEngine
+) -> None:
+    """Found in review (fix: bfbd80d). S3 refuses a computer whose clock is a day ahead (RequestTimeTooSkewed,
+    a NetworkError that says "set the system clock; traycap will retry"). Once the user sets the clock back,
+    the retry must come within the backoff cap, not a day later, in this process and after a restart."""
+    make_exported_session(ctx, "s1")
+    queue.enqueue("s1")
+    engine.fail(key("s1"), NetworkError("S3 refused the request because this computer's clock is wrong"))
+    assert queue.process_one()
+    state = ctx.states.read("s1")
+    assert state is not None and state.status is S.PENDING and state.nextAttemptAt == clock.now_ms() + 1000
+    clock.advance(-DAY_S)  # NTP fixes the clock
+    clock.advance(301)  # longer than any backoff (5 min cap)
+    assert queue.process_one(), "the queue still waits for a time that is a day away"
+    state = ctx.states.read("s1")
+    assert state is not None and state.status is S.DONE
+    assert engine.objects[key("s1")] == zip_bytes(ctx, "s1")
+
+
+def test_wall_clock_set_back_before_a_restart(ctx: Context, clock: FakeClock, engine: FakeEngine) -> None:
+    """Found in review (fix: bfbd80d): the same after a restart, with only upload-state.json left."""
+    write_config(ctx)
+    make_exported_session(ctx, "s1")
+    first = UploadQueue(ctx, engine.factory)
+    first.enqueue("s1")
+    engine.fail(key("s1"), NetworkError("S3 refused the request because this computer's clock is wrong"))
+    assert first.process_one()
+    clock.advance(-DAY_S)
+    clock.advance(301)
+    second = UploadQueue(ctx, engine.factory)  # a new process: only upload-state.json is left
+    second.restore()
+    assert second.process_one()
+    state = ctx.states.read("s1")
+    assert state is not None and state.status is S.DONE
+
+
+def test_a_state_that_cannot_be_written_is_reported_and_the_step_does_no_work(
+    ctx: Context, queue: UploadQueue, engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review (fix: 1e7a5a7). A full disk when the queue starts an attempt: the step must say it did
+    nothing, or the worker thread (which loops at once after a step that did work) spins at 100 % CPU."""
+    make_exported_session(ctx, "s1")
+    queue.enqueue("s1")
+    real_write = ctx.states.write
+
+    def full(_state: object) -> None:
+        raise DiskFull("The disk is full: could not write upload-state.json")
+
+    monkeypatch.setattr(ctx.states, "write", full)
+    assert queue.process_one() is False
+    assert "disk is full" in queue.problems["s1"]
+    assert engine.calls == []
+    monkeypatch.setattr(ctx.states, "write", real_write)
+    assert queue.process_one() is True
+    state = ctx.states.read("s1")
+    assert state is not None and state.status is S.DONE
+
+
+def test_an_outcome_that_cannot_be_written_is_retried_once_the_disk_takes_writes(
+    ctx: Context, queue: UploadQueue, engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review (fix: 2645f30). The disk fills up while the last part is sent: "done" cannot be
+    written. The step must not raise (the worker would log a traceback and report a crash on stop), and the
+    session must not stay "uploading" until the next restart: once writes work again it is uploaded."""
+    make_exported_session(ctx, "s1", 3 * 1024)
+    queue.enqueue("s1")
+    real_write = ctx.states.write
+    full = [False]
+
+    def write(state: UploadState) -> None:
+        if full[0]:
+            raise DiskFull("The disk is full: could not write upload-state.json")
+        real_write(state)
+
+    def fill_disk_at_the_last_part(_key: str, number: int) -> None:
+        full[0] = number == 3
+
+    monkeypatch.setattr(ctx.states, "write", write)
+    engine.before_part = fill_disk_at_the_last_part
+    queue.process_one()  # must not raise
+    state = ctx.states.read("s1")
+    assert state is not None and state.status is S.UPLOADING  # what the disk still says
+    assert "disk is full" in queue.problems["s1"]
+    engine.before_part = None
+    full[0] = False
+    for _ in range(3):
+        queue.process_one()
+    state = ctx.states.read("s1")
+    assert state is not None and state.status is S.DONE
+    assert engine.objects[key("s1")] == zip_bytes(ctx, "s1")
+
+
+@pytest.mark.parametrize("max_retries", [0, 2])
+def test_a_session_that_ran_out_of_retries_does_not_say_it_will_be_retried(
+    ctx: Context, clock: FakeClock, engine: FakeEngine, max_retries: int
+) -> None:
+    """Found in review (fix: 43864ed). The last transient failure ends in `failed`: its message must not carry
+    the retryable errors' hint "traycap will retry automatically", which is no longer true."""
+    write_config(ctx, TEST_CONFIG.with_(maxRetries=max_retries))
+    queue = UploadQueue(ctx, engine.factory)
+    make_exported_session(ctx, "s1")
+    queue.enqueue("s1")
+    engine.always_fail(key("s1"), ServerError("The S3 server had an internal error (InternalError)"))
+    for _ in range(max_retries + 1):
+        clock.advance(300)
+        assert queue.process_one()
+    state = ctx.states.read("s1")
+    assert state is not None and (state.status, state.retryCount) == (S.FAILED, max_retries)
+    assert state.lastError is not None and state.lastError.startswith("The S3 server had an internal error")
+    assert "will retry automatically" not in state.lastError
+    assert "retry" in state.lastError.lower()  # and it says how to try again
+
+
+def test_an_idle_worker_rereads_the_state_files_only_when_they_change(
+    ctx: Context, queue: UploadQueue, clock: FakeClock, engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With 1,000 sessions a full scan reads 1,000 JSON files (~30 ms); an idle step each second
+    compares one stat per session instead, and still sees a request written by another process."""
+    from traycap.upload.requests import request_upload
+
+    make_exported_session(ctx, "s1")
+    queue.enqueue("s1")
+    assert queue.process_one()  # s1 uploaded
+    scans = 0
+    real_scan = ctx.states.scan
+
+    def counting_scan() -> list:  # type: ignore[type-arg]
+        nonlocal scans
+        scans += 1
+        return real_scan()
+
+    monkeypatch.setattr(ctx.states, "scan", counting_scan)
+    assert queue.process_one() is False
+    assert queue.process_one() is False
+    assert scans == 1  # the second idle step saw nothing change
+    make_exported_session(ctx, "s2")
+    request_upload(ctx, "s2")  # as `traycap upload` in another process would
+    assert queue.process_one()
+    state = ctx.states.read("s2")
+    assert state is not None and state.status is S.DONE
+    assert queue.process_one() is False
+    before = scans
+    clock.advance(31)  # past FULL_SCAN_S: read everything again even though nothing changed
+    assert queue.process_one() is False
+    assert scans == before + 1

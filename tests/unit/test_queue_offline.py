@@ -4,7 +4,7 @@ maxRetries, and the upload finishes once the endpoint answers again (issue 4, "O
 from __future__ import annotations
 
 from tests.support.fake_engine import FakeEngine
-from tests.support.sessions import make_session, write_config, zip_bytes
+from tests.support.sessions import make_exported_session, write_config, zip_bytes
 from traycap.clock import FakeClock
 from traycap.context import Context
 from traycap.errors import NetworkError, ServerError
@@ -32,7 +32,7 @@ def test_an_outage_longer_than_all_retries_keeps_the_session_pending_then_upload
     ctx: Context, clock: FakeClock, engine: FakeEngine
 ) -> None:
     write_config(ctx)
-    make_session(ctx, "s1")
+    make_exported_session(ctx, "s1")
     queue = UploadQueue(ctx, engine.factory, clock=clock)
     queue.enqueue("s1")
     engine.always_fail(KEY, NetworkError("Cannot reach http://127.0.0.1:9"))
@@ -52,7 +52,7 @@ def test_a_server_that_keeps_failing_still_fails_the_session_at_max_retries(
     ctx: Context, clock: FakeClock, engine: FakeEngine
 ) -> None:
     write_config(ctx)
-    make_session(ctx, "s1")
+    make_exported_session(ctx, "s1")
     queue = UploadQueue(ctx, engine.factory, clock=clock)
     queue.enqueue("s1")
     engine.always_fail(KEY, ServerError("The S3 server had an internal error"))
@@ -70,8 +70,8 @@ def test_cancelling_the_session_whose_outage_holds_the_queue_releases_the_others
     ctx: Context, clock: FakeClock, engine: FakeEngine
 ) -> None:
     write_config(ctx)
-    make_session(ctx, "s1", created_at=1_700_000_000_000)
-    make_session(ctx, "s2", created_at=1_700_000_000_001)
+    make_exported_session(ctx, "s1", created_at=1_700_000_000_000)
+    make_exported_session(ctx, "s2", created_at=1_700_000_000_001)
     queue = UploadQueue(ctx, engine.factory, clock=clock)
     queue.enqueue("s1")
     queue.enqueue("s2")

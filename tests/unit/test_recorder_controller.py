@@ -4,29 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
+import threading
 
 import pytest
 
-from tests.support.recording import read_bundle, wait_for
-from traycap.clock import SystemClock
-from traycap.context import Context, make_context
+from tests.support.recording import read_bundle
+from tests.support.waiting import wait_until
+from traycap.context import Context
 from traycap.errors import AlreadyRecording, CaptureLost, DiskFull, NotRecording, TraycapError
 from traycap.models import AppSettings, KeystrokePrivacy
-from traycap.paths import Paths
 from traycap.recorder.actions import RawClick, RawKey, RawMove
 from traycap.recorder.controller import RecorderEvent, RecorderState, RecordingController
 from traycap.recorder.null import NullInput, NullScreen
-from traycap.recorder.recover import recover_unfinished
 from traycap.recorder.screen import video_frame_count
-from traycap.recorder.session import RecordingLock
+from traycap.recorder.session import read_jsonl
 from traycap.storage.atomic import write_json_atomic
-
-
-@pytest.fixture
-def live_ctx(home: Path) -> Context:
-    # A real clock: the worker threads really run; tests wait on conditions, never on sleeps.
-    return make_context(Paths(root=home, logs=home / "logs"), SystemClock())
 
 
 def _controller(ctx: Context, screen: NullScreen, inputs: NullInput, events: list[RecorderEvent],
@@ -53,8 +45,9 @@ def test_start_pause_resume_stop_export(live_ctx: Context) -> None:
     inputs.emit(RawMove(clock.monotonic(), 3, 4))
     inputs.emit(RawClick(clock.monotonic(), 3, 4, "left", True))
     inputs.emit(RawClick(clock.monotonic(), 3, 4, "left", False))
-    wait_for("a click screenshot", lambda: list((live_ctx.paths.session_dir(sid) / "screenshots").glob("*-click.png")))
-    wait_for("10 frames", lambda: _frames(live_ctx, sid) >= 10)
+    shots = live_ctx.paths.session_dir(sid) / "screenshots"
+    wait_until("a click screenshot", lambda: list(shots.glob("*-click.png")))
+    wait_until("10 frames", lambda: _frames(live_ctx, sid) >= 10)
     ctl.pause()
     assert ctl.state is RecorderState.PAUSED
     inputs.emit(RawKey(clock.monotonic(), True, "x", None))  # ignored: paused
@@ -62,7 +55,7 @@ def test_start_pause_resume_stop_export(live_ctx: Context) -> None:
     with pytest.raises(AlreadyRecording):
         ctl.start()
     ctl.resume()
-    wait_for("frames after resume", lambda: screen.grabs >= grabs_at_pause + 5)
+    wait_until("frames after resume", lambda: screen.grabs >= grabs_at_pause + 5)
     inputs.emit(RawKey(clock.monotonic(), True, "y", None))
     meta = ctl.stop()
     assert ctl.state is RecorderState.IDLE and ctl.session_id is None and inputs.stopped and screen.closed
@@ -125,7 +118,7 @@ def test_auto_upload_enqueues_after_export(live_ctx: Context) -> None:
     events: list[RecorderEvent] = []
     ctl = _controller(live_ctx, NullScreen(), NullInput(), events)
     sid = ctl.start()
-    wait_for("3 frames", lambda: _frames(live_ctx, sid) >= 3)
+    wait_until("3 frames", lambda: _frames(live_ctx, sid) >= 3)
     ctl.stop()
     exported = next(e for e in events if e.kind == "exported")
     assert exported.message == "Queued for upload"
@@ -151,42 +144,6 @@ def test_keystroke_privacy_none_does_not_even_listen_to_the_keyboard(live_ctx: C
     ctl.start()
     assert inputs.keyboard is False
     ctl.stop()
-
-
-def test_recover_exports_a_crashed_session_and_skips_a_live_one(live_ctx: Context) -> None:
-    def crashed(session_id: str) -> Path:
-        directory = live_ctx.paths.session_dir(session_id)
-        (directory / "video").mkdir(parents=True)
-        write_json_atomic(directory / "session-meta.json", {
-            "sessionId": session_id, "createdAt": 1_700_000_000_000,
-            "recorder": {"status": "recording", "fps": 10, "timeBase": {"wallOriginMs": 1_700_000_000_000}}})
-        (directory / "actions.jsonl").write_bytes(
-            b'{"t":1.0,"type":"mouse_down","x":1,"y":2,"button":"left"}\n'
-            b'{"t":2.0,"type":"mouse_up","x":1,"y":2,"button":"left"}\n{"t":3.0,"ty')  # torn by the kill
-        return directory
-
-    write_json_atomic(live_ctx.paths.config, {
-        "bucket": "bucket-a", "region": "us-east-1", "accessKeyId": "AKIA", "secretAccessKey": "s3cr3t-key",
-        "autoUpload": True})
-    dead = crashed("20240101-000000-aaaaaa")
-    live = crashed("20240101-000000-bbbbbb")
-    holder = RecordingLock(live / ".recording.lock")
-    assert holder.acquire()  # another recorder is still writing this one
-    try:
-        report = recover_unfinished(live_ctx)
-    finally:
-        holder.release()
-    assert report.exported == ["20240101-000000-aaaaaa"] and not report.failed
-    meta = live_ctx.sessions.read_meta("20240101-000000-aaaaaa")
-    assert meta.actionCount == 2 and meta.endedAt == 1_700_000_000_002
-    bundle = read_bundle(live_ctx.sessions.zip_path(meta))
-    assert [a["type"] for a in bundle.actions] == ["mouse_down", "mouse_up"] and bundle.frames == []
-    assert bundle.info["recovered"] is True
-    assert not live_ctx.sessions.is_exported("20240101-000000-bbbbbb")
-    assert (dead / ".exported").exists()
-    # Queued like a normally stopped recording would be (autoUpload is on).
-    assert json.loads((dead / "upload-state.json").read_text())["status"] == "pending"
-    assert not (live / "upload-state.json").exists()
 
 
 def test_a_real_enospc_on_the_actions_file_stops_cleanly(live_ctx: Context) -> None:
@@ -240,7 +197,7 @@ def test_stopping_while_paused_captures_nothing_more(live_ctx: Context) -> None:
     screen = NullScreen()
     ctl = _controller(live_ctx, screen, NullInput(), [])
     sid = ctl.start()
-    wait_for("5 frames", lambda: _frames(live_ctx, sid) >= 5)
+    wait_until("5 frames", lambda: _frames(live_ctx, sid) >= 5)
     ctl.pause()
     meta = ctl.stop()
     bundle = read_bundle(live_ctx.sessions.zip_path(meta))
@@ -251,27 +208,6 @@ def test_stopping_while_paused_captures_nothing_more(live_ctx: Context) -> None:
     assert bundle.info["pausedMs"] == pytest.approx(meta.extra["recorder"]["stoppedAtMs"] - pause_t, abs=1)
 
 
-def test_recover_finishes_an_export_that_was_killed_halfway(live_ctx: Context) -> None:
-    ctl = _controller(live_ctx, NullScreen(), NullInput(), [])
-    sid = ctl.start()
-    wait_for("5 frames", lambda: _frames(live_ctx, sid) >= 5)
-    done = ctl.stop()
-    directory = live_ctx.paths.session_dir(sid)
-    # As if killed while zipping: meta says stopped, a partial temp zip, no zip, no marker.
-    (directory / ".exported").unlink()
-    zip_path = live_ctx.sessions.zip_path(done)
-    zip_path.unlink()
-    (directory / f".tmp-{sid}.zip").write_bytes(b"PK\x03\x04 half a zip")
-    recorder = {**done.extra["recorder"], "status": "stopped"}
-    live_ctx.sessions.save_meta(done.with_(zipPath=None, sha256=None, fileSizeBytes=None,
-                                           extra={**done.extra, "recorder": recorder}))
-    assert recover_unfinished(live_ctx).exported == [sid]
-    meta = live_ctx.sessions.read_meta(sid)
-    assert live_ctx.sessions.is_exported(sid) and not (directory / f".tmp-{sid}.zip").exists()
-    assert hashlib.sha256(zip_path.read_bytes()).hexdigest() == meta.sha256
-    assert len(read_bundle(zip_path).frames) == done.extra["frameCount"]
-
-
 def test_a_screen_that_fails_at_once_makes_start_raise_readably_and_leaves_nothing(live_ctx: Context) -> None:
     events: list[RecorderEvent] = []
     ctl = _controller(live_ctx, NullScreen(fail_after=0, error=CaptureLost("The display went away")),
@@ -280,3 +216,74 @@ def test_a_screen_that_fails_at_once_makes_start_raise_readably_and_leaves_nothi
         ctl.start()
     assert ctl.state is RecorderState.IDLE and ctl.wait_idle(0) and events == []
     assert live_ctx.sessions.session_ids() == []  # no half-made session left behind
+
+
+def test_an_event_racing_a_pause_is_never_written_after_the_pause_marker(live_ctx: Context) -> None:
+    """Found in review (fix: 4d61fac)."""
+    inputs = NullInput()
+    ctl = RecordingController(live_ctx, AppSettings(fps=20, screenshotIntervalS=5),
+                              capture_factory=lambda monitor: NullScreen(), input_factory=inputs.factory)
+    sid = ctl.start()
+    rec = ctl._rec
+    assert rec is not None
+    emitter = "pynput-keyboard"
+
+    class PauseRightAfterTheCheck(threading.Event):
+        """The listener thread sees 'running', then the user's Pause lands before it writes."""
+
+        fired = False
+
+        def is_set(self) -> bool:
+            value = super().is_set()
+            if threading.current_thread().name == emitter and not self.fired:
+                self.fired = True
+                pauser = threading.Thread(target=ctl.pause)
+                pauser.start()
+                pauser.join(10)
+            return value
+
+    racy = PauseRightAfterTheCheck()
+    racy.set()
+    rec.running = racy
+    t_key = live_ctx.clock.monotonic()
+    listener = threading.Thread(target=inputs.emit, args=(RawKey(t_key, True, "q", None),), name=emitter)
+    listener.start()
+    listener.join(10)
+    assert racy.fired and ctl.state.value == "paused"
+    ctl.stop()
+    actions = read_jsonl(live_ctx.paths.session_dir(sid) / "actions.jsonl")
+    types = [a["type"] for a in actions]
+    assert "pause" in types
+    after_pause = types[types.index("pause") + 1:]
+    assert "key_down" not in after_pause, actions
+    assert [a["t"] for a in actions] == sorted(a["t"] for a in actions), actions
+
+
+def test_screenshots_are_frames_of_the_video_even_when_the_encoder_falls_behind(live_ctx: Context) -> None:
+    """Found in review (fix: c67c7ad)."""
+    inputs = NullInput()
+    ctl = RecordingController(live_ctx, AppSettings(fps=30, screenshotIntervalS=5),
+                              capture_factory=lambda monitor: NullScreen(), input_factory=inputs.factory)
+    sid = ctl.start()
+    rec = ctl._rec
+    assert rec is not None
+    go_on = threading.Event()
+    real_write = rec.encoder.write
+
+    def stalled_write(image, pts_ms):  # type: ignore[no-untyped-def]
+        assert go_on.wait(10)
+        return real_write(image, pts_ms)
+
+    rec.encoder.write = stalled_write  # type: ignore[method-assign]
+    wait_until("frames dropped because the encoder is busy", lambda: rec.busy_drops >= 2)
+    now = live_ctx.clock.monotonic()
+    inputs.emit(RawClick(now, 5, 5, "left", True))
+    inputs.emit(RawClick(now, 5, 5, "left", False))
+    shots_dir = live_ctx.paths.session_dir(sid) / "screenshots"
+    wait_until("the click screenshot", lambda: list(shots_dir.glob("*-click.png")), timeout=5)
+    go_on.set()
+    ctl.stop()
+    directory = live_ctx.paths.session_dir(sid)
+    frame_times = {f["t"] for f in read_jsonl(directory / "video" / "frames.jsonl")}
+    shots = read_jsonl(shots_dir / "index.jsonl")
+    assert shots and all(s["t"] in frame_times for s in shots), (shots, sorted(frame_times))

@@ -1,4 +1,4 @@
-"""Session store: listing, tolerance of bad files, and the orphan-cleanup rule of DESIGN.md."""
+"""Session store: listing, tolerance of bad files, and the orphan-cleanup rule of docs/design.md."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.session_dirs import CORRUPT, make_session, set_tree_mtime
+from tests.support.sessions import CORRUPT, make_session_dir, set_tree_mtime
 from traycap.context import Context
 from traycap.errors import CorruptFile, SessionNotFound
 from traycap.models import SessionMeta, UploadState, UploadStatus
@@ -23,9 +23,9 @@ NOW = 1_800_000_000_000
 
 def test_list_newest_first_with_state(ctx: Context) -> None:
     p = ctx.paths
-    make_session(p, "old", created_ms=NOW - 3 * HOUR, state=UploadStatus.DONE, exported=True)
-    make_session(p, "new", created_ms=NOW - 1 * HOUR)
-    mid = make_session(p, "mid", created_ms=NOW - 2 * HOUR, state=UploadStatus.UPLOADING, exported=True)
+    make_session_dir(p, "old", created_ms=NOW - 3 * HOUR, state=UploadStatus.DONE, exported=True)
+    make_session_dir(p, "new", created_ms=NOW - 1 * HOUR)
+    mid = make_session_dir(p, "mid", created_ms=NOW - 2 * HOUR, state=UploadStatus.UPLOADING, exported=True)
     write_json_atomic(mid / STATE_FILE, UploadState(
         "mid", UploadStatus.UPLOADING, 1, 2, bytesUploaded=30, totalBytes=120, lastError="reset", retryCount=2,
     ).to_json())
@@ -69,9 +69,9 @@ BAD_CONTENT = {
 )
 def test_one_bad_file_is_reported_and_others_still_list(ctx: Context, which: str, kind: str) -> None:
     p = ctx.paths
-    make_session(p, "good1", created_ms=NOW - HOUR, state=UploadStatus.DONE, exported=True)
-    bad = make_session(p, "bad", created_ms=NOW - 2 * HOUR, state=UploadStatus.PENDING, exported=True)
-    make_session(p, "good2", created_ms=NOW - 3 * HOUR)
+    make_session_dir(p, "good1", created_ms=NOW - HOUR, state=UploadStatus.DONE, exported=True)
+    bad = make_session_dir(p, "bad", created_ms=NOW - 2 * HOUR, state=UploadStatus.PENDING, exported=True)
+    make_session_dir(p, "good2", created_ms=NOW - 3 * HOUR)
     (bad / which).write_bytes(BAD_CONTENT[kind])
 
     listing = ctx.sessions.list()
@@ -94,7 +94,7 @@ def test_one_bad_file_is_reported_and_others_still_list(ctx: Context, which: str
 
 
 def test_meta_of_another_session_is_reported(ctx: Context) -> None:
-    d = make_session(ctx.paths, "copy", created_ms=NOW)
+    d = make_session_dir(ctx.paths, "copy", created_ms=NOW)
     write_json_atomic(d / META_FILE, SessionMeta("original", NOW).to_json())
     item = ctx.sessions.item("copy")
     assert item.problem is not None and "belongs to session 'original'" in item.problem
@@ -104,7 +104,7 @@ def test_meta_of_another_session_is_reported(ctx: Context) -> None:
 
 def test_listing_ignores_what_is_not_a_session(ctx: Context, tmp_path: Path) -> None:
     p = ctx.paths
-    make_session(p, "real", created_ms=NOW)
+    make_session_dir(p, "real", created_ms=NOW)
     (p.sessions / "notes.txt").write_text("hi")
     (p.sessions / ".hidden").mkdir()
     (p.sessions / ".hidden" / META_FILE).write_text('{"sessionId": ".hidden", "createdAt": 1}')
@@ -114,7 +114,7 @@ def test_listing_ignores_what_is_not_a_session(ctx: Context, tmp_path: Path) -> 
     (p.sessions / "nometa").mkdir()
     (p.sessions / "nometa" / STATE_FILE).write_text('{"sessionId": "nometa", "status": "pending"}')
     (p.sessions / f"{TMP_PREFIX}x").write_text("{")
-    outside = make_session(p, "outside", created_ms=NOW)
+    outside = make_session_dir(p, "outside", created_ms=NOW)
     os.rename(outside, tmp_path / "outside")
     (p.sessions / "outside").symlink_to(tmp_path / "outside")
 
@@ -130,7 +130,7 @@ AGES_MS = {"1h": HOUR, "23h": 23 * HOUR, "25h": 25 * HOUR, "30d": 30 * 24 * HOUR
 
 
 def must_delete(state: str, exported: bool, age_ms: int) -> bool:
-    """DESIGN.md, with the conservative choice for an unreadable state (keep)."""
+    """docs/design.md, with the conservative choice for an unreadable state (keep)."""
     return age_ms > ORPHAN_AGE_MS and not exported and state in ("absent", "not_uploaded", "failed")
 
 
@@ -144,7 +144,7 @@ def test_orphan_cleanup_table(ctx: Context, tmp_path: Path) -> None:
         sid = f"s{n:03d}-{state}-{'exp' if exported else 'raw'}-{age}"
         created = NOW - AGES_MS[age]
         status = None if state == "absent" else (CORRUPT if state == "corrupt" else UploadStatus(state))
-        d = make_session(p, sid, created_ms=created, state=status, exported=exported)
+        d = make_session_dir(p, sid, created_ms=created, state=status, exported=exported)
         (d / "link-out").symlink_to(outside)  # deleting the session must not follow this
         set_tree_mtime(d, created)
         cases[sid] = must_delete(state, exported, AGES_MS[age])
@@ -172,7 +172,7 @@ def test_cleanup_never_touches_non_sessions(ctx: Context, tmp_path: Path) -> Non
     (p.sessions / "no-meta").mkdir()
     (p.sessions / "no-meta" / "actions.json").write_text("[]")
     names["no-meta"] = p.sessions / "no-meta"
-    target = make_session(p, "linked", created_ms=old)
+    target = make_session_dir(p, "linked", created_ms=old)
     os.rename(target, tmp_path / "linked-target")
     (p.sessions / "linked").symlink_to(tmp_path / "linked-target")
     names["symlink"] = p.sessions / "linked"
@@ -193,7 +193,7 @@ def test_cleanup_never_touches_non_sessions(ctx: Context, tmp_path: Path) -> Non
 
 def test_cleanup_keeps_session_with_a_recent_file(ctx: Context) -> None:
     """Old createdAt but a file written an hour ago: a recording may still be going on."""
-    d = make_session(ctx.paths, "busy", created_ms=NOW - 30 * 24 * HOUR)
+    d = make_session_dir(ctx.paths, "busy", created_ms=NOW - 30 * 24 * HOUR)
     set_tree_mtime(d, NOW - 30 * 24 * HOUR)
     os.utime(d / "screenshots" / "0001.png", ns=((NOW - HOUR) * 10**6,) * 2)
     report = ctx.sessions.cleanup_orphans(NOW)
@@ -201,14 +201,14 @@ def test_cleanup_keeps_session_with_a_recent_file(ctx: Context) -> None:
 
 
 def test_cleanup_keeps_young_created_at_with_old_files(ctx: Context) -> None:
-    d = make_session(ctx.paths, "copied", created_ms=NOW - HOUR)
+    d = make_session_dir(ctx.paths, "copied", created_ms=NOW - HOUR)
     set_tree_mtime(d, NOW - 30 * 24 * HOUR)
     assert ctx.sessions.cleanup_orphans(NOW).deleted == []
 
 
 def test_cleanup_removes_stale_temp_files_only(ctx: Context) -> None:
     p = ctx.paths
-    d = make_session(p, "kept", created_ms=NOW - HOUR, exported=True)
+    d = make_session_dir(p, "kept", created_ms=NOW - HOUR, exported=True)
     stale = d / f"{TMP_PREFIX}upload-state.json.x1"
     fresh = d / f"{TMP_PREFIX}upload-state.json.x2"
     root_stale = p.root / f"{TMP_PREFIX}upload-config.json.x3"

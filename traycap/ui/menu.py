@@ -123,7 +123,7 @@ def row_label(item: SessionListItem) -> str:
 
 
 def session_actions(item: SessionListItem, *, can_upload: bool = True) -> tuple[MenuItem, ...]:
-    """Only the actions that are valid in the session's state (DESIGN.md state machine)."""
+    """Only the actions that are valid in the session's state (the state machine in docs/design.md)."""
     sid = item.sessionId
     items: list[MenuItem] = []
     status = item.uploadStatus

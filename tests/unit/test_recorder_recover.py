@@ -1,27 +1,28 @@
-"""Review findings in the recorder (each test was failing before its fix)."""
+"""Recovery of recordings a crash left unfinished (traycap/recorder/recover.py), and orphan
+cleanup leaving them to it. The real controller on null screen/input backends makes the sessions."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
-from tests.support.recording import wait_for
+from tests.support.recording import read_bundle
+from tests.support.waiting import wait_until
 from traycap.clock import SystemClock
 from traycap.context import Context, make_context
 from traycap.models import AppSettings
-from traycap.paths import Paths
 from traycap.recorder.controller import RecordingController
 from traycap.recorder.null import NullInput, NullScreen
 from traycap.recorder.recover import recover_unfinished
+from traycap.recorder.session import RecordingLock
+from traycap.storage.atomic import write_json_atomic
 
 DAY_MS = 24 * 3600 * 1000
-
-
-@pytest.fixture
-def live_ctx(home: Path) -> Context:
-    return make_context(Paths(root=home, logs=home / "logs"), SystemClock())
 
 
 def _record(ctx: Context, frames: int = 3) -> tuple[str, RecordingController]:
@@ -29,11 +30,12 @@ def _record(ctx: Context, frames: int = 3) -> tuple[str, RecordingController]:
                               capture_factory=lambda monitor: NullScreen(), input_factory=NullInput().factory)
     sid = ctl.start()
     frames_file = ctx.paths.session_dir(sid) / "video" / "frames.jsonl"
-    wait_for(f"{frames} frames", lambda: frames_file.exists() and frames_file.read_bytes().count(b"\n") >= frames)
+    wait_until(f"{frames} frames", lambda: frames_file.exists() and frames_file.read_bytes().count(b"\n") >= frames)
     return sid, ctl
 
 
 def test_a_kill_between_the_meta_and_the_exported_marker_is_repaired(live_ctx: Context) -> None:
+    """Found in review (fix: f25637b)."""
     sid, ctl = _record(live_ctx)
     done = ctl.stop()
     directory = live_ctx.paths.session_dir(sid)
@@ -56,7 +58,7 @@ def test_a_kill_between_the_meta_and_the_exported_marker_is_repaired(live_ctx: C
 
 def test_recovery_in_another_process_never_exports_a_session_whose_export_is_running(
         live_ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
+    """Found in review (fix: f25637b)."""
 
     import traycap.recorder.export as export_mod
 
@@ -89,10 +91,8 @@ def test_recovery_in_another_process_never_exports_a_session_whose_export_is_run
 
 
 def test_orphan_cleanup_without_recovery_first_keeps_a_crashed_recording(live_ctx: Context) -> None:
-    # `traycap worker` cleans up orphans without recovering recordings first: a recording
-    # killed more than a day ago is still a recording to export, not an orphan.
-    import os
-
+    """Found in review (fix: 18f821f): `traycap worker` cleans up orphans without recovering
+    recordings first; a recording killed more than a day ago is still a recording to export, not an orphan."""
     sid, ctl = _record(live_ctx)
     ctl.stop()
     directory = live_ctx.paths.session_dir(sid)
@@ -112,80 +112,56 @@ def test_orphan_cleanup_without_recovery_first_keeps_a_crashed_recording(live_ct
     assert recover_unfinished(live_ctx).exported == [sid]
 
 
-def test_an_event_racing_a_pause_is_never_written_after_the_pause_marker(live_ctx: Context) -> None:
-    import threading
+def test_recover_exports_a_crashed_session_and_skips_a_live_one(live_ctx: Context) -> None:
+    def crashed(session_id: str) -> Path:
+        directory = live_ctx.paths.session_dir(session_id)
+        (directory / "video").mkdir(parents=True)
+        write_json_atomic(directory / "session-meta.json", {
+            "sessionId": session_id, "createdAt": 1_700_000_000_000,
+            "recorder": {"status": "recording", "fps": 10, "timeBase": {"wallOriginMs": 1_700_000_000_000}}})
+        (directory / "actions.jsonl").write_bytes(
+            b'{"t":1.0,"type":"mouse_down","x":1,"y":2,"button":"left"}\n'
+            b'{"t":2.0,"type":"mouse_up","x":1,"y":2,"button":"left"}\n{"t":3.0,"ty')  # torn by the kill
+        return directory
 
-    from traycap.recorder.actions import RawKey
-    from traycap.recorder.session import read_jsonl
-
-    inputs = NullInput()
-    ctl = RecordingController(live_ctx, AppSettings(fps=20, screenshotIntervalS=5),
-                              capture_factory=lambda monitor: NullScreen(), input_factory=inputs.factory)
-    sid = ctl.start()
-    rec = ctl._rec
-    assert rec is not None
-    emitter = "pynput-keyboard"
-
-    class PauseRightAfterTheCheck(threading.Event):
-        """The listener thread sees 'running', then the user's Pause lands before it writes."""
-
-        fired = False
-
-        def is_set(self) -> bool:
-            value = super().is_set()
-            if threading.current_thread().name == emitter and not self.fired:
-                self.fired = True
-                pauser = threading.Thread(target=ctl.pause)
-                pauser.start()
-                pauser.join(10)
-            return value
-
-    racy = PauseRightAfterTheCheck()
-    racy.set()
-    rec.running = racy
-    t_key = live_ctx.clock.monotonic()
-    listener = threading.Thread(target=inputs.emit, args=(RawKey(t_key, True, "q", None),), name=emitter)
-    listener.start()
-    listener.join(10)
-    assert racy.fired and ctl.state.value == "paused"
-    ctl.stop()
-    actions = read_jsonl(live_ctx.paths.session_dir(sid) / "actions.jsonl")
-    types = [a["type"] for a in actions]
-    assert "pause" in types
-    after_pause = types[types.index("pause") + 1:]
-    assert "key_down" not in after_pause, actions
-    assert [a["t"] for a in actions] == sorted(a["t"] for a in actions), actions
+    write_json_atomic(live_ctx.paths.config, {
+        "bucket": "bucket-a", "region": "us-east-1", "accessKeyId": "AKIA", "secretAccessKey": "s3cr3t-key",
+        "autoUpload": True})
+    dead = crashed("20240101-000000-aaaaaa")
+    live = crashed("20240101-000000-bbbbbb")
+    holder = RecordingLock(live / ".recording.lock")
+    assert holder.acquire()  # another recorder is still writing this one
+    try:
+        report = recover_unfinished(live_ctx)
+    finally:
+        holder.release()
+    assert report.exported == ["20240101-000000-aaaaaa"] and not report.failed
+    meta = live_ctx.sessions.read_meta("20240101-000000-aaaaaa")
+    assert meta.actionCount == 2 and meta.endedAt == 1_700_000_000_002
+    bundle = read_bundle(live_ctx.sessions.zip_path(meta))
+    assert [a["type"] for a in bundle.actions] == ["mouse_down", "mouse_up"] and bundle.frames == []
+    assert bundle.info["recovered"] is True
+    assert not live_ctx.sessions.is_exported("20240101-000000-bbbbbb")
+    assert (dead / ".exported").exists()
+    # Queued like a normally stopped recording would be (autoUpload is on).
+    assert json.loads((dead / "upload-state.json").read_text())["status"] == "pending"
+    assert not (live / "upload-state.json").exists()
 
 
-def test_screenshots_are_frames_of_the_video_even_when_the_encoder_falls_behind(live_ctx: Context) -> None:
-    import threading
-
-    from traycap.recorder.actions import RawClick
-    from traycap.recorder.session import read_jsonl
-
-    inputs = NullInput()
-    ctl = RecordingController(live_ctx, AppSettings(fps=30, screenshotIntervalS=5),
-                              capture_factory=lambda monitor: NullScreen(), input_factory=inputs.factory)
-    sid = ctl.start()
-    rec = ctl._rec
-    assert rec is not None
-    go_on = threading.Event()
-    real_write = rec.encoder.write
-
-    def stalled_write(image, pts_ms):  # type: ignore[no-untyped-def]
-        assert go_on.wait(10)
-        return real_write(image, pts_ms)
-
-    rec.encoder.write = stalled_write  # type: ignore[method-assign]
-    wait_for("frames dropped because the encoder is busy", lambda: rec.busy_drops >= 2)
-    now = live_ctx.clock.monotonic()
-    inputs.emit(RawClick(now, 5, 5, "left", True))
-    inputs.emit(RawClick(now, 5, 5, "left", False))
-    shots_dir = live_ctx.paths.session_dir(sid) / "screenshots"
-    wait_for("the click screenshot", lambda: list(shots_dir.glob("*-click.png")), timeout=5)
-    go_on.set()
-    ctl.stop()
+def test_recover_finishes_an_export_that_was_killed_halfway(live_ctx: Context) -> None:
+    sid, ctl = _record(live_ctx, frames=5)
+    done = ctl.stop()
     directory = live_ctx.paths.session_dir(sid)
-    frame_times = {f["t"] for f in read_jsonl(directory / "video" / "frames.jsonl")}
-    shots = read_jsonl(shots_dir / "index.jsonl")
-    assert shots and all(s["t"] in frame_times for s in shots), (shots, sorted(frame_times))
+    # As if killed while zipping: meta says stopped, a partial temp zip, no zip, no marker.
+    (directory / ".exported").unlink()
+    zip_path = live_ctx.sessions.zip_path(done)
+    zip_path.unlink()
+    (directory / f".tmp-{sid}.zip").write_bytes(b"PK\x03\x04 half a zip")
+    recorder = {**done.extra["recorder"], "status": "stopped"}
+    live_ctx.sessions.save_meta(done.with_(zipPath=None, sha256=None, fileSizeBytes=None,
+                                           extra={**done.extra, "recorder": recorder}))
+    assert recover_unfinished(live_ctx).exported == [sid]
+    meta = live_ctx.sessions.read_meta(sid)
+    assert live_ctx.sessions.is_exported(sid) and not (directory / f".tmp-{sid}.zip").exists()
+    assert hashlib.sha256(zip_path.read_bytes()).hexdigest() == meta.sha256
+    assert len(read_bundle(zip_path).frames) == done.extra["frameCount"]

@@ -1,4 +1,4 @@
-"""The foundation's CLI, run as a user runs it: a real `traycap` process per command."""
+"""The command line (traycap/cli.py, traycap/commands/), run as a user runs it: a real `traycap` process per command."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.session_dirs import make_session
+from tests.support.sessions import make_session_dir
 from traycap.models import UploadStatus
 from traycap.paths import META_FILE, STATE_FILE, Paths
 
@@ -62,8 +62,8 @@ def test_help_console_script_and_module(home: Path) -> None:
 def test_sessions_text_and_json(home: Path) -> None:
     paths = Paths(root=home, logs=home / "logs").ensure()
     assert "No sessions yet" in run(home, "sessions").stdout
-    make_session(paths, "20250101-100000-aaaaaa", created_ms=NOW - 2 * HOUR, state=UploadStatus.DONE, exported=True)
-    make_session(paths, "20250101-120000-bbbbbb", created_ms=NOW - HOUR, exported=True)
+    make_session_dir(paths, "20250101-100000-aaaaaa", created_ms=NOW - 2 * HOUR, state=UploadStatus.DONE, exported=True)
+    make_session_dir(paths, "20250101-120000-bbbbbb", created_ms=NOW - HOUR, exported=True)
     items = run(home, "sessions", "--json")
     assert list(listed(items)) == ["20250101-120000-bbbbbb", "20250101-100000-aaaaaa"]
     assert listed(items)["20250101-100000-aaaaaa"]["uploadStatus"] == "done"
@@ -86,13 +86,14 @@ BAD = {
 
 def test_corrupt_session_files_are_reported_and_others_list(home: Path) -> None:
     paths = Paths(root=home, logs=home / "logs").ensure()
-    good = [make_session(paths, f"good-{n}", created_ms=NOW - n * HOUR, state=UploadStatus.FAILED, exported=True).name
+    good = [make_session_dir(paths, f"good-{n}", created_ms=NOW - n * HOUR, state=UploadStatus.FAILED,
+                             exported=True).name
             for n in range(1, 4)]
     bad: dict[str, Path] = {}
     for kind, content in BAD.items():
         for name in (META_FILE, STATE_FILE):
             sid = f"bad-{kind}-{'meta' if name == META_FILE else 'state'}"
-            d = make_session(paths, sid, created_ms=NOW, state=UploadStatus.PENDING, exported=True)
+            d = make_session_dir(paths, sid, created_ms=NOW, state=UploadStatus.PENDING, exported=True)
             (d / name).write_bytes(content)
             bad[sid] = d / name
     (paths.sessions / "..evil").mkdir()
@@ -117,7 +118,7 @@ def test_corrupt_session_files_are_reported_and_others_list(home: Path) -> None:
 
 def test_corrupt_config_file_clear_error_and_left_alone(home: Path) -> None:
     cfg = home / "upload-config.json"
-    make_session(Paths(root=home, logs=home / "logs").ensure(), "still-here", created_ms=NOW)
+    make_session_dir(Paths(root=home, logs=home / "logs").ensure(), "still-here", created_ms=NOW)
     for content, reason in ((b"", "empty"), (b'{"bucket": "b", "maxRetries": "3"}', "'maxRetries' must be int"),
                             (b"\xc3\x28", "not UTF-8"), (b"[1]", "JSON object")):
         cfg.write_bytes(content)
@@ -165,7 +166,7 @@ def test_config_set_validates_and_writes_nothing_on_error(home: Path) -> None:
 
 
 def test_secret_never_printed_or_logged(home: Path) -> None:
-    make_session(Paths(root=home, logs=home / "logs").ensure(), "s1", created_ms=NOW, exported=True)
+    make_session_dir(Paths(root=home, logs=home / "logs").ensure(), "s1", created_ms=NOW, exported=True)
     runs = [
         run(home, "config", "set", "bucket=my-bucket", "region=us-east-1", "accessKeyId=AKIDEXAMPLE",
             f"secretAccessKey={SECRET}", "endpointUrl=http://127.0.0.1:9", "pathStyle=true"),
@@ -198,7 +199,7 @@ def test_secret_never_printed_or_logged(home: Path) -> None:
 @pytest.mark.slow
 def test_secret_not_in_worker_log_file(home: Path) -> None:
     """The worker logs to a file at DEBUG while an upload fails against a closed port on 127.0.0.1."""
-    make_session(Paths(root=home, logs=home / "logs").ensure(), "s1", created_ms=NOW, exported=True)
+    make_session_dir(Paths(root=home, logs=home / "logs").ensure(), "s1", created_ms=NOW, exported=True)
     assert run(home, "config", "set", "bucket=my-bucket", "region=us-east-1", "accessKeyId=AKIDEXAMPLE",
                f"secretAccessKey={SECRET}", "endpointUrl=http://127.0.0.1:9", "maxRetries=1").returncode == 0
     queued = run(home, "upload", "s1")

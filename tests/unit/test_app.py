@@ -1,228 +1,27 @@
-"""The tray app's logic with fake parts: start-up order, actions, live menu updates, notifications, quit.
+"""TrayApp (traycap/app.py) with fake parts: start-up order, actions, live menu updates, notifications, quit.
 
-No GUI here: FakeTray records what would be rendered. The real run is tests/integration/test_tray_gui.py.
+No GUI here: the fakes in tests/support/fake_app_parts.py record what would be rendered.
+The real run is tests/integration/test_tray_gui.py.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+import threading
+from collections.abc import Iterator
 
 import pytest
 
-from tests.support.session_dirs import make_session
-from traycap.app import TrayApp, recording_mode
-from traycap.app_parts import Parts
+from tests.support.fake_app_parts import CONFIG, T0, Harness
+from tests.support.sessions import make_session_dir, set_tree_mtime
+from tests.support.waiting import wait_until
+from traycap.app import recording_mode
 from traycap.context import Context
-from traycap.errors import HotkeyUnavailable
-from traycap.models import SessionMeta, UploadConfig, UploadProgress, UploadState, UploadStatus
+from traycap.models import AppSettings, UploadProgress, UploadState, UploadStatus
+from traycap.recorder.controller import RecordingController
+from traycap.recorder.null import NullInput, NullScreen
 from traycap.storage.config_store import save_config, save_settings
-from traycap.storage.state_store import StateStore
 from traycap.ui import notify
-from traycap.ui.menu import Action, ActionKind, IconSpec, IconState, MenuItem, RecordingMode, find_action
-from traycap.ui.session_cache import SessionCache
-
-T0 = 1_700_000_000_000
-CONFIG = UploadConfig(bucket="traycap-test", region="us-east-1", accessKeyId="AKIAX", secretAccessKey="s3cr3t-value")
-
-
-class FakeTray:
-    def __init__(self, on_action: Callable[[Action], None]) -> None:
-        self.on_action = on_action
-        self.renders: list[tuple[tuple[MenuItem, ...], IconSpec, str]] = []
-        self.stopped = False
-
-    def update(self, items: tuple[MenuItem, ...], spec: IconSpec, tooltip: str) -> None:
-        self.renders.append((items, spec, tooltip))
-
-    def run(self, on_shown: Callable[[], None]) -> None:
-        on_shown()
-
-    def stop(self) -> None:
-        self.stopped = True
-
-
-class FakeQueue:
-    def __init__(self, log: list[str], states: StateStore, clock_ms: Callable[[], int]) -> None:
-        self.log = log
-        self.states = states
-        self.now = clock_ms
-        self.subs: list[Callable[[UploadProgress], None]] = []
-
-    def restore(self) -> None:
-        self.log.append("queue.restore")
-
-    def _set(self, sid: str, status: UploadStatus) -> UploadState:
-        state = UploadState(sessionId=sid, status=status, createdAt=self.now(), updatedAt=self.now())
-        self.states.write(state)
-        self.emit(UploadProgress.of(state))
-        return state
-
-    def enqueue(self, sid: str) -> UploadState:
-        self.log.append(f"enqueue {sid}")
-        return self._set(sid, UploadStatus.PENDING)
-
-    def retry(self, sid: str) -> UploadState:
-        self.log.append(f"retry {sid}")
-        return self._set(sid, UploadStatus.PENDING)
-
-    def cancel(self, sid: str) -> UploadState:
-        self.log.append(f"cancel {sid}")
-        return self._set(sid, UploadStatus.NOT_UPLOADED)
-
-    def subscribe(self, fn: Callable[[UploadProgress], None]) -> Callable[[], None]:
-        self.subs.append(fn)
-        return lambda: self.subs.remove(fn)
-
-    def emit(self, p: UploadProgress) -> None:
-        for fn in list(self.subs):
-            fn(p)
-
-    def start(self) -> None:
-        self.log.append("queue.start")
-
-    def stop(self, *, timeout: float = 10.0) -> None:
-        self.log.append(f"queue.stop({timeout})")
-
-
-class FakeRecorder:
-    def __init__(self, ctx: Context, log: list[str], on_event: Callable[[Any], None]) -> None:
-        self.ctx, self.log, self.on_event = ctx, log, on_event
-        self.state = "IDLE"
-        self.session_id: str | None = None
-        self.count = 0
-
-    def start(self) -> str:
-        self.count += 1
-        self.session_id = f"rec-{self.count}"
-        self.state = "RECORDING"
-        self.log.append(f"recorder.start {self.session_id}")
-        return self.session_id
-
-    def pause(self) -> None:
-        self.state = "PAUSED"
-        self.log.append("recorder.pause")
-
-    def resume(self) -> None:
-        self.state = "RECORDING"
-        self.log.append("recorder.resume")
-
-    def stop(self) -> SessionMeta:
-        sid = self.session_id
-        assert sid is not None
-        make_session(self.ctx.paths, sid, created_ms=self.ctx.clock.now_ms(), exported=True)
-        self.state = "IDLE"
-        self.log.append(f"recorder.stop {sid}")
-        return self.ctx.sessions.read_meta(sid)
-
-
-class FakeHotkey:
-    def __init__(self, spec: str, callback: Callable[[], None], log: list[str], fail: bool) -> None:
-        self.spec, self.callback, self.log, self.fail = spec, callback, log, fail
-
-    def start(self) -> None:
-        if self.fail:
-            raise HotkeyUnavailable(f"The hotkey {self.spec} cannot be registered: grabbed by another program")
-        self.log.append(f"hotkey.start {self.spec}")
-
-    def stop(self) -> None:
-        self.log.append("hotkey.stop")
-
-
-class FakeLock:
-    def __init__(self, free: bool, log: list[str]) -> None:
-        self.free, self.log = free, log
-
-    def try_acquire(self) -> bool:
-        self.log.append(f"queue_lock.acquire -> {self.free}")
-        return self.free
-
-    def release(self) -> None:
-        self.log.append("queue_lock.release")
-
-
-class Harness:
-    def __init__(self, ctx: Context, *, lock_free: bool = True, hotkey_fails: bool = False) -> None:
-        self.ctx = ctx
-        self.log: list[str] = []
-        self.delivered: list[notify.Notice] = []
-        self.copied: list[str] = []
-        self.opened: list[Path] = []
-        self.requests: list[str] = []
-        self.queue: FakeQueue | None = None
-        self.recorder: FakeRecorder | None = None
-        self.hotkeys: list[FakeHotkey] = []
-        self.tray: FakeTray | None = None
-
-        def make_tray(on_action: Callable[[Action], None]) -> FakeTray:
-            self.tray = FakeTray(on_action)
-            return self.tray
-
-        def make_queue(c: Context) -> FakeQueue:
-            self.queue = FakeQueue(self.log, c.states, c.clock.now_ms)
-            return self.queue
-
-        def make_recorder(c: Context, settings: Any, on_event: Callable[[Any], None]) -> FakeRecorder:
-            self.recorder = FakeRecorder(c, self.log, on_event)
-            return self.recorder
-
-        def make_hotkey(spec: str, cb: Callable[[], None]) -> FakeHotkey:
-            hk = FakeHotkey(spec, cb, self.log, hotkey_fails)
-            self.hotkeys.append(hk)
-            return hk
-
-        def cleanup_spy(c: Context) -> None:
-            self.log.append("recover")
-
-        def request(kind: str) -> Callable[[Context, str], None]:
-            return lambda c, sid: self.requests.append(f"{kind} {sid}")
-
-        self.notifier = notify.Notifier(self.delivered.append, available=lambda: True)
-        self.parts = Parts(
-            make_tray=make_tray,
-            make_queue=make_queue,
-            make_recorder=make_recorder,
-            make_hotkey=make_hotkey,
-            queue_lock=FakeLock(lock_free, self.log),
-            notifier=self.notifier,
-            copy_text=self.copied.append,
-            open_folder=self.opened.append,
-            share_link=lambda cfg, key, exp: f"{cfg.endpointUrl or 'https://s3'}/{cfg.bucket}/{key}?X-Amz-Expires={exp}",
-            launch_settings=lambda c: _DoneProcess(),
-            recover=cleanup_spy,
-            request_upload=request("upload"),
-            request_retry=request("retry"),
-            request_cancel=request("cancel"),
-        )
-        self.app = TrayApp(ctx, self.parts)
-
-    def do(self, action_id: str) -> None:
-        kind, _, sid = action_id.partition(":")
-        self.app.perform(Action(ActionKind(kind), sid or None))
-
-    def menu(self) -> tuple[MenuItem, ...]:
-        self.app.render()
-        assert self.tray is not None
-        return self.tray.renders[-1][0]
-
-    def spec(self) -> IconSpec:
-        self.app.render()
-        assert self.tray is not None
-        return self.tray.renders[-1][1]
-
-    def notices(self) -> list[notify.Notice]:
-        self.notifier.close()
-        return list(self.delivered)
-
-
-class _DoneProcess:
-    def poll(self) -> int | None:
-        return 0
-
-    def wait(self, timeout: float | None = None) -> int:
-        return 0
+from traycap.ui.menu import Action, ActionKind, IconSpec, IconState, RecordingMode, find_action
 
 
 @pytest.fixture
@@ -245,11 +44,9 @@ def test_startup_order_and_ready(h: Harness) -> None:
 
 def test_orphans_are_cleaned_up_at_startup(ctx: Context) -> None:
     old = ctx.clock.now_ms() - 3 * 24 * 3600 * 1000
-    make_session(ctx.paths, "orphan", created_ms=old, exported=False, zip_bytes=None)
-    from tests.support.session_dirs import set_tree_mtime
-
+    make_session_dir(ctx.paths, "orphan", created_ms=old, exported=False, zip_bytes=None)
     set_tree_mtime(ctx.paths.session_dir("orphan"), old)
-    make_session(ctx.paths, "kept", created_ms=old, exported=True)
+    make_session_dir(ctx.paths, "kept", created_ms=old, exported=True)
     h = Harness(ctx)
     h.app.startup()
     assert not ctx.paths.session_dir("orphan").exists()
@@ -287,7 +84,7 @@ def test_without_auto_upload_the_session_waits_for_the_user(h: Harness) -> None:
 
 
 def test_progress_updates_the_cached_row_icon_and_notifies_once(h: Harness) -> None:
-    make_session(h.ctx.paths, "s1", created_ms=T0, exported=True, state=UploadStatus.PENDING)
+    make_session_dir(h.ctx.paths, "s1", created_ms=T0, exported=True, state=UploadStatus.PENDING)
     h.app.startup()
     assert h.queue is not None
     for pct in (10, 45, 45, 45):
@@ -312,7 +109,7 @@ def test_progress_updates_the_cached_row_icon_and_notifies_once(h: Harness) -> N
 
 
 def test_failure_notifies_once_with_the_reason_and_sets_attention(h: Harness) -> None:
-    make_session(h.ctx.paths, "s1", created_ms=T0, exported=True, state=UploadStatus.UPLOADING)
+    make_session_dir(h.ctx.paths, "s1", created_ms=T0, exported=True, state=UploadStatus.UPLOADING)
     h.app.startup()
     assert h.queue is not None
     reason = "The access key was rejected by S3 (check Upload settings, then Retry)"
@@ -327,7 +124,7 @@ def test_failure_notifies_once_with_the_reason_and_sets_attention(h: Harness) ->
 
 
 def test_sessions_failed_before_startup_are_not_announced_again(ctx: Context) -> None:
-    make_session(ctx.paths, "old", created_ms=T0, exported=True, state=UploadStatus.FAILED)
+    make_session_dir(ctx.paths, "old", created_ms=T0, exported=True, state=UploadStatus.FAILED)
     h = Harness(ctx)
     h.app.startup()
     assert h.queue is not None
@@ -338,7 +135,7 @@ def test_sessions_failed_before_startup_are_not_announced_again(ctx: Context) ->
 
 
 def test_copy_link_and_open_folders(h: Harness) -> None:
-    make_session(h.ctx.paths, "s1", created_ms=T0, exported=True)
+    make_session_dir(h.ctx.paths, "s1", created_ms=T0, exported=True)
     h.ctx.states.write(UploadState(sessionId="s1", status=UploadStatus.DONE, createdAt=T0, updatedAt=T0,
                                    s3Key="sessions/s1.zip"))
     h.app.startup()
@@ -350,7 +147,7 @@ def test_copy_link_and_open_folders(h: Harness) -> None:
 
 
 def test_copy_link_of_a_session_not_uploaded_is_a_readable_error(h: Harness) -> None:
-    make_session(h.ctx.paths, "s1", created_ms=T0, exported=True)
+    make_session_dir(h.ctx.paths, "s1", created_ms=T0, exported=True)
     h.app.startup()
     h.app.handle(Action(ActionKind.COPY_LINK, "s1"))
     assert h.app.actions.drain()
@@ -372,7 +169,7 @@ def test_hotkey_failure_is_not_fatal_and_shows_in_menu_and_notification(ctx: Con
 
 
 def test_missing_config_is_attention_and_disables_upload(ctx: Context) -> None:
-    make_session(ctx.paths, "s1", created_ms=T0, exported=True)
+    make_session_dir(ctx.paths, "s1", created_ms=T0, exported=True)
     h = Harness(ctx)
     h.app.startup()
     assert h.spec().state is IconState.ATTENTION
@@ -380,17 +177,13 @@ def test_missing_config_is_attention_and_disables_upload(ctx: Context) -> None:
     assert upload is not None and not upload.enabled
     save_config(ctx.paths.config, CONFIG)
     h.do("open_settings")  # the fake dialog exits at once; the watcher reloads the settings
-    deadline = time.monotonic() + 5
-    while h.app.view().config_problem is not None and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until("the settings to be reloaded", lambda: h.app.view().config_problem is None, 5)
     upload = find_action(h.menu(), "upload:s1")
     assert upload is not None and upload.enabled
     h.app.actions.close()
 
 
 def test_changed_hotkey_in_settings_is_registered_again(h: Harness) -> None:
-    from traycap.models import AppSettings
-
     h.app.startup()
     save_settings(h.ctx.paths.settings, AppSettings(hotkey="<alt>+<f9>"))
     h.app.reload_settings()
@@ -400,7 +193,7 @@ def test_changed_hotkey_in_settings_is_registered_again(h: Harness) -> None:
 
 def test_without_the_queue_lock_requests_go_to_disk(ctx: Context) -> None:
     save_config(ctx.paths.config, CONFIG)
-    make_session(ctx.paths, "s1", created_ms=T0, exported=True)
+    make_session_dir(ctx.paths, "s1", created_ms=T0, exported=True)
     h = Harness(ctx, lock_free=False)
     h.app.startup()
     assert h.queue is None and "queue.restore" not in h.log
@@ -415,7 +208,7 @@ def test_a_tray_without_the_queue_lock_takes_over_the_queue_once_it_is_free(ctx:
     """The lock may be held only for a moment (a CLI command checking for a running queue) or by a
     worker that later exits: the tray keeps trying and then runs the queue itself."""
     save_config(ctx.paths.config, CONFIG)
-    make_session(ctx.paths, "s1", created_ms=T0, exported=True)
+    make_session_dir(ctx.paths, "s1", created_ms=T0, exported=True)
     h = Harness(ctx, lock_free=False)
     h.app.startup()
     h.app._take_over_queue()  # still held elsewhere: nothing changes
@@ -466,29 +259,10 @@ def test_recording_mode_mapping() -> None:
     assert recording_mode("idle") is RecordingMode.IDLE
 
 
-def test_cache_updates_one_row_per_progress_tick() -> None:
-    cache = SessionCache()
-    from traycap.models import SessionListItem
-
-    cache.replace_all([
-        SessionListItem(sessionId=f"s{i:04d}", createdAt=T0 + i, actionCount=0, isExported=True,
-                        uploadStatus=UploadStatus.PENDING)
-        for i in range(1000)
-    ])
-    assert [i.sessionId for i in cache.recent(3)] == ["s0999", "s0998", "s0997"]
-    for pct in range(100):
-        row = cache.apply_progress(UploadProgress("s0500", UploadStatus.UPLOADING, pct, 100, pct))
-        assert row is not None and row.uploadProgress == pct
-    assert cache.counts() == (1000, 0)
-    assert cache.apply_progress(UploadProgress("unknown", UploadStatus.DONE, 1, 1, 100)) is None
-
-
 def test_copy_link_on_done_setting_copies_and_says_so(ctx: Context) -> None:
-    from traycap.models import AppSettings
-
     save_config(ctx.paths.config, CONFIG)
     save_settings(ctx.paths.settings, AppSettings(copyLinkOnDone=True, linkExpiresS=3600))
-    make_session(ctx.paths, "s1", created_ms=T0, exported=True, state=UploadStatus.UPLOADING)
+    make_session_dir(ctx.paths, "s1", created_ms=T0, exported=True, state=UploadStatus.UPLOADING)
     h = Harness(ctx)
     h.app.startup()
     assert h.queue is not None
@@ -510,3 +284,76 @@ def test_hotkey_during_export_does_not_start_a_new_recording(h: Harness) -> None
     h.hotkeys[-1].callback()
     assert h.app.actions.drain()
     assert [x for x in h.log if x.startswith("recorder.")] == ["recorder.start rec-1"]
+
+
+def test_quit_while_a_stopped_recording_is_exporting_waits_for_the_export(
+        live_ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review (fix: 908b7fd), with the real recorder on a null screen: SIGTERM at logout or
+    Ctrl-C while Stop's export runs must wait for the export, not exit with the session half-written."""
+    import traycap.recorder.export as export_mod
+
+    save_config(live_ctx.paths.config, CONFIG)
+    h = Harness(live_ctx)
+    real_export = export_mod.export_session
+    exporting, go_on = threading.Event(), threading.Event()
+
+    def slow_export(ctx: Context, session_id: str):  # type: ignore[no-untyped-def]
+        exporting.set()
+        assert go_on.wait(10)
+        return real_export(ctx, session_id)
+
+    recorder = RecordingController(live_ctx, AppSettings(fps=20, screenshotIntervalS=5),
+                                   on_event=h.app.on_recorder_event,
+                                   capture_factory=lambda monitor: NullScreen(), input_factory=NullInput().factory)
+    h.parts.make_recorder = lambda c, s, e: recorder
+    h.app.startup()
+    sid = recorder.start()
+    frames = live_ctx.paths.session_dir(sid) / "video" / "frames.jsonl"
+    wait_until("a frame", lambda: frames.exists() and frames.read_bytes().count(b"\n") >= 2)
+    monkeypatch.setattr(export_mod, "export_session", slow_export)
+    stopper = threading.Thread(target=h.app.toggle_recording)  # the hotkey's Stop, on traycap-actions
+    stopper.start()
+    assert exporting.wait(10)
+    # SIGTERM (logout) or Ctrl-C now: the recorder is already IDLE, its export still runs.
+    quitter = threading.Thread(target=h.app.shutdown)
+    quitter.start()
+    try:
+        quitter.join(1.0)
+        assert quitter.is_alive(), "shutdown returned (and the process would exit) in the middle of the export"
+    finally:
+        go_on.set()
+        quitter.join(10)
+        stopper.join(10)
+    assert not quitter.is_alive() and live_ctx.sessions.is_exported(sid)
+
+
+def test_menu_actions_still_run_while_a_long_export_runs(ctx: Context) -> None:
+    """Found in review (fix: 0eac413): every menu action ran on the one traycap-actions thread, behind
+    Stop's export: with an hour-long session, "Open sessions folder", "Upload settings…" or another
+    session's Upload did nothing for the whole export, then all fired at once."""
+    save_config(ctx.paths.config, CONFIG)
+    h = Harness(ctx)
+    h.app.startup()
+    h.do("toggle_recording")
+    recorder = h.recorder
+    assert recorder is not None
+    exporting, go_on = threading.Event(), threading.Event()
+    real_stop = recorder.stop
+
+    def slow_stop():  # type: ignore[no-untyped-def]
+        exporting.set()
+        assert go_on.wait(10)
+        return real_stop()
+
+    recorder.stop = slow_stop  # type: ignore[method-assign]
+    try:
+        h.app.handle(Action(ActionKind.TOGGLE_RECORDING))
+        assert exporting.wait(10)
+        h.app.handle(Action(ActionKind.OPEN_SESSIONS_FOLDER))
+        wait_until("Open sessions folder to run during the export", lambda: h.opened, timeout=3)
+        assert not go_on.is_set()
+    finally:
+        go_on.set()
+        assert h.app.actions.drain()
+        h.app.actions.close()
+    assert h.opened == [ctx.paths.sessions] and "recorder.stop rec-1" in h.log

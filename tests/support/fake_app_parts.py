@@ -1,0 +1,221 @@
+"""Fake parts for TrayApp (tray, queue, recorder, hotkey, queue lock) and a Harness that wires them.
+
+The fakes log what the app asks of them; FakeTray records what would be rendered. Used by the
+tray app's unit tests (tests/unit/test_app.py); the real run is tests/integration/test_tray_gui.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.support.sessions import make_session_dir
+from traycap.app import TrayApp
+from traycap.app_parts import Parts
+from traycap.context import Context
+from traycap.errors import HotkeyUnavailable
+from traycap.models import SessionMeta, UploadConfig, UploadProgress, UploadState, UploadStatus
+from traycap.storage.state_store import StateStore
+from traycap.ui import notify
+from traycap.ui.menu import Action, ActionKind, IconSpec, MenuItem
+
+T0 = 1_700_000_000_000
+CONFIG = UploadConfig(bucket="traycap-test", region="us-east-1", accessKeyId="AKIAX", secretAccessKey="s3cr3t-value")
+
+
+class FakeTray:
+    def __init__(self, on_action: Callable[[Action], None]) -> None:
+        self.on_action = on_action
+        self.renders: list[tuple[tuple[MenuItem, ...], IconSpec, str]] = []
+        self.stopped = False
+
+    def update(self, items: tuple[MenuItem, ...], spec: IconSpec, tooltip: str) -> None:
+        self.renders.append((items, spec, tooltip))
+
+    def run(self, on_shown: Callable[[], None]) -> None:
+        on_shown()
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+class FakeQueue:
+    def __init__(self, log: list[str], states: StateStore, clock_ms: Callable[[], int]) -> None:
+        self.log = log
+        self.states = states
+        self.now = clock_ms
+        self.subs: list[Callable[[UploadProgress], None]] = []
+
+    def restore(self) -> None:
+        self.log.append("queue.restore")
+
+    def _set(self, sid: str, status: UploadStatus) -> UploadState:
+        state = UploadState(sessionId=sid, status=status, createdAt=self.now(), updatedAt=self.now())
+        self.states.write(state)
+        self.emit(UploadProgress.of(state))
+        return state
+
+    def enqueue(self, sid: str) -> UploadState:
+        self.log.append(f"enqueue {sid}")
+        return self._set(sid, UploadStatus.PENDING)
+
+    def retry(self, sid: str) -> UploadState:
+        self.log.append(f"retry {sid}")
+        return self._set(sid, UploadStatus.PENDING)
+
+    def cancel(self, sid: str) -> UploadState:
+        self.log.append(f"cancel {sid}")
+        return self._set(sid, UploadStatus.NOT_UPLOADED)
+
+    def subscribe(self, fn: Callable[[UploadProgress], None]) -> Callable[[], None]:
+        self.subs.append(fn)
+        return lambda: self.subs.remove(fn)
+
+    def emit(self, p: UploadProgress) -> None:
+        for fn in list(self.subs):
+            fn(p)
+
+    def start(self) -> None:
+        self.log.append("queue.start")
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        self.log.append(f"queue.stop({timeout})")
+
+
+class FakeRecorder:
+    def __init__(self, ctx: Context, log: list[str], on_event: Callable[[Any], None]) -> None:
+        self.ctx, self.log, self.on_event = ctx, log, on_event
+        self.state = "IDLE"
+        self.session_id: str | None = None
+        self.count = 0
+
+    def start(self) -> str:
+        self.count += 1
+        self.session_id = f"rec-{self.count}"
+        self.state = "RECORDING"
+        self.log.append(f"recorder.start {self.session_id}")
+        return self.session_id
+
+    def pause(self) -> None:
+        self.state = "PAUSED"
+        self.log.append("recorder.pause")
+
+    def resume(self) -> None:
+        self.state = "RECORDING"
+        self.log.append("recorder.resume")
+
+    def stop(self) -> SessionMeta:
+        sid = self.session_id
+        assert sid is not None
+        make_session_dir(self.ctx.paths, sid, created_ms=self.ctx.clock.now_ms(), exported=True)
+        self.state = "IDLE"
+        self.log.append(f"recorder.stop {sid}")
+        return self.ctx.sessions.read_meta(sid)
+
+
+class FakeHotkey:
+    def __init__(self, spec: str, callback: Callable[[], None], log: list[str], fail: bool) -> None:
+        self.spec, self.callback, self.log, self.fail = spec, callback, log, fail
+
+    def start(self) -> None:
+        if self.fail:
+            raise HotkeyUnavailable(f"The hotkey {self.spec} cannot be registered: grabbed by another program")
+        self.log.append(f"hotkey.start {self.spec}")
+
+    def stop(self) -> None:
+        self.log.append("hotkey.stop")
+
+
+class FakeLock:
+    def __init__(self, free: bool, log: list[str]) -> None:
+        self.free, self.log = free, log
+
+    def try_acquire(self) -> bool:
+        self.log.append(f"queue_lock.acquire -> {self.free}")
+        return self.free
+
+    def release(self) -> None:
+        self.log.append("queue_lock.release")
+
+
+class Harness:
+    def __init__(self, ctx: Context, *, lock_free: bool = True, hotkey_fails: bool = False) -> None:
+        self.ctx = ctx
+        self.log: list[str] = []
+        self.delivered: list[notify.Notice] = []
+        self.copied: list[str] = []
+        self.opened: list[Path] = []
+        self.requests: list[str] = []
+        self.queue: FakeQueue | None = None
+        self.recorder: FakeRecorder | None = None
+        self.hotkeys: list[FakeHotkey] = []
+        self.tray: FakeTray | None = None
+
+        def make_tray(on_action: Callable[[Action], None]) -> FakeTray:
+            self.tray = FakeTray(on_action)
+            return self.tray
+
+        def make_queue(c: Context) -> FakeQueue:
+            self.queue = FakeQueue(self.log, c.states, c.clock.now_ms)
+            return self.queue
+
+        def make_recorder(c: Context, settings: Any, on_event: Callable[[Any], None]) -> FakeRecorder:
+            self.recorder = FakeRecorder(c, self.log, on_event)
+            return self.recorder
+
+        def make_hotkey(spec: str, cb: Callable[[], None]) -> FakeHotkey:
+            hk = FakeHotkey(spec, cb, self.log, hotkey_fails)
+            self.hotkeys.append(hk)
+            return hk
+
+        def cleanup_spy(c: Context) -> None:
+            self.log.append("recover")
+
+        def request(kind: str) -> Callable[[Context, str], None]:
+            return lambda c, sid: self.requests.append(f"{kind} {sid}")
+
+        self.notifier = notify.Notifier(self.delivered.append, available=lambda: True)
+        self.parts = Parts(
+            make_tray=make_tray,
+            make_queue=make_queue,
+            make_recorder=make_recorder,
+            make_hotkey=make_hotkey,
+            queue_lock=FakeLock(lock_free, self.log),
+            notifier=self.notifier,
+            copy_text=self.copied.append,
+            open_folder=self.opened.append,
+            share_link=lambda cfg, key, exp: f"{cfg.endpointUrl or 'https://s3'}/{cfg.bucket}/{key}?X-Amz-Expires={exp}",
+            launch_settings=lambda c: _DoneProcess(),
+            recover=cleanup_spy,
+            request_upload=request("upload"),
+            request_retry=request("retry"),
+            request_cancel=request("cancel"),
+        )
+        self.app = TrayApp(ctx, self.parts)
+
+    def do(self, action_id: str) -> None:
+        kind, _, sid = action_id.partition(":")
+        self.app.perform(Action(ActionKind(kind), sid or None))
+
+    def menu(self) -> tuple[MenuItem, ...]:
+        self.app.render()
+        assert self.tray is not None
+        return self.tray.renders[-1][0]
+
+    def spec(self) -> IconSpec:
+        self.app.render()
+        assert self.tray is not None
+        return self.tray.renders[-1][1]
+
+    def notices(self) -> list[notify.Notice]:
+        self.notifier.close()
+        return list(self.delivered)
+
+
+class _DoneProcess:
+    def poll(self) -> int | None:
+        return 0
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
