@@ -6,223 +6,22 @@ No GUI here: FakeTray records what would be rendered. The real run is tests/inte
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
 from tests.support.session_dirs import make_session
-from traycap.app import TrayApp, recording_mode
-from traycap.app_parts import Parts
+from tests.support.tray_app import CONFIG, Harness
+from traycap.app_view import recording_mode
 from traycap.context import Context
-from traycap.errors import HotkeyUnavailable
-from traycap.models import SessionMeta, UploadConfig, UploadProgress, UploadState, UploadStatus
+from traycap.models import UploadProgress, UploadState, UploadStatus
+from traycap.recorder.api import RecorderEvent, RecorderEventKind, RecorderState
 from traycap.storage.config_store import save_config, save_settings
-from traycap.storage.state_store import StateStore
 from traycap.ui import notify
-from traycap.ui.menu import Action, ActionKind, IconSpec, IconState, MenuItem, RecordingMode, find_action
+from traycap.ui.menu import Action, ActionKind, IconSpec, IconState, RecordingMode, find_action
 from traycap.ui.session_cache import SessionCache
 
 T0 = 1_700_000_000_000
-CONFIG = UploadConfig(bucket="traycap-test", region="us-east-1", accessKeyId="AKIAX", secretAccessKey="s3cr3t-value")
-
-
-class FakeTray:
-    def __init__(self, on_action: Callable[[Action], None]) -> None:
-        self.on_action = on_action
-        self.renders: list[tuple[tuple[MenuItem, ...], IconSpec, str]] = []
-        self.stopped = False
-
-    def update(self, items: tuple[MenuItem, ...], spec: IconSpec, tooltip: str) -> None:
-        self.renders.append((items, spec, tooltip))
-
-    def run(self, on_shown: Callable[[], None]) -> None:
-        on_shown()
-
-    def stop(self) -> None:
-        self.stopped = True
-
-
-class FakeQueue:
-    def __init__(self, log: list[str], states: StateStore, clock_ms: Callable[[], int]) -> None:
-        self.log = log
-        self.states = states
-        self.now = clock_ms
-        self.subs: list[Callable[[UploadProgress], None]] = []
-
-    def restore(self) -> None:
-        self.log.append("queue.restore")
-
-    def _set(self, sid: str, status: UploadStatus) -> UploadState:
-        state = UploadState(sessionId=sid, status=status, createdAt=self.now(), updatedAt=self.now())
-        self.states.write(state)
-        self.emit(UploadProgress.of(state))
-        return state
-
-    def enqueue(self, sid: str) -> UploadState:
-        self.log.append(f"enqueue {sid}")
-        return self._set(sid, UploadStatus.PENDING)
-
-    def retry(self, sid: str) -> UploadState:
-        self.log.append(f"retry {sid}")
-        return self._set(sid, UploadStatus.PENDING)
-
-    def cancel(self, sid: str) -> UploadState:
-        self.log.append(f"cancel {sid}")
-        return self._set(sid, UploadStatus.NOT_UPLOADED)
-
-    def subscribe(self, fn: Callable[[UploadProgress], None]) -> Callable[[], None]:
-        self.subs.append(fn)
-        return lambda: self.subs.remove(fn)
-
-    def emit(self, p: UploadProgress) -> None:
-        for fn in list(self.subs):
-            fn(p)
-
-    def start(self) -> None:
-        self.log.append("queue.start")
-
-    def stop(self, *, timeout: float = 10.0) -> None:
-        self.log.append(f"queue.stop({timeout})")
-
-
-class FakeRecorder:
-    def __init__(self, ctx: Context, log: list[str], on_event: Callable[[Any], None]) -> None:
-        self.ctx, self.log, self.on_event = ctx, log, on_event
-        self.state = "IDLE"
-        self.session_id: str | None = None
-        self.count = 0
-
-    def start(self) -> str:
-        self.count += 1
-        self.session_id = f"rec-{self.count}"
-        self.state = "RECORDING"
-        self.log.append(f"recorder.start {self.session_id}")
-        return self.session_id
-
-    def pause(self) -> None:
-        self.state = "PAUSED"
-        self.log.append("recorder.pause")
-
-    def resume(self) -> None:
-        self.state = "RECORDING"
-        self.log.append("recorder.resume")
-
-    def stop(self) -> SessionMeta:
-        sid = self.session_id
-        assert sid is not None
-        make_session(self.ctx.paths, sid, created_ms=self.ctx.clock.now_ms(), exported=True)
-        self.state = "IDLE"
-        self.log.append(f"recorder.stop {sid}")
-        return self.ctx.sessions.read_meta(sid)
-
-
-class FakeHotkey:
-    def __init__(self, spec: str, callback: Callable[[], None], log: list[str], fail: bool) -> None:
-        self.spec, self.callback, self.log, self.fail = spec, callback, log, fail
-
-    def start(self) -> None:
-        if self.fail:
-            raise HotkeyUnavailable(f"The hotkey {self.spec} cannot be registered: grabbed by another program")
-        self.log.append(f"hotkey.start {self.spec}")
-
-    def stop(self) -> None:
-        self.log.append("hotkey.stop")
-
-
-class FakeLock:
-    def __init__(self, free: bool, log: list[str]) -> None:
-        self.free, self.log = free, log
-
-    def try_acquire(self) -> bool:
-        self.log.append(f"queue_lock.acquire -> {self.free}")
-        return self.free
-
-    def release(self) -> None:
-        self.log.append("queue_lock.release")
-
-
-class Harness:
-    def __init__(self, ctx: Context, *, lock_free: bool = True, hotkey_fails: bool = False) -> None:
-        self.ctx = ctx
-        self.log: list[str] = []
-        self.delivered: list[notify.Notice] = []
-        self.copied: list[str] = []
-        self.opened: list[Path] = []
-        self.requests: list[str] = []
-        self.queue: FakeQueue | None = None
-        self.recorder: FakeRecorder | None = None
-        self.hotkeys: list[FakeHotkey] = []
-        self.tray: FakeTray | None = None
-
-        def make_tray(on_action: Callable[[Action], None]) -> FakeTray:
-            self.tray = FakeTray(on_action)
-            return self.tray
-
-        def make_queue(c: Context) -> FakeQueue:
-            self.queue = FakeQueue(self.log, c.states, c.clock.now_ms)
-            return self.queue
-
-        def make_recorder(c: Context, settings: Any, on_event: Callable[[Any], None]) -> FakeRecorder:
-            self.recorder = FakeRecorder(c, self.log, on_event)
-            return self.recorder
-
-        def make_hotkey(spec: str, cb: Callable[[], None]) -> FakeHotkey:
-            hk = FakeHotkey(spec, cb, self.log, hotkey_fails)
-            self.hotkeys.append(hk)
-            return hk
-
-        def cleanup_spy(c: Context) -> None:
-            self.log.append("recover")
-
-        def request(kind: str) -> Callable[[Context, str], None]:
-            return lambda c, sid: self.requests.append(f"{kind} {sid}")
-
-        self.notifier = notify.Notifier(self.delivered.append, available=lambda: True)
-        self.parts = Parts(
-            make_tray=make_tray,
-            make_queue=make_queue,
-            make_recorder=make_recorder,
-            make_hotkey=make_hotkey,
-            queue_lock=FakeLock(lock_free, self.log),
-            notifier=self.notifier,
-            copy_text=self.copied.append,
-            open_folder=self.opened.append,
-            share_link=lambda cfg, key, exp: f"{cfg.endpointUrl or 'https://s3'}/{cfg.bucket}/{key}?X-Amz-Expires={exp}",
-            launch_settings=lambda c: _DoneProcess(),
-            recover=cleanup_spy,
-            request_upload=request("upload"),
-            request_retry=request("retry"),
-            request_cancel=request("cancel"),
-        )
-        self.app = TrayApp(ctx, self.parts)
-
-    def do(self, action_id: str) -> None:
-        kind, _, sid = action_id.partition(":")
-        self.app.perform(Action(ActionKind(kind), sid or None))
-
-    def menu(self) -> tuple[MenuItem, ...]:
-        self.app.render()
-        assert self.tray is not None
-        return self.tray.renders[-1][0]
-
-    def spec(self) -> IconSpec:
-        self.app.render()
-        assert self.tray is not None
-        return self.tray.renders[-1][1]
-
-    def notices(self) -> list[notify.Notice]:
-        self.notifier.close()
-        return list(self.delivered)
-
-
-class _DoneProcess:
-    def poll(self) -> int | None:
-        return 0
-
-    def wait(self, timeout: float | None = None) -> int:
-        return 0
 
 
 @pytest.fixture
@@ -253,7 +52,7 @@ def test_orphans_are_cleaned_up_at_startup(ctx: Context) -> None:
     h = Harness(ctx)
     h.app.startup()
     assert not ctx.paths.session_dir("orphan").exists()
-    assert [i.sessionId for i in h.app.cache.recent()] == ["kept"]
+    assert [i.sessionId for i in h.app.model.cache.recent()] == ["kept"]
     h.app.actions.close()
 
 
@@ -270,7 +69,7 @@ def test_hotkey_then_stop_records_exports_and_auto_uploads(ctx: Context) -> None
     h.do("resume")
     h.do("toggle_recording")
     assert "recorder.stop rec-1" in h.log and "enqueue rec-1" in h.log
-    row = h.app.cache.get("rec-1")
+    row = h.app.model.cache.get("rec-1")
     assert row is not None and row.uploadStatus is UploadStatus.PENDING
     assert find_action(h.menu(), "cancel:rec-1") is not None
     assert h.spec().state is IconState.IDLE
@@ -352,7 +151,7 @@ def test_copy_link_and_open_folders(h: Harness) -> None:
 def test_copy_link_of_a_session_not_uploaded_is_a_readable_error(h: Harness) -> None:
     make_session(h.ctx.paths, "s1", created_ms=T0, exported=True)
     h.app.startup()
-    h.app.handle(Action(ActionKind.COPY_LINK, "s1"))
+    h.app.dispatch.handle(Action(ActionKind.COPY_LINK, "s1"))
     assert h.app.actions.drain()
     assert h.copied == []
     assert [n.message for n in h.notices()] == ["Session s1 has not been uploaded yet"]
@@ -381,7 +180,7 @@ def test_missing_config_is_attention_and_disables_upload(ctx: Context) -> None:
     save_config(ctx.paths.config, CONFIG)
     h.do("open_settings")  # the fake dialog exits at once; the watcher reloads the settings
     deadline = time.monotonic() + 5
-    while h.app.view().config_problem is not None and time.monotonic() < deadline:
+    while h.app.model.view().config_problem is not None and time.monotonic() < deadline:
         time.sleep(0.01)
     upload = find_action(h.menu(), "upload:s1")
     assert upload is not None and upload.enabled
@@ -444,26 +243,18 @@ def test_recorder_failure_event_notifies_once(h: Harness) -> None:
     h.app.startup()
     h.do("toggle_recording")
 
-    class Ev:
-        kind = "failed"
-        sessionId = "rec-1"
-        message = "The display went away"
-
+    event = RecorderEvent(RecorderEventKind.FAILED, "rec-1", "The display went away")
     assert h.recorder is not None
-    h.recorder.state = "IDLE"
-    h.recorder.on_event(Ev())
-    h.recorder.on_event(Ev())
+    h.recorder.state = RecorderState.IDLE
+    h.recorder.on_event(event)
+    h.recorder.on_event(event)
     assert "Recording problem: The display went away" in [i.label for i in h.menu()]
     assert [n.title for n in h.notices()] == ["Recording stopped"]
 
 
 def test_recording_mode_mapping() -> None:
-    class RS:
-        name = "PAUSED"
-
-    assert recording_mode(RS()) is RecordingMode.PAUSED
-    assert recording_mode("RecorderState.RECORDING") is RecordingMode.RECORDING
-    assert recording_mode("idle") is RecordingMode.IDLE
+    assert [recording_mode(s) for s in RecorderState] == [
+        RecordingMode.IDLE, RecordingMode.RECORDING, RecordingMode.PAUSED]
 
 
 def test_cache_updates_one_row_per_progress_tick() -> None:
@@ -506,7 +297,7 @@ def test_copy_link_on_done_setting_copies_and_says_so(ctx: Context) -> None:
 def test_hotkey_during_export_does_not_start_a_new_recording(h: Harness) -> None:
     h.app.startup()
     h.do("toggle_recording")
-    h.app._set_mode(RecordingMode.STOPPING)  # what toggle_recording sets while recorder.stop() exports
+    h.app.model.set_mode(RecordingMode.STOPPING)  # what toggle_recording sets while recorder.stop() exports
     h.hotkeys[-1].callback()
     assert h.app.actions.drain()
     assert [x for x in h.log if x.startswith("recorder.")] == ["recorder.start rec-1"]

@@ -10,9 +10,10 @@ import pytest
 from tests.support.recording import wait_for
 from traycap.clock import SystemClock
 from traycap.context import Context, make_context
-from traycap.models import AppSettings
+from traycap.models import AppSettings, SessionMeta
 from traycap.paths import Paths
-from traycap.recorder.controller import RecordingController
+from traycap.recorder.controller import Exporter, RecordingController
+from traycap.recorder.export import export_session
 from traycap.recorder.null import NullInput, NullScreen
 from traycap.recorder.recover import recover_unfinished
 
@@ -24,9 +25,10 @@ def live_ctx(home: Path) -> Context:
     return make_context(Paths(root=home, logs=home / "logs"), SystemClock())
 
 
-def _record(ctx: Context, frames: int = 3) -> tuple[str, RecordingController]:
+def _record(ctx: Context, frames: int = 3, exporter: Exporter | None = None) -> tuple[str, RecordingController]:
     ctl = RecordingController(ctx, AppSettings(fps=20, screenshotIntervalS=5),
-                              capture_factory=lambda monitor: NullScreen(), input_factory=NullInput().factory)
+                              capture_factory=lambda monitor: NullScreen(), input_factory=NullInput().factory,
+                              exporter=exporter)
     sid = ctl.start()
     frames_file = ctx.paths.session_dir(sid) / "video" / "frames.jsonl"
     wait_for(f"{frames} frames", lambda: frames_file.exists() and frames_file.read_bytes().count(b"\n") >= frames)
@@ -54,22 +56,17 @@ def test_a_kill_between_the_meta_and_the_exported_marker_is_repaired(live_ctx: C
     assert sid not in cleanup.deleted and directory.exists()
 
 
-def test_recovery_in_another_process_never_exports_a_session_whose_export_is_running(
-        live_ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_recovery_in_another_process_never_exports_a_session_whose_export_is_running(live_ctx: Context) -> None:
     import threading
 
-    import traycap.recorder.export as export_mod
-
-    real_export = export_mod.export_session
     exporting, go_on = threading.Event(), threading.Event()
 
-    def slow_export(ctx: Context, session_id: str):  # type: ignore[no-untyped-def]
+    def slow_export(ctx: Context, session_id: str) -> SessionMeta:
         exporting.set()
         assert go_on.wait(10)
-        return real_export(ctx, session_id)
+        return export_session(ctx, session_id)
 
-    sid, ctl = _record(live_ctx)
-    monkeypatch.setattr(export_mod, "export_session", slow_export)
+    sid, ctl = _record(live_ctx, exporter=slow_export)
     stopper = threading.Thread(target=ctl.stop)
     stopper.start()
     try:
@@ -77,7 +74,6 @@ def test_recovery_in_another_process_never_exports_a_session_whose_export_is_run
         # The tray (or `traycap record`) starting now must leave this session to its recorder:
         # exporting it too would write the same temp zip from two processes.
         other = make_context(live_ctx.paths, SystemClock())
-        monkeypatch.setattr(export_mod, "export_session", real_export)
         report = recover_unfinished(other)
         assert report.exported == [] and not report.failed
     finally:

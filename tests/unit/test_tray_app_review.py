@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.recording import wait_for
-from tests.unit.test_menu_app import CONFIG, Harness
+from tests.support.tray_app import CONFIG, Harness
 from traycap.clock import SystemClock
 from traycap.context import Context, make_context
-from traycap.models import AppSettings
+from traycap.models import AppSettings, SessionMeta
 from traycap.paths import Paths
 from traycap.recorder.controller import RecordingController
+from traycap.recorder.export import export_session
 from traycap.recorder.null import NullInput, NullScreen
 from traycap.storage.config_store import save_config
 
@@ -23,30 +24,26 @@ def live_ctx(home: Path) -> Context:
     return make_context(Paths(root=home, logs=home / "logs"), SystemClock())
 
 
-def test_quit_while_a_stopped_recording_is_exporting_waits_for_the_export(
-        live_ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
-    import traycap.recorder.export as export_mod
-
+def test_quit_while_a_stopped_recording_is_exporting_waits_for_the_export(live_ctx: Context) -> None:
     save_config(live_ctx.paths.config, CONFIG)
     h = Harness(live_ctx)
-    real_export = export_mod.export_session
     exporting, go_on = threading.Event(), threading.Event()
 
-    def slow_export(ctx: Context, session_id: str):  # type: ignore[no-untyped-def]
+    def slow_export(ctx: Context, session_id: str) -> SessionMeta:
         exporting.set()
         assert go_on.wait(10)
-        return real_export(ctx, session_id)
+        return export_session(ctx, session_id)
 
     recorder = RecordingController(live_ctx, AppSettings(fps=20, screenshotIntervalS=5),
-                                   on_event=h.app.on_recorder_event,
-                                   capture_factory=lambda monitor: NullScreen(), input_factory=NullInput().factory)
+                                   on_event=h.app.events.on_recorder_event,
+                                   capture_factory=lambda monitor: NullScreen(), input_factory=NullInput().factory,
+                                   exporter=slow_export)
     h.parts.make_recorder = lambda c, s, e: recorder
     h.app.startup()
     sid = recorder.start()
     frames = live_ctx.paths.session_dir(sid) / "video" / "frames.jsonl"
     wait_for("a frame", lambda: frames.exists() and frames.read_bytes().count(b"\n") >= 2)
-    monkeypatch.setattr(export_mod, "export_session", slow_export)
-    stopper = threading.Thread(target=h.app.toggle_recording)  # the hotkey's Stop, on traycap-actions
+    stopper = threading.Thread(target=h.app.dispatch.toggle_recording)  # the hotkey's Stop, on traycap-actions
     stopper.start()
     assert exporting.wait(10)
     # SIGTERM (logout) or Ctrl-C now: the recorder is already IDLE, its export still runs.
@@ -84,9 +81,9 @@ def test_menu_actions_still_run_while_a_long_export_runs(ctx: Context) -> None:
 
     recorder.stop = slow_stop  # type: ignore[method-assign]
     try:
-        h.app.handle(Action(ActionKind.TOGGLE_RECORDING))
+        h.app.dispatch.handle(Action(ActionKind.TOGGLE_RECORDING))
         assert exporting.wait(10)
-        h.app.handle(Action(ActionKind.OPEN_SESSIONS_FOLDER))
+        h.app.dispatch.handle(Action(ActionKind.OPEN_SESSIONS_FOLDER))
         wait_for("Open sessions folder to run during the export", lambda: h.opened, timeout=3)
         assert not go_on.is_set()
     finally:
