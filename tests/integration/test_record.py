@@ -254,3 +254,17 @@ def test_display_lost_stops_exports_and_says_why(home: Path, tmp_path: Path) -> 
     assert len(bundle.frames) >= 5
     assert count_video_frames_cv2(bundle.extract("video/screen.mp4", tmp_path)) == len(bundle.frames)
     assert bundle.info["endReason"] != "stopped"
+
+
+def test_record_queues_the_session_when_auto_upload_is_on(display: XDisplay, home: Path) -> None:
+    """The command, not the recorder, applies the auto-upload rule (traycap/auto_upload.py)."""
+    (home / "upload-config.json").write_text(json.dumps({
+        "bucket": "bucket-a", "region": "us-east-1", "accessKeyId": "AKIA", "secretAccessKey": "s3cr3t-key",
+        "autoUpload": True}))
+    rec = start_record(display.env, home, "--duration", "1")
+    session_id = rec.wait_ready()
+    code, out, err = rec.finish()
+    assert code == 0, err
+    assert out.strip() == session_id and "traycap: Queued for upload" in err
+    state = json.loads((home / "sessions" / session_id / "upload-state.json").read_text())
+    assert state["status"] == "pending" and state["s3Key"] == f"sessions/{session_id}.zip"
