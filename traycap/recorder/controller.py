@@ -44,6 +44,7 @@ from traycap.recorder.inputs import InputFactory, InputSource, pynput_input
 from traycap.recorder.screen import FrameSource, ScreenGrabber, VideoEncoder, backend_info, encode_png
 from traycap.recorder.session import SessionWriter, truncate_jsonl
 from traycap.recorder.timing import FrameScheduler
+from traycap.storage.config_store import MAX_FPS
 
 log = logging.getLogger(__name__)
 
@@ -618,9 +619,6 @@ class RecordingController:
             self._on_event(event)
         except Exception:
             log.exception("recorder event handler failed for %s", event.kind.value)
-
-
-MAX_FPS = 60
 
 
 def _check_settings(settings: AppSettings) -> None:

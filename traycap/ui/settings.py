@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 import threading
 import tkinter as tk
@@ -30,13 +29,12 @@ from typing import Any
 from traycap.errors import TraycapError
 from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
 from traycap.storage.atomic import write_json_atomic
-from traycap.storage.config_store import check_assignments, save_config, save_settings
+from traycap.storage.config_store import check_assignments, check_settings_assignments, save_config, save_settings
 
 log = logging.getLogger(__name__)
 
 STATE_ENV = "TRAYCAP_SETTINGS_STATE"
 CLOSED_WITHOUT_SAVING = 3  # exit status: the user cancelled (0 = saved, 1 = could not open)
-_HOTKEY_RE = re.compile(r"^(<[a-z0-9_]+>\+)*(<[a-z0-9_]+>|[a-z0-9])$")
 
 
 @dataclass(frozen=True)
@@ -133,47 +131,18 @@ def parse_form(
     config, problems = check_assignments(base_config or UploadConfig(), assignments)
     for key, message in problems.items():
         errors.setdefault("partSizeMiB" if key == "partSizeBytes" else key, message)
+    config_bad = bool(errors)
 
-    settings_errors: dict[str, str] = {}
-    hotkey = text.get("hotkey", "").lower()
-    if not _HOTKEY_RE.fullmatch(hotkey):
-        settings_errors["hotkey"] = "write it like <ctrl>+<shift>+r"
-    fps = _int(text.get("fps", ""))
-    if fps is None or not 1 <= fps <= 60:
-        settings_errors["fps"] = "must be a whole number from 1 to 60"
-    interval = _float(text.get("screenshotIntervalS", ""))
-    if interval is None or not 0.5 <= interval <= 3600:
-        settings_errors["screenshotIntervalS"] = "must be between 0.5 and 3600 seconds"
-    privacy_text = text.get("keystrokePrivacy", "")
-    try:
-        privacy = KeystrokePrivacy(privacy_text)
-    except ValueError:
-        settings_errors["keystrokePrivacy"] = "choose full, no_text or none"
-        privacy = base_settings.keystrokePrivacy
+    settings: AppSettings | None
+    settings, settings_errors = check_settings_assignments(base_settings, {
+        "hotkey": text.get("hotkey", "").lower(),
+        "fps": text.get("fps", ""),
+        "screenshotIntervalS": text.get("screenshotIntervalS", ""),
+        "keystrokePrivacy": text.get("keystrokePrivacy", ""),
+        "copyLinkOnDone": "true" if flags.get("copyLinkOnDone") else "false",
+    })
     errors.update(settings_errors)
-    settings: AppSettings | None = None
-    if not settings_errors and fps is not None and interval is not None:
-        settings = base_settings.with_(
-            hotkey=hotkey, fps=fps, screenshotIntervalS=interval, keystrokePrivacy=privacy,
-            copyLinkOnDone=bool(flags.get("copyLinkOnDone")),
-        )
-    config_bad = any(FIELD_BY_KEY[k].target == "config" for k in errors if k in FIELD_BY_KEY)
-    config_bad = config_bad or any(k not in FIELD_BY_KEY for k in errors)
-    return (None if config_bad else config), settings, errors
-
-
-def _int(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
-def _float(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
+    return (None if config_bad else config), (None if settings_errors else settings), errors
 
 
 def check_connection(config: UploadConfig) -> tuple[bool, str]:
