@@ -13,9 +13,11 @@ Threads, and what each may do:
   menu actions (enqueue, copy a link, open a folder, settings...), so neither
   the menu nor those actions wait for a slow export.
 - traycap-ui: re-renders the menu/icon/tooltip when something changed, at
-  most every RENDER_INTERVAL_S (progress ticks are coalesced), and re-lists
-  the sessions from disk every FULL_RELIST_S (sessions copied in by hand,
-  requests written by `traycap upload` in another terminal).
+  most every RENDER_INTERVAL_S (progress ticks are coalesced), re-reads the
+  settings files when another process changed them (a stat of each every
+  SETTINGS_POLL_S), and re-lists the sessions from disk every FULL_RELIST_S
+  (sessions copied in by hand, requests written by `traycap upload` in
+  another terminal).
 - the queue's worker and the recorder's threads call the EventRouter, which
   updates the in-memory session cache in O(1).
 
@@ -42,6 +44,7 @@ from traycap.models import AppSettings, UploadConfig
 from traycap.recorder.api import RecorderState
 from traycap.storage.config_store import validate_config
 from traycap.storage.filelock import PidLock
+from traycap.storage.settings_watch import SettingsWatch
 from traycap.ui import notify
 from traycap.ui.menu import RecordingMode, build_menu, icon_spec, tooltip
 
@@ -52,6 +55,7 @@ FULL_RELIST_S = 60.0
 QUEUE_LOCK_RETRY_S = 2.0  # how often a tray without the queue lock tries to take it
 QUIT_UPLOAD_TIMEOUT_S = 10.0
 QUIT_EXPORT_TIMEOUT_S = 60.0
+SETTINGS_POLL_S = 1.0  # a change by another process shows within this + one render (issue: within 2 s)
 
 
 def config_problem(ctx: Context) -> tuple[UploadConfig | None, str | None]:
@@ -83,10 +87,13 @@ class TrayApp:
         self._stopping = threading.Event()
         self._quit_done = threading.Event()
         self._has_queue_lock = False
+        self._next_lock_try = 0.0  # without the lock: when the UI thread tries to take it again
         self._unsubscribe: Callable[[], None] | None = None
         self._hotkey: HotkeyLike | None = None
         self._hotkey_spec: str | None = None  # the hotkey last registered (or tried), once start-up did
         self._ui_thread: threading.Thread | None = None
+        # Before the first load: a change made while loading is seen at the next look.
+        self._settings_watch = SettingsWatch((ctx.paths.config, ctx.paths.settings), ctx.clock, SETTINGS_POLL_S)
         self.reload_settings()
 
     # --- view -------------------------------------------------------------
@@ -99,9 +106,16 @@ class TrayApp:
         self.render()  # the record state shows at once, not after the next tick
 
     def ui_step(self) -> None:
-        """One pass of the UI thread: take over the queue if free, re-list when due, render."""
-        self._take_over_queue()
-        if self.ctx.clock.monotonic() - self.model.last_relist >= FULL_RELIST_S:
+        """One pass of the UI thread: settings changed by another process, take over the queue if
+        free, re-list when due, render."""
+        if self._settings_watch.poll():
+            log.info("the settings files changed: reloading them")
+            self.reload_settings()
+        now = self.ctx.clock.monotonic()
+        if now >= self._next_lock_try:
+            self._next_lock_try = now + QUEUE_LOCK_RETRY_S
+            self._take_over_queue()
+        if now - self.model.last_relist >= FULL_RELIST_S:
             self.model.relist()
         self.model.dirty.clear()
         try:
@@ -112,7 +126,7 @@ class TrayApp:
     def _ui_loop(self) -> None:
         clock = self.ctx.clock
         while not self._stopping.is_set():
-            clock.sleep(FULL_RELIST_S / 4 if self._has_queue_lock else QUEUE_LOCK_RETRY_S, self.model.dirty)
+            clock.sleep(min(FULL_RELIST_S / 4, self._settings_watch.due_in()), self.model.dirty)
             if self._stopping.is_set():
                 return
             self.ui_step()
