@@ -2,7 +2,9 @@
 
 It runs in its own process (`python -m traycap.ui.settings`, started by the
 tray), so neither toolkit's main loop can freeze the other; the tray reloads
-the files when the process exits. "Test connection" runs HeadBucket on a
+the files when the process exits. While open, the dialog follows changes other
+programs make to the files (a stat a second): fields the user has not edited
+show the new values, edited ones are kept. "Test connection" runs HeadBucket on a
 helper thread and reports back through Tk's `after` polling, because Tk may
 only be touched from its own thread.
 
@@ -30,11 +32,14 @@ from traycap.errors import TraycapError
 from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
 from traycap.storage.atomic import write_json_atomic
 from traycap.storage.config_store import check_assignments, check_settings_assignments, save_config, save_settings
+from traycap.storage.settings_watch import SettingsWatch
 
 log = logging.getLogger(__name__)
 
 STATE_ENV = "TRAYCAP_SETTINGS_STATE"
 CLOSED_WITHOUT_SAVING = 3  # exit status: the user cancelled (0 = saved, 1 = could not open)
+WATCH_INTERVAL_S = 1.0  # how often the open dialog looks at the settings files (one stat each)
+WATCH_TICK_MS = 250
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,24 @@ def parse_form(
     return (None if config_bad else config), (None if settings_errors else settings), errors
 
 
+def merge_changed_elsewhere(current: dict[str, Any], shown: dict[str, Any],
+                            incoming: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The form once another program changed the settings files while the dialog is open: a field the
+    user has not edited takes the new value, an edited one keeps the user's text. Returns the values
+    and the edited fields that now differ from the files."""
+    merged: dict[str, Any] = {}
+    kept: list[str] = []
+    for key, new in incoming.items():
+        mine = current.get(key, new)
+        if mine == shown.get(key):
+            merged[key] = new
+        else:
+            merged[key] = mine
+            if mine != new:
+                kept.append(key)
+    return merged, kept
+
+
 def check_connection(config: UploadConfig) -> tuple[bool, str]:
     """HeadBucket through the upload service: (ok, what to show)."""
     from traycap.upload.s3 import UploadService
@@ -185,7 +208,11 @@ class SettingsDialog:
         self.widgets: dict[str, tk.Widget] = {}
         self.error_labels: dict[str, ttk.Label] = {}
         self._test_result: tuple[bool, str] | None = None
-        self._build(form_values(config, settings))
+        self._shown = form_values(config, settings)  # what the files held when last loaded
+        self._build(self._shown)
+        if state_path is not None:  # tests read what the fields hold as they are typed into
+            for var in self.vars.values():
+                var.trace_add("write", lambda *_args: self.dump_state())
         self.dump_state()
 
     def _build(self, values: dict[str, Any]) -> None:
@@ -265,6 +292,21 @@ class SettingsDialog:
         self.status.configure(text=text, style="Error.TLabel" if error else "TLabel")
         self.dump_state()
 
+    def changed_elsewhere(self, config: UploadConfig | None, settings: AppSettings) -> None:
+        """Another program (`traycap config set`, an editor) saved new settings while the dialog is open."""
+        incoming = form_values(config, settings)
+        merged, kept = merge_changed_elsewhere(self.values(), self._shown, incoming)
+        for key, value in merged.items():
+            if self.vars[key].get() != value:
+                self.set_value(key, value)
+        self._shown = incoming
+        self.base_config, self.base_settings = config, settings  # Save keeps what the form does not show
+        note = "The settings were changed by another program; the form shows them"
+        if kept:
+            labels = ", ".join(FIELD_BY_KEY[k].label for k in kept)
+            note += f", except your unsaved edits ({labels})"
+        self.set_status(note + ".")
+
     # --- buttons ---------------------------------------------------------------
     def save(self) -> bool:
         config, settings, errors = parse_form(self.values(), self.base_config, self.base_settings)
@@ -324,6 +366,7 @@ class SettingsDialog:
         self.root.update_idletasks()
         state = {
             "status": str(self.status.cget("text")),
+            "values": {k: v.get() for k, v in self.vars.items() if FIELD_BY_KEY[k].kind != "secret"},
             "errors": {k: self.error_text(k) for k in self.error_labels if self.error_text(k)},
             "saved": self.saved,
             "widgets": {
@@ -340,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ctx = make_context()
     setup_logging(ctx.paths.logs, "INFO", to_stderr=True)
+    # Before loading: a save by another program from here on is seen (live settings).
+    watch = SettingsWatch((ctx.paths.config, ctx.paths.settings), ctx.clock, WATCH_INTERVAL_S)
     problems: list[str] = []
     try:
         config = ctx.load_config()
@@ -364,6 +409,16 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         dialog.set_status("The saved settings could not be read; saving replaces them. " + "; ".join(problems),
                           error=True)
+
+    def follow_files() -> None:
+        if watch.poll():
+            try:
+                dialog.changed_elsewhere(ctx.load_config(), ctx.load_settings())
+            except TraycapError as exc:  # half-edited by hand: keep the form, say so
+                dialog.set_status(f"The settings files changed but cannot be read: {exc.user_text()}", error=True)
+        root.after(WATCH_TICK_MS, follow_files)
+
+    root.after(WATCH_TICK_MS, follow_files)
     root.mainloop()
     return 0 if dialog.saved else CLOSED_WITHOUT_SAVING
 
