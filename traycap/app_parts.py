@@ -9,13 +9,14 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from traycap.context import Context
 from traycap.models import AppSettings, UploadConfig, UploadProgress, UploadState
+from traycap.recorder.api import EventSink, Recorder
 from traycap.ui import notify
 from traycap.ui.menu import (
     Action,
@@ -42,15 +43,6 @@ class QueueLike(Protocol):
     def stop(self, *, timeout: float = 10.0) -> None: ...
 
 
-class RecorderLike(Protocol):
-    @property
-    def state(self) -> Any: ...
-    def start(self) -> str: ...
-    def pause(self) -> None: ...
-    def resume(self) -> None: ...
-    def stop(self) -> Any: ...
-
-
 class HotkeyLike(Protocol):
     def start(self) -> None: ...
     def stop(self) -> None: ...
@@ -64,6 +56,7 @@ class LockLike(Protocol):
 class ProcessLike(Protocol):
     def poll(self) -> int | None: ...
     def wait(self, timeout: float | None = None) -> int: ...
+    def terminate(self) -> None: ...
 
 
 @dataclass
@@ -72,7 +65,7 @@ class Parts:
 
     make_tray: Callable[[Callable[[Action], None]], TrayLike]
     make_queue: Callable[[Context], QueueLike]
-    make_recorder: Callable[[Context, AppSettings, Callable[[Any], None]], RecorderLike]
+    make_recorder: Callable[[Context, AppSettings, EventSink], Recorder]
     make_hotkey: Callable[[str, Callable[[], None]], HotkeyLike]
     queue_lock: LockLike
     notifier: notify.Notifier
@@ -80,11 +73,21 @@ class Parts:
     open_folder: Callable[[Path], None]
     share_link: Callable[[UploadConfig, str, int], str]
     launch_settings: Callable[[Context], ProcessLike]
-    recover: Callable[[Context], Any] | None = None
+    # Exports what a crash left mid-recording; the ids of the sessions it exported.
+    recover: Callable[[Context], Sequence[str]] | None = None
     # Without the queue lock (another process runs the queue) requests go to disk.
-    request_upload: Callable[[Context, str], Any] | None = None
-    request_retry: Callable[[Context, str], Any] | None = None
-    request_cancel: Callable[[Context, str], Any] | None = None
+    request_upload: Callable[[Context, str], object] | None = None
+    request_retry: Callable[[Context, str], object] | None = None
+    request_cancel: Callable[[Context, str], object] | None = None
+
+
+@dataclass
+class Running:
+    """The parts start-up made (None before, or when they could not be made); shared by the
+    tray's action dispatcher and its event router."""
+
+    recorder: Recorder | None = None
+    queue: QueueLike | None = None
 
 
 def launch_settings_process(ctx: Context) -> subprocess.Popen[bytes]:
@@ -104,19 +107,19 @@ def _make_hotkey(spec: str, callback: Callable[[], None]) -> HotkeyLike:
     return HotkeyListener(spec, callback)
 
 
-def _make_recorder(ctx: Context, settings: AppSettings, on_event: Callable[[Any], None]) -> RecorderLike:
+def _make_recorder(ctx: Context, settings: AppSettings, on_event: EventSink) -> Recorder:
     from traycap.recorder.controller import RecordingController
 
     return RecordingController(ctx, settings, on_event=on_event)
 
 
-def _recover(ctx: Context) -> Any:
+def _recover(ctx: Context) -> Sequence[str]:
     from traycap.recorder.recover import recover_unfinished
 
     report = recover_unfinished(ctx)
     if report.exported:
         log.info("recovered and exported %d unfinished recording(s): %s", len(report.exported), report.exported)
-    return report
+    return report.exported
 
 
 def _make_queue(ctx: Context) -> QueueLike:

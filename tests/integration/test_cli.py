@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import cli_env, no_traceback, run
 from tests.support.sessions import make_session_dir
 from traycap.models import UploadStatus
 from traycap.paths import META_FILE, STATE_FILE, Paths
@@ -21,23 +22,6 @@ from traycap.paths import META_FILE, STATE_FILE, Paths
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYcliSECRETzq9"
 NOW = 1_750_000_000_000
 HOUR = 3600 * 1000
-
-
-def cli_env(home: Path, tmp: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS") and not k.startswith("AWS_")}
-    env.update(TRAYCAP_HOME=str(home), HOME=str(tmp / "user-home"), XDG_CONFIG_HOME=str(tmp / "xdg-config"),
-               XDG_DATA_HOME=str(tmp / "xdg-data"), XDG_STATE_HOME=str(tmp / "xdg-state"), PYTHONWARNINGS="error")
-    return env
-
-
-def run(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "traycap", *args], env=cli_env(home, home.parent),
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
-    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr
 
 
 def listed(proc: subprocess.CompletedProcess[str]) -> dict[str, dict[str, object]]:

@@ -266,3 +266,17 @@ def test_under_nohup_sighup_is_still_ignored(home: Path) -> None:
     assert code == 0, err
     assert out.strip() == sid
     assert (home / "sessions" / sid / ".exported").exists()
+
+
+def test_record_queues_the_session_when_auto_upload_is_on(display: XDisplay, home: Path) -> None:
+    """The command, not the recorder, applies the auto-upload rule (traycap/auto_upload.py)."""
+    (home / "upload-config.json").write_text(json.dumps({
+        "bucket": "bucket-a", "region": "us-east-1", "accessKeyId": "AKIA", "secretAccessKey": "s3cr3t-key",
+        "autoUpload": True}))
+    rec = start_record(display.env, home, "--duration", "1")
+    session_id = rec.wait_ready()
+    code, out, err = rec.finish()
+    assert code == 0, err
+    assert out.strip() == session_id and "traycap: Queued for upload" in err
+    state = json.loads((home / "sessions" / session_id / "upload-state.json").read_text())
+    assert state["status"] == "pending" and state["s3Key"] == f"sessions/{session_id}.zip"

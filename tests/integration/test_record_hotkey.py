@@ -15,7 +15,8 @@ from traycap.context import make_context
 from traycap.errors import HotkeyUnavailable
 from traycap.models import AppSettings
 from traycap.paths import Paths
-from traycap.recorder.controller import RecorderEvent, RecorderState, RecordingController
+from traycap.recorder.api import RecorderEvent, RecorderState
+from traycap.recorder.controller import RecordingController
 from traycap.recorder.hotkey import HotkeyListener
 
 pytestmark = pytest.mark.x11

@@ -140,3 +140,32 @@ def test_test_connection_reports_a_wrong_secret_readably(tmp_path: Path) -> None
         assert check_connection(s3.config()) == (
             True, f"Connection OK: bucket {s3.bucket} is reachable with these credentials",
         )
+
+
+@pytest.mark.x11
+def test_an_open_dialog_follows_config_set_from_a_terminal(display: XDisplay, tmp_path: Path, home: Path) -> None:
+    import time
+
+    from tests.support.cli import run
+
+    assert run(home, "config", "set", "bucket=first-bucket", "region=us-east-1", "accessKeyId=AKIAFIRST",
+               "secretAccessKey=first-secret-1234").returncode == 0
+    dialog = Dialog(display, home, tmp_path)
+    try:
+        dialog.type_into("region", "eu-west-1")  # an unsaved edit
+        wait_until("the typed region", lambda: dialog.state()["values"]["region"] == "eu-west-1", 10)
+        proc = run(home, "config", "set", "bucket=second-bucket", "fps=20")
+        assert proc.returncode == 0, proc.stderr
+        written = time.monotonic()
+        state = wait_until("the dialog to show the new values and say so",
+                           lambda: (s := dialog.state())["values"]["bucket"] == "second-bucket"
+                           and "changed by another program" in s["status"] and s, 2.0)
+        assert time.monotonic() - written <= 2.0
+        assert state["values"]["fps"] == "20" and state["values"]["region"] == "eu-west-1"
+        assert "Region" in state["status"]  # the user's edit that now differs from the file is named
+        dialog.press("save", "Saved")
+        saved = json.loads((home / "upload-config.json").read_text())
+        assert (saved["bucket"], saved["region"]) == ("second-bucket", "eu-west-1")
+        assert json.loads((home / "app-settings.json").read_text())["fps"] == 20
+    finally:
+        dialog.close()

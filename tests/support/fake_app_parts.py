@@ -1,21 +1,22 @@
-"""Fake parts for TrayApp (tray, queue, recorder, hotkey, queue lock) and a Harness that wires them.
+"""The tray app's parts as fakes (tray, queue, recorder, hotkey, queue lock), and a Harness that wires
+them into a TrayApp: tests drive actions and events and read what would be rendered and notified.
 
-The fakes log what the app asks of them; FakeTray records what would be rendered. Used by the
-tray app's unit tests (tests/unit/test_app.py); the real run is tests/integration/test_tray_gui.py.
+The fakes speak the real types (RecorderState, RecorderEvent, UploadState), so a change of the
+seams shows up here as a type error, not as a test that still passes against strings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from tests.support.sessions import make_session_dir
 from traycap.app import TrayApp
 from traycap.app_parts import Parts
 from traycap.context import Context
 from traycap.errors import HotkeyUnavailable
-from traycap.models import SessionMeta, UploadConfig, UploadProgress, UploadState, UploadStatus
+from traycap.models import AppSettings, SessionMeta, UploadConfig, UploadProgress, UploadState, UploadStatus
+from traycap.recorder.api import EventSink, Recorder, RecorderEvent, RecorderEventKind, RecorderState
 from traycap.storage.state_store import StateStore
 from traycap.ui import notify
 from traycap.ui.menu import Action, ActionKind, IconSpec, MenuItem
@@ -84,34 +85,51 @@ class FakeQueue:
 
 
 class FakeRecorder:
-    def __init__(self, ctx: Context, log: list[str], on_event: Callable[[Any], None]) -> None:
+    """The recorder seam with the real states and events: stop "exports" a session dir at once."""
+
+    def __init__(self, ctx: Context, log: list[str], on_event: EventSink) -> None:
         self.ctx, self.log, self.on_event = ctx, log, on_event
-        self.state = "IDLE"
+        self.state = RecorderState.IDLE
         self.session_id: str | None = None
         self.count = 0
+        self.settings: list[AppSettings] = []
 
     def start(self) -> str:
         self.count += 1
         self.session_id = f"rec-{self.count}"
-        self.state = "RECORDING"
+        self.state = RecorderState.RECORDING
         self.log.append(f"recorder.start {self.session_id}")
+        self.on_event(RecorderEvent(RecorderEventKind.STARTED, self.session_id))
         return self.session_id
 
     def pause(self) -> None:
-        self.state = "PAUSED"
+        self.state = RecorderState.PAUSED
         self.log.append("recorder.pause")
+        assert self.session_id is not None
+        self.on_event(RecorderEvent(RecorderEventKind.PAUSED, self.session_id))
 
     def resume(self) -> None:
-        self.state = "RECORDING"
+        self.state = RecorderState.RECORDING
         self.log.append("recorder.resume")
+        assert self.session_id is not None
+        self.on_event(RecorderEvent(RecorderEventKind.RESUMED, self.session_id))
 
     def stop(self) -> SessionMeta:
         sid = self.session_id
         assert sid is not None
+        self.state = RecorderState.IDLE
+        self.on_event(RecorderEvent(RecorderEventKind.STOPPED, sid))
         make_session_dir(self.ctx.paths, sid, created_ms=self.ctx.clock.now_ms(), exported=True)
-        self.state = "IDLE"
         self.log.append(f"recorder.stop {sid}")
-        return self.ctx.sessions.read_meta(sid)
+        meta = self.ctx.sessions.read_meta(sid)
+        self.on_event(RecorderEvent(RecorderEventKind.EXPORTED, sid, meta=meta))
+        return meta
+
+    def update_settings(self, settings: AppSettings) -> None:
+        self.settings.append(settings)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        return True
 
 
 class FakeHotkey:
@@ -160,7 +178,7 @@ class Harness:
             self.queue = FakeQueue(self.log, c.states, c.clock.now_ms)
             return self.queue
 
-        def make_recorder(c: Context, settings: Any, on_event: Callable[[Any], None]) -> FakeRecorder:
+        def make_recorder(c: Context, settings: AppSettings, on_event: EventSink) -> Recorder:
             self.recorder = FakeRecorder(c, self.log, on_event)
             return self.recorder
 
@@ -169,8 +187,9 @@ class Harness:
             self.hotkeys.append(hk)
             return hk
 
-        def cleanup_spy(c: Context) -> None:
+        def cleanup_spy(c: Context) -> list[str]:
             self.log.append("recover")
+            return []
 
         def request(kind: str) -> Callable[[Context, str], None]:
             return lambda c, sid: self.requests.append(f"{kind} {sid}")
@@ -196,7 +215,7 @@ class Harness:
 
     def do(self, action_id: str) -> None:
         kind, _, sid = action_id.partition(":")
-        self.app.perform(Action(ActionKind(kind), sid or None))
+        self.app.dispatch.perform(Action(ActionKind(kind), sid or None))
 
     def menu(self) -> tuple[MenuItem, ...]:
         self.app.render()
@@ -219,3 +238,6 @@ class _DoneProcess:
 
     def wait(self, timeout: float | None = None) -> int:
         return 0
+
+    def terminate(self) -> None:
+        raise AssertionError("a finished process is not terminated")

@@ -14,10 +14,12 @@ import pytest
 from tests.support.fake_app_parts import CONFIG, T0, Harness
 from tests.support.sessions import make_session_dir, set_tree_mtime
 from tests.support.waiting import wait_until
-from traycap.app import recording_mode
+from traycap.app_view import recording_mode
 from traycap.context import Context
-from traycap.models import AppSettings, UploadProgress, UploadState, UploadStatus
+from traycap.models import AppSettings, SessionMeta, UploadProgress, UploadState, UploadStatus
+from traycap.recorder.api import RecorderEvent, RecorderEventKind, RecorderState
 from traycap.recorder.controller import RecordingController
+from traycap.recorder.export import export_session
 from traycap.recorder.null import NullInput, NullScreen
 from traycap.storage.config_store import save_config, save_settings
 from traycap.ui import notify
@@ -50,7 +52,7 @@ def test_orphans_are_cleaned_up_at_startup(ctx: Context) -> None:
     h = Harness(ctx)
     h.app.startup()
     assert not ctx.paths.session_dir("orphan").exists()
-    assert [i.sessionId for i in h.app.cache.recent()] == ["kept"]
+    assert [i.sessionId for i in h.app.model.cache.recent()] == ["kept"]
     h.app.actions.close()
 
 
@@ -67,7 +69,7 @@ def test_hotkey_then_stop_records_exports_and_auto_uploads(ctx: Context) -> None
     h.do("resume")
     h.do("toggle_recording")
     assert "recorder.stop rec-1" in h.log and "enqueue rec-1" in h.log
-    row = h.app.cache.get("rec-1")
+    row = h.app.model.cache.get("rec-1")
     assert row is not None and row.uploadStatus is UploadStatus.PENDING
     assert find_action(h.menu(), "cancel:rec-1") is not None
     assert h.spec().state is IconState.IDLE
@@ -149,7 +151,7 @@ def test_copy_link_and_open_folders(h: Harness) -> None:
 def test_copy_link_of_a_session_not_uploaded_is_a_readable_error(h: Harness) -> None:
     make_session_dir(h.ctx.paths, "s1", created_ms=T0, exported=True)
     h.app.startup()
-    h.app.handle(Action(ActionKind.COPY_LINK, "s1"))
+    h.app.dispatch.handle(Action(ActionKind.COPY_LINK, "s1"))
     assert h.app.actions.drain()
     assert h.copied == []
     assert [n.message for n in h.notices()] == ["Session s1 has not been uploaded yet"]
@@ -177,7 +179,7 @@ def test_missing_config_is_attention_and_disables_upload(ctx: Context) -> None:
     assert upload is not None and not upload.enabled
     save_config(ctx.paths.config, CONFIG)
     h.do("open_settings")  # the fake dialog exits at once; the watcher reloads the settings
-    wait_until("the settings to be reloaded", lambda: h.app.view().config_problem is None, 5)
+    wait_until("the settings to be reloaded", lambda: h.app.model.view().config_problem is None, 5)
     upload = find_action(h.menu(), "upload:s1")
     assert upload is not None and upload.enabled
     h.app.actions.close()
@@ -237,26 +239,18 @@ def test_recorder_failure_event_notifies_once(h: Harness) -> None:
     h.app.startup()
     h.do("toggle_recording")
 
-    class Ev:
-        kind = "failed"
-        sessionId = "rec-1"
-        message = "The display went away"
-
+    event = RecorderEvent(RecorderEventKind.FAILED, "rec-1", "The display went away")
     assert h.recorder is not None
-    h.recorder.state = "IDLE"
-    h.recorder.on_event(Ev())
-    h.recorder.on_event(Ev())
+    h.recorder.state = RecorderState.IDLE
+    h.recorder.on_event(event)
+    h.recorder.on_event(event)
     assert "Recording problem: The display went away" in [i.label for i in h.menu()]
     assert [n.title for n in h.notices()] == ["Recording stopped"]
 
 
 def test_recording_mode_mapping() -> None:
-    class RS:
-        name = "PAUSED"
-
-    assert recording_mode(RS()) is RecordingMode.PAUSED
-    assert recording_mode("RecorderState.RECORDING") is RecordingMode.RECORDING
-    assert recording_mode("idle") is RecordingMode.IDLE
+    assert [recording_mode(s) for s in RecorderState] == [
+        RecordingMode.IDLE, RecordingMode.RECORDING, RecordingMode.PAUSED]
 
 
 def test_copy_link_on_done_setting_copies_and_says_so(ctx: Context) -> None:
@@ -280,38 +274,34 @@ def test_copy_link_on_done_setting_copies_and_says_so(ctx: Context) -> None:
 def test_hotkey_during_export_does_not_start_a_new_recording(h: Harness) -> None:
     h.app.startup()
     h.do("toggle_recording")
-    h.app._set_mode(RecordingMode.STOPPING)  # what toggle_recording sets while recorder.stop() exports
+    h.app.model.set_mode(RecordingMode.STOPPING)  # what toggle_recording sets while recorder.stop() exports
     h.hotkeys[-1].callback()
     assert h.app.actions.drain()
     assert [x for x in h.log if x.startswith("recorder.")] == ["recorder.start rec-1"]
 
 
-def test_quit_while_a_stopped_recording_is_exporting_waits_for_the_export(
-        live_ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_quit_while_a_stopped_recording_is_exporting_waits_for_the_export(live_ctx: Context) -> None:
     """Found in review (fix: 908b7fd), with the real recorder on a null screen: SIGTERM at logout or
     Ctrl-C while Stop's export runs must wait for the export, not exit with the session half-written."""
-    import traycap.recorder.export as export_mod
-
     save_config(live_ctx.paths.config, CONFIG)
     h = Harness(live_ctx)
-    real_export = export_mod.export_session
     exporting, go_on = threading.Event(), threading.Event()
 
-    def slow_export(ctx: Context, session_id: str):  # type: ignore[no-untyped-def]
+    def slow_export(ctx: Context, session_id: str) -> SessionMeta:
         exporting.set()
         assert go_on.wait(10)
-        return real_export(ctx, session_id)
+        return export_session(ctx, session_id)
 
     recorder = RecordingController(live_ctx, AppSettings(fps=20, screenshotIntervalS=5),
-                                   on_event=h.app.on_recorder_event,
-                                   capture_factory=lambda monitor: NullScreen(), input_factory=NullInput().factory)
+                                   on_event=h.app.events.on_recorder_event,
+                                   capture_factory=lambda monitor: NullScreen(), input_factory=NullInput().factory,
+                                   exporter=slow_export)
     h.parts.make_recorder = lambda c, s, e: recorder
     h.app.startup()
     sid = recorder.start()
     frames = live_ctx.paths.session_dir(sid) / "video" / "frames.jsonl"
     wait_until("a frame", lambda: frames.exists() and frames.read_bytes().count(b"\n") >= 2)
-    monkeypatch.setattr(export_mod, "export_session", slow_export)
-    stopper = threading.Thread(target=h.app.toggle_recording)  # the hotkey's Stop, on traycap-actions
+    stopper = threading.Thread(target=h.app.dispatch.toggle_recording)  # the hotkey's Stop, on traycap-actions
     stopper.start()
     assert exporting.wait(10)
     # SIGTERM (logout) or Ctrl-C now: the recorder is already IDLE, its export still runs.
@@ -347,9 +337,9 @@ def test_menu_actions_still_run_while_a_long_export_runs(ctx: Context) -> None:
 
     recorder.stop = slow_stop  # type: ignore[method-assign]
     try:
-        h.app.handle(Action(ActionKind.TOGGLE_RECORDING))
+        h.app.dispatch.handle(Action(ActionKind.TOGGLE_RECORDING))
         assert exporting.wait(10)
-        h.app.handle(Action(ActionKind.OPEN_SESSIONS_FOLDER))
+        h.app.dispatch.handle(Action(ActionKind.OPEN_SESSIONS_FOLDER))
         wait_until("Open sessions folder to run during the export", lambda: h.opened, timeout=3)
         assert not go_on.is_set()
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 
 import pytest
@@ -12,9 +11,10 @@ from tests.support.recording import read_bundle
 from tests.support.waiting import wait_until
 from traycap.context import Context
 from traycap.errors import AlreadyRecording, CaptureLost, DiskFull, NotRecording, TraycapError
-from traycap.models import AppSettings, KeystrokePrivacy
+from traycap.models import AppSettings, KeystrokePrivacy, SessionMeta
 from traycap.recorder.actions import RawClick, RawKey, RawMove
-from traycap.recorder.controller import RecorderEvent, RecorderState, RecordingController
+from traycap.recorder.api import RecorderEvent, RecorderState
+from traycap.recorder.controller import RecordingController
 from traycap.recorder.null import NullInput, NullScreen
 from traycap.recorder.screen import video_frame_count
 from traycap.recorder.session import read_jsonl
@@ -111,7 +111,8 @@ def test_a_failure_while_recording_stops_exports_and_says_why(live_ctx: Context,
     assert bundle.info["endReason"].startswith(error.message)
 
 
-def test_auto_upload_enqueues_after_export(live_ctx: Context) -> None:
+def test_the_recorder_only_exports_whatever_auto_upload_says(live_ctx: Context) -> None:
+    """Queuing is the composition's decision (traycap/auto_upload.py), never the recorder's."""
     write_json_atomic(live_ctx.paths.config, {
         "bucket": "bucket-a", "region": "us-east-1", "accessKeyId": "AKIA", "secretAccessKey": "s3cr3t-key",
         "autoUpload": True})
@@ -119,23 +120,26 @@ def test_auto_upload_enqueues_after_export(live_ctx: Context) -> None:
     ctl = _controller(live_ctx, NullScreen(), NullInput(), events)
     sid = ctl.start()
     wait_until("3 frames", lambda: _frames(live_ctx, sid) >= 3)
-    ctl.stop()
-    exported = next(e for e in events if e.kind == "exported")
-    assert exported.message == "Queued for upload"
-    state = json.loads((live_ctx.paths.session_dir(sid) / "upload-state.json").read_text())
-    assert state["status"] == "pending"
-
-
-def test_auto_upload_problem_never_loses_the_export(live_ctx: Context) -> None:
-    write_json_atomic(live_ctx.paths.config, {"bucket": "", "autoUpload": True})  # not usable
-    events: list[RecorderEvent] = []
-    ctl = _controller(live_ctx, NullScreen(), NullInput(), events)
-    sid = ctl.start()
     meta = ctl.stop()
-    exported = next(e for e in events if e.kind == "exported")
-    assert exported.message and exported.message.startswith("Not uploaded automatically")
-    assert "failed" not in [e.kind for e in events]
-    assert live_ctx.sessions.is_exported(sid) and meta.zipPath
+    assert [e.kind for e in events] == ["started", "stopped", "exported"]
+    assert events[-1].meta == meta and meta.zipPath and live_ctx.sessions.is_exported(sid)
+    assert not (live_ctx.paths.session_dir(sid) / "upload-state.json").exists()
+
+
+def test_the_exporter_is_a_parameter_and_its_failure_keeps_the_files(live_ctx: Context) -> None:
+    def broken_export(ctx: Context, session_id: str) -> SessionMeta:
+        raise DiskFull("The disk is full")
+
+    events: list[RecorderEvent] = []
+    ctl = RecordingController(live_ctx, AppSettings(fps=20), on_event=events.append,
+                              capture_factory=lambda monitor: NullScreen(), input_factory=NullInput().factory,
+                              exporter=broken_export)
+    sid = ctl.start()
+    wait_until("3 frames", lambda: _frames(live_ctx, sid) >= 3)
+    meta = ctl.stop()
+    assert [e.kind for e in events] == ["started", "stopped", "failed"]
+    assert events[-1].message and "could not be exported: The disk is full" in events[-1].message
+    assert meta.zipPath is None and not live_ctx.sessions.is_exported(sid) and _frames(live_ctx, sid) >= 3
 
 
 def test_keystroke_privacy_none_does_not_even_listen_to_the_keyboard(live_ctx: Context) -> None:

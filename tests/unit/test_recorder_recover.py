@@ -9,25 +9,27 @@ import os
 import threading
 from pathlib import Path
 
-import pytest
-
 from tests.support.recording import read_bundle
 from tests.support.waiting import wait_until
+from traycap.auto_upload import auto_upload_all
 from traycap.clock import SystemClock
 from traycap.context import Context, make_context
-from traycap.models import AppSettings
-from traycap.recorder.controller import RecordingController
+from traycap.models import AppSettings, SessionMeta
+from traycap.recorder.controller import Exporter, RecordingController
+from traycap.recorder.export import export_session
 from traycap.recorder.null import NullInput, NullScreen
 from traycap.recorder.recover import recover_unfinished
 from traycap.recorder.session import RecordingLock
 from traycap.storage.atomic import write_json_atomic
+from traycap.upload.requests import request_upload
 
 DAY_MS = 24 * 3600 * 1000
 
 
-def _record(ctx: Context, frames: int = 3) -> tuple[str, RecordingController]:
+def _record(ctx: Context, frames: int = 3, exporter: Exporter | None = None) -> tuple[str, RecordingController]:
     ctl = RecordingController(ctx, AppSettings(fps=20, screenshotIntervalS=5),
-                              capture_factory=lambda monitor: NullScreen(), input_factory=NullInput().factory)
+                              capture_factory=lambda monitor: NullScreen(), input_factory=NullInput().factory,
+                              exporter=exporter)
     sid = ctl.start()
     frames_file = ctx.paths.session_dir(sid) / "video" / "frames.jsonl"
     wait_until(f"{frames} frames", lambda: frames_file.exists() and frames_file.read_bytes().count(b"\n") >= frames)
@@ -56,22 +58,17 @@ def test_a_kill_between_the_meta_and_the_exported_marker_is_repaired(live_ctx: C
     assert sid not in cleanup.deleted and directory.exists()
 
 
-def test_recovery_in_another_process_never_exports_a_session_whose_export_is_running(
-        live_ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_recovery_in_another_process_never_exports_a_session_whose_export_is_running(live_ctx: Context) -> None:
     """Found in review (fix: f25637b)."""
 
-    import traycap.recorder.export as export_mod
-
-    real_export = export_mod.export_session
     exporting, go_on = threading.Event(), threading.Event()
 
-    def slow_export(ctx: Context, session_id: str):  # type: ignore[no-untyped-def]
+    def slow_export(ctx: Context, session_id: str) -> SessionMeta:
         exporting.set()
         assert go_on.wait(10)
-        return real_export(ctx, session_id)
+        return export_session(ctx, session_id)
 
-    sid, ctl = _record(live_ctx)
-    monkeypatch.setattr(export_mod, "export_session", slow_export)
+    sid, ctl = _record(live_ctx, exporter=slow_export)
     stopper = threading.Thread(target=ctl.stop)
     stopper.start()
     try:
@@ -79,7 +76,6 @@ def test_recovery_in_another_process_never_exports_a_session_whose_export_is_run
         # The tray (or `traycap record`) starting now must leave this session to its recorder:
         # exporting it too would write the same temp zip from two processes.
         other = make_context(live_ctx.paths, SystemClock())
-        monkeypatch.setattr(export_mod, "export_session", real_export)
         report = recover_unfinished(other)
         assert report.exported == [] and not report.failed
     finally:
@@ -143,7 +139,9 @@ def test_recover_exports_a_crashed_session_and_skips_a_live_one(live_ctx: Contex
     assert bundle.info["recovered"] is True
     assert not live_ctx.sessions.is_exported("20240101-000000-bbbbbb")
     assert (dead / ".exported").exists()
-    # Queued like a normally stopped recording would be (autoUpload is on).
+    assert not (dead / "upload-state.json").exists()  # recovery only exports; its caller decides
+    # The composition's rule, as the tray and `traycap record` apply it: queued like a normal stop.
+    auto_upload_all(live_ctx, report.exported, lambda sid: request_upload(live_ctx, sid))
     assert json.loads((dead / "upload-state.json").read_text())["status"] == "pending"
     assert not (live / "upload-state.json").exists()
 

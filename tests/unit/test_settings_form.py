@@ -76,3 +76,15 @@ def test_every_bad_s3_field_is_marked_at_once() -> None:
     config, settings, errors = parse_form(values, None, AppSettings())
     assert config is None and settings is not None
     assert {"maxRetries", "region", "secretAccessKey"} <= set(errors), errors
+
+
+def test_a_change_made_elsewhere_updates_the_fields_the_user_did_not_edit() -> None:
+    from traycap.ui.settings import merge_changed_elsewhere
+
+    shown = form_values(GOOD, AppSettings())
+    current = {**shown, "region": "us-west-2", "fps": "12"}  # the user's unsaved edits
+    incoming = form_values(GOOD.with_(bucket="other-bucket", region="eu-central-1"), AppSettings(fps=12, hotkey="<f9>"))
+    merged, kept = merge_changed_elsewhere(current, shown, incoming)
+    assert merged["bucket"] == "other-bucket" and merged["hotkey"] == "<f9>"  # untouched: the new values
+    assert merged["region"] == "us-west-2" and merged["fps"] == "12"  # edited: the user's text stays
+    assert kept == ["region"]  # fps was edited to what the file now says anyway

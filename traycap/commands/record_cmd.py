@@ -37,9 +37,15 @@ def _settings(args: argparse.Namespace, ctx: Context) -> AppSettings:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from traycap.recorder.controller import RecorderEvent, RecordingController
+    from traycap.auto_upload import auto_upload, auto_upload_all
+    from traycap.recorder.api import RecorderEvent, RecorderEventKind
+    from traycap.recorder.controller import RecordingController
     from traycap.recorder.recover import recover_unfinished
     from traycap.recorder.screen import check_display
+    from traycap.upload.requests import request_upload
+
+    def enqueue(session_id: str) -> object:
+        return request_upload(ctx, session_id)  # the process running the queue picks it up
 
     check_display()  # NoDisplay: readable message + hint, exit 1 (cli.py)
     settings = _settings(args, ctx)
@@ -48,15 +54,18 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     report = recover_unfinished(ctx)
     for session_id in report.exported:
         print(f"traycap: exported session {session_id}, which had been interrupted", file=sys.stderr)
+    auto_upload_all(ctx, report.exported, enqueue)
 
     problems: list[str] = []
 
     def on_event(event: RecorderEvent) -> None:
-        if event.kind == "failed" and event.message:
+        if event.kind is RecorderEventKind.FAILED and event.message:
             problems.append(event.message)
             print(f"traycap: {event.message}", file=sys.stderr, flush=True)
-        elif event.kind == "exported" and event.message:
-            print(f"traycap: {event.message}", file=sys.stderr, flush=True)
+        elif event.kind is RecorderEventKind.EXPORTED:
+            note = auto_upload(ctx, event.sessionId, enqueue)
+            if note:
+                print(f"traycap: {note}", file=sys.stderr, flush=True)
 
     stop = threading.Event()
 

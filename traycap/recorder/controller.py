@@ -18,7 +18,6 @@ says why.
 from __future__ import annotations
 
 import contextlib
-import enum
 import logging
 import math
 import platform
@@ -38,10 +37,14 @@ from traycap.errors import AlreadyRecording, NotRecording, RecorderError, Storag
 from traycap.models import AppSettings, KeystrokePrivacy, SessionMeta
 from traycap.paths import new_session_id
 from traycap.recorder.actions import CLICK_SCREENSHOT_MIN_INTERVAL_S, ActionBuilder, RateLimiter, RawClick, RawEvent
+from traycap.recorder.api import EventSink, RecorderEvent, RecorderEventKind, RecorderState
+from traycap.recorder.export import export_session
+from traycap.recorder.guard import WorkerGuard
 from traycap.recorder.inputs import InputFactory, InputSource, pynput_input
 from traycap.recorder.screen import FrameSource, ScreenGrabber, VideoEncoder, backend_info, encode_png
 from traycap.recorder.session import SessionWriter, truncate_jsonl
 from traycap.recorder.timing import FrameScheduler
+from traycap.storage.config_store import MAX_FPS
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +53,8 @@ ENCODER_QUEUE_FRAMES = 8  # frames waiting for the encoder; beyond that a frame 
 CLICK_SHOT_WAIT_S = 1.0
 
 CaptureFactory = Callable[[int], FrameSource]
-
-
-class RecorderState(enum.Enum):
-    IDLE = "idle"
-    RECORDING = "recording"
-    PAUSED = "paused"
-
-
-@dataclass(frozen=True)
-class RecorderEvent:
-    kind: str  # "started" | "paused" | "resumed" | "stopped" | "exported" | "failed"
-    sessionId: str
-    message: str | None = None
-    meta: SessionMeta | None = None
+# Session dir -> zip + meta; export.export_session unless a test needs a slow or failing one.
+Exporter = Callable[[Context, str], SessionMeta]
 
 
 @dataclass
@@ -122,10 +113,11 @@ class RecordingController:
         ctx: Context,
         settings: AppSettings,
         *,
-        on_event: Callable[[RecorderEvent], None] | None = None,
+        on_event: EventSink | None = None,
         clock: Clock | None = None,
         capture_factory: CaptureFactory | None = None,
         input_factory: InputFactory | None = None,
+        exporter: Exporter | None = None,
     ) -> None:
         self._ctx = ctx
         self._settings = settings
@@ -133,6 +125,7 @@ class RecordingController:
         self._clock = clock or ctx.clock
         self._capture_factory: CaptureFactory = capture_factory or ScreenGrabber
         self._input_factory: InputFactory = input_factory or pynput_input
+        self._export: Exporter = exporter or export_session
         self._lock = threading.RLock()
         self._state = RecorderState.IDLE
         self._rec: _Recording | None = None
@@ -181,7 +174,7 @@ class RecordingController:
             self._idle.clear()
         log.info("recording session %s (%dx%d, %d fps, monitor %d)", rec.session_id, source.width,
                  source.height, settings.fps, settings.monitor)
-        self._emit(RecorderEvent("started", rec.session_id))
+        self._emit(RecorderEvent(RecorderEventKind.STARTED, rec.session_id))
         return rec.session_id
 
     def pause(self) -> None:
@@ -197,7 +190,7 @@ class RecordingController:
             with rec.actions_lock:
                 rec.builder.discard_pending()
                 self._append_actions(rec, rec.builder.marker("pause", now))
-        self._emit(RecorderEvent("paused", rec.session_id))
+        self._emit(RecorderEvent(RecorderEventKind.PAUSED, rec.session_id))
 
     def resume(self) -> None:
         with self._lock:
@@ -213,10 +206,10 @@ class RecordingController:
             self._state = RecorderState.RECORDING
             rec.running.set()
             rec.signal.set()
-        self._emit(RecorderEvent("resumed", rec.session_id))
+        self._emit(RecorderEvent(RecorderEventKind.RESUMED, rec.session_id))
 
     def stop(self) -> SessionMeta:
-        """Stop, export, (auto-)enqueue. Returns the session's meta (zipPath set when exported)."""
+        """Stop and export. Returns the session's meta (zipPath set when exported)."""
         with self._lock:
             rec = self._rec
             if rec is None or self._state is RecorderState.IDLE:
@@ -331,40 +324,39 @@ class RecordingController:
 
     # --- worker threads -----------------------------------------------------
     def _capture_loop(self, rec: _Recording, settings: AppSettings) -> None:
+        try:
+            with WorkerGuard("Screen capture", lambda exc: self._fail(rec, exc)):
+                self._capture_frames(rec, settings)
+        finally:
+            with contextlib.suppress(Exception):
+                rec.queue.put(None, timeout=30)  # the encoder's end, after a failure too
+
+    def _capture_frames(self, rec: _Recording, settings: AppSettings) -> None:
         clock = self._clock
         sched = FrameScheduler(settings.fps, clock.monotonic())
         was_paused = False
-        try:
-            while True:
-                rec.signal.clear()
-                if rec.stop.is_set():
-                    break
-                if not rec.running.is_set():
-                    was_paused = True
-                    rec.running.wait()
-                    continue
-                if was_paused:
-                    was_paused = False
-                    sched.restart(clock.monotonic())
-                delay = sched.next_due() - clock.monotonic()
-                if delay > 0 and clock.sleep(delay, rec.signal):
-                    continue  # woken by pause/stop: look at the state again
-                self._capture_one(rec)
-                sched.captured(clock.monotonic())
-                rec.late_drops = sched.dropped
-                with rec.actions_lock:
-                    self._append_actions(rec, rec.builder.flush_due(clock.monotonic()))
-                rec.writer.maybe_sync()
-            if rec.failure is None and rec.final_frame and rec.captured > 0:
-                self._capture_one(rec)  # a last frame, after the last recorded input
-        except TraycapError as exc:
-            self._fail(rec, exc)
-        except Exception as exc:  # never die silently: the recording must still stop and export
-            log.exception("capture failed")
-            self._fail(rec, RecorderError(f"Screen capture failed: {exc}"))
-        finally:
-            with contextlib.suppress(Exception):
-                rec.queue.put(None, timeout=30)
+        while True:
+            rec.signal.clear()
+            if rec.stop.is_set():
+                break
+            if not rec.running.is_set():
+                was_paused = True
+                rec.running.wait()
+                continue
+            if was_paused:
+                was_paused = False
+                sched.restart(clock.monotonic())
+            delay = sched.next_due() - clock.monotonic()
+            if delay > 0 and clock.sleep(delay, rec.signal):
+                continue  # woken by pause/stop: look at the state again
+            self._capture_one(rec)
+            sched.captured(clock.monotonic())
+            rec.late_drops = sched.dropped
+            with rec.actions_lock:
+                self._append_actions(rec, rec.builder.flush_due(clock.monotonic()))
+            rec.writer.maybe_sync()
+        if rec.failure is None and rec.final_frame and rec.captured > 0:
+            self._capture_one(rec)  # a last frame, after the last recorded input
 
     def _capture_one(self, rec: _Recording) -> None:
         clock = self._clock
@@ -401,7 +393,7 @@ class RecordingController:
                 break
             if broken:
                 continue  # keep draining so the capture thread never blocks
-            try:
+            with WorkerGuard("Video encoding", lambda exc: self._fail(rec, exc)) as guard:
                 # The line first: a list longer than the video is cut at stop/recovery,
                 # a video frame without its line could not be placed in time.
                 rec.writer.frames.append({
@@ -411,13 +403,7 @@ class RecordingController:
                     "pts": frame.pts_ms,
                 })
                 rec.encoder.write(frame.image, frame.pts_ms)
-            except TraycapError as exc:
-                broken = True
-                self._fail(rec, exc)
-            except Exception as exc:
-                broken = True
-                log.exception("video encoding failed")
-                self._fail(rec, RecorderError(f"Video encoding failed: {exc}"))
+            broken = guard.failed
         try:
             if broken:
                 rec.encoder.abandon()
@@ -431,7 +417,7 @@ class RecordingController:
         clock = self._clock
         next_periodic = clock.monotonic()  # one at the start: the screen as the recording began
         last_t: float | None = None
-        try:
+        with WorkerGuard("Screenshot", lambda exc: self._fail(rec, exc)):
             while not rec.stop.is_set():
                 rec.shot_signal.clear()
                 with rec.actions_lock:
@@ -447,11 +433,6 @@ class RecordingController:
                 if not rec.running.is_set():
                     next_periodic = clock.monotonic() + interval  # paused time does not count
                 clock.sleep(min(interval, max(0.0, next_periodic - now)), rec.shot_signal)
-        except TraycapError as exc:
-            self._fail(rec, exc)
-        except Exception as exc:
-            log.exception("screenshot failed")
-            self._fail(rec, RecorderError(f"Screenshot failed: {exc}"))
 
     def _screenshot(self, rec: _Recording, reason: str, want_t: float, last_t: float | None) -> float | None:
         """Save the first frame captured at or after `want_t` (waits up to CLICK_SHOT_WAIT_S).
@@ -479,19 +460,13 @@ class RecordingController:
         """pynput callback thread: never raise into pynput."""
         if not rec.running.is_set() or rec.stop.is_set() or rec.failure is not None:
             return
-        try:
-            with rec.actions_lock:
-                if not rec.running.is_set():
-                    return  # paused while this event waited for the lock: the pause marker is written
-                self._append_actions(rec, rec.builder.feed(ev))
-                if isinstance(ev, RawClick) and ev.pressed and rec.click_limiter.allow(ev.t):
-                    rec.click_requests.append(ev.t)
-                    rec.shot_signal.set()
-        except TraycapError as exc:
-            self._fail(rec, exc)
-        except Exception as exc:
-            log.exception("recording an input event failed")
-            self._fail(rec, RecorderError(f"Recording input failed: {exc}"))
+        with WorkerGuard("Recording input", lambda exc: self._fail(rec, exc)), rec.actions_lock:
+            if not rec.running.is_set():
+                return  # paused while this event waited for the lock: the pause marker is written
+            self._append_actions(rec, rec.builder.feed(ev))
+            if isinstance(ev, RawClick) and ev.pressed and rec.click_limiter.allow(ev.t):
+                rec.click_requests.append(ev.t)
+                rec.shot_signal.set()
 
     def _append_actions(self, rec: _Recording, actions: list[dict[str, Any]]) -> None:
         for action in actions:
@@ -577,16 +552,13 @@ class RecordingController:
         meta = self._write_stopped_meta(rec, stopped_at)
         self.last_meta = meta
         self._release(rec)  # IDLE from here: the tray may show "exporting", a new recording may start
-        self._emit(RecorderEvent("stopped", rec.session_id, meta=meta))
+        self._emit(RecorderEvent(RecorderEventKind.STOPPED, rec.session_id, meta=meta))
         # Export: even after a failure, what was recorded is bundled.
         export_error: TraycapError | None = None
         try:
-            from traycap.recorder.export import export_session
-
-            meta = export_session(self._ctx, rec.session_id)
+            meta = self._export(self._ctx, rec.session_id)
             self.last_meta = meta
-            self._emit(RecorderEvent("exported", rec.session_id, meta=meta,
-                                     message=self._auto_upload(rec.session_id)))
+            self._emit(RecorderEvent(RecorderEventKind.EXPORTED, rec.session_id, meta=meta))
         except TraycapError as exc:
             export_error = exc
             log.error("exporting %s failed: %s", rec.session_id, exc.user_text())
@@ -599,7 +571,7 @@ class RecordingController:
                              "its files are kept and it is exported at the next start.")
             else:
                 parts.append(f"What was recorded is saved as session {rec.session_id}.")
-            self._emit(RecorderEvent("failed", rec.session_id, message=" ".join(parts), meta=meta))
+            self._emit(RecorderEvent(RecorderEventKind.FAILED, rec.session_id, message=" ".join(parts), meta=meta))
         return meta
 
     def _note_failure(self, rec: _Recording, exc: TraycapError) -> None:
@@ -640,21 +612,13 @@ class RecordingController:
         self._ctx.sessions.save_meta(meta)
         return meta
 
-    def _auto_upload(self, session_id: str) -> str | None:
-        from traycap.recorder.export import auto_upload
-
-        return auto_upload(self._ctx, session_id)
-
     def _emit(self, event: RecorderEvent) -> None:
         if self._on_event is None:
             return
         try:
             self._on_event(event)
         except Exception:
-            log.exception("recorder event handler failed for %s", event.kind)
-
-
-MAX_FPS = 60
+            log.exception("recorder event handler failed for %s", event.kind.value)
 
 
 def _check_settings(settings: AppSettings) -> None:

@@ -178,30 +178,3 @@ def _fsync_and_hash(path: Path) -> tuple[str, int]:
         os.fsync(fh.fileno())
     return digest.hexdigest(), size
 
-
-def auto_upload(ctx: Context, session_id: str) -> str | None:
-    """Enqueue an exported session when autoUpload is on; a note for the user, or None.
-
-    Never raises: the export is already safe on disk, and a missing or broken
-    upload setup must not turn a good recording into a failure.
-    """
-    from traycap.errors import TraycapError
-
-    try:
-        config = ctx.load_config()
-    except TraycapError as exc:
-        log.warning("auto-upload skipped: %s", exc.user_text())
-        return f"Not uploaded automatically: {exc.user_text()}"
-    if config is None or not config.autoUpload:
-        return None
-    try:
-        from traycap.upload.requests import request_upload
-    except ImportError as exc:
-        log.warning("auto-upload is on but the upload queue is not available: %s", exc)
-        return "Not uploaded automatically: the upload queue is not available in this version"
-    try:
-        request_upload(ctx, session_id)
-    except TraycapError as exc:
-        log.warning("auto-upload of %s not queued: %s", session_id, exc.user_text())
-        return f"Not uploaded automatically: {exc.user_text()}"
-    return "Queued for upload"

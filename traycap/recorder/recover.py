@@ -5,8 +5,8 @@ its meta says the recorder was still recording (or had stopped but not
 exported) and no live process holds its .recording.lock. The video keeps
 every complete fragment (packets are copied, not re-encoded), frames.jsonl
 is cut to the frames the video really holds, a torn last line of
-actions.jsonl is dropped, then the session is exported like any other (and queued
-for upload when autoUpload is on).
+actions.jsonl is dropped, then the session is exported like any other. Whether
+it is then queued for upload is the caller's decision (traycap/auto_upload.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from traycap.context import Context
 from traycap.errors import TraycapError
 from traycap.models import SessionMeta
-from traycap.recorder.export import auto_upload, export_session, file_sha256, mark_exported
+from traycap.recorder.export import export_session, file_sha256, mark_exported
 from traycap.recorder.screen import salvage_video
 from traycap.recorder.session import RecordingLock, SessionFiles, read_jsonl, truncate_jsonl
 
@@ -106,7 +106,6 @@ def recover_session(ctx: Context, session_id: str) -> None:
         export_session(ctx, session_id)
     with contextlib.suppress(FileNotFoundError):
         files.lock.unlink()
-    auto_upload(ctx, session_id)  # as after a normal stop
 
 
 def _zip_matches(ctx: Context, meta: SessionMeta) -> bool:

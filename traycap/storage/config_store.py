@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from traycap.errors import ConfigInvalid, ConfigMissing, CorruptFile
 from traycap.logs import register_secret
 from traycap.models import MIN_PART_SIZE, AppSettings, UploadConfig
 from traycap.storage.atomic import read_json, write_json_atomic
+from traycap.storage.setting_keys import KEYS, SettingsFile, parse_assignments, unknown_setting
 
 CONFIG_MODE = 0o600
 # S3 allows parts up to 5 GiB, but every part in flight is held in memory
@@ -20,6 +21,11 @@ _CONFIG_HINT = "fix or delete that file, then run `traycap config set KEY=VALUE 
 _SETTINGS_HINT = "fix or delete that file to go back to the default settings; sessions are unaffected"
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _REGION_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{0,40}$")
+HOTKEY_RE = re.compile(r"^(<[a-z0-9_]+>\+)*(<[a-z0-9_]+>|[a-z0-9])$")
+MAX_FPS = 60
+MIN_SCREENSHOT_INTERVAL_S = 0.5
+MAX_SCREENSHOT_INTERVAL_S = 3600.0
+MAX_LINK_EXPIRY_S = 7 * 24 * 3600  # a SigV4 presigned URL lives 7 days at most
 
 
 def load_config(path: Path) -> UploadConfig | None:
@@ -101,21 +107,13 @@ def validate_config(config: UploadConfig) -> dict[str, str]:
     return problems
 
 
-_BOOL_TRUE = {"1", "true", "yes", "on"}
-_BOOL_FALSE = {"0", "false", "no", "off"}
-
-
-_INT_RE = re.compile(r"^[+-]?[0-9]+$")
-_OPTIONAL_TEXT = ("sessionToken", "endpointUrl", "profile")
-
-
 def apply_assignments(config: UploadConfig, assignments: dict[str, str]) -> UploadConfig:
     """Apply `KEY=VALUE` strings (from the CLI or a form) with type checks.
 
     Raises ConfigInvalid naming every bad key; an empty value clears an
     optional field. Does not validate the result (see check_assignments).
     """
-    updated, problems = _parse_assignments(config, assignments)
+    updated, problems = _assign(config, SettingsFile.UPLOAD, assignments)
     if problems:
         raise ConfigInvalid(problems)
     return updated
@@ -124,39 +122,50 @@ def apply_assignments(config: UploadConfig, assignments: dict[str, str]) -> Uplo
 def check_assignments(config: UploadConfig, assignments: dict[str, str]) -> tuple[UploadConfig, dict[str, str]]:
     """The config with every well-formed assignment applied, and every problem at once:
     values that do not parse, and what validate_config finds in the result."""
-    updated, problems = _parse_assignments(config, assignments)
+    updated, problems = _assign(config, SettingsFile.UPLOAD, assignments)
     return updated, {**validate_config(updated), **problems}
 
 
-def _parse_assignments(config: UploadConfig, assignments: dict[str, str]) -> tuple[UploadConfig, dict[str, str]]:
-    for key in UploadConfig.SECRET_FIELDS:
-        register_secret(assignments.get(key))
-    fields = UploadConfig.from_json({}).to_json().keys() | set(_OPTIONAL_TEXT)
-    current: dict[str, Any] = config.to_json()
+def check_settings_assignments(settings: AppSettings,
+                               assignments: dict[str, str]) -> tuple[AppSettings, dict[str, str]]:
+    """check_assignments for the app settings."""
+    updated, problems = _assign(settings, SettingsFile.APP, assignments)
+    return updated, {**validate_settings(updated), **problems}
+
+
+_Settings = TypeVar("_Settings", UploadConfig, AppSettings)
+
+
+def _assign(current: _Settings, file: SettingsFile, assignments: dict[str, str]) -> tuple[_Settings, dict[str, str]]:
+    for name in UploadConfig.SECRET_FIELDS:
+        register_secret(assignments.get(name))
+    values, problems = parse_assignments(assignments, file)
+    for name in assignments:
+        key = KEYS.get(name)
+        if key is None:
+            problems[name] = unknown_setting()
+        elif key.file is not file:
+            problems[name] = f"not one of the {file.value} settings"
+    data = current.to_json()
+    data.update(values)
+    return type(current).from_json(data), problems
+
+
+def validate_settings(settings: AppSettings) -> dict[str, str]:
+    """One readable message per bad app setting; empty when all are usable."""
     problems: dict[str, str] = {}
-    for key, value in assignments.items():
-        if key not in fields:
-            problems[key] = f"unknown setting (known: {', '.join(sorted(fields))})"
-            continue
-        kind = type(getattr(UploadConfig(), key))
-        if key in _OPTIONAL_TEXT:
-            current[key] = value or None
-        elif kind is bool:
-            low = value.strip().lower()
-            if low in _BOOL_TRUE:
-                current[key] = True
-            elif low in _BOOL_FALSE:
-                current[key] = False
-            else:
-                problems[key] = "must be true or false"
-        elif kind is int:
-            if _INT_RE.fullmatch(value.strip()):
-                current[key] = int(value.strip())
-            else:
-                problems[key] = "must be a whole number"
-        else:
-            current[key] = value
-    return UploadConfig.from_json(current), problems
+    if not HOTKEY_RE.fullmatch(settings.hotkey):
+        problems["hotkey"] = "write it like <ctrl>+<shift>+r (pynput syntax, lower case)"
+    if not 1 <= settings.fps <= MAX_FPS:
+        problems["fps"] = f"must be a whole number from 1 to {MAX_FPS}"
+    if settings.monitor < 0:
+        problems["monitor"] = "must be 0 (all monitors), 1 (the primary one) or another monitor's number"
+    if not MIN_SCREENSHOT_INTERVAL_S <= settings.screenshotIntervalS <= MAX_SCREENSHOT_INTERVAL_S:
+        problems["screenshotIntervalS"] = (
+            f"must be between {MIN_SCREENSHOT_INTERVAL_S:g} and {MAX_SCREENSHOT_INTERVAL_S:g} seconds")
+    if not 1 <= settings.linkExpiresS <= MAX_LINK_EXPIRY_S:
+        problems["linkExpiresS"] = f"must be between 1 and {MAX_LINK_EXPIRY_S} seconds (7 days, S3's limit)"
+    return problems
 
 
 def load_settings(path: Path) -> AppSettings:

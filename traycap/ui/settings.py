@@ -2,7 +2,9 @@
 
 It runs in its own process (`python -m traycap.ui.settings`, started by the
 tray), so neither toolkit's main loop can freeze the other; the tray reloads
-the files when the process exits. "Test connection" runs HeadBucket on a
+the files when the process exits. While open, the dialog follows changes other
+programs make to the files (a stat a second): fields the user has not edited
+show the new values, edited ones are kept. "Test connection" runs HeadBucket on a
 helper thread and reports back through Tk's `after` polling, because Tk may
 only be touched from its own thread.
 
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 import threading
 import tkinter as tk
@@ -30,13 +31,15 @@ from typing import Any
 from traycap.errors import TraycapError
 from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
 from traycap.storage.atomic import write_json_atomic
-from traycap.storage.config_store import check_assignments, save_config, save_settings
+from traycap.storage.config_store import check_assignments, check_settings_assignments, save_config, save_settings
+from traycap.storage.settings_watch import SettingsWatch
 
 log = logging.getLogger(__name__)
 
 STATE_ENV = "TRAYCAP_SETTINGS_STATE"
 CLOSED_WITHOUT_SAVING = 3  # exit status: the user cancelled (0 = saved, 1 = could not open)
-_HOTKEY_RE = re.compile(r"^(<[a-z0-9_]+>\+)*(<[a-z0-9_]+>|[a-z0-9])$")
+WATCH_INTERVAL_S = 1.0  # how often the open dialog looks at the settings files (one stat each)
+WATCH_TICK_MS = 250
 
 
 @dataclass(frozen=True)
@@ -133,47 +136,36 @@ def parse_form(
     config, problems = check_assignments(base_config or UploadConfig(), assignments)
     for key, message in problems.items():
         errors.setdefault("partSizeMiB" if key == "partSizeBytes" else key, message)
+    config_bad = bool(errors)
 
-    settings_errors: dict[str, str] = {}
-    hotkey = text.get("hotkey", "").lower()
-    if not _HOTKEY_RE.fullmatch(hotkey):
-        settings_errors["hotkey"] = "write it like <ctrl>+<shift>+r"
-    fps = _int(text.get("fps", ""))
-    if fps is None or not 1 <= fps <= 60:
-        settings_errors["fps"] = "must be a whole number from 1 to 60"
-    interval = _float(text.get("screenshotIntervalS", ""))
-    if interval is None or not 0.5 <= interval <= 3600:
-        settings_errors["screenshotIntervalS"] = "must be between 0.5 and 3600 seconds"
-    privacy_text = text.get("keystrokePrivacy", "")
-    try:
-        privacy = KeystrokePrivacy(privacy_text)
-    except ValueError:
-        settings_errors["keystrokePrivacy"] = "choose full, no_text or none"
-        privacy = base_settings.keystrokePrivacy
+    settings: AppSettings | None
+    settings, settings_errors = check_settings_assignments(base_settings, {
+        "hotkey": text.get("hotkey", "").lower(),
+        "fps": text.get("fps", ""),
+        "screenshotIntervalS": text.get("screenshotIntervalS", ""),
+        "keystrokePrivacy": text.get("keystrokePrivacy", ""),
+        "copyLinkOnDone": "true" if flags.get("copyLinkOnDone") else "false",
+    })
     errors.update(settings_errors)
-    settings: AppSettings | None = None
-    if not settings_errors and fps is not None and interval is not None:
-        settings = base_settings.with_(
-            hotkey=hotkey, fps=fps, screenshotIntervalS=interval, keystrokePrivacy=privacy,
-            copyLinkOnDone=bool(flags.get("copyLinkOnDone")),
-        )
-    config_bad = any(FIELD_BY_KEY[k].target == "config" for k in errors if k in FIELD_BY_KEY)
-    config_bad = config_bad or any(k not in FIELD_BY_KEY for k in errors)
-    return (None if config_bad else config), settings, errors
+    return (None if config_bad else config), (None if settings_errors else settings), errors
 
 
-def _int(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
-def _float(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
+def merge_changed_elsewhere(current: dict[str, Any], shown: dict[str, Any],
+                            incoming: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The form once another program changed the settings files while the dialog is open: a field the
+    user has not edited takes the new value, an edited one keeps the user's text. Returns the values
+    and the edited fields that now differ from the files."""
+    merged: dict[str, Any] = {}
+    kept: list[str] = []
+    for key, new in incoming.items():
+        mine = current.get(key, new)
+        if mine == shown.get(key):
+            merged[key] = new
+        else:
+            merged[key] = mine
+            if mine != new:
+                kept.append(key)
+    return merged, kept
 
 
 def check_connection(config: UploadConfig) -> tuple[bool, str]:
@@ -216,7 +208,11 @@ class SettingsDialog:
         self.widgets: dict[str, tk.Widget] = {}
         self.error_labels: dict[str, ttk.Label] = {}
         self._test_result: tuple[bool, str] | None = None
-        self._build(form_values(config, settings))
+        self._shown = form_values(config, settings)  # what the files held when last loaded
+        self._build(self._shown)
+        if state_path is not None:  # tests read what the fields hold as they are typed into
+            for var in self.vars.values():
+                var.trace_add("write", lambda *_args: self.dump_state())
         self.dump_state()
 
     def _build(self, values: dict[str, Any]) -> None:
@@ -296,6 +292,21 @@ class SettingsDialog:
         self.status.configure(text=text, style="Error.TLabel" if error else "TLabel")
         self.dump_state()
 
+    def changed_elsewhere(self, config: UploadConfig | None, settings: AppSettings) -> None:
+        """Another program (`traycap config set`, an editor) saved new settings while the dialog is open."""
+        incoming = form_values(config, settings)
+        merged, kept = merge_changed_elsewhere(self.values(), self._shown, incoming)
+        for key, value in merged.items():
+            if self.vars[key].get() != value:
+                self.set_value(key, value)
+        self._shown = incoming
+        self.base_config, self.base_settings = config, settings  # Save keeps what the form does not show
+        note = "The settings were changed by another program; the form shows them"
+        if kept:
+            labels = ", ".join(FIELD_BY_KEY[k].label for k in kept)
+            note += f", except your unsaved edits ({labels})"
+        self.set_status(note + ".")
+
     # --- buttons ---------------------------------------------------------------
     def save(self) -> bool:
         config, settings, errors = parse_form(self.values(), self.base_config, self.base_settings)
@@ -355,6 +366,7 @@ class SettingsDialog:
         self.root.update_idletasks()
         state = {
             "status": str(self.status.cget("text")),
+            "values": {k: v.get() for k, v in self.vars.items() if FIELD_BY_KEY[k].kind != "secret"},
             "errors": {k: self.error_text(k) for k in self.error_labels if self.error_text(k)},
             "saved": self.saved,
             "widgets": {
@@ -371,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ctx = make_context()
     setup_logging(ctx.paths.logs, "INFO", to_stderr=True)
+    # Before loading: a save by another program from here on is seen (live settings).
+    watch = SettingsWatch((ctx.paths.config, ctx.paths.settings), ctx.clock, WATCH_INTERVAL_S)
     problems: list[str] = []
     try:
         config = ctx.load_config()
@@ -395,6 +409,16 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         dialog.set_status("The saved settings could not be read; saving replaces them. " + "; ".join(problems),
                           error=True)
+
+    def follow_files() -> None:
+        if watch.poll():
+            try:
+                dialog.changed_elsewhere(ctx.load_config(), ctx.load_settings())
+            except TraycapError as exc:  # half-edited by hand: keep the form, say so
+                dialog.set_status(f"The settings files changed but cannot be read: {exc.user_text()}", error=True)
+        root.after(WATCH_TICK_MS, follow_files)
+
+    root.after(WATCH_TICK_MS, follow_files)
     root.mainloop()
     return 0 if dialog.saved else CLOSED_WITHOUT_SAVING
 

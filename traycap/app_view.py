@@ -1,0 +1,145 @@
+"""TrayModel: what the tray shows, kept in memory under one lock, and the AppView built from it.
+
+The recording mode, the upload in progress, the settings and upload config
+with what is wrong with them, the problems to show, and every session's row
+(SessionCache). Writers are the tray's start-up, its action dispatcher and
+its event router; the UI thread reads `view()` and renders it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+
+from traycap.context import Context
+from traycap.errors import TraycapError
+from traycap.models import AppSettings, UploadConfig, UploadProgress, UploadStatus
+from traycap.recorder.api import RecorderState
+from traycap.ui import notify
+from traycap.ui.menu import RECENT_LIMIT, AppView, RecordingMode, hotkey_label
+from traycap.ui.session_cache import SessionCache
+
+log = logging.getLogger(__name__)
+
+_MODES = {
+    RecorderState.IDLE: RecordingMode.IDLE,
+    RecorderState.RECORDING: RecordingMode.RECORDING,
+    RecorderState.PAUSED: RecordingMode.PAUSED,
+}
+
+
+def recording_mode(state: RecorderState) -> RecordingMode:
+    """The recorder's state as the menu shows it (the menu adds STOPPING while an export runs)."""
+    return _MODES[state]
+
+
+class TrayModel:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self.cache = SessionCache()
+        self.gate = notify.NotificationGate()
+        self.dirty = threading.Event()  # something changed: the UI thread renders again
+        self._lock = threading.RLock()
+        self._mode = RecordingMode.IDLE
+        self._active: UploadProgress | None = None
+        self._hotkey_error: str | None = None
+        self._recorder_problem: str | None = None
+        self._queue_problem: str | None = None
+        self._ready = False
+        self._settings = AppSettings()
+        self._config: UploadConfig | None = None
+        self._config_problem: str | None = None
+        self.last_relist = -math.inf
+
+    # --- reading ------------------------------------------------------------
+    def view(self) -> AppView:
+        pending, failed = self.cache.counts()
+        with self._lock:
+            return AppView(
+                recording=self._mode,
+                hotkey_label=hotkey_label(self._settings.hotkey),
+                hotkey_error=self._hotkey_error,
+                recent=self.cache.recent(RECENT_LIMIT),
+                pending_count=pending,
+                failed_count=failed,
+                active_upload=self._active,
+                config_problem=self._config_problem or self._queue_problem,
+                recorder_problem=self._recorder_problem,
+                ready=self._ready,
+            )
+
+    @property
+    def mode(self) -> RecordingMode:
+        with self._lock:
+            return self._mode
+
+    @property
+    def settings(self) -> AppSettings:
+        with self._lock:
+            return self._settings
+
+    def usable_config(self) -> tuple[UploadConfig | None, str | None]:
+        """The upload config and, when it cannot be used, why."""
+        with self._lock:
+            return self._config, self._config_problem
+
+    # --- writing ------------------------------------------------------------
+    def changed(self) -> None:
+        self.dirty.set()
+
+    def set_mode(self, mode: RecordingMode) -> None:
+        with self._lock:
+            self._mode = mode
+        self.changed()
+
+    def set_settings(self, settings: AppSettings, config: UploadConfig | None, problem: str | None) -> None:
+        with self._lock:
+            self._settings, self._config, self._config_problem = settings, config, problem
+        self.changed()
+
+    def set_hotkey_error(self, message: str | None) -> None:
+        with self._lock:
+            self._hotkey_error = message
+        self.changed()
+
+    def set_recorder_problem(self, message: str | None) -> None:
+        with self._lock:
+            self._recorder_problem = message
+        self.changed()
+
+    def set_queue_problem(self, message: str) -> None:
+        with self._lock:
+            self._queue_problem = message
+        self.changed()
+
+    def set_ready(self) -> None:
+        with self._lock:
+            self._ready = True
+        self.changed()
+
+    def track_upload(self, p: UploadProgress) -> None:
+        """The upload in progress, for the icon's percentage and the queue line."""
+        with self._lock:
+            if p.status is UploadStatus.UPLOADING:
+                self._active = p
+            elif self._active is not None and self._active.sessionId == p.sessionId:
+                self._active = None
+        self.changed()
+
+    # --- sessions -----------------------------------------------------------
+    def relist(self) -> None:
+        """Every session from disk (start-up, and a slow timer for sessions changed by other processes)."""
+        listing = self._ctx.sessions.list()
+        for problem in listing.problems:
+            log.warning("%s", problem)
+        self.cache.replace_all(listing.items)
+        self.last_relist = self._ctx.clock.monotonic()
+        self.changed()
+
+    def refresh_row(self, session_id: str) -> None:
+        try:
+            self.cache.upsert(self._ctx.sessions.item(session_id))
+        except TraycapError as exc:
+            log.warning("session %s: %s", session_id, exc.user_text())
+        self.changed()

@@ -1,0 +1,68 @@
+"""What the recorder offers the rest of traycap: its states, its events and the `Recorder` protocol.
+
+Plain types on top of models.py and nothing else, so the tray, the `record`
+command and the test fakes all speak the same enums and events without
+importing the capture stack (mss, PyAV, pynput).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from traycap.models import AppSettings, SessionMeta
+
+
+class RecorderState(enum.Enum):
+    IDLE = "idle"
+    RECORDING = "recording"
+    PAUSED = "paused"
+
+
+class RecorderEventKind(str, enum.Enum):
+    STARTED = "started"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    STOPPED = "stopped"  # nothing more is recorded; the export starts
+    EXPORTED = "exported"  # the zip and its meta are on disk
+    FAILED = "failed"  # a recording stopped by a problem (or its export failed); `message` says why
+
+
+@dataclass(frozen=True)
+class RecorderEvent:
+    kind: RecorderEventKind
+    sessionId: str
+    message: str | None = None
+    meta: SessionMeta | None = None
+
+
+EventSink = Callable[[RecorderEvent], None]
+
+
+class Recorder(Protocol):
+    """Everything the tray asks of its recorder."""
+
+    @property
+    def state(self) -> RecorderState: ...
+
+    def start(self) -> str:
+        """Start a recording; its session id."""
+        ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def stop(self) -> SessionMeta:
+        """Stop and export; the session's meta."""
+        ...
+
+    def update_settings(self, settings: AppSettings) -> None:
+        """Settings for the next recording (the running one keeps its own)."""
+        ...
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """True once no recording runs and every stopped one is exported."""
+        ...
