@@ -11,7 +11,7 @@ import pytest
 from tests.support.recording import read_bundle, wait_for
 from traycap.clock import SystemClock
 from traycap.context import Context, make_context
-from traycap.errors import AlreadyRecording, CaptureLost, DiskFull, NotRecording, TraycapError
+from traycap.errors import AlreadyRecording, CaptureLost, DiskFull, NotRecording, StorageError, TraycapError
 from traycap.models import AppSettings, KeystrokePrivacy
 from traycap.paths import Paths
 from traycap.recorder.actions import RawClick, RawKey, RawMove
@@ -81,7 +81,7 @@ def test_start_pause_resume_stop_export(live_ctx: Context) -> None:
     # Nothing captured while paused; the video's clock skips the pause.
     assert not [f for f in bundle.frames if pause_t < f["t"] < resume_t]
     assert bundle.info["pausedMs"] == pytest.approx(resume_t - pause_t, abs=2)
-    video = live_ctx.paths.session_dir(sid) / "video" / "screen.mp4"
+    video = bundle.extract("video/screen.mp4", live_ctx.paths.root)  # one copy: the zip holds the video
     assert video_frame_count(video) == len(bundle.frames) == meta.extra["frameCount"]
     assert meta.screenshotCount == len(bundle.shots) >= 1
     dropped = meta.extra["recorder"]["droppedFrames"]
@@ -251,25 +251,32 @@ def test_stopping_while_paused_captures_nothing_more(live_ctx: Context) -> None:
     assert bundle.info["pausedMs"] == pytest.approx(meta.extra["recorder"]["stoppedAtMs"] - pause_t, abs=1)
 
 
-def test_recover_finishes_an_export_that_was_killed_halfway(live_ctx: Context) -> None:
+def test_recover_finishes_an_export_that_was_killed_halfway(live_ctx: Context,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from traycap.recorder import export as export_mod
+
+    real_export = export_mod.export_session
+
+    def cut_off(step: str) -> None:
+        if step == "zip-written":
+            raise StorageError("killed while zipping")  # leaves what a kill leaves: a temp zip, raw files
+
+    monkeypatch.setattr(export_mod, "export_session", lambda ctx, sid: real_export(ctx, sid, checkpoint=cut_off))
     ctl = _controller(live_ctx, NullScreen(), NullInput(), [])
     sid = ctl.start()
     wait_for("5 frames", lambda: _frames(live_ctx, sid) >= 5)
-    done = ctl.stop()
+    stopped = ctl.stop()
+    monkeypatch.undo()
     directory = live_ctx.paths.session_dir(sid)
-    # As if killed while zipping: meta says stopped, a partial temp zip, no zip, no marker.
-    (directory / ".exported").unlink()
-    zip_path = live_ctx.sessions.zip_path(done)
-    zip_path.unlink()
-    (directory / f".tmp-{sid}.zip").write_bytes(b"PK\x03\x04 half a zip")
-    recorder = {**done.extra["recorder"], "status": "stopped"}
-    live_ctx.sessions.save_meta(done.with_(zipPath=None, sha256=None, fileSizeBytes=None,
-                                           extra={**done.extra, "recorder": recorder}))
+    assert not live_ctx.sessions.is_exported(sid) and (directory / f".tmp-{sid}.zip").exists()
+    assert stopped.extra["recorder"]["status"] == "stopped"
     assert recover_unfinished(live_ctx).exported == [sid]
     meta = live_ctx.sessions.read_meta(sid)
+    zip_path = live_ctx.sessions.zip_path(meta)
     assert live_ctx.sessions.is_exported(sid) and not (directory / f".tmp-{sid}.zip").exists()
     assert hashlib.sha256(zip_path.read_bytes()).hexdigest() == meta.sha256
-    assert len(read_bundle(zip_path).frames) == done.extra["frameCount"]
+    assert len(read_bundle(zip_path).frames) == meta.extra["frameCount"] == stopped.extra["recorder"]["framesEncoded"]
+    assert not (directory / "video").exists()  # one copy once exported
 
 
 def test_a_screen_that_fails_at_once_makes_start_raise_readably_and_leaves_nothing(live_ctx: Context) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.recording import wait_for
+from tests.support.recording import read_bundle, wait_for
 from traycap.clock import SystemClock
 from traycap.context import Context, make_context
 from traycap.models import AppSettings
@@ -116,12 +116,11 @@ def test_an_event_racing_a_pause_is_never_written_after_the_pause_marker(live_ct
     import threading
 
     from traycap.recorder.actions import RawKey
-    from traycap.recorder.session import read_jsonl
 
     inputs = NullInput()
     ctl = RecordingController(live_ctx, AppSettings(fps=20, screenshotIntervalS=5),
                               capture_factory=lambda monitor: NullScreen(), input_factory=inputs.factory)
-    sid = ctl.start()
+    ctl.start()
     rec = ctl._rec
     assert rec is not None
     emitter = "pynput-keyboard"
@@ -148,8 +147,8 @@ def test_an_event_racing_a_pause_is_never_written_after_the_pause_marker(live_ct
     listener.start()
     listener.join(10)
     assert racy.fired and ctl.state.value == "paused"
-    ctl.stop()
-    actions = read_jsonl(live_ctx.paths.session_dir(sid) / "actions.jsonl")
+    meta = ctl.stop()
+    actions = read_bundle(live_ctx.sessions.zip_path(meta)).actions  # one copy: the zip holds them
     types = [a["type"] for a in actions]
     assert "pause" in types
     after_pause = types[types.index("pause") + 1:]
@@ -161,7 +160,6 @@ def test_screenshots_are_frames_of_the_video_even_when_the_encoder_falls_behind(
     import threading
 
     from traycap.recorder.actions import RawClick
-    from traycap.recorder.session import read_jsonl
 
     inputs = NullInput()
     ctl = RecordingController(live_ctx, AppSettings(fps=30, screenshotIntervalS=5),
@@ -184,8 +182,7 @@ def test_screenshots_are_frames_of_the_video_even_when_the_encoder_falls_behind(
     shots_dir = live_ctx.paths.session_dir(sid) / "screenshots"
     wait_for("the click screenshot", lambda: list(shots_dir.glob("*-click.png")), timeout=5)
     go_on.set()
-    ctl.stop()
-    directory = live_ctx.paths.session_dir(sid)
-    frame_times = {f["t"] for f in read_jsonl(directory / "video" / "frames.jsonl")}
-    shots = read_jsonl(shots_dir / "index.jsonl")
+    bundle = read_bundle(live_ctx.sessions.zip_path(ctl.stop()))  # one copy: the zip holds them
+    frame_times = {f["t"] for f in bundle.frames}
+    shots = bundle.shots
     assert shots and all(s["t"] in frame_times for s in shots), (shots, sorted(frame_times))
