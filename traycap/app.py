@@ -30,10 +30,12 @@ from typing import Any
 from traycap.app_parts import HotkeyLike, Parts, ProcessLike, QueueLike, RecorderLike
 from traycap.context import Context
 from traycap.errors import ConfigError, CorruptFile, TraycapError, UiError
+from traycap.format import human_size
 from traycap.logs import register_secret
 from traycap.models import AppSettings, UploadConfig, UploadProgress, UploadStatus
 from traycap.storage.config_store import validate_config
 from traycap.storage.filelock import PidLock
+from traycap.storage.prune import PruneReport, RetentionRunner
 from traycap.ui import notify
 from traycap.ui.action_runner import MAIN_LANE, ActionRunner
 from traycap.ui.menu import (
@@ -92,6 +94,7 @@ class TrayApp:
         self._active: UploadProgress | None = None
         self._hotkey_error: str | None = None
         self._recorder_problem: str | None = None
+        self._storage_problem: str | None = None
         self._ready = False
         self._stopping = threading.Event()
         self._dirty = threading.Event()
@@ -108,6 +111,8 @@ class TrayApp:
         self._ui_thread: threading.Thread | None = None
         self._quit_done = threading.Event()
         self.actions = ActionRunner(self._action_failed)
+        # Retention (docs/retention.md): at start-up, after every verified upload, hourly.
+        self.retention = RetentionRunner(ctx, on_report=self._retention_report)
         self.tray = parts.make_tray(self.handle)
         self.reload_settings()
 
@@ -125,6 +130,7 @@ class TrayApp:
                 active_upload=self._active,
                 config_problem=self._config_problem,
                 recorder_problem=self._recorder_problem,
+                storage_problem=self._storage_problem,
                 ready=self._ready,
             )
 
@@ -165,6 +171,8 @@ class TrayApp:
             if self._stopping.is_set():
                 return
             self._take_over_queue()
+            if self.retention.due():
+                self.actions.post("retention", self.run_retention, lane="menu")
             if time.monotonic() - self._last_relist >= FULL_RELIST_S:
                 self.relist()
             self._dirty.clear()
@@ -221,6 +229,8 @@ class TrayApp:
         if report.deleted:
             log.info("removed %d orphaned session(s)", len(report.deleted))
         step("cleanup")
+        self.run_retention()
+        step("retention")
         if self._has_queue_lock:
             self._make_queue()
         step("restore")
@@ -480,6 +490,7 @@ class TrayApp:
         self.request_render()
 
     def _upload_done(self, p: UploadProgress) -> None:
+        self.run_retention()  # a verified upload: with keepUploadedDays=0 its local zip goes now
         self._refresh_row(p.sessionId)
         took: int | None = None
         with contextlib.suppress(TraycapError):
@@ -494,6 +505,35 @@ class TrayApp:
             except TraycapError as exc:
                 log.warning("could not copy the share link: %s", exc.user_text())
         self.parts.notifier.send(notify.upload_done_notice(p.sessionId, p.totalBytes, took, link_copied=copied))
+
+    # --- retention ------------------------------------------------------------------
+    def run_retention(self) -> None:
+        try:
+            self.retention.run()
+        except Exception:
+            log.exception("applying the retention rules failed")
+
+    def _retention_report(self, report: PruneReport) -> None:
+        plan = report.plan
+        problem = None
+        if plan.over_budget:
+            problem = (f"sessions not uploaded hold {human_size(plan.notUploadedBytes)}, over the "
+                       f"{human_size(plan.budgetBytes)} budget")
+        with self._lock:
+            self._storage_problem = problem
+        if self.gate.changed("retention:budget", "over" if problem else "ok") and problem:
+            self.parts.notifier.send(notify.Notice(
+                notify.NoticeKind.PROBLEM, "Local disk budget exceeded",
+                f"{problem[:1].upper()}{problem[1:]}. Nothing that is not uploaded is deleted: upload them, "
+                "or raise localBudgetMB (`traycap config set localBudgetMB=N`).",
+            ))
+        if report.removed:
+            self.actions.post("refresh-rows", lambda: self._refresh_rows(report))
+        self.request_render()
+
+    def _refresh_rows(self, report: PruneReport) -> None:
+        for removed in report.removed:
+            self._refresh_row(removed.deletion.sessionId)
 
     def on_recorder_event(self, event: Any) -> None:
         kind = getattr(event, "kind", "")

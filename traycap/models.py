@@ -329,6 +329,8 @@ class SessionListItem:
     problem: str | None = None
     retryCount: int = 0
     maxRetries: int = DEFAULT_MAX_RETRIES
+    # False once retention removed the local zip of an uploaded session (its meta and state stay).
+    localCopy: bool = True
 
     @property
     def durationMs(self) -> int | None:
@@ -350,6 +352,7 @@ class SessionListItem:
                 "problem": self.problem,
                 "retryCount": self.retryCount,
                 "maxRetries": self.maxRetries,
+                "localCopy": self.localCopy,
             }
         )
 
@@ -404,9 +407,25 @@ class AppSettings:
     keystrokePrivacy: KeystrokePrivacy = KeystrokePrivacy.FULL
     copyLinkOnDone: bool = False
     linkExpiresS: int = 7 * 24 * 3600
+    # Retention (docs/retention.md): only `done` sessions' local copies are ever deleted.
+    keepUploadedDays: int = 7  # 0 = as soon as the upload is verified; -1 = never
+    localBudgetMB: int = 20480  # 0 = no budget
+    minFreeMB: int = 1024  # a recording does not start (and stops) below this much free disk
+
+    # name -> smallest allowed value; checked by from_json (a hand-edited file) and `config set`.
+    MINIMUMS = {"keepUploadedDays": -1, "localBudgetMB": 0, "minFreeMB": 0}
 
     def with_(self, **changes: Any) -> AppSettings:
         return replace(self, **changes)
+
+    def problems(self) -> dict[str, str]:
+        """One readable message per out-of-range field; empty when every field is usable."""
+        out: dict[str, str] = {}
+        for name, low in self.MINIMUMS.items():
+            if getattr(self, name) < low:
+                meaning = "-1 = never" if name == "keepUploadedDays" else "0 = none"
+                out[name] = f"must be {low} or more ({meaning})"
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -417,6 +436,9 @@ class AppSettings:
             "keystrokePrivacy": self.keystrokePrivacy.value,
             "copyLinkOnDone": self.copyLinkOnDone,
             "linkExpiresS": self.linkExpiresS,
+            "keepUploadedDays": self.keepUploadedDays,
+            "localBudgetMB": self.localBudgetMB,
+            "minFreeMB": self.minFreeMB,
         }
 
     @classmethod
@@ -427,7 +449,7 @@ class AppSettings:
             privacy = KeystrokePrivacy(raw_privacy)
         except ValueError:
             raise ValueError(f"field 'keystrokePrivacy' has unknown value {raw_privacy!r}") from None
-        return cls(
+        settings = cls(
             hotkey=_field(d, "hotkey", str, "<ctrl>+<shift>+r"),
             fps=_field(d, "fps", int, 10),
             monitor=_field(d, "monitor", int, 0),
@@ -435,4 +457,10 @@ class AppSettings:
             keystrokePrivacy=privacy,
             copyLinkOnDone=_field(d, "copyLinkOnDone", bool, False),
             linkExpiresS=_field(d, "linkExpiresS", int, 7 * 24 * 3600),
+            keepUploadedDays=_field(d, "keepUploadedDays", int, 7),
+            localBudgetMB=_field(d, "localBudgetMB", int, 20480),
+            minFreeMB=_field(d, "minFreeMB", int, 1024),
         )
+        for name, text in settings.problems().items():
+            raise ValueError(f"field {name!r} {text}, not {getattr(settings, name)}")
+        return settings

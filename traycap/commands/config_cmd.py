@@ -9,8 +9,16 @@ import sys
 from traycap.commands.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, fail
 from traycap.context import Context
 from traycap.errors import ConfigInvalid, ConfigMissing
-from traycap.models import UploadConfig
-from traycap.storage.config_store import check_assignments, require_config, save_config, validate_config
+from traycap.models import AppSettings, UploadConfig
+from traycap.storage.config_store import (
+    SETTINGS_KEYS,
+    check_assignments,
+    check_settings_assignments,
+    require_config,
+    save_config,
+    save_settings,
+    validate_config,
+)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -52,8 +60,16 @@ def _set(args: argparse.Namespace, ctx: Context) -> int:
             print(f"traycap: argument {n} of `config set` is not KEY=VALUE", file=sys.stderr)
             return EXIT_USAGE
         assignments[key.strip()] = value
-    current = ctx.load_config() or UploadConfig()
-    updated, problems = check_assignments(current, assignments)
+    app_part = {k: v for k, v in assignments.items() if k in SETTINGS_KEYS}
+    upload_part = {k: v for k, v in assignments.items() if k not in SETTINGS_KEYS}
+    problems: dict[str, str] = {}
+    updated: UploadConfig | None = None
+    if upload_part:
+        updated, problems = check_assignments(ctx.load_config() or UploadConfig(), upload_part)
+    new_settings: AppSettings | None = None
+    if app_part:
+        new_settings, settings_problems = check_settings_assignments(ctx.load_settings(), app_part)
+        problems.update(settings_problems)
     if problems:
         print("traycap: settings not saved (nothing was written):", file=sys.stderr)
         for key, text in problems.items():
@@ -61,8 +77,12 @@ def _set(args: argparse.Namespace, ctx: Context) -> int:
         print("  (several settings can be given in one command: traycap config set bucket=B region=R ...)",
               file=sys.stderr)
         return EXIT_FAIL
-    save_config(ctx.paths.config, updated)
-    print(f"Saved {', '.join(sorted(assignments))} to {ctx.paths.config}")
+    if updated is not None:
+        save_config(ctx.paths.config, updated)
+        print(f"Saved {', '.join(sorted(upload_part))} to {ctx.paths.config}")
+    if new_settings is not None:
+        save_settings(ctx.paths.settings, new_settings)
+        print(f"Saved {', '.join(sorted(app_part))} to {ctx.paths.settings}")
     return EXIT_OK
 
 

@@ -159,6 +159,27 @@ def _parse_assignments(config: UploadConfig, assignments: dict[str, str]) -> tup
     return UploadConfig.from_json(current), problems
 
 
+# App settings `config set` accepts so far (the retention and disk-guard numbers).
+SETTINGS_KEYS = ("keepUploadedDays", "localBudgetMB", "minFreeMB")
+
+
+def check_settings_assignments(
+    settings: AppSettings, assignments: dict[str, str]
+) -> tuple[AppSettings, dict[str, str]]:
+    """Like check_assignments, for the AppSettings keys in SETTINGS_KEYS (whole numbers)."""
+    changes: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for key, value in assignments.items():
+        if key not in SETTINGS_KEYS:
+            problems[key] = f"unknown setting (known: {', '.join(SETTINGS_KEYS)})"
+        elif _INT_RE.fullmatch(value.strip()):
+            changes[key] = int(value.strip())
+        else:
+            problems[key] = "must be a whole number"
+    updated = settings.with_(**changes)
+    return updated, {**updated.problems(), **problems}
+
+
 def load_settings(path: Path) -> AppSettings:
     """App settings; defaults when absent. CorruptFile when unreadable."""
     try:
