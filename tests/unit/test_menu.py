@@ -195,3 +195,20 @@ def test_hotkey_label(spec: str, label: str) -> None:
 def test_session_actions_without_config_show_why_upload_is_disabled() -> None:
     (upload, _folder) = session_actions(item(), can_upload=False)
     assert not upload.enabled and "Upload settings" in upload.label
+
+
+def test_an_uploaded_session_without_its_local_copy_says_so_and_keeps_its_link() -> None:
+    from dataclasses import replace
+
+    row = replace(item(UploadStatus.DONE), localCopy=False)
+    assert row_label(row).endswith("Uploaded, local copy removed")
+    assert [m.action.kind for m in session_actions(row) if m.action] == [K.COPY_LINK, K.OPEN_FOLDER]
+    assert row_label(item(UploadStatus.DONE)).endswith("Done")
+
+
+def test_a_full_local_budget_needs_attention_and_is_shown() -> None:
+    problem = "sessions not uploaded hold 25.0 GB, over the 20.0 GB budget"
+    view = AppView(storage_problem=problem)
+    assert icon_spec(view).state is IconState.ATTENTION
+    assert f"Disk: {problem}" in [m.label for m in build_menu(view)]
+    assert problem in tooltip(view)

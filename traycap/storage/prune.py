@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from traycap.context import Context
 from traycap.errors import CorruptFile, TraycapError
-from traycap.models import AppSettings, UploadProgress, UploadStatus
+from traycap.models import AppSettings, UploadProgress, UploadState, UploadStatus
 from traycap.paths import EXPORTED_MARKER, META_FILE, STATE_FILE, is_valid_session_id
 from traycap.storage.retention import Deletion, Policy, RetentionPlan, SessionUsage, plan
 
@@ -75,8 +75,13 @@ def _usage(ctx: Context, session_id: str, directory: str) -> SessionUsage:
     except CorruptFile:
         state = None  # unreadable: treated as not uploaded, so never deleted
     status = state.status if state is not None else None
-    uploaded = (state.completedAt or state.updatedAt) if state is not None and status is UploadStatus.DONE else None
+    uploaded = _uploaded_at(state) if state is not None and status is UploadStatus.DONE else None
     return SessionUsage(session_id, status, uploaded, total, copy)
+
+
+def _uploaded_at(state: UploadState) -> int:
+    """When the upload was verified (completedAt; a state written without it: its last change)."""
+    return state.completedAt if state.completedAt is not None else state.updatedAt
 
 
 def measure(ctx: Context) -> tuple[list[SessionUsage], int]:
@@ -139,7 +144,7 @@ def remove_local_copy(ctx: Context, session_id: str, uploaded_at: int) -> int:
     state = ctx.states.read(session_id)
     if state is None or state.status is not UploadStatus.DONE:
         raise _NotDone(f"it is {state.status.value if state else 'not uploaded'} now")
-    if (state.completedAt or state.updatedAt) != uploaded_at:
+    if _uploaded_at(state) != uploaded_at:
         raise _NotDone("its upload state changed since it was measured")
     directory = ctx.paths.session_dir(session_id)
     freed = 0
