@@ -111,7 +111,7 @@ class TrayApp:
         self._ui_thread: threading.Thread | None = None
         self._quit_done = threading.Event()
         self.actions = ActionRunner(self._action_failed)
-        # Retention (docs/retention.md): at start-up, after every verified upload, hourly.
+        # Retention (docs/retention.md): at start-up, after every export and verified upload, hourly.
         self.retention = RetentionRunner(ctx, on_report=self._retention_report)
         self.tray = parts.make_tray(self.handle)
         self.reload_settings()
@@ -550,6 +550,7 @@ class TrayApp:
             self._set_mode(RecordingMode.IDLE)
             if sid:
                 self.actions.post("refresh-row", lambda: self._refresh_row(sid))
+            self.actions.post("retention", self.run_retention, lane="menu")  # the disk grew
         elif kind == "failed":
             with self._lock:
                 self._recorder_problem = message or "the recording stopped"

@@ -295,7 +295,8 @@ def run_worker(args: argparse.Namespace, ctx: Context) -> int:
                 log.info("removed orphaned session %s", session_id)
             queue = UploadQueue(ctx, engine_factory)
             queue.restore()
-            # Retention (docs/retention.md): at start-up, after every verified upload, hourly.
+            # Retention (docs/retention.md): at start-up, after every verified upload, hourly
+            # (and `traycap record` runs it after each export).
             retention = RetentionRunner(ctx, on_report=_over_budget_logger())
             retention.run()
             queue.subscribe(retention.on_upload_event)
