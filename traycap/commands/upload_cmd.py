@@ -219,6 +219,7 @@ def _run_queue_until(ctx: Context, session_id: str, printer: ProgressPrinter, st
             finished.set()
 
     queue.subscribe(on_event)
+    queue.subscribe(RetentionRunner(ctx).on_upload_event)  # a verified upload: the retention rules run
     state = queue.enqueue(session_id)
     if state.status in _FINAL:  # pragma: no cover - enqueue only returns pending/uploading
         return _exit_for(state, printer)
