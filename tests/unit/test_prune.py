@@ -165,3 +165,14 @@ def test_config_set_accepts_the_retention_settings_and_checks_them(
     err = capsys.readouterr().err
     assert "keepUploadedDays: must be -1 or more" in err and "minFreeMB: must be a whole number" in err
     assert ctx.load_settings().keepUploadedDays == 0  # nothing written
+
+
+def test_uploading_again_a_session_whose_local_copy_is_gone_says_it_is_uploaded(ctx: Context) -> None:
+    from traycap.errors import IllegalTransition
+    from traycap.upload.requests import request_upload
+
+    _session(ctx, "s1", UploadStatus.DONE, uploaded_days_ago=30)
+    prune(ctx, AppSettings())
+    with pytest.raises(IllegalTransition) as caught:
+        request_upload(ctx, "s1")
+    assert "already uploaded" in caught.value.user_text() and "traycap link s1" in caught.value.user_text()
