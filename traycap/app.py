@@ -35,6 +35,7 @@ from collections.abc import Callable
 from traycap.app_actions import ActionDispatcher
 from traycap.app_events import EventRouter
 from traycap.app_parts import HotkeyLike, Parts, Running
+from traycap.app_retention import RetentionHook
 from traycap.app_view import TrayModel
 from traycap.auto_upload import auto_upload_all
 from traycap.context import Context
@@ -78,12 +79,15 @@ class TrayApp:
         self.parts = parts
         self.running = Running()
         self.model = TrayModel(ctx)
+        # Retention (docs/retention.md): at start-up, after every export and verified upload, hourly.
+        self.retention = RetentionHook(ctx, parts, self.model)
         # The tray calls back into the dispatcher, which is made next: bound late.
         self.tray = parts.make_tray(lambda action: self.dispatch.handle(action))
         self.dispatch = ActionDispatcher(ctx, parts, self.model, self.running, show_mode=self._show_mode,
                                          quit=self.shutdown, settings_closed=self.reload_settings)
         self.actions = self.dispatch.runner
-        self.events = EventRouter(ctx, parts, self.model, self.running, self.dispatch, show_mode=self._show_mode)
+        self.events = EventRouter(ctx, parts, self.model, self.running, self.dispatch, show_mode=self._show_mode,
+                                  run_retention=self.retention.run)
         self._stopping = threading.Event()
         self._quit_done = threading.Event()
         self._has_queue_lock = False
@@ -115,6 +119,8 @@ class TrayApp:
         if now >= self._next_lock_try:
             self._next_lock_try = now + QUEUE_LOCK_RETRY_S
             self._take_over_queue()
+        if self.retention.due():
+            self.actions.post("retention", self.retention.run, lane="menu")
         if now - self.model.last_relist >= FULL_RELIST_S:
             self.model.relist()
         self.model.dirty.clear()
@@ -205,6 +211,8 @@ class TrayApp:
         if report.deleted:
             log.info("removed %d orphaned session(s)", len(report.deleted))
         step("cleanup")
+        self.retention.run()
+        step("retention")
         if self._has_queue_lock:
             self._make_queue()
         step("restore")

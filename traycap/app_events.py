@@ -29,13 +29,15 @@ log = logging.getLogger(__name__)
 
 class EventRouter:
     def __init__(self, ctx: Context, parts: Parts, model: TrayModel, running: Running,
-                 dispatch: ActionDispatcher, *, show_mode: Callable[[RecordingMode], None]) -> None:
+                 dispatch: ActionDispatcher, *, show_mode: Callable[[RecordingMode], None],
+                 run_retention: Callable[[], None]) -> None:
         self._ctx = ctx
         self._parts = parts
         self._model = model
         self._running = running
         self._dispatch = dispatch
         self._show_mode = show_mode
+        self._run_retention = run_retention
 
     # --- the upload queue -------------------------------------------------------
     def on_progress(self, p: UploadProgress) -> None:
@@ -51,6 +53,7 @@ class EventRouter:
             self._parts.notifier.send(notify.upload_failed_notice(p.sessionId, p.error))
 
     def _upload_done(self, p: UploadProgress) -> None:
+        self._run_retention()  # a verified upload: with keepUploadedDays=0 its local zip goes now
         self._model.refresh_row(p.sessionId)
         took: int | None = None
         with contextlib.suppress(TraycapError):
@@ -93,3 +96,4 @@ class EventRouter:
         note = auto_upload(self._ctx, sid, lambda s: self._dispatch.request(s, "upload"))
         if note is not None:
             self._model.refresh_row(sid)
+        self._dispatch.runner.post("retention", self._run_retention, lane="menu")  # the disk grew

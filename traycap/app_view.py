@@ -46,6 +46,7 @@ class TrayModel:
         self._hotkey_error: str | None = None
         self._recorder_problem: str | None = None
         self._queue_problem: str | None = None
+        self._storage_problem: str | None = None
         self._ready = False
         self._settings = AppSettings()
         self._config: UploadConfig | None = None
@@ -66,6 +67,7 @@ class TrayModel:
                 active_upload=self._active,
                 config_problem=self._config_problem or self._queue_problem,
                 recorder_problem=self._recorder_problem,
+                storage_problem=self._storage_problem,
                 ready=self._ready,
             )
 
@@ -106,6 +108,11 @@ class TrayModel:
     def set_recorder_problem(self, message: str | None) -> None:
         with self._lock:
             self._recorder_problem = message
+        self.changed()
+
+    def set_storage_problem(self, message: str | None) -> None:
+        with self._lock:
+            self._storage_problem = message
         self.changed()
 
     def set_queue_problem(self, message: str) -> None:

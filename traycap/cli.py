@@ -27,6 +27,7 @@ _HANDLERS: dict[str, str] = {
     "cancel": "traycap.commands.upload_cmd:run_cancel",
     "worker": "traycap.commands.upload_cmd:run_worker",
     "link": "traycap.commands.upload_cmd:run_link",
+    "prune": "traycap.commands.prune_cmd:run",
     "config": "traycap.commands.config_cmd:run",
     "autostart": "traycap.commands.autostart_cmd:run",
     # Internal: the tray starts the Tk settings dialog as a child process this way,
@@ -99,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     link = sub.add_parser("link", help="print a presigned GET URL of an uploaded session")
     link.add_argument("session_id", metavar="ID")
     link.add_argument("--expires", type=_positive_int, default=None, metavar="S", help="seconds (default 7 days)")
+
+    prune = sub.add_parser("prune", help="delete local copies of uploaded sessions now (retention rules)")
+    prune.add_argument("--dry-run", action="store_true", help="only print what would be removed")
 
     auto = sub.add_parser("autostart", help="start traycap at login (current user)")
     auto.add_argument("action", choices=["on", "off", "status"])

@@ -11,6 +11,7 @@ retries: True means "try again later", False means "retrying will not help".
     ├── StorageError                      permanent
     │   ├── CorruptFile                   unreadable/invalid JSON (.path)
     │   ├── DiskFull                      ENOSPC while writing
+    │   │   └── LowDisk                   free space below minFreeMB (.free_bytes, .path)
     │   └── InvalidSessionId              a name that is not a session id
     ├── SessionError                      permanent
     │   ├── SessionNotFound
@@ -95,6 +96,18 @@ class CorruptFile(StorageError):
 
 class DiskFull(StorageError):
     default_hint = "free some disk space; what was recorded so far is kept"
+
+
+class LowDisk(DiskFull):
+    default_hint = "free some disk space, or lower minFreeMB (`traycap config set minFreeMB=N`)"
+
+    def __init__(self, path: str, free_bytes: int, min_free_bytes: int, hint: str | None = None) -> None:
+        self.path = path
+        self.free_bytes = free_bytes
+        self.min_free_bytes = min_free_bytes
+        mb = 1024 * 1024
+        super().__init__(f"Only {free_bytes // mb} MB free on the disk of {path}; recording needs at least "
+                         f"{min_free_bytes // mb} MB free", hint)
 
 
 class InvalidSessionId(StorageError):

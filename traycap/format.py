@@ -41,4 +41,6 @@ def status_text(item: SessionListItem) -> str:
         return f"uploading {item.uploadProgress}%"
     if item.uploadStatus is UploadStatus.NOT_UPLOADED:
         return "not uploaded" if item.isExported else "not exported"
+    if item.uploadStatus is UploadStatus.DONE and not item.localCopy:
+        return "uploaded, local copy removed"
     return str(item.uploadStatus.value)

@@ -329,6 +329,8 @@ class SessionListItem:
     problem: str | None = None
     retryCount: int = 0
     maxRetries: int = DEFAULT_MAX_RETRIES
+    # False once retention removed the local zip of an uploaded session (its meta and state stay).
+    localCopy: bool = True
 
     @property
     def durationMs(self) -> int | None:
@@ -350,6 +352,7 @@ class SessionListItem:
                 "problem": self.problem,
                 "retryCount": self.retryCount,
                 "maxRetries": self.maxRetries,
+                "localCopy": self.localCopy,
             }
         )
 
@@ -404,6 +407,10 @@ class AppSettings:
     keystrokePrivacy: KeystrokePrivacy = KeystrokePrivacy.FULL
     copyLinkOnDone: bool = False
     linkExpiresS: int = 7 * 24 * 3600
+    # Retention (docs/retention.md): only `done` sessions' local copies are ever deleted.
+    keepUploadedDays: int = 7  # 0 = as soon as the upload is verified; -1 = never
+    localBudgetMB: int = 20480  # 0 = no budget
+    minFreeMB: int = 1024  # a recording does not start (and stops) below this much free disk
 
     def with_(self, **changes: Any) -> AppSettings:
         return replace(self, **changes)
@@ -417,6 +424,9 @@ class AppSettings:
             "keystrokePrivacy": self.keystrokePrivacy.value,
             "copyLinkOnDone": self.copyLinkOnDone,
             "linkExpiresS": self.linkExpiresS,
+            "keepUploadedDays": self.keepUploadedDays,
+            "localBudgetMB": self.localBudgetMB,
+            "minFreeMB": self.minFreeMB,
         }
 
     @classmethod
@@ -435,4 +445,7 @@ class AppSettings:
             keystrokePrivacy=privacy,
             copyLinkOnDone=_field(d, "copyLinkOnDone", bool, False),
             linkExpiresS=_field(d, "linkExpiresS", int, 7 * 24 * 3600),
+            keepUploadedDays=_field(d, "keepUploadedDays", int, 7),
+            localBudgetMB=_field(d, "localBudgetMB", int, 20480),
+            minFreeMB=_field(d, "minFreeMB", int, 1024),
         )

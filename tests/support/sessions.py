@@ -47,12 +47,16 @@ def make_session_dir(
     zip_bytes: bytes | None = EMPTY_ZIP,
     sha256: str | None = None,
     action_count: int = 3,
+    raw_files: bool = True,
 ) -> Path:
-    """A session dir with meta, optional upload state (a status, CORRUPT, or None), optional .exported."""
+    """A session dir with meta, optional upload state (a status, CORRUPT, or None), optional .exported,
+    and (raw_files) a screenshot and actions file as a recording leaves before its export."""
     directory = _paths(target).session_dir(session_id)
-    (directory / "screenshots").mkdir(parents=True, exist_ok=True)
-    (directory / "screenshots" / "0001.png").write_bytes(b"\x89PNG fake")
-    (directory / "actions.json").write_text("[]")
+    directory.mkdir(parents=True, exist_ok=True)
+    if raw_files:
+        (directory / "screenshots").mkdir(exist_ok=True)
+        (directory / "screenshots" / "0001.png").write_bytes(b"\x89PNG fake")
+        (directory / "actions.json").write_text("[]")
     meta = SessionMeta(
         sessionId=session_id,
         createdAt=created_ms,
@@ -86,11 +90,12 @@ def make_exported_session(
     created_at: int = 1_700_000_000_000,
     data: bytes | None = None,
 ) -> SessionMeta:
-    """An exported session whose zip is `size` random bytes (or `data`), with its SHA-256 in the meta."""
+    """An exported session whose zip is `size` random bytes (or `data`), with its SHA-256 in the meta;
+    like every exported session (one copy on disk), it holds no raw files beside the zip."""
     paths = _paths(target).ensure()
     payload = data if data is not None else os.urandom(size)
     make_session_dir(paths, session_id, created_ms=created_at, exported=exported, zip_bytes=payload,
-                     sha256=hashlib.sha256(payload).hexdigest())
+                     sha256=hashlib.sha256(payload).hexdigest(), raw_files=False)
     return SessionStore(paths).read_meta(session_id)
 
 

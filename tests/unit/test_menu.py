@@ -214,3 +214,20 @@ def test_long_problem_lines_are_shortened_so_the_menu_fits_the_screen() -> None:
     assert max(len(label) for label in labels) <= 80, labels
     problem = next(label for label in labels if label.startswith("Recording problem: "))
     assert problem.endswith("…") and RECORDER_PROBLEM.startswith(problem[len("Recording problem: "):-1])
+
+
+def test_an_uploaded_session_without_its_local_copy_says_so_and_keeps_its_link() -> None:
+    from dataclasses import replace
+
+    row = replace(item(UploadStatus.DONE), localCopy=False)
+    assert row_label(row).endswith("Uploaded, local copy removed")
+    assert [m.action.kind for m in session_actions(row) if m.action] == [K.COPY_LINK, K.OPEN_FOLDER]
+    assert row_label(item(UploadStatus.DONE)).endswith("Done")
+
+
+def test_a_full_local_budget_needs_attention_and_is_shown() -> None:
+    problem = "sessions not uploaded hold 25.0 GB, over the 20.0 GB budget"
+    view = AppView(storage_problem=problem)
+    assert icon_spec(view).state is IconState.ATTENTION
+    assert f"Disk: {problem}" in [m.label for m in build_menu(view)]
+    assert problem in tooltip(view)

@@ -17,7 +17,6 @@ from traycap.recorder.api import RecorderEvent, RecorderState
 from traycap.recorder.controller import RecordingController
 from traycap.recorder.null import NullInput, NullScreen
 from traycap.recorder.screen import video_frame_count
-from traycap.recorder.session import read_jsonl
 from traycap.storage.atomic import write_json_atomic
 
 
@@ -74,7 +73,7 @@ def test_start_pause_resume_stop_export(live_ctx: Context) -> None:
     # Nothing captured while paused; the video's clock skips the pause.
     assert not [f for f in bundle.frames if pause_t < f["t"] < resume_t]
     assert bundle.info["pausedMs"] == pytest.approx(resume_t - pause_t, abs=2)
-    video = live_ctx.paths.session_dir(sid) / "video" / "screen.mp4"
+    video = bundle.extract("video/screen.mp4", live_ctx.paths.root)  # one copy: the zip holds the video
     assert video_frame_count(video) == len(bundle.frames) == meta.extra["frameCount"]
     assert meta.screenshotCount == len(bundle.shots) >= 1
     dropped = meta.extra["recorder"]["droppedFrames"]
@@ -227,7 +226,7 @@ def test_an_event_racing_a_pause_is_never_written_after_the_pause_marker(live_ct
     inputs = NullInput()
     ctl = RecordingController(live_ctx, AppSettings(fps=20, screenshotIntervalS=5),
                               capture_factory=lambda monitor: NullScreen(), input_factory=inputs.factory)
-    sid = ctl.start()
+    ctl.start()
     rec = ctl._rec
     assert rec is not None
     emitter = "pynput-keyboard"
@@ -254,8 +253,8 @@ def test_an_event_racing_a_pause_is_never_written_after_the_pause_marker(live_ct
     listener.start()
     listener.join(10)
     assert racy.fired and ctl.state.value == "paused"
-    ctl.stop()
-    actions = read_jsonl(live_ctx.paths.session_dir(sid) / "actions.jsonl")
+    meta = ctl.stop()
+    actions = read_bundle(live_ctx.sessions.zip_path(meta)).actions  # one copy: the zip holds them
     types = [a["type"] for a in actions]
     assert "pause" in types
     after_pause = types[types.index("pause") + 1:]
@@ -286,8 +285,7 @@ def test_screenshots_are_frames_of_the_video_even_when_the_encoder_falls_behind(
     shots_dir = live_ctx.paths.session_dir(sid) / "screenshots"
     wait_until("the click screenshot", lambda: list(shots_dir.glob("*-click.png")), timeout=5)
     go_on.set()
-    ctl.stop()
-    directory = live_ctx.paths.session_dir(sid)
-    frame_times = {f["t"] for f in read_jsonl(directory / "video" / "frames.jsonl")}
-    shots = read_jsonl(shots_dir / "index.jsonl")
+    bundle = read_bundle(live_ctx.sessions.zip_path(ctl.stop()))  # one copy: the zip holds them
+    frame_times = {f["t"] for f in bundle.frames}
+    shots = bundle.shots
     assert shots and all(s["t"] in frame_times for s in shots), (shots, sorted(frame_times))

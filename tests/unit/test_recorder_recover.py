@@ -14,6 +14,7 @@ from tests.support.waiting import wait_until
 from traycap.auto_upload import auto_upload_all
 from traycap.clock import SystemClock
 from traycap.context import Context, make_context
+from traycap.errors import StorageError
 from traycap.models import AppSettings, SessionMeta
 from traycap.recorder.controller import Exporter, RecordingController
 from traycap.recorder.export import export_session
@@ -147,19 +148,19 @@ def test_recover_exports_a_crashed_session_and_skips_a_live_one(live_ctx: Contex
 
 
 def test_recover_finishes_an_export_that_was_killed_halfway(live_ctx: Context) -> None:
-    sid, ctl = _record(live_ctx, frames=5)
-    done = ctl.stop()
+    def cut_off(step: str) -> None:
+        if step == "zip-written":
+            raise StorageError("killed while zipping")  # leaves what a kill leaves: a temp zip, raw files
+
+    sid, ctl = _record(live_ctx, frames=5, exporter=lambda ctx, s: export_session(ctx, s, checkpoint=cut_off))
+    stopped = ctl.stop()
     directory = live_ctx.paths.session_dir(sid)
-    # As if killed while zipping: meta says stopped, a partial temp zip, no zip, no marker.
-    (directory / ".exported").unlink()
-    zip_path = live_ctx.sessions.zip_path(done)
-    zip_path.unlink()
-    (directory / f".tmp-{sid}.zip").write_bytes(b"PK\x03\x04 half a zip")
-    recorder = {**done.extra["recorder"], "status": "stopped"}
-    live_ctx.sessions.save_meta(done.with_(zipPath=None, sha256=None, fileSizeBytes=None,
-                                           extra={**done.extra, "recorder": recorder}))
+    assert not live_ctx.sessions.is_exported(sid) and (directory / f".tmp-{sid}.zip").exists()
+    assert stopped.extra["recorder"]["status"] == "stopped"
     assert recover_unfinished(live_ctx).exported == [sid]
     meta = live_ctx.sessions.read_meta(sid)
+    zip_path = live_ctx.sessions.zip_path(meta)
     assert live_ctx.sessions.is_exported(sid) and not (directory / f".tmp-{sid}.zip").exists()
     assert hashlib.sha256(zip_path.read_bytes()).hexdigest() == meta.sha256
-    assert len(read_bundle(zip_path).frames) == done.extra["frameCount"]
+    assert len(read_bundle(zip_path).frames) == meta.extra["frameCount"] == stopped.extra["recorder"]["framesEncoded"]
+    assert not (directory / "video").exists()  # one copy once exported

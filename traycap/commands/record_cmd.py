@@ -100,6 +100,21 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print(session_id, flush=True)
+    _apply_retention(ctx)
     if meta is None or not meta.zipPath:
         return fail(f"session {session_id} was recorded but not exported; it is exported at the next start")
     return EXIT_FAIL if problems else EXIT_OK
+
+
+def _apply_retention(ctx: Context) -> None:
+    """The disk just grew by a session: the retention rules run (docs/retention.md)."""
+    from traycap.storage.prune import RetentionRunner
+
+    try:
+        report = RetentionRunner(ctx).run()
+    except (TraycapError, OSError) as exc:
+        log.warning("applying the retention rules failed: %s", exc)
+        return
+    if report is not None and report.plan.over_budget:
+        print("traycap: warning: sessions not uploaded yet fill the local disk budget (localBudgetMB); "
+              "nothing that is not uploaded is deleted", file=sys.stderr)

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TextIO
 
@@ -25,6 +25,7 @@ from traycap.errors import CorruptFile, TraycapError
 from traycap.format import human_size
 from traycap.models import UploadConfig, UploadProgress, UploadState, UploadStatus
 from traycap.storage.config_store import require_config
+from traycap.storage.prune import PruneReport, RetentionRunner
 from traycap.upload.engine import UploadEngine
 from traycap.upload.lock import QueueLock
 from traycap.upload.queue import UploadQueue
@@ -218,6 +219,7 @@ def _run_queue_until(ctx: Context, session_id: str, printer: ProgressPrinter, st
             finished.set()
 
     queue.subscribe(on_event)
+    queue.subscribe(RetentionRunner(ctx).on_upload_event)  # a verified upload: the retention rules run
     state = queue.enqueue(session_id)
     if state.status in _FINAL:  # pragma: no cover - enqueue only returns pending/uploading
         return _exit_for(state, printer)
@@ -294,10 +296,16 @@ def run_worker(args: argparse.Namespace, ctx: Context) -> int:
                 log.info("removed orphaned session %s", session_id)
             queue = UploadQueue(ctx, engine_factory)
             queue.restore()
+            # Retention (docs/retention.md): at start-up, after every verified upload, hourly
+            # (and `traycap record` runs it after each export).
+            retention = RetentionRunner(ctx, on_report=_over_budget_logger())
+            retention.run()
+            queue.subscribe(retention.on_upload_event)
             log.info("upload worker running (pid %d); %d session(s) queued", os.getpid(), queue.pending_count())
             queue.start()
             while not stop.is_set():
                 ctx.clock.sleep(0.5, wake=stop)
+                retention.tick()
             log.info("stopping the upload worker")
             try:
                 queue.stop(timeout=STOP_TIMEOUT_S)
@@ -308,6 +316,21 @@ def run_worker(args: argparse.Namespace, ctx: Context) -> int:
     finally:
         lock.release()
     return EXIT_OK
+
+
+def _over_budget_logger() -> Callable[[PruneReport], None]:
+    """Logs once each time sessions not uploaded start to fill the budget (not at every run)."""
+    was_over = False
+
+    def on_report(report: PruneReport) -> None:
+        nonlocal was_over
+        plan = report.plan
+        if plan.over_budget and not was_over:
+            log.warning("sessions not uploaded yet hold %s, more than the local budget of %s; nothing that is "
+                        "not uploaded is deleted", human_size(plan.notUploadedBytes), human_size(plan.budgetBytes))
+        was_over = plan.over_budget
+
+    return on_report
 
 
 # --- link ---------------------------------------------------------------------------------

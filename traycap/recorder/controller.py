@@ -33,7 +33,7 @@ from typing import Any
 from traycap import __version__
 from traycap.clock import Clock
 from traycap.context import Context
-from traycap.errors import AlreadyRecording, NotRecording, RecorderError, StorageError, TraycapError
+from traycap.errors import AlreadyRecording, LowDisk, NotRecording, RecorderError, StorageError, TraycapError
 from traycap.models import AppSettings, KeystrokePrivacy, SessionMeta
 from traycap.paths import new_session_id
 from traycap.recorder.actions import CLICK_SCREENSHOT_MIN_INTERVAL_S, ActionBuilder, RateLimiter, RawClick, RawEvent
@@ -45,12 +45,15 @@ from traycap.recorder.screen import FrameSource, ScreenGrabber, VideoEncoder, ba
 from traycap.recorder.session import SessionWriter, truncate_jsonl
 from traycap.recorder.timing import FrameScheduler
 from traycap.storage.config_store import MAX_FPS
+from traycap.storage.diskspace import FreeSpace, check_free, free_bytes
 
 log = logging.getLogger(__name__)
 
 FIRST_FRAME_TIMEOUT_S = 10.0
 ENCODER_QUEUE_FRAMES = 8  # frames waiting for the encoder; beyond that a frame is dropped (and counted)
 CLICK_SHOT_WAIT_S = 1.0
+DISK_CHECK_S = 5.0  # how often a recording checks the free disk space against minFreeMB
+LOW_DISK = "low_disk"
 
 CaptureFactory = Callable[[int], FrameSource]
 # Session dir -> zip + meta; export.export_session unless a test needs a slow or failing one.
@@ -118,8 +121,12 @@ class RecordingController:
         capture_factory: CaptureFactory | None = None,
         input_factory: InputFactory | None = None,
         exporter: Exporter | None = None,
+        free_space: FreeSpace = free_bytes,
+        disk_check_s: float = DISK_CHECK_S,
     ) -> None:
         self._ctx = ctx
+        self._free_space = free_space
+        self._disk_check_s = disk_check_s
         self._settings = settings
         self._on_event = on_event
         self._clock = clock or ctx.clock
@@ -158,6 +165,7 @@ class RecordingController:
                 raise AlreadyRecording("A recording is already running", "stop it first")
             settings = self._settings
             _check_settings(settings)
+            check_free(self._ctx.paths.sessions, settings.minFreeMB, self._free_space)  # LowDisk: says where, how much
             source = self._capture_factory(settings.monitor)  # NoDisplay / RecorderError, readable
             try:
                 rec = self._open(settings, source)
@@ -283,7 +291,7 @@ class RecordingController:
 
     def _launch(self, rec: _Recording, settings: AppSettings) -> None:
         for name, target in (("capture", self._capture_loop), ("encoder", self._encode_loop),
-                             ("screenshots", self._screenshot_loop)):
+                             ("screenshots", self._screenshot_loop), ("disk", self._disk_loop)):
             thread = threading.Thread(target=target, args=(rec, settings), name=f"recorder-{name}", daemon=True)
             rec.threads.append(thread)
             thread.start()
@@ -456,6 +464,17 @@ class RecordingController:
                                  "pts": frame.pts_ms})
         return frame.t
 
+    def _disk_loop(self, rec: _Recording, settings: AppSettings) -> None:
+        """The disk guard: below minFreeMB the recording stops and is exported (endReason "low_disk")."""
+        while not self._clock.sleep(self._disk_check_s, rec.stop):
+            try:
+                check_free(self._ctx.paths.sessions, settings.minFreeMB, self._free_space)
+            except LowDisk as exc:
+                self._fail(rec, exc)
+                return
+            except OSError as exc:
+                log.warning("could not read the free disk space: %s", exc)
+
     def _on_input(self, rec: _Recording, ev: RawEvent) -> None:
         """pynput callback thread: never raise into pynput."""
         if not rec.running.is_set() or rec.stop.is_set() or rec.failure is not None:
@@ -606,7 +625,7 @@ class RecordingController:
             "framesCaptured": rec.captured,
             "framesEncoded": encoded,
             "droppedMouseMoves": rec.builder.dropped_moves,
-            "endReason": "stopped" if rec.failure is None else rec.failure.user_text(),
+            "endReason": _end_reason(rec.failure),
         })
         meta = meta.with_(endedAt=self._clock.now_ms(), extra={**meta.extra, "recorder": recorder})
         self._ctx.sessions.save_meta(meta)
@@ -619,6 +638,14 @@ class RecordingController:
             self._on_event(event)
         except Exception:
             log.exception("recorder event handler failed for %s", event.kind.value)
+
+
+def _end_reason(failure: TraycapError | None) -> str:
+    if failure is None:
+        return "stopped"
+    if isinstance(failure, LowDisk):
+        return LOW_DISK  # a fixed word: tools that read the bundle tell it from other failures
+    return failure.user_text()
 
 
 def _check_settings(settings: AppSettings) -> None:

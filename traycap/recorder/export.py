@@ -11,7 +11,8 @@ The bundle (docs/bundle-format.md):
 
 Order on disk, so a crash at any point is repaired by exporting again:
 zip written to a temp name, fsynced, renamed -> session-meta.json (zipPath,
-fileSizeBytes, sha256) -> `.exported`.
+fileSizeBytes, sha256) -> `.exported` -> the raw files the zip holds are
+removed (one_copy.py: one copy on disk; the zip is where they live from then on).
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ from traycap.errors import DiskFull, StorageError
 from traycap.models import SessionMeta
 from traycap.paths import EXPORTED_MARKER
 from traycap.recorder.actions import INPUT_TYPES
+from traycap.recorder.one_copy import (
+    Checkpoint,
+    has_raw_files,
+    no_checkpoint,
+    remove_raw_files,
+    zip_verified,
+)
 from traycap.recorder.session import SHOTS_DIR, VIDEO_DIR, VIDEO_FILE, SessionFiles, read_jsonl
 from traycap.storage.atomic import write_bytes_atomic
 
@@ -95,11 +103,18 @@ def bundle_meta(meta: SessionMeta, files: SessionFiles) -> tuple[dict[str, Any],
     return out, actions, frames, shots
 
 
-def export_session(ctx: Context, session_id: str) -> SessionMeta:
-    """Write the zip and mark the session exported; returns the saved meta. Raises DiskFull / StorageError."""
+def export_session(ctx: Context, session_id: str, *, checkpoint: Checkpoint = no_checkpoint) -> SessionMeta:
+    """Write the zip, mark the session exported, remove the raw files it holds; returns the saved meta.
+
+    Raises DiskFull / StorageError. `checkpoint` is called between the steps (tests kill the process there).
+    """
     directory = ctx.paths.session_dir(session_id)
     files = SessionFiles(directory)
     meta = ctx.sessions.read_meta(session_id)
+    if not has_raw_files(files) and zip_verified(ctx, meta):
+        # Exported before and its raw files already removed: the verified zip is the recording.
+        mark_exported(ctx, meta)
+        return meta
     info, actions, frames, shots = bundle_meta(meta, files)
     zip_path = directory / f"{session_id}.zip"
     tmp = directory / f".tmp-{session_id}.zip"
@@ -114,8 +129,11 @@ def export_session(ctx: Context, session_id: str) -> SessionMeta:
                 name = str(shot["file"])
                 zf.write(files.shots_dir / name, f"{SHOTS_DIR}/{name}", compress_type=zipfile.ZIP_STORED)
             _put_json(zf, f"{SHOTS_DIR}/index.json", shots)
+        checkpoint("zip-written")
         sha, size = _fsync_and_hash(tmp)
+        checkpoint("zip-synced")
         os.replace(tmp, zip_path)
+        checkpoint("zip-renamed")
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -138,8 +156,16 @@ def export_session(ctx: Context, session_id: str) -> SessionMeta:
         extra=extra,
     )
     ctx.sessions.save_meta(done)
+    checkpoint("meta-saved")
     mark_exported(ctx, done)
-    log.info("exported session %s: %s (%d bytes)", session_id, zip_path, size)
+    checkpoint("marked")
+    try:
+        freed = remove_raw_files(zip_path, files, checkpoint=checkpoint)
+    except (OSError, zipfile.BadZipFile) as exc:
+        # The export stands; the next start-up removes them (dedup_exported) once the zip verifies.
+        log.warning("session %s: the raw files stay for now: %s", session_id, exc)
+        freed = 0
+    log.info("exported session %s: %s (%d bytes; %d bytes of raw files removed)", session_id, zip_path, size, freed)
     return done
 
 
@@ -148,17 +174,6 @@ def mark_exported(ctx: Context, meta: SessionMeta) -> None:
     marker = {"sessionId": meta.sessionId, "zip": meta.zipPath, "sha256": meta.sha256,
               "fileSizeBytes": meta.fileSizeBytes, "exportedAt": ctx.clock.now_ms()}
     write_bytes_atomic(ctx.paths.session_dir(meta.sessionId) / EXPORTED_MARKER, json.dumps(marker).encode() + b"\n")
-
-
-def file_sha256(path: Path) -> tuple[str, int]:
-    """SHA-256 (hex) and size of a file, read in chunks."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def _put_json(zf: zipfile.ZipFile, name: str, obj: Any) -> None:

@@ -7,6 +7,9 @@ every complete fragment (packets are copied, not re-encoded), frames.jsonl
 is cut to the frames the video really holds, a torn last line of
 actions.jsonl is dropped, then the session is exported like any other. Whether
 it is then queued for upload is the caller's decision (traycap/auto_upload.py).
+Last, exported sessions that still hold raw files (older versions kept both, or a
+crash mid-removal) keep only their zip, once its SHA-256 matches the meta
+(one_copy.dedup_exported).
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from dataclasses import dataclass, field
 
 from traycap.context import Context
 from traycap.errors import TraycapError
-from traycap.models import SessionMeta
-from traycap.recorder.export import export_session, file_sha256, mark_exported
+from traycap.recorder.export import export_session, mark_exported
+from traycap.recorder.one_copy import DedupReport, dedup_exported, remove_raw_files, zip_verified
 from traycap.recorder.screen import salvage_video
 from traycap.recorder.session import RecordingLock, SessionFiles, read_jsonl, truncate_jsonl
 
@@ -33,6 +36,7 @@ UNFINISHED = frozenset({"recording", "stopped", "exported"})
 class RecoveryReport:
     exported: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # session id -> readable reason
+    dedup: DedupReport = field(default_factory=DedupReport)  # raw files of exported sessions removed
 
 
 def recover_unfinished(ctx: Context) -> RecoveryReport:
@@ -58,7 +62,8 @@ def recover_unfinished(ctx: Context) -> RecoveryReport:
         except OSError as exc:
             log.error("could not recover session %s: %s", session_id, exc)
             report.failed[session_id] = str(exc.strerror or exc)
-    return report
+    # After the recoveries: one copy on disk for every exported session, old ones included.
+    return RecoveryReport(report.exported, report.failed, dedup_exported(ctx))
 
 
 def _needs_recovery(ctx: Context, session_id: str, *, locked: bool = False) -> bool:
@@ -100,19 +105,11 @@ def recover_session(ctx: Context, session_id: str) -> None:
         ctx.sessions.save_meta(meta)
         log.warning("session %s was interrupted while recording: kept %d frames and %d actions",
                     session_id, frames, len(actions))
-    if recorder.get("status") == "exported" and _zip_matches(ctx, meta):
+    if recorder.get("status") == "exported" and zip_verified(ctx, meta):
         mark_exported(ctx, meta)  # the zip and its meta are complete: only the marker is missing
+        remove_raw_files(ctx.sessions.zip_path(meta), files)
     else:
         export_session(ctx, session_id)
     with contextlib.suppress(FileNotFoundError):
         files.lock.unlink()
 
-
-def _zip_matches(ctx: Context, meta: SessionMeta) -> bool:
-    if not meta.zipPath or not meta.sha256 or meta.fileSizeBytes is None:
-        return False
-    try:
-        sha, size = file_sha256(ctx.sessions.zip_path(meta))
-    except OSError:
-        return False
-    return sha == meta.sha256 and size == meta.fileSizeBytes

@@ -165,6 +165,12 @@ def validate_settings(settings: AppSettings) -> dict[str, str]:
             f"must be between {MIN_SCREENSHOT_INTERVAL_S:g} and {MAX_SCREENSHOT_INTERVAL_S:g} seconds")
     if not 1 <= settings.linkExpiresS <= MAX_LINK_EXPIRY_S:
         problems["linkExpiresS"] = f"must be between 1 and {MAX_LINK_EXPIRY_S} seconds (7 days, S3's limit)"
+    if settings.keepUploadedDays < -1:
+        problems["keepUploadedDays"] = "must be -1 (never), 0 (once verified) or a number of days"
+    if settings.localBudgetMB < 0:
+        problems["localBudgetMB"] = "must be 0 (no budget) or more"
+    if settings.minFreeMB < 0:
+        problems["minFreeMB"] = "must be 0 (no check) or more"
     return problems
 
 

@@ -140,9 +140,11 @@ class SessionStore:
             problems.append(exc.message)
         exported = os.path.exists(prefix + EXPORTED_MARKER)
         zip_path: str | None = None
+        local_copy = True  # before export, the raw files are the local copy
         if meta is not None and exported:
             # join keeps an absolute zipPath as it is
             zip_path = os.path.join(directory, meta.zipPath) if meta.zipPath else f"{prefix}{session_id}.zip"
+            local_copy = os.path.exists(zip_path)
         return SessionListItem(
             sessionId=session_id,
             createdAt=meta.createdAt if meta else _mtime_ms(directory),
@@ -157,6 +159,7 @@ class SessionStore:
             problem="; ".join(problems) or None,
             retryCount=state.retryCount if state else 0,
             maxRetries=state.maxRetries if state else 0,
+            localCopy=local_copy,
         )
 
     def list(self) -> Listing:

@@ -98,6 +98,7 @@ class AppView:
     active_upload: UploadProgress | None = None
     config_problem: str | None = None  # "No upload settings yet", ...
     recorder_problem: str | None = None  # the last recording error, until the next start
+    storage_problem: str | None = None  # sessions not uploaded fill the local disk budget, low disk
     ready: bool = True  # start-up (recovery, restore) finished
 
 
@@ -189,6 +190,8 @@ def build_menu(view: AppView) -> tuple[MenuItem, ...]:
         items.append(MenuItem(f"{view.failed_count} {noun} failed (see Recent sessions)", None, enabled=False))
     if view.config_problem:
         items.append(MenuItem(_fit(f"Upload settings needed: {view.config_problem}"), None, enabled=False))
+    if view.storage_problem:
+        items.append(MenuItem(_fit(f"Disk: {view.storage_problem}"), None, enabled=False))
     items.append(SEPARATOR)
     items.append(MenuItem("Upload settings…", Action(ActionKind.OPEN_SETTINGS)))
     items.append(MenuItem("Open sessions folder", Action(ActionKind.OPEN_SESSIONS_FOLDER)))
@@ -205,7 +208,8 @@ def icon_spec(view: AppView) -> IconSpec:
         return IconSpec(IconState.PAUSED)
     if view.active_upload is not None:
         return IconSpec(IconState.UPLOADING, max(0, min(100, view.active_upload.progress)))
-    if view.failed_count or view.config_problem or view.hotkey_error or view.recorder_problem:
+    if view.failed_count or view.config_problem or view.hotkey_error or view.recorder_problem or \
+            view.storage_problem:
         return IconSpec(IconState.ATTENTION)
     return IconSpec(IconState.IDLE)
 
@@ -234,6 +238,8 @@ def tooltip(view: AppView) -> str:
             reasons.append("hotkey unavailable")
         if view.recorder_problem:
             reasons.append("recording problem")
+        if view.storage_problem:
+            reasons.append(view.storage_problem)
         text = "needs attention: " + "; ".join(reasons)
     else:
         text = "idle"

@@ -9,6 +9,7 @@ The process holding the QueueLock notices the change within its poll interval.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,6 +81,11 @@ def update_state(
 
 def request_upload(ctx: Context, session_id: str) -> UploadState:
     """Queue a session: not_uploaded -> pending (already pending/uploading: unchanged)."""
+    with contextlib.suppress(CorruptFile):
+        done = ctx.states.read(check_session_id(session_id))
+        if done is not None and done.status is UploadStatus.DONE:
+            # Before the zip check: retention may have removed the local zip of an uploaded session.
+            transitions.check(session_id, done.status, UploadStatus.PENDING)
     source = check_uploadable(ctx, session_id)
     now = ctx.clock.now_ms()
     with state_lock(ctx.paths):
