@@ -22,6 +22,7 @@ runtime_pkgs=(
 )
 test_pkgs=(
   xvfb xdotool x11-utils trayer dunst imagemagick ffmpeg desktop-file-utils
+  gnome-keyring libsecret-tools
 )
 pkgs=("${runtime_pkgs[@]}")
 if [[ "$mode" == "test" || "$mode" == "deps-test" ]]; then pkgs+=("${test_pkgs[@]}"); fi

@@ -29,7 +29,7 @@ from typing import Any
 
 from traycap.app_parts import HotkeyLike, Parts, ProcessLike, QueueLike, RecorderLike
 from traycap.context import Context
-from traycap.errors import ConfigError, CorruptFile, TraycapError, UiError
+from traycap.errors import ConfigError, CorruptFile, SecretUnreachable, TraycapError, UiError
 from traycap.logs import register_secret
 from traycap.models import AppSettings, UploadConfig, UploadProgress, UploadStatus
 from traycap.storage.config_store import validate_config
@@ -67,6 +67,8 @@ def config_problem(ctx: Context) -> tuple[UploadConfig | None, str | None]:
         config = ctx.load_config()
     except CorruptFile as exc:
         return None, f"the settings file is unreadable ({exc.reason})"
+    except SecretUnreachable as exc:
+        return None, exc.message
     if config is None:
         return None, "no upload settings yet"
     problems = validate_config(config)

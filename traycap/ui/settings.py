@@ -30,7 +30,8 @@ from typing import Any
 from traycap.errors import TraycapError
 from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
 from traycap.storage.atomic import write_json_atomic
-from traycap.storage.config_store import check_assignments, save_config, save_settings
+from traycap.storage.config_store import check_assignments, read_config, save_config, save_settings
+from traycap.storage.secrets import SecretStore
 
 log = logging.getLogger(__name__)
 
@@ -202,8 +203,10 @@ class SettingsDialog:
         tester: Callable[[UploadConfig], tuple[bool, str]] = check_connection,
         on_saved: Callable[[], None] | None = None,
         state_path: Path | None = None,
+        secrets: SecretStore | None = None,
     ) -> None:
         self.root = root
+        self.secrets = secrets
         self.config_path = config_path
         self.settings_path = settings_path
         self.base_config = config
@@ -304,7 +307,7 @@ class SettingsDialog:
             self.set_status("Not saved: fix the fields marked in red.", error=True)
             return False
         try:
-            save_config(self.config_path, config)  # atomic, mode 0600
+            save_config(self.config_path, config, self.secrets)  # keyring, else the 0600 file
             save_settings(self.settings_path, settings)
         except TraycapError as exc:
             self.set_status(f"Not saved: {exc.user_text()}", error=True)
@@ -373,10 +376,13 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(ctx.paths.logs, "INFO", to_stderr=True)
     problems: list[str] = []
     try:
-        config = ctx.load_config()
+        stored = read_config(ctx.paths.config, ctx.secrets)
     except TraycapError as exc:
-        config = None
+        stored = None
         problems.append(exc.user_text())
+    config = stored.config if stored is not None else None
+    if stored is not None and stored.problem is not None:
+        problems.append(f"the secret key is in the OS keyring, which cannot be read now ({stored.problem})")
     try:
         settings = ctx.load_settings()
     except TraycapError as exc:
@@ -390,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     state = os.environ.get(STATE_ENV)
     dialog = SettingsDialog(
         root, ctx.paths.config, ctx.paths.settings, config, settings,
-        on_saved=root.destroy, state_path=Path(state) if state else None,
+        on_saved=root.destroy, state_path=Path(state) if state else None, secrets=ctx.secrets,
     )
     if problems:
         dialog.set_status("The saved settings could not be read; saving replaces them. " + "; ".join(problems),
