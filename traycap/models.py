@@ -404,6 +404,8 @@ class AppSettings:
     keystrokePrivacy: KeystrokePrivacy = KeystrokePrivacy.FULL
     copyLinkOnDone: bool = False
     linkExpiresS: int = 7 * 24 * 3600
+    # Windows (class, app name or title; fnmatch patterns, any case) whose keys and screen are never recorded.
+    excludedApps: tuple[str, ...] = ()
 
     def with_(self, **changes: Any) -> AppSettings:
         return replace(self, **changes)
@@ -417,6 +419,7 @@ class AppSettings:
             "keystrokePrivacy": self.keystrokePrivacy.value,
             "copyLinkOnDone": self.copyLinkOnDone,
             "linkExpiresS": self.linkExpiresS,
+            "excludedApps": list(self.excludedApps),
         }
 
     @classmethod
@@ -427,6 +430,9 @@ class AppSettings:
             privacy = KeystrokePrivacy(raw_privacy)
         except ValueError:
             raise ValueError(f"field 'keystrokePrivacy' has unknown value {raw_privacy!r}") from None
+        excluded = _field(d, "excludedApps", list, [])
+        if not all(isinstance(p, str) for p in excluded):
+            raise ValueError("field 'excludedApps' must be a list of strings")
         return cls(
             hotkey=_field(d, "hotkey", str, "<ctrl>+<shift>+r"),
             fps=_field(d, "fps", int, 10),
@@ -435,4 +441,5 @@ class AppSettings:
             keystrokePrivacy=privacy,
             copyLinkOnDone=_field(d, "copyLinkOnDone", bool, False),
             linkExpiresS=_field(d, "linkExpiresS", int, 7 * 24 * 3600),
+            excludedApps=tuple(excluded),
         )

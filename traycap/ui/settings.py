@@ -69,8 +69,17 @@ FIELDS: tuple[Field, ...] = (
     Field("screenshotIntervalS", "Screenshot every (seconds)", "text", "settings"),
     Field("keystrokePrivacy", "Keystrokes", "choice", "settings", tuple(k.value for k in KeystrokePrivacy),
           hint="full, no_text (letters masked) or none"),
+    Field("excludedApps", "Never record these apps", "text", "settings",
+          hint="comma-separated window classes or titles: KeePassXC, 1Password, *Private Browsing*"),
     Field("copyLinkOnDone", "Copy the share link when an upload is done", "bool", "settings"),
 )
+# Said plainly before anyone records (issue: people must know what a recording holds).
+WHAT_IS_RECORDED = (
+    "A recording holds the screen (video and screenshots), every mouse move and click, and every key you "
+    "type, passwords included, unless Keystrokes is no_text or none. While a window listed under "
+    "\"Never record these apps\" has focus, its keys are left out and the screen is recorded blank."
+)
+EXCLUDED_SEPARATOR = ","
 FIELD_BY_KEY = {f.key: f for f in FIELDS}
 
 
@@ -97,6 +106,7 @@ def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str,
         "screenshotIntervalS": f"{settings.screenshotIntervalS:g}",
         "keystrokePrivacy": settings.keystrokePrivacy.value,
         "copyLinkOnDone": settings.copyLinkOnDone,
+        "excludedApps": f"{EXCLUDED_SEPARATOR} ".join(settings.excludedApps),
     }
 
 
@@ -157,10 +167,15 @@ def parse_form(
         settings = base_settings.with_(
             hotkey=hotkey, fps=fps, screenshotIntervalS=interval, keystrokePrivacy=privacy,
             copyLinkOnDone=bool(flags.get("copyLinkOnDone")),
+            excludedApps=parse_excluded_apps(text.get("excludedApps", "")),
         )
     config_bad = any(FIELD_BY_KEY[k].target == "config" for k in errors if k in FIELD_BY_KEY)
     config_bad = config_bad or any(k not in FIELD_BY_KEY for k in errors)
     return (None if config_bad else config), settings, errors
+
+
+def parse_excluded_apps(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(EXCLUDED_SEPARATOR) if p.strip())
 
 
 def _int(text: str) -> int | None:
@@ -236,6 +251,11 @@ class SettingsDialog:
             ttk.Label(frame, text=section, font=("TkDefaultFont", 11, "bold")).grid(
                 row=row, column=0, columnspan=3, sticky="w", pady=(8 if row else 0, 4))
             row += 1
+            if target == "settings":
+                notice = ttk.Label(frame, text=WHAT_IS_RECORDED, wraplength=560)
+                notice.grid(row=row, column=0, columnspan=3, sticky="w", pady=(0, 6))
+                self.widgets["whatIsRecorded"] = notice
+                row += 1
             for f in (f for f in FIELDS if f.target == target):
                 self._add_field(frame, row, f, values[f.key])
                 row += 1
