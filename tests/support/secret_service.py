@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.waiting import stop_process, wait_until
+from tests.support.waiting import close_stdin_and_wait, wait_until
 
 TEST_PASSWORD = "traycap-test-password"
 
@@ -76,11 +76,6 @@ def secret_service(home: Path) -> Iterator[SecretService]:
         env.pop("TRAYCAP_TEST_KEYRING_PASSWORD")
         yield SecretService(env={**env, "DBUS_SESSION_BUS_ADDRESS": address_file.read_text()})
     finally:
-        if proc.stdin is not None:
-            proc.stdin.close()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            stop_process(proc)
+        close_stdin_and_wait(proc)
         if proc.stderr is not None:
             proc.stderr.close()
