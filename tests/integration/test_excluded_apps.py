@@ -81,6 +81,11 @@ def test_x11_focus_follows_the_input_focus_and_prefers_net_active_window(
         try:
             wm = backend.active_window()
             assert wm is not None and wm.title == "notes.txt"
+            # A window manager that died leaves a stale id behind: the input focus answers instead.
+            display.run("xprop", "-root", "-f", "_NET_ACTIVE_WINDOW", "32x", "-set", "_NET_ACTIVE_WINDOW",
+                        str(0x7FFFFFF))
+            stale = backend.active_window()
+            assert stale is not None and stale.title == "Vault.kdbx - KeePassXC"
         finally:
             display.run("xprop", "-root", "-remove", "_NET_ACTIVE_WINDOW")
         back = backend.active_window()

@@ -79,11 +79,12 @@ class X11Focus:
     def active_window(self) -> WindowInfo | None:
         with self._lock:
             try:
-                window = self._wm_active()
-                if window is not None:
-                    info = self._describe(window)
-                    if info is not None:
-                        return info
+                info = self._describe(self._wm_active())
+                if info is not None:
+                    return info
+            except Exception:  # a stale _NET_ACTIVE_WINDOW (its window gone, the WM gone): use the input focus
+                log.debug("_NET_ACTIVE_WINDOW unusable", exc_info=True)
+            try:
                 focus = self._d.get_input_focus().focus
                 if isinstance(focus, int):  # X.NONE or X.PointerRoot: no window has focus
                     return None
