@@ -12,6 +12,13 @@ from traycap.context import Context, make_context
 from traycap.paths import Paths
 
 
+@pytest.fixture(autouse=True)
+def _no_os_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests (and the traycap processes they start) keep secrets in the file unless a test opts in to the
+    OS keyring (tests/support/secret_service.py): a developer's own keyring is never touched."""
+    monkeypatch.setenv("TRAYCAP_KEYRING", "off")
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh traycap data dir; TRAYCAP_HOME points at it for subprocesses too."""

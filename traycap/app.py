@@ -39,7 +39,7 @@ from traycap.app_retention import RetentionHook
 from traycap.app_view import TrayModel
 from traycap.auto_upload import auto_upload_all
 from traycap.context import Context
-from traycap.errors import CorruptFile, TraycapError
+from traycap.errors import CorruptFile, SecretUnreachable, TraycapError
 from traycap.logs import register_secret
 from traycap.models import AppSettings, UploadConfig
 from traycap.recorder.api import RecorderState
@@ -65,6 +65,8 @@ def config_problem(ctx: Context) -> tuple[UploadConfig | None, str | None]:
         config = ctx.load_config()
     except CorruptFile as exc:
         return None, f"the settings file is unreadable ({exc.reason})"
+    except SecretUnreachable as exc:
+        return None, exc.message
     if config is None:
         return None, "no upload settings yet"
     problems = validate_config(config)

@@ -142,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.log_level if long_running or args.log_level != "INFO" else "WARNING",
     )
     try:
+        if command in ("tray", "worker", "record"):
+            from traycap.commands.common import settle_secrets
+
+            settle_secrets(ctx)
         return _handler(command)(args, ctx)
     except TraycapError as exc:
         print(f"traycap: {exc.user_text()}", file=sys.stderr)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from traycap.clock import Clock, SystemClock
 from traycap.models import AppSettings, UploadConfig
 from traycap.paths import Paths, default_paths
-from traycap.storage.config_store import load_config, load_settings
+from traycap.storage.config_store import load_config, load_settings, require_config, save_config
+from traycap.storage.secrets import SecretLocation, SecretStore, choose_secret_store
 from traycap.storage.session_store import SessionStore
 from traycap.storage.state_store import StateStore
 
@@ -18,9 +19,17 @@ class Context:
     clock: Clock
     sessions: SessionStore
     states: StateStore
+    # Where secrets go besides the 0600 file; the OS keyring is only touched when a secret is needed.
+    secrets: SecretStore = field(default_factory=choose_secret_store)
 
     def load_config(self) -> UploadConfig | None:
-        return load_config(self.paths.config)
+        return load_config(self.paths.config, self.secrets)
+
+    def require_config(self) -> UploadConfig:
+        return require_config(self.paths.config, self.secrets)
+
+    def save_config(self, config: UploadConfig) -> SecretLocation:
+        return save_config(self.paths.config, config, self.secrets)
 
     def load_settings(self) -> AppSettings:
         return load_settings(self.paths.settings)

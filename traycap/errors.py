@@ -7,9 +7,11 @@ retries: True means "try again later", False means "retrying will not help".
     TraycapError
     ├── ConfigError                       permanent
     │   ├── ConfigMissing                 no upload-config.json yet
-    │   └── ConfigInvalid                 one message per bad field (.fields)
+    │   ├── ConfigInvalid                 one message per bad field (.fields)
+    │   └── SecretUnreachable             transient: the secret is in an OS keyring that does not answer
     ├── StorageError                      permanent
     │   ├── CorruptFile                   unreadable/invalid JSON (.path)
+    │   ├── SecretStoreError              transient: the OS keyring refused, failed or did not answer
     │   ├── DiskFull                      ENOSPC while writing
     │   │   └── LowDisk                   free space below minFreeMB (.free_bytes, .path)
     │   └── InvalidSessionId              a name that is not a session id
@@ -80,9 +82,20 @@ class ConfigInvalid(ConfigError):
         super().__init__(f"Upload settings are not valid: {text}", hint)
 
 
+class SecretUnreachable(ConfigError):
+    transient = True
+    default_hint = ("unlock the keyring (log in to the desktop), or run `traycap config set secretAccessKey=-` "
+                    "to store the secret in the 0600 settings file instead")
+
+
 # --- storage -------------------------------------------------------------
 class StorageError(TraycapError):
     pass
+
+
+class SecretStoreError(StorageError):
+    transient = True
+    default_hint = "the secret stays in the settings file (mode 0600) until the keyring works"
 
 
 class CorruptFile(StorageError):

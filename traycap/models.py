@@ -411,6 +411,8 @@ class AppSettings:
     keepUploadedDays: int = 7  # 0 = as soon as the upload is verified; -1 = never
     localBudgetMB: int = 20480  # 0 = no budget
     minFreeMB: int = 1024  # a recording does not start (and stops) below this much free disk
+    # Windows (class, app name or title; fnmatch patterns, any case) whose keys and screen are never recorded.
+    excludedApps: tuple[str, ...] = ()
 
     def with_(self, **changes: Any) -> AppSettings:
         return replace(self, **changes)
@@ -427,6 +429,7 @@ class AppSettings:
             "keepUploadedDays": self.keepUploadedDays,
             "localBudgetMB": self.localBudgetMB,
             "minFreeMB": self.minFreeMB,
+            "excludedApps": list(self.excludedApps),
         }
 
     @classmethod
@@ -437,6 +440,9 @@ class AppSettings:
             privacy = KeystrokePrivacy(raw_privacy)
         except ValueError:
             raise ValueError(f"field 'keystrokePrivacy' has unknown value {raw_privacy!r}") from None
+        excluded = _field(d, "excludedApps", list, [])
+        if not all(isinstance(p, str) for p in excluded):
+            raise ValueError("field 'excludedApps' must be a list of strings")
         return cls(
             hotkey=_field(d, "hotkey", str, "<ctrl>+<shift>+r"),
             fps=_field(d, "fps", int, 10),
@@ -448,4 +454,5 @@ class AppSettings:
             keepUploadedDays=_field(d, "keepUploadedDays", int, 7),
             localBudgetMB=_field(d, "localBudgetMB", int, 20480),
             minFreeMB=_field(d, "minFreeMB", int, 1024),
+            excludedApps=tuple(excluded),
         )

@@ -16,8 +16,9 @@ def test_config_set_takes_app_settings_without_any_upload_settings(home: Path) -
                "screenshotIntervalS=2.5", "linkExpiresS=3600", "copyLinkOnDone=yes")
     assert proc.returncode == 0, proc.stderr
     saved = json.loads((home / "app-settings.json").read_text())
-    assert saved == {"hotkey": "<alt>+<f9>", "fps": 15, "monitor": 1, "screenshotIntervalS": 2.5,
-                     "keystrokePrivacy": "no_text", "copyLinkOnDone": True, "linkExpiresS": 3600}
+    expected = {"hotkey": "<alt>+<f9>", "fps": 15, "monitor": 1, "screenshotIntervalS": 2.5,
+                "keystrokePrivacy": "no_text", "copyLinkOnDone": True, "linkExpiresS": 3600}
+    assert {k: saved[k] for k in expected} == expected
     assert not (home / "upload-config.json").exists()  # `fps=15` needs no bucket
 
 
@@ -42,7 +43,8 @@ def test_config_show_lists_every_setting_with_secrets_masked(home: Path) -> None
     shown = run(home, "config", "show", "--json")
     assert shown.returncode == 0, shown.stderr
     values = json.loads(shown.stdout)
-    assert list(values) == list(KEYS)
+    assert list(values) == [*KEYS, "secretStoredIn"]
+    assert values["secretStoredIn"] in ("keyring", "file (0600)")
     assert values["secretAccessKey"] == "****" + SECRET[-4:] and values["fps"] == 15
     assert values["keystrokePrivacy"] == "full" and values["bucket"] == "my-bucket"
     text = run(home, "config", "show")

@@ -32,3 +32,13 @@ def stop_process(proc: subprocess.Popen[Any], timeout: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def close_stdin_and_wait(proc: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    """End a process that runs until its stdin closes (a `dbus-run-session` holder); stop it if it lingers."""
+    if proc.stdin is not None:
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop_process(proc)

@@ -88,3 +88,20 @@ def test_a_change_made_elsewhere_updates_the_fields_the_user_did_not_edit() -> N
     assert merged["bucket"] == "other-bucket" and merged["hotkey"] == "<f9>"  # untouched: the new values
     assert merged["region"] == "us-west-2" and merged["fps"] == "12"  # edited: the user's text stays
     assert kept == ["region"]  # fps was edited to what the file now says anyway
+
+
+def test_excluded_apps_are_a_comma_separated_list_in_the_form() -> None:
+    settings = AppSettings(excludedApps=("KeePassXC", "*Private Browsing*"))
+    values = form_values(None, settings)
+    assert values["excludedApps"] == "KeePassXC, *Private Browsing*"
+    values["excludedApps"] = " 1Password ,, *Private Browsing* , "
+    _config, parsed, errors = parse_form(values, None, settings)
+    assert "excludedApps" not in errors
+    assert parsed is not None and parsed.excludedApps == ("1Password", "*Private Browsing*")
+
+
+def test_the_form_says_what_is_recorded_and_how_to_exclude_apps() -> None:
+    from traycap.ui.settings import WHAT_IS_RECORDED
+
+    text = WHAT_IS_RECORDED.lower()
+    assert "every key you type" in text and "passwords included" in text and "never record these apps" in text

@@ -24,7 +24,6 @@ from traycap.context import Context
 from traycap.errors import CorruptFile, TraycapError
 from traycap.format import human_size
 from traycap.models import UploadConfig, UploadProgress, UploadState, UploadStatus
-from traycap.storage.config_store import require_config
 from traycap.storage.prune import PruneReport, RetentionRunner
 from traycap.upload.engine import UploadEngine
 from traycap.upload.lock import QueueLock
@@ -270,7 +269,7 @@ def run_cancel(args: argparse.Namespace, ctx: Context) -> int:
         )
         if needs_abort and before.s3Key and before.uploadId:
             try:
-                engine_factory(require_config(ctx.paths.config)).abort(before.s3Key, before.uploadId)
+                engine_factory(ctx.require_config()).abort(before.s3Key, before.uploadId)
             except TraycapError as exc:
                 print(f"traycap: warning: could not abort the partial upload in the bucket: {exc.user_text()}",
                       file=sys.stderr)
@@ -343,6 +342,6 @@ def run_link(args: argparse.Namespace, ctx: Context) -> int:
         return fail(f"session {session_id} is not uploaded (status: {status}); "
                     f"a share link exists only after `traycap upload {session_id}` is done")
     expires = args.expires if args.expires is not None else ctx.load_settings().linkExpiresS
-    url = engine_factory(require_config(ctx.paths.config)).share_link(state.s3Key, expires)
+    url = engine_factory(ctx.require_config()).share_link(state.s3Key, expires)
     print(url)
     return EXIT_OK

@@ -39,9 +39,11 @@ from traycap.paths import new_session_id
 from traycap.recorder.actions import CLICK_SCREENSHOT_MIN_INTERVAL_S, ActionBuilder, RateLimiter, RawClick, RawEvent
 from traycap.recorder.api import EventSink, RecorderEvent, RecorderEventKind, RecorderState
 from traycap.recorder.export import export_session
+from traycap.recorder.focus import open_focus_backend
 from traycap.recorder.guard import WorkerGuard
 from traycap.recorder.inputs import InputFactory, InputSource, pynput_input
-from traycap.recorder.screen import FrameSource, ScreenGrabber, VideoEncoder, backend_info, encode_png
+from traycap.recorder.privacy import PrivateActions, WindowSource
+from traycap.recorder.screen import FrameSource, ScreenGrabber, VideoEncoder, backend_info, blank_frame, encode_png
 from traycap.recorder.session import SessionWriter, truncate_jsonl
 from traycap.recorder.timing import FrameScheduler
 from traycap.storage.config_store import MAX_FPS
@@ -73,7 +75,7 @@ class _Recording:
     """Everything that lives exactly as long as one recording."""
 
     def __init__(self, session_id: str, origin: float, wall_origin: int, source: FrameSource,
-                 writer: SessionWriter, encoder: VideoEncoder, builder: ActionBuilder) -> None:
+                 writer: SessionWriter, encoder: VideoEncoder, builder: PrivateActions) -> None:
         self.session_id = session_id
         self.origin = origin
         self.wall_origin = wall_origin
@@ -123,6 +125,7 @@ class RecordingController:
         exporter: Exporter | None = None,
         free_space: FreeSpace = free_bytes,
         disk_check_s: float = DISK_CHECK_S,
+        focus_factory: Callable[[], WindowSource] | None = None,
     ) -> None:
         self._ctx = ctx
         self._free_space = free_space
@@ -133,6 +136,7 @@ class RecordingController:
         self._capture_factory: CaptureFactory = capture_factory or ScreenGrabber
         self._input_factory: InputFactory = input_factory or pynput_input
         self._export: Exporter = exporter or export_session
+        self._focus_factory: Callable[[], WindowSource] = focus_factory or open_focus_backend
         self._lock = threading.RLock()
         self._state = RecorderState.IDLE
         self._rec: _Recording | None = None
@@ -255,7 +259,10 @@ class RecordingController:
         session_id = new_session_id(wall)
         directory = self._ctx.paths.session_dir(session_id)
         writer = SessionWriter(directory, clock.monotonic)
+        builder: PrivateActions | None = None
         try:
+            builder = PrivateActions.for_patterns(ActionBuilder(origin, settings.keystrokePrivacy), origin,
+                                                  settings.excludedApps, self._focus_factory, clock.monotonic)
             recorder_info: dict[str, Any] = {
                 "status": "recording",
                 "fps": settings.fps,
@@ -283,10 +290,11 @@ class RecordingController:
                                                      extra={"recorder": recorder_info}))
             encoder = VideoEncoder(writer.files.video, source.width, source.height, settings.fps)
         except BaseException:
+            if builder is not None:
+                builder.close()
             writer.close()
             shutil.rmtree(directory, ignore_errors=True)
             raise
-        builder = ActionBuilder(origin, settings.keystrokePrivacy)
         return _Recording(session_id, origin, wall, source, writer, encoder, builder)
 
     def _launch(self, rec: _Recording, settings: AppSettings) -> None:
@@ -320,6 +328,7 @@ class RecordingController:
             rec.writer.close()
         with contextlib.suppress(Exception):
             rec.source.close()
+        rec.builder.close()
         shutil.rmtree(rec.writer.files.dir, ignore_errors=True)
         self._release(rec)
         self._update_idle()
@@ -369,8 +378,11 @@ class RecordingController:
     def _capture_one(self, rec: _Recording) -> None:
         clock = self._clock
         t0 = clock.monotonic()
+        private = rec.builder.screen_private()
         image = rec.source.grab()
         t1 = clock.monotonic()
+        if private or rec.builder.screen_private():  # an excluded app had focus: before or after the grab
+            image = blank_frame(image)
         if not rec.running.is_set():
             return  # paused while this grab ran: the frame may show the paused screen, so it is not kept
         t = (t0 + t1) / 2
@@ -568,6 +580,7 @@ class RecordingController:
 
     def _stop_and_export(self, rec: _Recording, stopped_at: float) -> SessionMeta:
         rec.source.close()
+        rec.builder.close()
         meta = self._write_stopped_meta(rec, stopped_at)
         self.last_meta = meta
         self._release(rec)  # IDLE from here: the tray may show "exporting", a new recording may start

@@ -203,6 +203,13 @@ class VideoEncoder:
             self._container.close()
 
 
+def blank_frame(image: Any) -> Any:
+    """A black frame of the same size, in place of a screen that must not be recorded (excluded apps)."""
+    import numpy as np
+
+    return np.zeros_like(image)
+
+
 def encode_png(bgra: Any) -> bytes:
     """A lossless screenshot (X11 leaves alpha undefined, so it is dropped)."""
     import cv2

@@ -1,17 +1,29 @@
-"""upload-config.json (mode 0600: it may hold a secret key) and app-settings.json."""
+"""upload-config.json (mode 0600) and app-settings.json.
+
+The secret key and session token live in the OS keyring when a SecretStore
+is usable (the file then says `"secretsIn": "keyring"` and holds no secret),
+otherwise in the 0600 file. Moving a secret into the keyring writes the
+keyring first, reads it back, and only then rewrites the file without it:
+a crash in between leaves the secret in both places, never in neither.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from traycap.errors import ConfigInvalid, ConfigMissing, CorruptFile
+from traycap.errors import ConfigInvalid, ConfigMissing, CorruptFile, SecretStoreError, SecretUnreachable
 from traycap.logs import register_secret
 from traycap.models import MIN_PART_SIZE, AppSettings, UploadConfig
 from traycap.storage.atomic import read_json, write_json_atomic
+from traycap.storage.secrets import SecretLocation, SecretStore
 from traycap.storage.setting_keys import KEYS, SettingsFile, parse_assignments, unknown_setting
+
+log = logging.getLogger(__name__)
 
 CONFIG_MODE = 0o600
 # S3 allows parts up to 5 GiB, but every part in flight is held in memory
@@ -28,8 +40,24 @@ MAX_SCREENSHOT_INTERVAL_S = 3600.0
 MAX_LINK_EXPIRY_S = 7 * 24 * 3600  # a SigV4 presigned URL lives 7 days at most
 
 
-def load_config(path: Path) -> UploadConfig | None:
-    """None when there is no config yet; CorruptFile when it cannot be read."""
+SECRETS_IN = "secretsIn"  # the file's marker: "keyring" when its secrets are in the OS keyring
+
+
+@dataclass(frozen=True)
+class StoredConfig:
+    """The config as loaded, where its secrets are, and why a keyring secret could not be read (if so)."""
+
+    config: UploadConfig
+    location: SecretLocation
+    problem: str | None = None
+
+
+def secret_account(path: Path, name: str) -> str:
+    """The keyring entry of one secret: one set per data dir, so two data dirs never share a secret."""
+    return f"{name}@{path.resolve().parent}"
+
+
+def _read_raw(path: Path) -> tuple[dict[str, Any], UploadConfig] | None:
     try:
         data = read_json(path)
     except CorruptFile as exc:
@@ -37,11 +65,45 @@ def load_config(path: Path) -> UploadConfig | None:
     if data is None:
         return None
     try:
-        config = UploadConfig.from_json(data)
+        return data, UploadConfig.from_json(data)
     except ValueError as exc:
         raise CorruptFile(str(path), str(exc), _CONFIG_HINT) from exc
+
+
+def read_config(path: Path, secrets: SecretStore | None = None) -> StoredConfig | None:
+    """The config with its secrets filled in from wherever they are; None when there is none yet.
+
+    A keyring that cannot be read is not an exception here (`config show` still
+    shows the rest): `problem` says why the secrets are missing."""
+    raw = _read_raw(path)
+    if raw is None:
+        return None
+    data, config = raw
+    if data.get(SECRETS_IN) != SecretLocation.KEYRING.value:
+        _register_secrets(config)
+        return StoredConfig(config, SecretLocation.FILE)
+    problem = secrets.unavailable_reason() if secrets is not None else "this process does not use the OS keyring"
+    if problem is None and secrets is not None:
+        try:
+            values = {name: secrets.get(secret_account(path, name)) for name in UploadConfig.SECRET_FIELDS}
+        except SecretStoreError as exc:
+            problem = exc.message
+        else:
+            config = config.with_(secretAccessKey=values["secretAccessKey"] or "",
+                                  sessionToken=values["sessionToken"] or None)
     _register_secrets(config)
-    return config
+    return StoredConfig(config, SecretLocation.KEYRING, problem)
+
+
+def load_config(path: Path, secrets: SecretStore | None = None) -> UploadConfig | None:
+    """None when there is no config yet; CorruptFile when it cannot be read; SecretUnreachable when its
+    secrets are in a keyring that cannot be read now."""
+    stored = read_config(path, secrets)
+    if stored is None:
+        return None
+    if stored.problem is not None:
+        raise SecretUnreachable(f"The upload secret is in the OS keyring, which cannot be read now: {stored.problem}")
+    return stored.config
 
 
 def _register_secrets(config: UploadConfig) -> None:
@@ -50,8 +112,8 @@ def _register_secrets(config: UploadConfig) -> None:
         register_secret(getattr(config, name))
 
 
-def require_config(path: Path) -> UploadConfig:
-    config = load_config(path)
+def require_config(path: Path, secrets: SecretStore | None = None) -> UploadConfig:
+    config = load_config(path, secrets)
     if config is None:
         raise ConfigMissing("No upload settings yet")
     problems = validate_config(config)
@@ -60,15 +122,73 @@ def require_config(path: Path) -> UploadConfig:
     return config
 
 
-def save_config(path: Path, config: UploadConfig) -> None:
-    """Validate, then write atomically with mode 0600; ConfigInvalid (nothing written) when invalid."""
+def save_config(path: Path, config: UploadConfig, secrets: SecretStore | None = None) -> SecretLocation:
+    """Validate, then store: secrets in the keyring when `secrets` is usable, the rest (or all) in the
+    file, atomically, mode 0600. ConfigInvalid (nothing written) when invalid. Returns where the
+    secrets went."""
     _register_secrets(config)
     problems = validate_config(config)
     if problems:
         raise ConfigInvalid(problems)
-    write_json_atomic(path, config.to_json(), mode=CONFIG_MODE)
+    return _store(path, config, secrets)
+
+
+def migrate_secrets(path: Path, secrets: SecretStore) -> StoredConfig | None:
+    """Move secrets the file still holds into the keyring, when it is usable (done at start-up).
+
+    Idempotent: after a crash half-way the file still has them and the next start finishes the move."""
+    raw = _read_raw(path)
+    if raw is None:
+        return None
+    data, config = raw
+    in_file = any(data.get(name) for name in UploadConfig.SECRET_FIELDS)
+    if data.get(SECRETS_IN) == SecretLocation.KEYRING.value or not in_file:
+        return read_config(path, secrets)
+    _register_secrets(config)
+    if secrets.unavailable_reason() is not None:
+        return StoredConfig(config, SecretLocation.FILE)
+    location = _store(path, config, secrets)
+    if location is SecretLocation.KEYRING:
+        log.info("moved the upload secrets from %s into the OS keyring", path)
+    return StoredConfig(config, location)
+
+
+def _store(path: Path, config: UploadConfig, secrets: SecretStore | None) -> SecretLocation:
+    data = config.to_json()
+    location = SecretLocation.FILE
+    if secrets is not None and secrets.unavailable_reason() is None:
+        try:
+            _put_secrets(path, config, secrets)
+        except SecretStoreError as exc:
+            log.warning("upload secret kept in the settings file (0600): %s", exc.message)
+        else:
+            location = SecretLocation.KEYRING
+            for name in UploadConfig.SECRET_FIELDS:
+                data.pop(name, None)
+            data[SECRETS_IN] = location.value
+    write_json_atomic(path, data, mode=CONFIG_MODE)
     # os.replace keeps the temp file's 0600; chmod again in case a user loosened it.
     os.chmod(path, CONFIG_MODE)
+    if location is SecretLocation.KEYRING and secrets is not None:
+        for name in UploadConfig.SECRET_FIELDS:
+            if not getattr(config, name):
+                try:
+                    secrets.delete(secret_account(path, name))  # a cleared secret leaves the keyring too
+                except SecretStoreError as exc:
+                    log.warning("could not remove the cleared %s from the OS keyring: %s", name, exc.message)
+    return location
+
+
+def _put_secrets(path: Path, config: UploadConfig, secrets: SecretStore) -> None:
+    """Write each secret to the keyring and read it back: the file loses it only after this returns."""
+    for name in UploadConfig.SECRET_FIELDS:
+        value = getattr(config, name)
+        if not value:
+            continue
+        account = secret_account(path, name)
+        secrets.set(account, value)
+        if secrets.get(account) != value:
+            raise SecretStoreError(f"The OS keyring did not give back the {name} just stored")
 
 
 def validate_config(config: UploadConfig) -> dict[str, str]:

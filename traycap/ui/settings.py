@@ -31,7 +31,14 @@ from typing import Any
 from traycap.errors import TraycapError
 from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
 from traycap.storage.atomic import write_json_atomic
-from traycap.storage.config_store import check_assignments, check_settings_assignments, save_config, save_settings
+from traycap.storage.config_store import (
+    check_assignments,
+    check_settings_assignments,
+    read_config,
+    save_config,
+    save_settings,
+)
+from traycap.storage.secrets import SecretStore
 from traycap.storage.settings_watch import SettingsWatch
 
 log = logging.getLogger(__name__)
@@ -71,8 +78,17 @@ FIELDS: tuple[Field, ...] = (
     Field("screenshotIntervalS", "Screenshot every (seconds)", "text", "settings"),
     Field("keystrokePrivacy", "Keystrokes", "choice", "settings", tuple(k.value for k in KeystrokePrivacy),
           hint="full, no_text (letters masked) or none"),
+    Field("excludedApps", "Never record these apps", "text", "settings",
+          hint="comma-separated window classes or titles: KeePassXC, 1Password, *Private Browsing*"),
     Field("copyLinkOnDone", "Copy the share link when an upload is done", "bool", "settings"),
 )
+# Said plainly before anyone records (issue: people must know what a recording holds).
+WHAT_IS_RECORDED = (
+    "A recording holds the screen (video and screenshots), every mouse move and click, and every key you "
+    "type, passwords included, unless Keystrokes is no_text or none. While a window listed under "
+    "\"Never record these apps\" has focus, its keys are left out and the screen is recorded blank."
+)
+EXCLUDED_SEPARATOR = ","
 FIELD_BY_KEY = {f.key: f for f in FIELDS}
 
 
@@ -99,6 +115,7 @@ def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str,
         "screenshotIntervalS": f"{settings.screenshotIntervalS:g}",
         "keystrokePrivacy": settings.keystrokePrivacy.value,
         "copyLinkOnDone": settings.copyLinkOnDone,
+        "excludedApps": f"{EXCLUDED_SEPARATOR} ".join(settings.excludedApps),
     }
 
 
@@ -145,6 +162,7 @@ def parse_form(
         "screenshotIntervalS": text.get("screenshotIntervalS", ""),
         "keystrokePrivacy": text.get("keystrokePrivacy", ""),
         "copyLinkOnDone": "true" if flags.get("copyLinkOnDone") else "false",
+        "excludedApps": text.get("excludedApps", ""),
     })
     errors.update(settings_errors)
     return (None if config_bad else config), (None if settings_errors else settings), errors
@@ -194,8 +212,10 @@ class SettingsDialog:
         tester: Callable[[UploadConfig], tuple[bool, str]] = check_connection,
         on_saved: Callable[[], None] | None = None,
         state_path: Path | None = None,
+        secrets: SecretStore | None = None,
     ) -> None:
         self.root = root
+        self.secrets = secrets
         self.config_path = config_path
         self.settings_path = settings_path
         self.base_config = config
@@ -229,6 +249,11 @@ class SettingsDialog:
             ttk.Label(frame, text=section, font=("TkDefaultFont", 11, "bold")).grid(
                 row=row, column=0, columnspan=3, sticky="w", pady=(8 if row else 0, 4))
             row += 1
+            if target == "settings":
+                notice = ttk.Label(frame, text=WHAT_IS_RECORDED, wraplength=560)
+                notice.grid(row=row, column=0, columnspan=3, sticky="w", pady=(0, 6))
+                self.widgets["whatIsRecorded"] = notice
+                row += 1
             for f in (f for f in FIELDS if f.target == target):
                 self._add_field(frame, row, f, values[f.key])
                 row += 1
@@ -315,7 +340,7 @@ class SettingsDialog:
             self.set_status("Not saved: fix the fields marked in red.", error=True)
             return False
         try:
-            save_config(self.config_path, config)  # atomic, mode 0600
+            save_config(self.config_path, config, self.secrets)  # keyring, else the 0600 file
             save_settings(self.settings_path, settings)
         except TraycapError as exc:
             self.set_status(f"Not saved: {exc.user_text()}", error=True)
@@ -387,10 +412,13 @@ def main(argv: list[str] | None = None) -> int:
     watch = SettingsWatch((ctx.paths.config, ctx.paths.settings), ctx.clock, WATCH_INTERVAL_S)
     problems: list[str] = []
     try:
-        config = ctx.load_config()
+        stored = read_config(ctx.paths.config, ctx.secrets)
     except TraycapError as exc:
-        config = None
+        stored = None
         problems.append(exc.user_text())
+    config = stored.config if stored is not None else None
+    if stored is not None and stored.problem is not None:
+        problems.append(f"the secret key is in the OS keyring, which cannot be read now ({stored.problem})")
     try:
         settings = ctx.load_settings()
     except TraycapError as exc:
@@ -404,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     state = os.environ.get(STATE_ENV)
     dialog = SettingsDialog(
         root, ctx.paths.config, ctx.paths.settings, config, settings,
-        on_saved=root.destroy, state_path=Path(state) if state else None,
+        on_saved=root.destroy, state_path=Path(state) if state else None, secrets=ctx.secrets,
     )
     if problems:
         dialog.set_status("The saved settings could not be read; saving replaces them. " + "; ".join(problems),

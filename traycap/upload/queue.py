@@ -49,7 +49,6 @@ from traycap.errors import (
 )
 from traycap.logs import redact
 from traycap.models import UploadConfig, UploadProgress, UploadState, UploadStatus
-from traycap.storage.config_store import require_config
 from traycap.upload import transitions
 from traycap.upload.engine import ResumePoint, UploadEngine, UploadResult
 from traycap.upload.events import ProgressBus
@@ -307,7 +306,7 @@ class UploadQueue:
                 return False
             key, upload_id = self._aborts.popleft()
         try:
-            self._engine_for(require_config(self._ctx.paths.config)).abort(key, upload_id)
+            self._engine_for(self._ctx.require_config()).abort(key, upload_id)
             log.info("aborted the multipart upload of %s", key)
         except Exception as exc:  # best effort: S3 lifecycle rules clean up what is left
             log.warning("could not abort the multipart upload of %s: %s", key, redact(str(exc)))

@@ -20,7 +20,6 @@ from traycap.errors import CorruptFile, IllegalTransition, SessionNotExported, Z
 from traycap.models import SessionMeta, UploadConfig, UploadState, UploadStatus
 from traycap.paths import check_session_id
 from traycap.storage.atomic import quarantine
-from traycap.storage.config_store import require_config
 from traycap.upload import transitions
 from traycap.upload.lock import state_lock
 
@@ -57,7 +56,7 @@ def check_uploadable(ctx: Context, session_id: str) -> UploadSource:
         raise ZipMissing(f"Session {session_id}'s zip {zip_path} is not a file")
     if meta.fileSizeBytes is not None and size != meta.fileSizeBytes:
         raise ZipChanged(f"Session {session_id}'s zip is {size} bytes, but {meta.fileSizeBytes} were exported")
-    config = require_config(ctx.paths.config)  # ConfigMissing / ConfigInvalid / CorruptFile
+    config = ctx.require_config()  # ConfigMissing / ConfigInvalid / CorruptFile / SecretUnreachable
     return UploadSource(meta=meta, zip_path=zip_path, size=size, config=config)
 
 
