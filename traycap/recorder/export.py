@@ -8,6 +8,7 @@ The bundle (docs/bundle-format.md):
     video/frames.json       one entry per video frame: capture time and video time
     screenshots/*.png       stored as is
     screenshots/index.json  one entry per screenshot
+    preview.jpg             contact sheet of up to 12 frames (recorder/preview.py)
 
 Order on disk, so a crash at any point is repaired by exporting again:
 zip written to a temp name, fsynced, renamed -> session-meta.json (zipPath,
@@ -31,6 +32,7 @@ from traycap.errors import DiskFull, StorageError
 from traycap.models import SessionMeta
 from traycap.paths import EXPORTED_MARKER
 from traycap.recorder.actions import INPUT_TYPES
+from traycap.recorder.preview import add_preview
 from traycap.recorder.session import SHOTS_DIR, VIDEO_DIR, VIDEO_FILE, SessionFiles, read_jsonl
 from traycap.storage.atomic import write_bytes_atomic
 
@@ -114,6 +116,7 @@ def export_session(ctx: Context, session_id: str) -> SessionMeta:
                 name = str(shot["file"])
                 zf.write(files.shots_dir / name, f"{SHOTS_DIR}/{name}", compress_type=zipfile.ZIP_STORED)
             _put_json(zf, f"{SHOTS_DIR}/index.json", shots)
+            add_preview(zf, files.video, frames, info)
         sha, size = _fsync_and_hash(tmp)
         os.replace(tmp, zip_path)
     except OSError as exc:
