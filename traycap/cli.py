@@ -27,6 +27,7 @@ _HANDLERS: dict[str, str] = {
     "cancel": "traycap.commands.upload_cmd:run_cancel",
     "worker": "traycap.commands.upload_cmd:run_worker",
     "link": "traycap.commands.upload_cmd:run_link",
+    "view": "traycap.commands.view_cmd:run",
     "config": "traycap.commands.config_cmd:run",
     "autostart": "traycap.commands.autostart_cmd:run",
     # Internal: the tray starts the Tk settings dialog as a child process this way,
@@ -99,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     link = sub.add_parser("link", help="print a presigned GET URL of an uploaded session")
     link.add_argument("session_id", metavar="ID")
     link.add_argument("--expires", type=_positive_int, default=None, metavar="S", help="seconds (default 7 days)")
+
+    view = sub.add_parser("view", help="replay a session in the browser (served from this computer only)")
+    view.add_argument("session_id", metavar="ID")
+    view.add_argument("--no-open", action="store_true", help="print the page's URL instead of opening a browser")
+    view.add_argument("--sheet", metavar="OUT.png", help="write the session's contact sheet (PNG, or JPEG for .jpg)")
 
     auto = sub.add_parser("autostart", help="start traycap at login (current user)")
     auto.add_argument("action", choices=["on", "off", "status"])

@@ -288,7 +288,8 @@ def decode_frames_at(source: Path | IO[bytes], times_ms: list[int], size: tuple[
 
     out: list[Any] = []
     try:
-        with av.open(source if not isinstance(source, Path) else str(source)) as container:
+        container: Any = av.open(source if not isinstance(source, Path) else str(source))
+        with container:
             stream = container.streams.video[0]
             tb = float(stream.time_base or fractions.Fraction(1, 1000))
             start = stream.start_time or 0

@@ -183,7 +183,7 @@ class BundleReader:
         fields = _LOCAL_HEADER.unpack(header) if len(header) == _LOCAL_HEADER.size else None
         if fields is None or fields[0] != _LOCAL_MAGIC:
             raise CorruptFile(f"{self.path}:{info.filename}", "bad local file header")
-        return info.header_offset + _LOCAL_HEADER.size + fields[9] + fields[10]
+        return info.header_offset + _LOCAL_HEADER.size + int(fields[9]) + int(fields[10])
 
     def _extract(self, info: zipfile.ZipInfo) -> Path:
         with self._lock:
