@@ -352,6 +352,8 @@ class TrayApp:
             )
         elif kind is ActionKind.OPEN_FOLDER:
             self.parts.open_folder(self.ctx.paths.session_dir(sid))
+        elif kind is ActionKind.VIEW:
+            self.parts.launch_viewer(self.ctx, sid)
         elif kind is ActionKind.SHOW_ERROR:
             item = self.cache.get(sid)
             text = (item.problem or item.lastUploadError) if item else None

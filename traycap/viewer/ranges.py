@@ -24,7 +24,7 @@ class ByteSpan:
         return f"bytes {self.start}-{self.end}/{size}"
 
 
-class Unsatisfiable(ValueError):
+class Unsatisfiable(Exception):
     """The range lies outside the resource: answer 416 with `Content-Range: bytes */size`."""
 
 
@@ -52,8 +52,8 @@ def parse_range(header: str | None, size: int) -> ByteSpan | None:
         end = int(end_text) if end_text else size - 1
     except ValueError:
         return None  # garbage: ignoring the header is what RFC 9110 allows
-    if start < 0 or end < start:
-        return None
     if start >= size:
         raise Unsatisfiable(header)
+    if end < start:
+        return None
     return ByteSpan(start, min(end, size - 1))

@@ -465,6 +465,7 @@
   // Hooks for tests and the bench (read-only views plus seek).
   window.traycapViewer = {
     seek: (t) => { if (playing) pause(); seekT(t); return cur; },
+    redrawMarks: () => { const t0 = performance.now(); drawMarks(); return performance.now() - t0; },
     state: () => ({ cur, playing, marks: markCount, actions: T ? T.length : 0, rows: listRows ? listRows.idx.length : 0,
       videoTime: video.currentTime, stage: stage.getBoundingClientRect().toJSON(), scale: view.scale }),
   };
