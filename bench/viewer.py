@@ -1,6 +1,6 @@
 """How fast the replay page is ready for a long, busy session.
 
-    python bench/viewer.py [--minutes 60] [--actions 50000] [--fps 1] [--size 1920x1080] [--loads 3]
+    PYTHONPATH=. python bench/viewer.py [--minutes 60] [--actions 50000] [--fps 1] [--size 1920x1080] [--loads 3]
 
 Builds a synthetic session (tests/support/synthetic_session.py: real H.264
 from the recorder's encoder, actions in the recorder's format, exported by
@@ -18,21 +18,18 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 import urllib.request
 import zipfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.support.synthetic_session import Synthetic, make_session  # noqa: E402
-from tests.support.viewer import start_view  # noqa: E402
-from tests.support.waiting import wait_until  # noqa: E402
-from tests.support.webdriver import chromium  # noqa: E402
-from traycap.context import make_context  # noqa: E402
-from traycap.paths import Paths  # noqa: E402
+from tests.support.synthetic_session import Synthetic, make_session
+from tests.support.viewer import start_view
+from tests.support.waiting import wait_until
+from tests.support.webdriver import chromium
+from traycap.context import make_context
+from traycap.paths import Paths
 
 
 def main() -> int:
@@ -91,7 +88,8 @@ def main() -> int:
                 marks_ms = [float(browser.js("return window.traycapViewer.redrawMarks()")) for _ in range(5)]
                 redraw_ms = browser.js_async(
                     "const done = arguments[arguments.length - 1]; const t0 = performance.now();"
-                    "document.getElementById('showMoves').click(); requestAnimationFrame(() => done(performance.now() - t0));")
+                    "document.getElementById('showMoves').click();"
+                    "requestAnimationFrame(() => done(performance.now() - t0));")
                 frame_ms = browser.js_async(
                     "const done = arguments[arguments.length - 1]; window.traycapViewer.seek(0);"
                     "document.getElementById('play').click(); const gaps = []; let last = performance.now();"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from traycap.errors import RecorderError
@@ -13,7 +15,7 @@ def test_picks_spread_from_the_first_frame_to_the_last() -> None:
     assert pick_frames(5) == [0, 1, 2, 3, 4]
     picks = pick_frames(36_000)
     assert len(picks) == MAX_TILES and picks[0] == 0 and picks[-1] == 35_999
-    gaps = {b - a for a, b in zip(picks, picks[1:], strict=False)}
+    gaps = {b - a for a, b in itertools.pairwise(picks)}
     assert max(gaps) - min(gaps) <= 1
 
 
