@@ -76,6 +76,13 @@ def test_captions_group_typing_into_runs_with_symbols_and_shortcuts() -> None:
     assert caps[1].start == 5010
 
 
+def test_a_click_between_typing_starts_a_new_caption() -> None:
+    actions = [*keys((0, "key_down", "a"), (100, "key_down", "b")),
+               {"t": 300, "type": "mouse_down", "x": 1, "y": 1, "button": "left"},
+               *keys((600, "key_down", "c"))]
+    assert [(c.start, c.text) for c in captions(actions)] == [(0, "ab"), (600, "c")]
+
+
 def test_frames_map_to_video_seconds_from_the_first_frame() -> None:
     cols = frame_columns([{"t": 134.1, "pts": 134}, {"t": 234.0, "pts": 234}, {"t": 9000.0, "pts": 4000}])
     assert cols == {"t": [134.1, 234.0, 9000.0], "v": [0.0, 0.1, 3.866]}

@@ -151,13 +151,16 @@ class Caption:
 
 def captions(actions: Iterable[dict[str, Any]]) -> list[Caption]:
     """Typed text as a person reads it: characters as typed, masked keys as "*" (never unmasked),
-    Enter/Tab/arrows as symbols, shortcuts as [Ctrl+C]; a new run after CAPTION_GAP_MS of silence."""
+    Enter/Tab/arrows as symbols, shortcuts as [Ctrl+C]; a new run after CAPTION_GAP_MS of silence or a click."""
     out: list[Caption] = []
     held: set[str] = set()
     text = ""
     start = last = 0.0
     for a in actions:
         kind = a.get("type")
+        if kind == "mouse_down" and text:  # a click moves the focus: what follows is typed elsewhere
+            out.append(Caption(start, last + CAPTION_HOLD_MS, text))
+            text = ""
         if kind not in ("key_down", "key_up"):
             continue
         t = _num(a.get("t"))
