@@ -27,6 +27,7 @@
   let cur = 0, playing = false, active = false, stopped = false, listRows = null, markCount = 0;
   let view = { w: 0, h: 0, scale: 1 };
   const ready = { data: false, marks: false, frame: false };
+  const timing = { data: 0, marks: 0, frame: 0, updates: 0, updateMs: 0, updateMaxMs: 0 };
 
   // --- helpers -------------------------------------------------------------------------
   function lastLE(arr, value, n) {  // index of the last element <= value, or -1 (arr sorted)
@@ -92,7 +93,9 @@
     }
     layout();
     ready.data = true;
+    timing.data = performance.now();
     drawMarks();
+    timing.marks = performance.now();
     seekT(0, { list: false });
     checkReady();
   }
@@ -360,8 +363,11 @@
   }
   function tick() {
     if (!playing) return;
+    const t0 = performance.now();
     cur = vToT(video.currentTime);
     update(true);
+    const spent = performance.now() - t0;
+    timing.updates++; timing.updateMs += spent; timing.updateMaxMs = Math.max(timing.updateMaxMs, spent);
     requestAnimationFrame(tick);
   }
   function play() {
@@ -406,7 +412,8 @@
 
   function checkReady() {
     if (ready.data && ready.marks && ready.frame && !document.body.dataset.ready) {
-      window.traycapReady = { ms: performance.now(), marks: markCount };
+      window.traycapReady = { ms: performance.now(), marks: markCount, dataMs: timing.data, marksMs: timing.marks,
+        frameMs: timing.frame };
       document.body.dataset.ready = "1";
     }
   }
@@ -437,7 +444,8 @@
     hover.style.left = hit.x + "px"; hover.hidden = false;
   });
   $("timeline").addEventListener("mouseleave", () => { $("hover").hidden = true; });
-  video.addEventListener("loadeddata", () => { ready.frame = true; checkReady(); }, { once: true });
+  video.addEventListener("loadeddata", () => { ready.frame = true; timing.frame = performance.now(); checkReady(); },
+    { once: true });
   video.addEventListener("error", () => {
     $("novideo").textContent = "This browser cannot play the session's video (H.264 MP4). The actions, screenshots and facts are all here.";
     $("novideo").hidden = false; ready.frame = true; checkReady();
@@ -465,6 +473,7 @@
   // Hooks for tests and the bench (read-only views plus seek).
   window.traycapViewer = {
     seek: (t) => { if (playing) pause(); seekT(t); return cur; },
+    timing: () => Object.assign({}, timing),
     redrawMarks: () => { const t0 = performance.now(); drawMarks(); return performance.now() - t0; },
     state: () => ({ cur, playing, marks: markCount, actions: T ? T.length : 0, rows: listRows ? listRows.idx.length : 0,
       videoTime: video.currentTime, stage: stage.getBoundingClientRect().toJSON(), scale: view.scale }),
