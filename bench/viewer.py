@@ -24,7 +24,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from tests.support.synthetic_session import Synthetic, make_session
+from tests.support.synthetic_session import Synthetic, make_synthetic_session
 from tests.support.viewer import start_view
 from tests.support.waiting import wait_until
 from tests.support.webdriver import chromium
@@ -51,7 +51,7 @@ def main() -> int:
         print(f"building a {args.minutes:g} min session: {args.actions:,} actions, {width}x{height} "
               f"at {args.fps:g} fps ...", flush=True)
         started = time.perf_counter()
-        meta = make_session(ctx, "bench-viewer-1", spec)
+        meta = make_synthetic_session(ctx, "bench-viewer-1", spec)
         build_s = time.perf_counter() - started
         zip_path = ctx.sessions.zip_path(meta)
         with zipfile.ZipFile(zip_path) as zf:

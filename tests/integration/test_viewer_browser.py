@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from tests.support.display import XDisplay, have_xvfb, xvfb
-from tests.support.recording import read_bundle, start_record, wait_for
+from tests.support.recording import read_bundle, start_record
 from tests.support.viewer import start_view
 from tests.support.waiting import wait_until
 from tests.support.webdriver import Browser, chromium, have_chromium
@@ -50,8 +50,8 @@ def recorded(display: XDisplay, tmp_path_factory: pytest.TempPathFactory) -> tup
         argv += ["mousemove", str(x), str(y), "sleep", "0.3", "click", button, "sleep", "1.2"]
     argv += ["type", "ab1"]
     display.run(*argv)
-    wait_for("the clicks and keys in actions.jsonl", lambda: len(rec.actions()) >= 3 * 3 + 6)
-    wait_for("a frame after the last key", lambda: rec.frames() and rec.frames()[-1]["t"] > rec.actions()[-1]["t"])
+    wait_until("the clicks and keys in actions.jsonl", lambda: len(rec.actions()) >= 3 * 3 + 6)
+    wait_until("a frame after the last key", lambda: rec.frames() and rec.frames()[-1]["t"] > rec.actions()[-1]["t"])
     rec.proc.send_signal(signal.SIGINT)
     code, _, err = rec.finish()
     assert code == 0, err

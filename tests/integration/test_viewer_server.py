@@ -19,7 +19,7 @@ from PIL import Image
 
 from tests.support.s3servers import S3Server
 from tests.support.sessions import write_config
-from tests.support.synthetic_session import Synthetic, make_session
+from tests.support.synthetic_session import Synthetic, make_synthetic_session
 from tests.support.viewer import start_view
 from tests.support.waiting import wait_until
 from traycap.context import Context
@@ -53,7 +53,7 @@ def member(zip_path: Path, name: str) -> bytes:
 
 
 def test_serves_page_data_video_ranges_and_screenshots_from_the_zip(ctx: Context, home: Path) -> None:
-    meta = make_session(ctx, "s-serve", SMALL)
+    meta = make_synthetic_session(ctx, "s-serve", SMALL)
     zip_path = ctx.sessions.zip_path(meta)
     video = member(zip_path, "video/screen.mp4")
     actions = json.loads(member(zip_path, "actions.json"))
@@ -115,7 +115,7 @@ def _non_loopback_address() -> str | None:
 
 def test_every_new_bundle_has_a_preview_under_300_kb_even_for_busy_1080p_frames(ctx: Context) -> None:
     busy = Synthetic(seconds=30, fps=1, width=1920, height=1080, actions=50, noise=True)
-    meta = make_session(ctx, "s-noise", busy)
+    meta = make_synthetic_session(ctx, "s-noise", busy)
     zip_path = ctx.sessions.zip_path(meta)
     with zipfile.ZipFile(zip_path) as zf:
         info = zf.getinfo("preview.jpg")
@@ -127,7 +127,7 @@ def test_every_new_bundle_has_a_preview_under_300_kb_even_for_busy_1080p_frames(
 
 
 def test_sheet_for_an_old_bundle_without_preview(ctx: Context, home: Path, tmp_path: Path) -> None:
-    meta = make_session(ctx, "s-old", SMALL)
+    meta = make_synthetic_session(ctx, "s-old", SMALL)
     zip_path = ctx.sessions.zip_path(meta)
     _drop_member(zip_path, "preview.jpg")  # as exported before previews existed
     out = tmp_path / "sheet.png"
@@ -165,7 +165,7 @@ def _drop_member(zip_path: Path, name: str) -> None:
 def test_a_session_deleted_after_upload_says_so_and_gives_a_working_share_link(
         ctx: Context, home: Path, moto: S3Server, tmp_path: Path) -> None:
     write_config(ctx, moto.config(keyPrefix="viewer/"))
-    meta = make_session(ctx, "s-gone", SMALL)
+    meta = make_synthetic_session(ctx, "s-gone", SMALL)
     zip_path = ctx.sessions.zip_path(meta)
     original = zip_path.read_bytes()
     up = traycap(home, "upload", meta.sessionId, "--wait")

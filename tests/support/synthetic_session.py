@@ -53,7 +53,7 @@ def frame_image(i: int, spec: Synthetic, rng: random.Random) -> Any:
     return img
 
 
-def make_session(ctx: Context, session_id: str, spec: Synthetic, seed: int = 7) -> SessionMeta:
+def make_synthetic_session(ctx: Context, session_id: str, spec: Synthetic, seed: int = 7) -> SessionMeta:
     """Write the session's files as the recorder would, then export it (zip with preview.jpg)."""
     rng = random.Random(seed)
     directory = ctx.paths.session_dir(session_id)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.support.sessions import make_session
 from traycap.app import TrayApp
 from traycap.app_parts import Parts
 from traycap.context import Context
+from traycap.models import SessionMeta
 from traycap.ui import notify
 from traycap.ui.menu import Action, ActionKind, AppView, build_menu, find_action
 
@@ -26,7 +26,9 @@ def _unused(*_args: Any) -> Any:
 
 
 def test_view_starts_the_viewer_for_that_session(ctx: Context) -> None:
-    meta = make_session(ctx, "s-view")
+    meta = SessionMeta(sessionId="s-view", createdAt=1_700_000_000_000, zipPath="s-view.zip")
+    ctx.sessions.save_meta(meta)
+    ctx.paths.exported_marker(meta.sessionId).touch()
     launched: list[tuple[str, str]] = []
 
     def launch_viewer(c: Context, sid: str) -> _Process:
