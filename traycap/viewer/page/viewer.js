@@ -84,9 +84,8 @@
     renderStrip();
     buildList();
     if (data.notice) { $("notice").textContent = data.notice; $("notice").hidden = false; }
-    if (data.video.url) {
-      video.src = data.video.url;
-    } else {
+    if (!data.video.url) {
+      video.removeAttribute("src"); video.load();
       $("novideo").textContent = data.notice || "This session has no video.";
       $("novideo").hidden = false;
       ready.frame = true;
@@ -121,7 +120,7 @@
       b.className = "shot"; b.dataset.i = String(i); b.title = "Jump to " + fmt(s.t, true);
       const img = document.createElement("img");
       img.loading = "lazy"; img.decoding = "async"; img.alt = s.reason + " screenshot at " + fmt(s.t, true);
-      img.src = D.video.url ? "shots/" + encodeURIComponent(s.file) : "";
+      if (D.video.url) img.dataset.src = "shots/" + encodeURIComponent(s.file);  // loaded once the page is ready
       const cap = document.createElement("span");
       cap.textContent = fmt(s.t, true) + " · " + s.reason;
       b.append(img, cap);
@@ -147,6 +146,7 @@
     overlay.width = Math.round(w * dpr); overlay.height = Math.round(h * dpr);
     overlay.style.width = w + "px"; overlay.style.height = h + "px";
     view = { w, h, scale: w / vw, dpr };
+    listH = $("list").clientHeight;
     const tl = $("timeline");
     marks.width = Math.round(tl.clientWidth * dpr); marks.height = Math.round(tl.clientHeight * dpr);
   }
@@ -313,16 +313,23 @@
     return k === KIND.DOWN || k === KIND.UP ? "k-click" : k === KIND.KEY_DOWN || k === KIND.KEY_UP ? "k-key"
       : k === KIND.SCROLL ? "k-scroll" : k === KIND.MOVE ? "k-move" : "k-marker";
   }
-  let lastRendered = "";
+  // Rows are rebuilt only when the visible range changes; a new current action only moves a class.
+  // Scroll position and height are cached so playback never forces a layout to read them.
+  let shown = { first: -1, last: -1, cur: -1, rows: new Map() }, listTop = 0, listH = 0;
   function renderList(force) {
-    const list = $("list"), inner = $("listInner");
-    const first = Math.max(0, Math.floor(list.scrollTop / ROW_H) - 4);
-    const last = Math.min(listRows.idx.length, Math.ceil((list.scrollTop + list.clientHeight) / ROW_H) + 4);
+    const first = Math.max(0, Math.floor(listTop / ROW_H) - 4);
+    const last = Math.min(listRows.idx.length, Math.ceil((listTop + listH) / ROW_H) + 4);
     const curRow = lastLE(listRows.times, cur);
-    const key = first + ":" + last + ":" + curRow;
-    if (!force && key === lastRendered) return;
-    lastRendered = key;
-    const frag = document.createDocumentFragment();
+    if (!force && first === shown.first && last === shown.last) {
+      if (curRow !== shown.cur) {
+        const old = shown.rows.get(shown.cur), now = shown.rows.get(curRow);
+        if (old) old.classList.remove("current");
+        if (now) now.classList.add("current");
+        shown.cur = curRow;
+      }
+      return;
+    }
+    const frag = document.createDocumentFragment(), rows = new Map();
     for (let r = first; r < last; r++) {
       const i = listRows.idx[r];
       const row = document.createElement("div");
@@ -334,14 +341,19 @@
       const txt = document.createElement("span"); txt.textContent = rowText(i);
       row.append(t, dot, txt);
       frag.append(row);
+      rows.set(r, row);
     }
-    inner.replaceChildren(frag);
+    $("listInner").replaceChildren(frag);
+    shown = { first, last, cur: curRow, rows };
   }
   function keepRowVisible() {
     const r = lastLE(listRows.times, cur);
     if (r < 0) return;
-    const list = $("list"), top = r * ROW_H;
-    if (top < list.scrollTop || top + ROW_H > list.scrollTop + list.clientHeight) list.scrollTop = top - list.clientHeight / 2;
+    const top = r * ROW_H;
+    if (top < listTop || top + ROW_H > listTop + listH) {
+      listTop = Math.max(0, top - listH / 2);
+      $("list").scrollTop = listTop;
+    }
   }
 
   // --- playback ------------------------------------------------------------------------
@@ -412,8 +424,10 @@
 
   function checkReady() {
     if (ready.data && ready.marks && ready.frame && !document.body.dataset.ready) {
+      // Screenshots only now: their PNGs would compete with the video's first frame.
+      for (const img of document.querySelectorAll("#strip img[data-src]")) img.src = img.dataset.src;
       window.traycapReady = { ms: performance.now(), marks: markCount, dataMs: timing.data, marksMs: timing.marks,
-        frameMs: timing.frame };
+        frameMs: timing.frame, parsedMs: timing.parsed };
       document.body.dataset.ready = "1";
     }
   }
@@ -427,7 +441,7 @@
   $("showCaption").addEventListener("change", drawCaption);
   $("showMoves").addEventListener("change", () => { buildList(); keepRowVisible(); renderList(true); });
   $("copyLink").addEventListener("click", copyLink);
-  $("list").addEventListener("scroll", () => renderList(false), { passive: true });
+  $("list").addEventListener("scroll", () => { listTop = $("list").scrollTop; renderList(false); }, { passive: true });
   $("list").addEventListener("click", (e) => {
     const row = e.target.closest(".row");
     if (row) { active = true; if (playing) pause(); seekT(T[Number(row.dataset.i)], { list: false }); }
@@ -447,6 +461,7 @@
   video.addEventListener("loadeddata", () => { ready.frame = true; timing.frame = performance.now(); checkReady(); },
     { once: true });
   video.addEventListener("error", () => {
+    if (D && !D.video.url) return;  // no video in this session: the page already says so
     $("novideo").textContent = "This browser cannot play the session's video (H.264 MP4). The actions, screenshots and facts are all here.";
     $("novideo").hidden = false; ready.frame = true; checkReady();
   });
@@ -479,7 +494,12 @@
       videoTime: video.currentTime, stage: stage.getBoundingClientRect().toJSON(), scale: view.scale }),
   };
 
-  fetch("data.json").then((r) => r.json()).then(load).catch((e) => {
+  // The video loads while the data does: its first frame is usually the slower of the two.
+  video.src = "video.mp4";
+  const t0 = performance.now();
+  fetch("data.json").then((r) => { timing.fetched = performance.now() - t0; return r.json(); }).then((d) => {
+    timing.parsed = performance.now(); load(d);
+  }).catch((e) => {
     $("notice").textContent = "Could not load the session: " + e; $("notice").hidden = false;
   });
 })();
