@@ -20,6 +20,8 @@ class _Process:
     def wait(self, timeout: float | None = None) -> int:
         return 0
 
+    def terminate(self) -> None: ...
+
 
 def _unused(*_args: Any) -> Any:
     raise AssertionError("not used by this test")
