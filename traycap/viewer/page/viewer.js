@@ -86,7 +86,8 @@
     if (data.notice) { $("notice").textContent = data.notice; $("notice").hidden = false; }
     if (!data.video.url) {
       video.removeAttribute("src"); video.load();
-      $("novideo").textContent = data.notice || "This session has no video.";
+      $("novideo").textContent = data.notice ? "The recording is not on this computer." : "This session has no video.";
+      if (data.notice) document.body.classList.add("no-local");
       $("novideo").hidden = false;
       ready.frame = true;
     }
