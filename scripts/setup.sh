@@ -16,6 +16,7 @@ cd "$here"
 # clipboard, xdg-utils to open folders. Tests add Xvfb, xdotool, a tray host (trayer), a
 # notification daemon (dunst), ImageMagick for screenshots, ffmpeg for the recorder benchmark,
 # a Secret Service (gnome-keyring, libsecret-tools) for the keyring tests.
+# chromium + chromium-driver for the replay page's browser tests (driven over WebDriver).
 runtime_pkgs=(
   python3 python3-venv python3-dev python3-tk build-essential pkg-config
   libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1
@@ -23,7 +24,7 @@ runtime_pkgs=(
 )
 test_pkgs=(
   xvfb xdotool x11-utils trayer dunst imagemagick ffmpeg desktop-file-utils
-  gnome-keyring libsecret-tools
+  gnome-keyring libsecret-tools chromium chromium-driver
 )
 pkgs=("${runtime_pkgs[@]}")
 if [[ "$mode" == "test" || "$mode" == "deps-test" ]]; then pkgs+=("${test_pkgs[@]}"); fi

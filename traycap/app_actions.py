@@ -95,6 +95,8 @@ class ActionDispatcher:
             )
         elif kind is ActionKind.OPEN_FOLDER:
             self._parts.open_folder(self._ctx.paths.session_dir(sid))
+        elif kind is ActionKind.VIEW:
+            self._parts.launch_viewer(self._ctx, sid)
         elif kind is ActionKind.SHOW_ERROR:
             item = self._model.cache.get(sid)
             text = (item.problem or item.lastUploadError) if item else None

@@ -73,6 +73,7 @@ class Parts:
     open_folder: Callable[[Path], None]
     share_link: Callable[[UploadConfig, str, int], str]
     launch_settings: Callable[[Context], ProcessLike]
+    launch_viewer: Callable[[Context, str], ProcessLike] = lambda ctx, sid: launch_traycap(ctx, "view", sid)
     # Exports what a crash left mid-recording; the ids of the sessions it exported.
     recover: Callable[[Context], Sequence[str]] | None = None
     # Without the queue lock (another process runs the queue) requests go to disk.
@@ -90,15 +91,17 @@ class Running:
     queue: QueueLike | None = None
 
 
-def launch_settings_process(ctx: Context) -> subprocess.Popen[bytes]:
-    """The Tk dialog in its own process: a Tk main loop next to GTK's would freeze one of them."""
+def launch_traycap(ctx: Context, *args: str) -> subprocess.Popen[bytes]:
+    """`traycap ARGS...` as a child process on the same data dir."""
     env = dict(os.environ)
     env["TRAYCAP_HOME"] = str(ctx.paths.root)
-    if getattr(sys, "frozen", False):  # a PyInstaller build: the binary is the CLI
-        argv = [sys.executable, "settings-dialog"]
-    else:
-        argv = [sys.executable, "-m", "traycap", "settings-dialog"]
-    return subprocess.Popen(argv, env=env)
+    module = [] if getattr(sys, "frozen", False) else ["-m", "traycap"]  # a PyInstaller build: the binary is the CLI
+    return subprocess.Popen([sys.executable, *module, *args], env=env)
+
+
+def launch_settings_process(ctx: Context) -> subprocess.Popen[bytes]:
+    """The Tk dialog in its own process: a Tk main loop next to GTK's would freeze one of them."""
+    return launch_traycap(ctx, "settings-dialog")
 
 
 def _make_hotkey(spec: str, callback: Callable[[], None]) -> HotkeyLike:

@@ -28,6 +28,7 @@ _HANDLERS: dict[str, str] = {
     "worker": "traycap.commands.upload_cmd:run_worker",
     "link": "traycap.commands.upload_cmd:run_link",
     "prune": "traycap.commands.prune_cmd:run",
+    "view": "traycap.commands.view_cmd:run",
     "config": "traycap.commands.config_cmd:run",
     "autostart": "traycap.commands.autostart_cmd:run",
     # Internal: the tray starts the Tk settings dialog as a child process this way,
@@ -103,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     prune = sub.add_parser("prune", help="delete local copies of uploaded sessions now (retention rules)")
     prune.add_argument("--dry-run", action="store_true", help="only print what would be removed")
+    view = sub.add_parser("view", help="replay a session in the browser (served from this computer only)")
+    view.add_argument("session_id", metavar="ID")
+    view.add_argument("--no-open", action="store_true", help="print the page's URL instead of opening a browser")
+    view.add_argument("--sheet", metavar="OUT.png", help="write the session's contact sheet (PNG, or JPEG for .jpg)")
 
     auto = sub.add_parser("autostart", help="start traycap at login (current user)")
     auto.add_argument("action", choices=["on", "off", "status"])

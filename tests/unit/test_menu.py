@@ -56,18 +56,19 @@ def labels(items: tuple[MenuItem, ...]) -> list[str]:
 
 
 # (status, exported, lastUploadError, problem) -> the session submenu's actions, in order
+# (View for every exported session: the page also serves an uploaded one whose zip retention removed)
 SESSION_TABLE: list[tuple[UploadStatus, bool, str | None, str | None, list[ActionKind]]] = [
-    (UploadStatus.NOT_UPLOADED, True, None, None, [K.UPLOAD, K.OPEN_FOLDER]),
+    (UploadStatus.NOT_UPLOADED, True, None, None, [K.VIEW, K.UPLOAD, K.OPEN_FOLDER]),
     (UploadStatus.NOT_UPLOADED, False, None, None, [K.OPEN_FOLDER]),
-    (UploadStatus.NOT_UPLOADED, True, "cancelled", None, [K.UPLOAD, K.OPEN_FOLDER, K.SHOW_ERROR]),
+    (UploadStatus.NOT_UPLOADED, True, "cancelled", None, [K.VIEW, K.UPLOAD, K.OPEN_FOLDER, K.SHOW_ERROR]),
     (UploadStatus.NOT_UPLOADED, False, None, "meta unreadable", [K.OPEN_FOLDER, K.SHOW_ERROR]),
-    (UploadStatus.PENDING, True, None, None, [K.CANCEL, K.OPEN_FOLDER]),
-    (UploadStatus.PENDING, True, "connection reset", None, [K.CANCEL, K.OPEN_FOLDER, K.SHOW_ERROR]),
-    (UploadStatus.UPLOADING, True, None, None, [K.CANCEL, K.OPEN_FOLDER]),
-    (UploadStatus.DONE, True, None, None, [K.COPY_LINK, K.OPEN_FOLDER]),
-    (UploadStatus.DONE, True, "an old error", None, [K.COPY_LINK, K.OPEN_FOLDER]),
-    (UploadStatus.FAILED, True, "The access key was rejected", None, [K.RETRY, K.OPEN_FOLDER, K.SHOW_ERROR]),
-    (UploadStatus.FAILED, True, None, "state unreadable", [K.RETRY, K.OPEN_FOLDER, K.SHOW_ERROR]),
+    (UploadStatus.PENDING, True, None, None, [K.VIEW, K.CANCEL, K.OPEN_FOLDER]),
+    (UploadStatus.PENDING, True, "connection reset", None, [K.VIEW, K.CANCEL, K.OPEN_FOLDER, K.SHOW_ERROR]),
+    (UploadStatus.UPLOADING, True, None, None, [K.VIEW, K.CANCEL, K.OPEN_FOLDER]),
+    (UploadStatus.DONE, True, None, None, [K.VIEW, K.COPY_LINK, K.OPEN_FOLDER]),
+    (UploadStatus.DONE, True, "an old error", None, [K.VIEW, K.COPY_LINK, K.OPEN_FOLDER]),
+    (UploadStatus.FAILED, True, "The access key was rejected", None, [K.VIEW, K.RETRY, K.OPEN_FOLDER, K.SHOW_ERROR]),
+    (UploadStatus.FAILED, True, None, "state unreadable", [K.VIEW, K.RETRY, K.OPEN_FOLDER, K.SHOW_ERROR]),
 ]
 
 RECORDING_TABLE: dict[RecordingMode, list[tuple[str, bool]]] = {
@@ -196,7 +197,7 @@ def test_hotkey_label(spec: str, label: str) -> None:
 
 
 def test_session_actions_without_config_show_why_upload_is_disabled() -> None:
-    (upload, _folder) = session_actions(item(), can_upload=False)
+    (_view, upload, _folder) = session_actions(item(), can_upload=False)
     assert not upload.enabled and "Upload settings" in upload.label
 
 
@@ -221,7 +222,7 @@ def test_an_uploaded_session_without_its_local_copy_says_so_and_keeps_its_link()
 
     row = replace(item(UploadStatus.DONE), localCopy=False)
     assert row_label(row).endswith("Uploaded, local copy removed")
-    assert [m.action.kind for m in session_actions(row) if m.action] == [K.COPY_LINK, K.OPEN_FOLDER]
+    assert [m.action.kind for m in session_actions(row) if m.action] == [K.VIEW, K.COPY_LINK, K.OPEN_FOLDER]
     assert row_label(item(UploadStatus.DONE)).endswith("Done")
 
 

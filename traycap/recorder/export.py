@@ -8,6 +8,7 @@ The bundle (docs/bundle-format.md):
     video/frames.json       one entry per video frame: capture time and video time
     screenshots/*.png       stored as is
     screenshots/index.json  one entry per screenshot
+    preview.jpg             contact sheet of up to 12 frames (recorder/preview.py)
 
 Order on disk, so a crash at any point is repaired by exporting again:
 zip written to a temp name, fsynced, renamed -> session-meta.json (zipPath,
@@ -39,6 +40,7 @@ from traycap.recorder.one_copy import (
     remove_raw_files,
     zip_verified,
 )
+from traycap.recorder.preview import add_preview
 from traycap.recorder.session import SHOTS_DIR, VIDEO_DIR, VIDEO_FILE, SessionFiles, read_jsonl
 from traycap.storage.atomic import write_bytes_atomic
 
@@ -129,6 +131,7 @@ def export_session(ctx: Context, session_id: str, *, checkpoint: Checkpoint = no
                 name = str(shot["file"])
                 zf.write(files.shots_dir / name, f"{SHOTS_DIR}/{name}", compress_type=zipfile.ZIP_STORED)
             _put_json(zf, f"{SHOTS_DIR}/index.json", shots)
+            add_preview(zf, files.video, frames, info)
         checkpoint("zip-written")
         sha, size = _fsync_and_hash(tmp)
         checkpoint("zip-synced")

@@ -7,6 +7,8 @@
   fragment about every second and flushes it, so a SIGKILL loses at most the
   last second of video and the file stays playable.
 - `encode_png`, `video_frame_count`, `salvage_video` for screenshots and recovery.
+- `decode_frames_at`, `compose_image`, `encode_image` for the bundle's
+  preview contact sheet (recorder/preview.py lays it out).
 
 mss/av/cv2 errors are translated here into the traycap error tree.
 """
@@ -20,7 +22,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from traycap.errors import CaptureLost, DiskFull, NoDisplay, RecorderError, StorageError
 
@@ -279,3 +281,70 @@ def backend_info() -> dict[str, Any]:
 
     return {"codec": "h264", "encoder": VIDEO_CODEC, "preset": VIDEO_PRESET, "crf": int(VIDEO_CRF),
             "container": "mp4 (fragmented)", "pyav": getattr(av, "__version__", "?")}
+
+
+def decode_frames_at(source: Path | IO[bytes], times_ms: list[int], size: tuple[int, int]) -> list[Any]:
+    """The frames shown at each video time (ms from the first frame), as BGR images of `size` (w, h).
+
+    Seeks to the keyframe before each time and decodes forward from there, so
+    a one-hour video costs a dozen short decodes, not a full one. A time past
+    the end gives the last frame. Raises RecorderError when nothing can be decoded.
+    """
+    import av
+    import cv2
+
+    out: list[Any] = []
+    try:
+        container: Any = av.open(source if not isinstance(source, Path) else str(source))
+        with container:
+            stream = container.streams.video[0]
+            tb = float(stream.time_base or fractions.Fraction(1, 1000))
+            start = stream.start_time or 0
+            for want_ms in times_ms:
+                target = start + int(want_ms / 1000 / tb)
+                container.seek(target, stream=stream, backward=True, any_frame=False)
+                best: Any = None
+                for frame in container.decode(stream):
+                    if best is not None and frame.pts is not None and frame.pts > target:
+                        break
+                    best = frame
+                    if frame.pts is not None and frame.pts >= target:
+                        break
+                if best is None:
+                    raise RecorderError(f"No video frame at {want_ms} ms")
+                bgr = best.to_ndarray(format="bgr24")
+                out.append(cv2.resize(bgr, size, interpolation=cv2.INTER_AREA))
+    except (av.error.FFmpegError, OSError, IndexError) as exc:
+        raise RecorderError(f"Could not read the video: {exc}") from exc
+    return out
+
+
+def compose_image(size: tuple[int, int], background: tuple[int, int, int], tiles: list[tuple[Any, int, int]],
+                  labels: list[tuple[str, int, int, float]], boxes: list[tuple[int, int, int, int]]) -> Any:
+    """A BGR image of `size`: `boxes` (x, y, w, h) filled dark, `tiles` (image, x, y) pasted,
+    `labels` (text, x, baseline y, scale) drawn in white, anti-aliased."""
+    import cv2
+    import numpy as np
+
+    width, height = size
+    img = np.empty((height, width, 3), dtype=np.uint8)
+    img[:, :] = background
+    for x, y, w, h in boxes:
+        cv2.rectangle(img, (x, y), (x + w - 1, y + h - 1), (30, 24, 20), thickness=-1)
+    for tile, x, y in tiles:
+        th, tw = tile.shape[:2]
+        img[y:y + th, x:x + tw] = tile
+    for text, x, y, scale in labels:
+        cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return img
+
+
+def encode_image(img: Any, suffix: str, quality: int = 80) -> bytes:
+    """`img` (BGR) as ".jpg" (at `quality`) or ".png" bytes."""
+    import cv2
+
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if suffix == ".jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 6]
+    ok, buf = cv2.imencode(suffix, img, params)
+    if not ok:
+        raise RecorderError(f"Could not encode a {suffix} image")
+    return bytes(buf)

@@ -31,6 +31,7 @@ class ActionKind(enum.Enum):
     RETRY = "retry"
     CANCEL = "cancel"
     COPY_LINK = "copy_link"
+    VIEW = "view"
     OPEN_FOLDER = "open_folder"
     SHOW_ERROR = "show_error"
     OPEN_SETTINGS = "open_settings"
@@ -39,7 +40,7 @@ class ActionKind(enum.Enum):
 
 
 SESSION_ACTIONS = (
-    ActionKind.UPLOAD, ActionKind.RETRY, ActionKind.CANCEL,
+    ActionKind.VIEW, ActionKind.UPLOAD, ActionKind.RETRY, ActionKind.CANCEL,
     ActionKind.COPY_LINK, ActionKind.OPEN_FOLDER, ActionKind.SHOW_ERROR,
 )
 
@@ -128,6 +129,8 @@ def session_actions(item: SessionListItem, *, can_upload: bool = True) -> tuple[
     sid = item.sessionId
     items: list[MenuItem] = []
     status = item.uploadStatus
+    if item.isExported or status is UploadStatus.DONE:  # done: the page still works when retention removed the zip
+        items.append(MenuItem("View", Action(ActionKind.VIEW, sid)))
     if status is UploadStatus.NOT_UPLOADED and item.isExported:
         label = "Upload" if can_upload else "Upload (open Upload settings first)"
         items.append(MenuItem(label, Action(ActionKind.UPLOAD, sid), enabled=can_upload))
