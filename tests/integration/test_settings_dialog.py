@@ -146,19 +146,15 @@ def test_test_connection_reports_a_wrong_secret_readably(tmp_path: Path) -> None
 def test_an_open_dialog_follows_config_set_from_a_terminal(display: XDisplay, tmp_path: Path, home: Path) -> None:
     import time
 
-    def config_set(*assignments: str) -> subprocess.CompletedProcess[str]:
-        """As typed in a terminal next to the open dialog."""
-        return subprocess.run([sys.executable, "-m", "traycap", "config", "set", *assignments],
-                              env={**os.environ, "TRAYCAP_HOME": str(home)}, capture_output=True, text=True,
-                              timeout=60, check=False)
+    from tests.support.cli import run
 
-    assert config_set("bucket=first-bucket", "region=us-east-1", "accessKeyId=AKIAFIRST",
-                      "secretAccessKey=first-secret-1234").returncode == 0
+    assert run(home, "config", "set", "bucket=first-bucket", "region=us-east-1", "accessKeyId=AKIAFIRST",
+               "secretAccessKey=first-secret-1234").returncode == 0
     dialog = Dialog(display, home, tmp_path)
     try:
         dialog.type_into("region", "eu-west-1")  # an unsaved edit
         wait_until("the typed region", lambda: dialog.state()["values"]["region"] == "eu-west-1", 10)
-        proc = config_set("bucket=second-bucket", "fps=20")
+        proc = run(home, "config", "set", "bucket=second-bucket", "fps=20")
         assert proc.returncode == 0, proc.stderr
         written = time.monotonic()
         state = wait_until("the dialog to show the new values and say so",

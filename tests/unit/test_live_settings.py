@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.support.fake_app_parts import CONFIG, Harness
 from tests.support.fake_engine import FakeEngine
 from tests.support.session_dirs import make_session
 from tests.support.sessions import TEST_CONFIG, write_config
 from tests.support.sessions import make_session as make_exported
+from tests.support.tray_app import CONFIG, Harness
 from traycap.app import SETTINGS_POLL_S
 from traycap.clock import FakeClock
 from traycap.context import Context

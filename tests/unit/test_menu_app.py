@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.fake_app_parts import CONFIG, Harness
 from tests.support.session_dirs import make_session
+from tests.support.tray_app import CONFIG, Harness
 from traycap.app_view import recording_mode
 from traycap.context import Context
 from traycap.models import UploadProgress, UploadState, UploadStatus

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fake_app_parts import CONFIG, Harness
 from tests.support.recording import wait_for
+from tests.support.tray_app import CONFIG, Harness
 from traycap.clock import SystemClock
 from traycap.context import Context, make_context
 from traycap.models import AppSettings, SessionMeta

@@ -1,7 +1,6 @@
-"""Fake parts for TrayApp (tray, queue, recorder, hotkey, queue lock) and a Harness that wires them.
+"""The tray app's parts as fakes (tray, queue, recorder, hotkey, queue lock), and a Harness that wires
+them into a TrayApp: tests drive actions and events and read what would be rendered and notified.
 
-The fakes log what the app asks of them; FakeTray records what would be rendered. Used by the
-tray app's unit tests (tests/unit/test_menu_app.py); the real run is tests/integration/test_tray_gui.py.
 The fakes speak the real types (RecorderState, RecorderEvent, UploadState), so a change of the
 seams shows up here as a type error, not as a test that still passes against strings.
 """
@@ -22,7 +21,6 @@ from traycap.storage.state_store import StateStore
 from traycap.ui import notify
 from traycap.ui.menu import Action, ActionKind, IconSpec, MenuItem
 
-T0 = 1_700_000_000_000
 CONFIG = UploadConfig(bucket="traycap-test", region="us-east-1", accessKeyId="AKIAX", secretAccessKey="s3cr3t-value")
 
 
