@@ -1,9 +1,11 @@
 """Live settings: what following the settings files costs, and how fast a change shows.
 
 (a) SettingsWatch.poll() when nothing changed (two stat calls): median of N.
-(b) one pass of the tray's UI thread (TrayApp.ui_step: settings poll, queue
-    lock check, render of an unchanged menu) with 1,000 sessions, fake tray
-    and queue: median of N. It runs about once a second while idle.
+(b) the work of one idle pass of the tray's UI thread (TrayApp.ui_step): the
+    settings poll, then the AppView, menu model, icon spec and tooltip built
+    from a TrayModel holding 1,000 sessions (the pystray call is skipped: it
+    does nothing when the menu is unchanged): median of N. It runs about once
+    a second while idle.
 (c) the real tray under Xvfb/trayer: an atomic save of app-settings.json with a
     new hotkey (what `traycap config set` does) until the tray's menu shows it
     (its DEBUG log line), M times; target < 2 s each.
@@ -26,14 +28,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.list_sessions import populate
-from tests.support.fake_app_parts import Harness
 from tests.support.tray_host import tray_host, wait_until
+from traycap.app_view import TrayModel
 from traycap.clock import SystemClock
 from traycap.context import make_context
 from traycap.models import AppSettings
 from traycap.paths import Paths
 from traycap.storage.config_store import save_settings
 from traycap.storage.settings_watch import SettingsWatch
+from traycap.ui.menu import build_menu, icon_spec, tooltip
 
 TARGET_S = 2.0
 
@@ -50,15 +53,18 @@ def poll_cost(home: Path, runs: int) -> float:
 
 
 def ui_step_cost(home: Path, runs: int) -> tuple[float, int]:
-    harness = Harness(make_context(Paths(root=home, logs=home / "logs"), SystemClock()))
-    harness.app.startup()
+    ctx = make_context(Paths(root=home, logs=home / "logs"), SystemClock())
+    model = TrayModel(ctx)
+    model.relist()
+    watch = SettingsWatch((ctx.paths.config, ctx.paths.settings), ctx.clock, interval_s=0.0)
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        harness.app.ui_step()
+        watch.poll()
+        view = model.view()
+        build_menu(view), icon_spec(view), tooltip(view)
         times.append((time.perf_counter() - t) * 1000)
-    harness.app.shutdown()
-    return statistics.median(times), len(harness.app.model.cache)
+    return statistics.median(times), len(model.cache)
 
 
 def menu_lines(log: Path) -> list[str]:
@@ -104,7 +110,7 @@ def main() -> int:
         save_settings(Paths(root=home, logs=home / "logs").settings, AppSettings())
         print(f"settings poll, nothing changed: {poll_cost(home, args.runs):.1f} µs median of {args.runs}")
         step_ms, n = ui_step_cost(home, max(50, args.runs // 10))
-        print(f"UI pass (poll + lock check + unchanged render), {n} sessions: {step_ms:.3f} ms median "
+        print(f"idle UI pass (poll + view + menu model), {n} sessions: {step_ms:.3f} ms median "
               f"(about once a second while idle)")
         latencies = change_latencies(home, tmp, args.changes)
         verdict = "ok" if max(latencies) < TARGET_S else "SLOWER THAN TARGET"
