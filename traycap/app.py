@@ -97,6 +97,9 @@ class TrayApp:
         self._unsubscribe: Callable[[], None] | None = None
         self._hotkey: HotkeyLike | None = None
         self._hotkey_spec: str | None = None  # the hotkey last registered (or tried), once start-up did
+        # Settings are reloaded by the UI thread (files changed) and the dialog's watcher (dialog closed):
+        # one at a time, or both would register the hotkey and one listener would leak.
+        self._settings_lock = threading.RLock()
         self._ui_thread: threading.Thread | None = None
         # Before the first load: a change made while loading is seen at the next look.
         self._settings_watch = SettingsWatch((ctx.paths.config, ctx.paths.settings), ctx.clock, SETTINGS_POLL_S)
@@ -239,6 +242,10 @@ class TrayApp:
     # --- settings -------------------------------------------------------------
     def reload_settings(self) -> None:
         """Re-read both settings files: the menu, the next recording and the hotkey follow them."""
+        with self._settings_lock:
+            self._reload_settings()
+
+    def _reload_settings(self) -> None:
         try:
             settings = self.ctx.load_settings()
         except CorruptFile as exc:
@@ -253,9 +260,13 @@ class TrayApp:
         if recorder is not None:
             recorder.update_settings(settings)  # applies to the next recording
         if self._hotkey_spec is not None and settings.hotkey != self._hotkey_spec:
-            self.register_hotkey()
+            self._register_hotkey()
 
     def register_hotkey(self) -> None:
+        with self._settings_lock:
+            self._register_hotkey()
+
+    def _register_hotkey(self) -> None:
         if self._hotkey is not None:
             with contextlib.suppress(Exception):
                 self._hotkey.stop()
