@@ -76,3 +76,14 @@ def test_every_bad_s3_field_is_marked_at_once() -> None:
     config, settings, errors = parse_form(values, None, AppSettings())
     assert config is None and settings is not None
     assert {"maxRetries", "region", "secretAccessKey"} <= set(errors), errors
+
+
+def test_retention_and_disk_guard_settings_round_trip_and_are_checked() -> None:
+    settings = AppSettings(keepUploadedDays=0, localBudgetMB=512, minFreeMB=2048)
+    values = form_values(GOOD, settings)
+    assert (values["keepUploadedDays"], values["localBudgetMB"], values["minFreeMB"]) == ("0", "512", "2048")
+    assert parse_form(values, GOOD, settings)[1] == settings
+    values.update(keepUploadedDays="-2", localBudgetMB="lots")
+    config, got, errors = parse_form(values, GOOD, settings)
+    assert got is None and config == GOOD
+    assert errors == {"keepUploadedDays": "must be -1 or more (-1 = never)", "localBudgetMB": "must be a whole number"}

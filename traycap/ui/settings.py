@@ -30,7 +30,13 @@ from typing import Any
 from traycap.errors import TraycapError
 from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
 from traycap.storage.atomic import write_json_atomic
-from traycap.storage.config_store import check_assignments, save_config, save_settings
+from traycap.storage.config_store import (
+    SETTINGS_KEYS,
+    check_assignments,
+    check_settings_assignments,
+    save_config,
+    save_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +75,10 @@ FIELDS: tuple[Field, ...] = (
     Field("keystrokePrivacy", "Keystrokes", "choice", "settings", tuple(k.value for k in KeystrokePrivacy),
           hint="full, no_text (letters masked) or none"),
     Field("copyLinkOnDone", "Copy the share link when an upload is done", "bool", "settings"),
+    Field("keepUploadedDays", "Keep uploaded sessions locally (days)", "int", "settings",
+          hint="0 = delete once verified, -1 = keep forever"),
+    Field("localBudgetMB", "Local disk budget (MB)", "int", "settings", hint="0 = no budget"),
+    Field("minFreeMB", "Stop recording below free disk (MB)", "int", "settings", hint="0 = no check"),
 )
 FIELD_BY_KEY = {f.key: f for f in FIELDS}
 
@@ -96,6 +106,7 @@ def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str,
         "screenshotIntervalS": f"{settings.screenshotIntervalS:g}",
         "keystrokePrivacy": settings.keystrokePrivacy.value,
         "copyLinkOnDone": settings.copyLinkOnDone,
+        **{key: str(getattr(settings, key)) for key in SETTINGS_KEYS},
     }
 
 
@@ -150,10 +161,13 @@ def parse_form(
     except ValueError:
         settings_errors["keystrokePrivacy"] = "choose full, no_text or none"
         privacy = base_settings.keystrokePrivacy
+    retention, retention_errors = check_settings_assignments(
+        base_settings, {key: text[key] for key in SETTINGS_KEYS if key in text})
+    settings_errors.update(retention_errors)
     errors.update(settings_errors)
     settings: AppSettings | None = None
     if not settings_errors and fps is not None and interval is not None:
-        settings = base_settings.with_(
+        settings = retention.with_(
             hotkey=hotkey, fps=fps, screenshotIntervalS=interval, keystrokePrivacy=privacy,
             copyLinkOnDone=bool(flags.get("copyLinkOnDone")),
         )
