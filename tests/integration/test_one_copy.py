@@ -76,6 +76,7 @@ def test_the_steps_are_the_ones_killed_below(ctx: Context, home: Path) -> None:
 @pytest.mark.parametrize("step", STEPS)
 def test_sigkill_at_each_export_step_leaves_raw_files_or_a_verified_zip(ctx: Context, home: Path, step: str) -> None:
     directory = make_raw_session(ctx, SID)
+    (directory / ".recording.lock").touch()  # the recorder holds it through the export; a kill leaves the file
     original = raw_snapshot(directory)
     run = _export_in_child(home, step)
     assert run.returncode == -signal.SIGKILL, (run.returncode, run.stderr)
@@ -91,7 +92,7 @@ def test_sigkill_at_each_export_step_leaves_raw_files_or_a_verified_zip(ctx: Con
     assert ctx.sessions.is_exported(SID) and zip_verified(ctx, meta)
     assert raw_snapshot(directory) == {}, "one copy: the raw files are gone once the zip verifies"
     assert not (directory / "video").exists() and not (directory / "screenshots").exists()
-    assert not list(directory.glob(".tmp-*"))
+    assert not list(directory.glob(".tmp-*")) and not (directory / ".recording.lock").exists()
     _bundle_holds(ctx.sessions.zip_path(meta), original)
 
 

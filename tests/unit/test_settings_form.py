@@ -105,3 +105,15 @@ def test_the_form_says_what_is_recorded_and_how_to_exclude_apps() -> None:
 
     text = WHAT_IS_RECORDED.lower()
     assert "every key you type" in text and "passwords included" in text and "never record these apps" in text
+
+
+def test_retention_and_disk_guard_settings_round_trip_and_are_checked() -> None:
+    settings = AppSettings(keepUploadedDays=0, localBudgetMB=512, minFreeMB=2048)
+    values = form_values(GOOD, settings)
+    assert (values["keepUploadedDays"], values["localBudgetMB"], values["minFreeMB"]) == ("0", "512", "2048")
+    assert parse_form(values, GOOD, settings)[1] == settings
+    values.update(keepUploadedDays="-2", localBudgetMB="lots")
+    config, got, errors = parse_form(values, GOOD, settings)
+    assert got is None and config == GOOD
+    assert errors == {"keepUploadedDays": "must be -1 (never), 0 (once verified) or a number of days",
+                      "localBudgetMB": "must be a whole number"}

@@ -166,11 +166,13 @@ def dedup_exported(ctx: Context) -> DedupReport:
         try:
             if not ctx.sessions.is_exported(session_id):
                 continue
+            if RecordingLock.is_held(files.lock):
+                continue  # its export is removing them right now
+            with contextlib.suppress(OSError):
+                files.lock.unlink()  # left by an export that was killed after writing `.exported`
             if not has_raw_files(files):
                 remove_empty_dirs(files)  # killed after the last file went
                 continue
-            if RecordingLock.is_held(files.lock):
-                continue  # its export is removing them right now
             meta = ctx.sessions.read_meta(session_id)
             if not zip_verified(ctx, meta):
                 report.kept[session_id] = "its zip does not match the size and SHA-256 recorded at export"

@@ -81,6 +81,10 @@ FIELDS: tuple[Field, ...] = (
     Field("excludedApps", "Never record these apps", "text", "settings",
           hint="comma-separated window classes or titles: KeePassXC, 1Password, *Private Browsing*"),
     Field("copyLinkOnDone", "Copy the share link when an upload is done", "bool", "settings"),
+    Field("keepUploadedDays", "Keep uploaded sessions locally (days)", "int", "settings",
+          hint="0 = delete once verified, -1 = keep forever"),
+    Field("localBudgetMB", "Local disk budget (MB)", "int", "settings", hint="0 = no budget"),
+    Field("minFreeMB", "Stop recording below free disk (MB)", "int", "settings", hint="0 = no check"),
 )
 # Said plainly before anyone records (issue: people must know what a recording holds).
 WHAT_IS_RECORDED = (
@@ -90,6 +94,7 @@ WHAT_IS_RECORDED = (
 )
 EXCLUDED_SEPARATOR = ","
 FIELD_BY_KEY = {f.key: f for f in FIELDS}
+RETENTION_KEYS = ("keepUploadedDays", "localBudgetMB", "minFreeMB")  # whole numbers, as typed
 
 
 # --- pure form logic -------------------------------------------------------------
@@ -116,6 +121,7 @@ def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str,
         "keystrokePrivacy": settings.keystrokePrivacy.value,
         "copyLinkOnDone": settings.copyLinkOnDone,
         "excludedApps": f"{EXCLUDED_SEPARATOR} ".join(settings.excludedApps),
+        **{key: str(getattr(settings, key)) for key in RETENTION_KEYS},
     }
 
 
@@ -163,6 +169,7 @@ def parse_form(
         "keystrokePrivacy": text.get("keystrokePrivacy", ""),
         "copyLinkOnDone": "true" if flags.get("copyLinkOnDone") else "false",
         "excludedApps": text.get("excludedApps", ""),
+        **{key: text[key] for key in RETENTION_KEYS if key in text},
     })
     errors.update(settings_errors)
     return (None if config_bad else config), (None if settings_errors else settings), errors
