@@ -53,6 +53,11 @@ class Dialog:
         return x + w // 2, y + h // 2
 
     def click(self, widget: str) -> None:
+        page = self.state()["pageOf"].get(widget)
+        if page is not None and self.state()["page"] != page:  # on another tab: click its header first
+            x, y = self.center(f"tab:{page}")
+            self.display.run("xdotool", "mousemove", str(x), str(y), "click", "1")
+            wait_until(f"the {page} tab", lambda: self.state()["page"] == page, 10)
         x, y = self.center(widget)
         self.display.run("xdotool", "mousemove", str(x), str(y), "click", "1")
 

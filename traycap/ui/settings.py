@@ -57,6 +57,11 @@ class Field:
     target: str  # config | settings
     choices: tuple[str, ...] = ()
     hint: str = ""
+    tab: str = ""  # the notebook page; "" = the target's page (Upload / Recording)
+
+    @property
+    def page(self) -> str:
+        return self.tab or ("Upload" if self.target == "config" else "Recording")
 
 
 FIELDS: tuple[Field, ...] = (
@@ -80,12 +85,15 @@ FIELDS: tuple[Field, ...] = (
           hint="full, no_text (letters masked) or none"),
     Field("excludedApps", "Never record these apps", "text", "settings",
           hint="comma-separated window classes or titles: KeePassXC, 1Password, *Private Browsing*"),
-    Field("copyLinkOnDone", "Copy the share link when an upload is done", "bool", "settings"),
+    Field("copyLinkOnDone", "Copy the share link when an upload is done", "bool", "settings", tab="Upload"),
     Field("keepUploadedDays", "Keep uploaded sessions locally (days)", "int", "settings",
-          hint="0 = delete once verified, -1 = keep forever"),
-    Field("localBudgetMB", "Local disk budget (MB)", "int", "settings", hint="0 = no budget"),
-    Field("minFreeMB", "Stop recording below free disk (MB)", "int", "settings", hint="0 = no check"),
+          hint="0 = delete once verified, -1 = keep forever", tab="Storage"),
+    Field("localBudgetMB", "Local disk budget (MB)", "int", "settings", hint="0 = no budget", tab="Storage"),
+    Field("minFreeMB", "Stop recording below free disk (MB)", "int", "settings", hint="0 = no check",
+          tab="Storage"),
 )
+# One page each, so the dialog fits a 1366x768 laptop screen with room to spare.
+PAGES = ("Upload", "Recording", "Storage")
 # Said plainly before anyone records (issue: people must know what a recording holds).
 WHAT_IS_RECORDED = (
     "A recording holds the screen (video and screenshots), every mouse move and click, and every key you "
@@ -251,19 +259,24 @@ class SettingsDialog:
         frame = ttk.Frame(root, padding=12)
         frame.grid(sticky="nsew")
         root.columnconfigure(0, weight=1)
-        row = 0
-        for section, target in (("S3 upload", "config"), ("Recording", "settings")):
-            ttk.Label(frame, text=section, font=("TkDefaultFont", 11, "bold")).grid(
-                row=row, column=0, columnspan=3, sticky="w", pady=(8 if row else 0, 4))
-            row += 1
-            if target == "settings":
-                notice = ttk.Label(frame, text=WHAT_IS_RECORDED, wraplength=560)
-                notice.grid(row=row, column=0, columnspan=3, sticky="w", pady=(0, 6))
+        self.notebook = ttk.Notebook(frame)
+        self.notebook.grid(row=0, column=0, columnspan=3, sticky="nsew")
+        self.pages: dict[str, ttk.Frame] = {}
+        for name in PAGES:
+            page = ttk.Frame(self.notebook, padding=10)
+            self.notebook.add(page, text=name)
+            self.pages[name] = page
+            row = 0
+            if name == "Recording":
+                notice = ttk.Label(page, text=WHAT_IS_RECORDED, wraplength=620)
+                notice.grid(row=row, column=0, columnspan=3, sticky="w", pady=(0, 8))
                 self.widgets["whatIsRecorded"] = notice
                 row += 1
-            for f in (f for f in FIELDS if f.target == target):
-                self._add_field(frame, row, f, values[f.key])
+            for f in (f for f in FIELDS if f.page == name):
+                self._add_field(page, row, f, values[f.key])
                 row += 1
+        self.notebook.bind("<<NotebookTabChanged>>", lambda _e: self.dump_state())
+        row = 1
         self.status = ttk.Label(frame, text="", wraplength=560)
         self.status.grid(row=row, column=0, columnspan=3, sticky="w", pady=(10, 4))
         row += 1
@@ -312,6 +325,13 @@ class SettingsDialog:
                 label.configure(text=errors[key], style="Error.TLabel")
             else:
                 label.configure(text=FIELD_BY_KEY[key].hint, style="Hint.TLabel")
+        # A page with a red field says so in its tab, and the first such page is shown.
+        # (typeshed leaves ttk.Notebook's methods untyped: hence the ignores below.)
+        bad_pages = [name for name in PAGES if any(FIELD_BY_KEY[k].page == name for k in errors if k in FIELD_BY_KEY)]
+        for name, page in self.pages.items():
+            self.notebook.tab(page, text=f"{name} (!)" if name in bad_pages else name)  # type: ignore[no-untyped-call]
+        if bad_pages and self.selected_page() not in bad_pages:
+            self.notebook.select(self.pages[bad_pages[0]])  # type: ignore[no-untyped-call]
         unknown = {k: v for k, v in errors.items() if k not in self.error_labels}
         if unknown:  # a field the form does not show (e.g. maxConcurrency from a hand-edited file)
             self.set_status("; ".join(f"{k}: {v}" for k, v in unknown.items()), error=True)
@@ -391,6 +411,26 @@ class SettingsDialog:
         ok, text = result
         self.set_status(("✓ " if ok else "✗ ") + text, error=not ok)
 
+    def selected_page(self) -> str:
+        selected = self.notebook.select()  # type: ignore[no-untyped-call]
+        return next((name for name, page in self.pages.items() if str(page) == str(selected)), "")
+
+    def _tab_boxes(self) -> dict[str, list[int]]:
+        """Where each tab's header is on the screen: found by asking the notebook which tab is at x."""
+        nb = self.notebook
+        y = 8  # inside the header row of every theme's tabs
+        spans: dict[str, list[int]] = {}
+        for x in range(0, nb.winfo_width(), 3):
+            try:
+                index = nb.index(f"@{x},{y}")  # type: ignore[no-untyped-call]
+            except tk.TclError:
+                continue
+            name = PAGES[int(index)]
+            lo_hi = spans.setdefault(name, [x, x])
+            lo_hi[1] = x
+        return {f"tab:{name}": [nb.winfo_rootx() + lo, nb.winfo_rooty(), hi - lo + 1, 2 * y]
+                for name, (lo, hi) in spans.items()}
+
     # --- for tests -----------------------------------------------------------------
     def dump_state(self) -> None:
         if self.state_path is None:
@@ -402,9 +442,12 @@ class SettingsDialog:
             "errors": {k: self.error_text(k) for k in self.error_labels if self.error_text(k)},
             "saved": self.saved,
             "widgets": {
-                k: [w.winfo_rootx(), w.winfo_rooty(), w.winfo_width(), w.winfo_height()]
-                for k, w in self.widgets.items()
+                **{k: [w.winfo_rootx(), w.winfo_rooty(), w.winfo_width(), w.winfo_height()]
+                   for k, w in self.widgets.items()},
+                **self._tab_boxes(),
             },
+            "page": self.selected_page(),
+            "pageOf": {f.key: f.page for f in FIELDS},
         }
         write_json_atomic(self.state_path, state)
 
