@@ -103,6 +103,7 @@ case "$mode" in
     # Only one install at a time: a venv from an earlier --venv install goes.
     rm -rf "$opt/traycap-venv"
     icon_src="$(find "$target" -path '*traycap/assets/traycap.png' -print -quit)"
+    icon_sizes="$(find "$target" -path '*assets/png' -type d -print -quit)"
     ;;
   venv)
     py="${PYTHON:-python3}"
@@ -119,6 +120,7 @@ case "$mode" in
     program="$target/bin/traycap"
     rm -rf "$opt/traycap"
     icon_src="$source_dir/traycap/assets/traycap.png"
+    icon_sizes="$source_dir/assets/png"
     if ! "$target/bin/python" -c 'import gi' 2>/dev/null; then
       echo "install.sh: note: PyGObject is missing; for the tray menu install the Debian packages" >&2
       echo "  python3-gi gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 python3-tk" >&2
@@ -152,12 +154,20 @@ chmod 0644 "$tmp_desktop"
 mv -f "$tmp_desktop" "$apps/traycap.desktop"
 command -v update-desktop-database >/dev/null && update-desktop-database -q "$apps" 2>/dev/null || true
 
-if [[ -n "${icon_src:-}" && -f "$icon_src" ]]; then
+install_icon() {
   # The PNG header tells the size, which names the hicolor folder.
-  read -r w h < <(od -An -tu1 -j16 -N8 "$icon_src" | awk '{print $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8}')
+  local w h icon_dir
+  read -r w h < <(od -An -tu1 -j16 -N8 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8}')
   icon_dir="$data_home/icons/hicolor/${w}x${h}/apps"
   mkdir -p "$icon_dir"
-  cp -f "$icon_src" "$icon_dir/traycap.png"
+  cp -f "$1" "$icon_dir/traycap.png"
+}
+# Every size made from the master (assets/png), so menus at 16-512 px need no scaling;
+# the package's own 256 px artwork when they are not there.
+if [[ -n "${icon_sizes:-}" && -d "$icon_sizes" ]]; then
+  for png in "$icon_sizes"/traycap-*.png; do [[ -f "$png" ]] && install_icon "$png"; done
+elif [[ -n "${icon_src:-}" && -f "$icon_src" ]]; then
+  install_icon "$icon_src"
 fi
 
 # Autostart: on when asked, and an existing entry is refreshed so it points at this install.

@@ -18,18 +18,7 @@ cd "$repo"
 
 python3 -m pip install --quiet -e ".[installer]"
 
-# The app icon, made from the tray icon when no hand-made .icns is there.
-if [[ ! -f "$here/traycap.icns" && -f traycap/assets/traycap.png ]]; then
-  set_dir="$(mktemp -d)/traycap.iconset"
-  mkdir -p "$set_dir"
-  for size in 16 32 128 256; do
-    sips -z $size $size traycap/assets/traycap.png --out "$set_dir/icon_${size}x${size}.png" >/dev/null
-    double=$((size * 2))
-    sips -z $double $double traycap/assets/traycap.png --out "$set_dir/icon_${size}x${size}@2x.png" >/dev/null
-  done
-  iconutil -c icns "$set_dir" -o "$here/traycap.icns"
-fi
-
+# The app icon is assets/traycap.icns (scripts/make_icons.py makes it); the spec points at it.
 pyinstaller --noconfirm installer/traycap.spec
 
 # macOS ties Screen Recording / Accessibility grants to the code signature: an ad-hoc

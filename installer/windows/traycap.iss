@@ -38,9 +38,8 @@ UninstallDisplayName={#AppName}
 ; An upgrade closes the running tray app (Restart Manager) and starts it again afterwards.
 CloseApplications=yes
 RestartApplications=yes
-#ifexist "traycap.ico"
-SetupIconFile=traycap.ico
-#endif
+; Made from assets/traycap-master.png by scripts/make_icons.py, like every icon traycap ships.
+SetupIconFile=..\..\assets\traycap.ico
 
 [Tasks]
 Name: "startup"; Description: "Start traycap when I sign in"; GroupDescription: "Autostart:"

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from traycap.errors import RecorderError
+from traycap.recorder import x11
 from traycap.recorder.privacy import WindowInfo
 
 log = logging.getLogger(__name__)
@@ -62,11 +63,10 @@ class X11Focus:
 
     def __init__(self, display_name: str | None = None) -> None:
         try:
-            # python-xlib has no type information.
-            xdisplay: Any = importlib.import_module("Xlib.display")
-            self._x: Any = importlib.import_module("Xlib.X")
-            self._xerror: Any = importlib.import_module("Xlib.error")
-            self._d: Any = xdisplay.Display(display_name)
+            xlib = x11.load()
+            self._x: Any = xlib.X
+            self._xerror: Any = xlib.error
+            self._d: Any = xlib.display.Display(display_name)
         except Exception as exc:
             raise RecorderError(f"Cannot tell which window has focus, so excludedApps cannot be honoured: {exc}",
                                 _HINT) from exc

@@ -13,7 +13,6 @@ that has no symbol on this keyboard.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import sys
 import threading
@@ -21,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from traycap.errors import HotkeyUnavailable, NoDisplay, RecorderError, TraycapError
+from traycap.recorder import x11
 from traycap.recorder.actions import RawClick, RawEvent, RawKey, RawMove, RawScroll
 
 log = logging.getLogger(__name__)
@@ -103,12 +103,10 @@ def nudge() -> None:
     if not sys.platform.startswith("linux"):
         return
     try:
-        # python-xlib comes with pynput on Linux (and has no type information).
-        xdisplay: Any = importlib.import_module("Xlib.display")
-        xtest: Any = importlib.import_module("Xlib.ext.xtest")
-        x: Any = importlib.import_module("Xlib.X")
+        xlib = x11.load()
     except Exception:
         return
+    xdisplay, xtest, x = xlib.display, xlib.xtest, xlib.X
     display: Any = None
     try:
         display = xdisplay.Display()

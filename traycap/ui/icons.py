@@ -1,24 +1,24 @@
 """Tray icon images (the only Pillow importer in traycap.ui).
 
-The base artwork (traycap/assets/traycap.png: a dark disc with a lens ring) is
-drawn on for each state: idle as is, recording a red dot, paused two amber
-bars, uploading a blue progress ring whose arc is proportional to the
-progress, attention an orange badge with "!". Images are cached per
-(state, progress), so a progress tick that does not change the picture costs
-nothing.
+The base artwork (traycap/assets/traycap.png, generated from assets/traycap-master.png by
+scripts/make_icons.py: a dark disc with a lens ring) is drawn on for each state: idle as is,
+recording a red dot, paused two amber bars, uploading a blue progress ring whose arc is
+proportional to the progress, attention an orange badge with "!". Everything is drawn at
+SUPERSAMPLE times the size and scaled down, so edges are smooth. Images are cached per
+(state, progress), so a progress tick that does not change the picture costs nothing.
 """
 
 from __future__ import annotations
 
 import functools
 from importlib import resources
-from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 from traycap.ui.menu import IconSpec, IconState
 
 SIZE = 64
+SUPERSAMPLE = 4
 ASSET = "traycap.png"
 
 BASE_BG = (38, 45, 56, 255)
@@ -31,25 +31,45 @@ ATTENTION_ORANGE = (255, 122, 0, 255)
 WHITE = (255, 255, 255, 255)
 
 
+class _Pen:
+    """Draws in a 64-unit design grid on an image of any size."""
+
+    def __init__(self, img: Image.Image) -> None:
+        self.draw = ImageDraw.Draw(img)
+        self.k = img.width / 64
+
+    def box(self, x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
+        return x0 * self.k, y0 * self.k, x1 * self.k, y1 * self.k
+
+    def width(self, units: float) -> int:
+        return max(1, round(units * self.k))
+
+
 def draw_base(size: int = SIZE) -> Image.Image:
-    """The artwork itself: used to (re)generate assets/traycap.png and if the asset is missing."""
-    img = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-    d = ImageDraw.Draw(img)
-    s = size / 64
-    d.ellipse((2 * s, 2 * s, 62 * s, 62 * s), fill=BASE_BG)
-    d.ellipse((16 * s, 16 * s, 48 * s, 48 * s), outline=BASE_RING, width=max(1, round(5 * s)))
-    return img
+    """The artwork itself: scripts/make_icons.py draws the master from it (and the app, if the asset is missing)."""
+    scale = min(SUPERSAMPLE, max(2, 2048 // size))
+    img = Image.new("RGBA", (size * scale, size * scale), (0, 0, 0, 0))
+    pen = _Pen(img)
+    pen.draw.ellipse(pen.box(2, 2, 62, 62), fill=BASE_BG)
+    pen.draw.ellipse(pen.box(15, 15, 49, 49), outline=BASE_RING, width=pen.width(6))
+    return img if scale == 1 else img.resize((size, size), Image.Resampling.BOX)
 
 
 @functools.lru_cache(maxsize=1)
-def base_image() -> Image.Image:
+def _base_hires() -> Image.Image:
+    size = SIZE * SUPERSAMPLE
     try:
         with resources.files("traycap").joinpath("assets", ASSET).open("rb") as f:
             img = Image.open(f)
             img.load()
-        return img.convert("RGBA").resize((SIZE, SIZE), Image.Resampling.LANCZOS)
+        return img.convert("RGBA").resize((size, size), Image.Resampling.LANCZOS)
     except (FileNotFoundError, OSError):
-        return draw_base(SIZE)
+        return draw_base(size)
+
+
+def base_image() -> Image.Image:
+    """The idle artwork at the tray's size."""
+    return _base_hires().resize((SIZE, SIZE), Image.Resampling.BOX)
 
 
 def _quantize(spec: IconSpec) -> IconSpec:
@@ -70,41 +90,31 @@ def image_key(spec: IconSpec) -> IconSpec:
 
 @functools.lru_cache(maxsize=64)
 def _render(spec: IconSpec) -> Image.Image:
-    img = base_image().copy()
-    d = ImageDraw.Draw(img)
+    return draw_state(_base_hires(), spec)
+
+
+def draw_state(base: Image.Image, spec: IconSpec) -> Image.Image:
+    """`spec`'s picture drawn on `base` (SIZE * SUPERSAMPLE px square), returned at SIZE px."""
+    img = base.copy()
+    pen = _Pen(img)
+    d = pen.draw
     if spec.state is IconState.RECORDING:
-        d.ellipse((14, 14, 50, 50), fill=RECORD_RED)
+        d.ellipse(pen.box(14, 14, 50, 50), fill=RECORD_RED)
     elif spec.state is IconState.PAUSED:
-        d.rectangle((20, 18, 28, 46), fill=PAUSE_AMBER)
-        d.rectangle((36, 18, 44, 46), fill=PAUSE_AMBER)
+        d.ellipse(pen.box(12, 12, 52, 52), fill=BASE_BG)  # the bars alone: at 16 px the lens would blur into them
+        d.rectangle(pen.box(20, 18, 28, 46), fill=PAUSE_AMBER)
+        d.rectangle(pen.box(36, 18, 44, 46), fill=PAUSE_AMBER)
     elif spec.state is IconState.UPLOADING:
-        box = (4, 4, 60, 60)
-        d.arc(box, 0, 360, fill=TRACK_GREY, width=7)
+        box = pen.box(4, 4, 60, 60)
+        d.ellipse(pen.box(11, 11, 53, 53), fill=BASE_BG)  # ring and arrow only, legible at 16 px
+        d.arc(box, 0, 360, fill=TRACK_GREY, width=pen.width(7))
         if spec.progress > 0:
             # Clockwise from 12 o'clock, like every progress ring.
-            d.arc(box, -90, -90 + 360 * spec.progress / 100, fill=PROGRESS_BLUE, width=7)
-        d.polygon([(32, 20), (43, 33), (36, 33), (36, 44), (28, 44), (28, 33), (21, 33)], fill=PROGRESS_BLUE)
+            d.arc(box, -90, -90 + 360 * spec.progress / 100, fill=PROGRESS_BLUE, width=pen.width(7))
+        arrow = [(32, 20), (43, 33), (36, 33), (36, 44), (28, 44), (28, 33), (21, 33)]
+        d.polygon([(x * pen.k, y * pen.k) for x, y in arrow], fill=PROGRESS_BLUE)
     elif spec.state is IconState.ATTENTION:
-        d.ellipse((34, 34, 63, 63), fill=ATTENTION_ORANGE)
-        d.rectangle((46, 39, 51, 53), fill=WHITE)
-        d.rectangle((46, 56, 51, 60), fill=WHITE)
-    return img
-
-
-def write_assets(directory: Path) -> list[Path]:
-    """Regenerate the base artwork and a preview per state (`python -m traycap.ui.icons DIR`)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = [directory / ASSET]
-    draw_base(256).save(written[0])
-    for state in IconState:
-        path = directory / f"state-{state.value}.png"
-        _render(IconSpec(state, 60 if state is IconState.UPLOADING else 0)).save(path)
-        written.append(path)
-    return written
-
-
-if __name__ == "__main__":
-    import sys
-
-    for p in write_assets(Path(sys.argv[1] if len(sys.argv) > 1 else "traycap/assets")):
-        print(p)
+        d.ellipse(pen.box(34, 34, 63, 63), fill=ATTENTION_ORANGE)
+        d.rectangle(pen.box(46, 39, 51, 53), fill=WHITE)
+        d.rectangle(pen.box(46, 56, 51, 60), fill=WHITE)
+    return img.resize((SIZE, SIZE), Image.Resampling.BOX)  # whole pixels of 4x4: smooth edges, exact fills
