@@ -139,8 +139,8 @@ def test_tray_records_with_hotkey_stops_from_menu_uploads_and_notifies(tmp_path:
             text = log_text(home)
             for label in ("Start recording (Ctrl+Shift+R)", "Recent sessions [", "(Upload queue: 0 pending)",
                           "(1 upload failed (see Recent sessions))", "Upload settings…", "Open sessions folder",
-                          "Quit", "Retry | Open folder | Show error", "Copy share link | Open folder",
-                          "Not uploaded [Upload | Open folder]"):
+                          "Quit", "View | Retry | Open folder | Show error", "View | Copy share link | Open folder",
+                          "Not uploaded [View | Upload | Open folder]"):
                 assert label in text, label
             assert count_near(host.crop(menu_shot, menu), (60, 60, 60), tol=50) > 200  # text drawn
             assert "tooltip: traycap: needs attention: 1 upload failed" in text

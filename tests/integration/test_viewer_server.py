@@ -21,7 +21,7 @@ from tests.support.s3servers import S3Server
 from tests.support.sessions import write_config
 from tests.support.synthetic_session import Synthetic, make_synthetic_session
 from tests.support.viewer import start_view
-from tests.support.waiting import wait_until
+from tests.support.waiting import stop_process, wait_until
 from traycap.context import Context
 from traycap.models import UploadStatus
 from traycap.recorder.preview import PREVIEW_MAX_BYTES, plan_sheet
@@ -198,3 +198,28 @@ def test_a_session_that_is_not_exported_is_refused_with_a_reason(ctx: Context, h
     assert done.returncode == 1 and "has not been exported yet" in done.stderr
     missing = traycap(home, "view", "nosuch", "--no-open")
     assert missing.returncode == 1 and "no session" in missing.stderr.lower()
+
+
+def test_without_no_open_the_page_opens_in_the_default_browser(ctx: Context, home: Path, tmp_path: Path) -> None:
+    """$BROWSER is what Python's webbrowser (and so `traycap view`) starts; here a script that notes the URL."""
+    import os
+
+    meta = make_synthetic_session(ctx, "s-open", Synthetic(seconds=4, fps=2, width=320, height=240, actions=20))
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f"#!/bin/sh\necho \"$1\" > {opened}\n")
+    browser.chmod(0o755)
+    env = {**os.environ, "TRAYCAP_HOME": str(home), "BROWSER": str(browser)}
+    proc = subprocess.Popen([sys.executable, "-m", "traycap", "view", meta.sessionId], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = wait_until("the browser to be started with the page's URL",
+                         lambda: opened.exists() and opened.read_text().strip(), 30)
+        assert url.startswith("http://127.0.0.1:")
+        assert fetch(url + "data.json")[0] == 200
+        fetch(url + "bye", method="POST", body=b"{}")
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0
+        assert f"showing session {meta.sessionId} at {url}" in err
+    finally:
+        stop_process(proc)
