@@ -1,4 +1,4 @@
-"""What the queue needs from an uploader (implemented by upload/s3.py).
+"""What the queue needs from an uploader (implemented by upload/s3/service.py).
 
 The queue depends on this protocol, not on boto3, so its tests drive a fake.
 """

@@ -513,8 +513,6 @@ class UploadQueue:
             log.error("session %s: unexpected upload error", session_id, exc_info=exc)
             text, transient = f"Unexpected error: {type(exc).__name__}: {exc}", True
         text = redact(text)
-        # Said by a retryable error ("traycap will retry automatically"), untrue after the last retry.
-        generic = exc.message if isinstance(exc, TraycapError) and exc.hint == UploadRetryable.default_hint else None
         # Parts of a different or bad file are worth nothing: drop them.
         drop_parts = isinstance(exc, (SessionError, VerificationFailed))
         abort: list[tuple[str, str]] = []
@@ -525,9 +523,9 @@ class UploadQueue:
             new = transitions.attempt_failed(
                 s, text, transient=transient, now_ms=now, offline=isinstance(exc, NetworkError)
             )
-            if new.status is UploadStatus.FAILED and transient and generic is not None:
-                gave_up = f"{generic} (gave up after {s.retryCount + 1} attempts; Retry tries again)"
-                new = new.with_(lastError=redact(gave_up))
+            if new.status is UploadStatus.FAILED and isinstance(exc, UploadRetryable):
+                # "traycap will retry automatically" is untrue after the last retry.
+                new = new.with_(lastError=redact(exc.gave_up_text(s.retryCount + 1)))
             if drop_parts and new.uploadId and new.s3Key:
                 abort.append((new.s3Key, new.uploadId))
                 new = new.with_(uploadId=None, partSize=None, parts=(), bytesUploaded=0)
