@@ -5,13 +5,14 @@ The queue depends on this protocol, not on boto3, so its tests drive a fake.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from traycap.cancel import CancelToken
-from traycap.models import CompletedPart
+from traycap.models import CompletedPart, UploadConfig
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,25 @@ class UploadEngine(Protocol):
     def validate_credentials(self) -> CredentialCheck: ...
 
     def share_link(self, key: str, expires_s: int) -> str: ...
+
+
+EngineFactory = Callable[[UploadConfig], UploadEngine]
+
+
+class EngineCache:
+    """The queue's one engine, built again only when the upload settings change."""
+
+    def __init__(self, factory: EngineFactory) -> None:
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._cached: tuple[UploadConfig, UploadEngine] | None = None
+
+    def get(self, config: UploadConfig) -> UploadEngine:
+        with self._lock:
+            cached = self._cached
+        if cached is not None and cached[0] == config:
+            return cached[1]
+        engine = self._factory(config)
+        with self._lock:
+            self._cached = (config, engine)
+        return engine

@@ -15,6 +15,8 @@ queue's rules are tested directly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from traycap.errors import IllegalTransition
 from traycap.models import UploadState, UploadStatus
 from traycap.upload.backoff import CAP_MS, backoff_ms
@@ -197,3 +199,21 @@ def resume_point(state: UploadState) -> ResumePoint | None:
     if state.uploadId is None or state.partSize is None:
         return None
     return ResumePoint(uploadId=state.uploadId, partSize=state.partSize, parts=state.parts)
+
+
+StateChange = Callable[[UploadState | None], UploadState | None]
+
+
+def while_uploading(move: Callable[[UploadState], UploadState | None]) -> StateChange:
+    """A change for `update_state` that applies `move` only to a session still uploading.
+
+    Any other state (cancelled by another process, finished, gone) is left as it
+    is: the attempt that wanted to write it has been overtaken.
+    """
+
+    def change(state: UploadState | None) -> UploadState | None:
+        if state is None or state.status is not S.UPLOADING:
+            return None
+        return move(state)
+
+    return change
