@@ -172,6 +172,8 @@ class UploadStalled(UploadRetryable):
     abandons that upload for a fresh one (see docs/queue.md).
     """
 
+    default_hint = "traycap tries again, with a fresh multipart upload if this part keeps stalling"
+
     def __init__(self, message: str, hint: str | None = None, *, part: int, endpoint: str) -> None:
         super().__init__(message, hint)
         self.part = part

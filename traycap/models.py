@@ -105,6 +105,10 @@ class UploadState:
     uploadId: str | None = None
     partSize: int | None = None
     parts: tuple[CompletedPart, ...] = ()
+    # The stall rule (docs/queue.md): attempts on this uploadId that got no part accepted
+    # while the server answered, and multipart uploads already abandoned for stalling.
+    stalls: int = 0
+    freshStarts: int = 0
 
     @property
     def progress(self) -> int:
@@ -136,6 +140,8 @@ class UploadState:
                 "uploadId": self.uploadId,
                 "partSize": self.partSize,
                 "parts": [p.to_json() for p in self.parts],
+                "stalls": self.stalls or None,
+                "freshStarts": self.freshStarts or None,
             }
         )
 
@@ -148,7 +154,7 @@ class UploadState:
         except ValueError:
             raise ValueError(f"field 'status' has unknown value {raw_status!r}") from None
         parts_raw = _field(d, "parts", list, [])
-        for name in ("bytesUploaded", "totalBytes", "retryCount", "maxRetries", "partSize"):
+        for name in ("bytesUploaded", "totalBytes", "retryCount", "maxRetries", "partSize", "stalls", "freshStarts"):
             value = d.get(name)
             if isinstance(value, int) and not isinstance(value, bool) and value < 0:
                 raise ValueError(f"field {name!r} must not be negative, not {value}")
@@ -169,6 +175,8 @@ class UploadState:
             uploadId=_field(d, "uploadId", str, None),
             partSize=_field(d, "partSize", int, None),
             parts=tuple(CompletedPart.from_json(p) for p in parts_raw),
+            stalls=_field(d, "stalls", int, 0),
+            freshStarts=_field(d, "freshStarts", int, 0),
         )
 
 

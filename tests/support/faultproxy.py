@@ -18,7 +18,9 @@ Faults (`fail_next(n, kind, match=None, op=None)`):
 `set_offline(True)` resets every connection and every new one (an unreachable
 endpoint); `limit_rate(bytes_per_s)` slows request bodies so a test can act
 while an upload is in the middle (a SIGKILL, a cancel);
-`rewrite_head_responses(fn)` edits HEAD answers (a store that lies).
+`rewrite_head_responses(fn)` edits HEAD answers (a store that lies);
+`stick_cut_parts()` makes the store refuse a part for good once an attempt at
+it was cut off mid-body (the rclone behaviour issue 11 reports, see there).
 
 The proxy speaks HTTP/1.1 with keep-alive, Content-Length and chunked bodies.
 It answers `Expect: 100-continue` itself (botocore sends it with every part and
@@ -235,6 +237,8 @@ class FaultProxy:
         self._offline = False
         self._rate: float | None = None
         self._rewrite: HeaderRewrite | None = None
+        self._stick = False
+        self._stuck: set[tuple[str, int]] = set()  # (uploadId, part number) never answered again
         self._next_send = 0.0
         self.body_bytes = 0  # request-body bytes received from clients
         self.forwarded_bytes = 0  # request-body bytes sent upstream
@@ -311,6 +315,31 @@ class FaultProxy:
         with self._lock:
             self._rate = bytes_per_s
             self._next_send = time.monotonic()
+
+    def stick_cut_parts(self, on: bool = True) -> None:
+        """Emulate the store issue 11 describes ("rclone serve s3 stops answering UploadPart for a part
+        number whose previous attempt was cut off mid-body; every later try times out, from any
+        client"): once an UploadPart is cut off mid-body (an injected reset, or a client gone
+        mid-body), every later UploadPart for that uploadId and part number is read, never
+        forwarded and never answered (held `stall_s`, then reset). Other requests pass as usual.
+        The rclone here (v1.75) did not show the bug when tried, so tests that need it ask for it."""
+        with self._lock:
+            self._stick = on
+            if not on:
+                self._stuck.clear()
+
+    def _cut(self, req: Request) -> None:
+        """An UploadPart was cut off mid-body: remember it if the store is to stick."""
+        number = req.part_number
+        upload_id = req.query.get("uploadId")
+        with self._lock:
+            if self._stick and req.op == "UploadPart" and number is not None and upload_id:
+                self._stuck.add((upload_id, number))
+
+    def _is_stuck(self, req: Request) -> bool:
+        number = req.part_number
+        with self._lock:
+            return req.op == "UploadPart" and number is not None and (req.query.get("uploadId"), number) in self._stuck
 
     # --- statistics ----------------------------------------------------------
     @property
@@ -485,7 +514,7 @@ class FaultProxy:
         op = s3_operation(method, target)
         req = Request(method, target, {k.lower(): v for k, v in headers}, op)
         entry = LogEntry(method, req.path, req.query, op, req.key, None, 0, started=time.monotonic())
-        rule = self._take_fault(req)
+        rule = None if self._is_stuck(req) else self._take_fault(req)
         entry.fault = rule.kind if rule else None
         length_text = _get(headers, "content-length")
         chunked = (_get(headers, "transfer-encoding") or "").lower() == "chunked"
@@ -496,6 +525,13 @@ class FaultProxy:
         close_after = (_get(headers, "connection") or "").lower() == "close"
         recorded = False
         try:
+            if self._is_stuck(req):
+                entry.fault = "stuck"
+                entry.body_bytes = self._relay_body(rfile, None, length, chunked)
+                self._record(entry)
+                recorded = True
+                self._closed.wait(self.stall_s)
+                raise _Abort("a part this store no longer answers")
             if rule is not None and rule.kind in ("500", "503slowdown"):
                 entry.body_bytes = self._relay_body(rfile, None, length, chunked)
                 if rule.kind == "500":
@@ -520,8 +556,13 @@ class FaultProxy:
             if rule is not None and rule.kind == "reset":
                 cut = rule.after_bytes if rule.after_bytes is not None else length // 2
                 entry.body_bytes = self._relay_body(rfile, up, length, chunked, stop_after=cut)
+                self._cut(req)
                 raise _Abort("injected reset")
-            entry.body_bytes = self._relay_body(rfile, up, length, chunked)
+            try:
+                entry.body_bytes = self._relay_body(rfile, up, length, chunked)
+            except _Abort:
+                self._cut(req)  # the client went away mid-body
+                raise
 
             resp_head = _read_head(up_r)
             while resp_head is not None and resp_head[0].split(b" ", 2)[1] == b"100":

@@ -16,7 +16,7 @@ import pytest
 from tests.support.fake_s3 import FakeS3
 from traycap.cancel import CancelToken, StopKind
 from traycap.clock import FakeClock
-from traycap.errors import AccessDenied, NetworkError, UploadCancelled, UploadGone, ZipChanged
+from traycap.errors import AccessDenied, NetworkError, UploadCancelled, UploadGone, UploadStalled, ZipChanged
 from traycap.upload.engine import ResumePoint
 from traycap.upload.s3.job import UploadJob
 from traycap.upload.s3.multipart import MultipartUpload
@@ -198,3 +198,36 @@ def test_a_file_changed_while_sending_is_not_completed(tmp_path: Path) -> None:
         h.run()
     assert h.s3.count("complete_multipart_upload") == 0
     assert h.last is None and len(h.s3.aborted) == 1
+
+
+def test_no_part_accepted_while_the_server_answers_is_a_stall(tmp_path: Path) -> None:
+    h = Harness(tmp_path, attempts=2)
+    h.s3.fail("upload_part", AccessDenied("no"), part=2)  # a first call gets part 1 in
+    with pytest.raises(AccessDenied):
+        h.run()
+    point = h.last
+    h.s3.fail("upload_part", NetworkError("no answer in time"), part=2, times=2)
+    with pytest.raises(UploadStalled) as info:
+        h.run(point)
+    assert (info.value.part, info.value.endpoint) == (2, FakeS3.endpoint)
+    assert isinstance(info.value.__cause__, NetworkError)
+    assert info.value.transient
+    assert point is not None and h.last == point and point.uploadId in h.s3.uploads  # kept: the queue decides
+
+
+def test_a_failure_after_progress_is_not_a_stall(tmp_path: Path) -> None:
+    h = Harness(tmp_path, attempts=1)
+    h.s3.fail("upload_part", NetworkError("reset"), part=3)
+    with pytest.raises(NetworkError) as info:
+        h.run()
+    assert not isinstance(info.value, UploadStalled)
+
+
+def test_no_answer_at_all_is_an_outage_not_a_stall(tmp_path: Path) -> None:
+    h = Harness(tmp_path, attempts=1)
+    h.s3.fail("upload_part", NetworkError("reset"), part=1)
+    h.s3.fail("list_parts", NetworkError("Cannot reach the endpoint"))
+    with pytest.raises(NetworkError) as info:
+        h.run()
+    assert not isinstance(info.value, UploadStalled)
+    assert h.s3.count("list_parts") == 1  # the probe was made

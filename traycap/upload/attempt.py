@@ -29,6 +29,7 @@ from traycap.errors import (
     TraycapError,
     UploadCancelled,
     UploadRetryable,
+    UploadStalled,
     VerificationFailed,
 )
 from traycap.logs import redact
@@ -251,15 +252,20 @@ class AttemptRunner:
         abort: list[tuple[str, str]] = []
 
         def move(s: UploadState) -> UploadState:
-            new = transitions.attempt_failed(
-                s, text, transient=transient, now_ms=now, offline=isinstance(exc, NetworkError)
-            )
-            if new.status is UploadStatus.FAILED and isinstance(exc, UploadRetryable):
-                # "traycap will retry automatically" is untrue after the last retry.
-                new = new.with_(lastError=redact(exc.gave_up_text(s.retryCount + 1)))
-            if drop_parts and new.uploadId and new.s3Key:
-                abort.append((new.s3Key, new.uploadId))
-                new = new.with_(uploadId=None, partSize=None, parts=(), bytesUploaded=0)
+            if isinstance(exc, UploadStalled):
+                gave_up = f"Part {exc.part} was never accepted by {exc.endpoint}; the server may be faulty"
+                new = transitions.stalled(s, text, now_ms=now, gave_up=redact(gave_up))
+            else:
+                new = transitions.attempt_failed(
+                    s, text, transient=transient, now_ms=now, offline=isinstance(exc, NetworkError)
+                )
+                if new.status is UploadStatus.FAILED and isinstance(exc, UploadRetryable):
+                    # "traycap will retry automatically" is untrue after the last retry.
+                    new = new.with_(lastError=redact(exc.gave_up_text(s.retryCount + 1)))
+                if drop_parts:
+                    new = new.with_(uploadId=None, partSize=None, parts=(), bytesUploaded=0)
+            if s.uploadId and s.s3Key and new.uploadId is None:
+                abort.append((s.s3Key, s.uploadId))
             return new
 
         _, after = update_state(self._ctx, session_id, while_uploading(move))
@@ -270,6 +276,11 @@ class AttemptRunner:
             return
         if after.status is UploadStatus.FAILED:
             log.warning("session %s: uploading -> failed: %s", session_id, after.lastError)
+        elif isinstance(exc, UploadStalled):
+            log.warning(
+                "session %s: uploading -> pending (stalled %d of %d on this multipart upload; %d fresh start(s)): %s",
+                session_id, after.stalls, transitions.STALLS_PER_UPLOAD, after.freshStarts, text,
+            )
         else:
             log.info(
                 "session %s: uploading -> pending (retry %d of %d in %.0f s): %s",

@@ -11,6 +11,13 @@ fake of the S3 calls.
      checksum the store verifies; one request's failure is retried by Retry
   3. CompleteMultipartUpload (an answer lost after it completed is recovered)
 
+A *stall*: no part finished in this call, a part failed without an answer
+(timeout, reset), yet the endpoint answers a ListParts for the same upload.
+Then the store is not down, it refuses that part (rclone serve s3 was seen
+never answering UploadPart again for a part number whose earlier attempt was
+cut off mid-body): the call raises UploadStalled, and the queue decides how
+long to insist on this multipart upload (docs/queue.md).
+
 Callbacks run on the caller's thread, never on the pool: workers send events
 through a queue that the caller's thread drains.
 """
@@ -27,7 +34,16 @@ from dataclasses import dataclass
 
 from traycap.cancel import StopKind
 from traycap.clock import Clock
-from traycap.errors import UploadCancelled, UploadError, UploadGone, UploadRetryable, ZipChanged, ZipMissing
+from traycap.errors import (
+    NetworkError,
+    UploadCancelled,
+    UploadError,
+    UploadGone,
+    UploadRetryable,
+    UploadStalled,
+    ZipChanged,
+    ZipMissing,
+)
 from traycap.models import MAX_PARTS, MIN_PART_SIZE, CompletedPart
 from traycap.upload.engine import ResumePoint
 from traycap.upload.parts import part_ranges
@@ -102,6 +118,8 @@ class MultipartUpload:
         self.clock = clock
         self._events: queue.Queue[_Event] = queue.Queue()
         self._stop_sending = threading.Event()  # set on a permanent error: stop the other parts too
+        self._finished = 0  # parts finished by this call
+        self._failed_part: int | None = None  # the first part that failed in this call
 
     def run(self, resume: ResumePoint | None) -> list[CompletedPart]:
         """Upload the job's file; returns the parts it is made of (for verification)."""
@@ -127,8 +145,29 @@ class MultipartUpload:
         except UploadGone:
             job.on_checkpoint(None)
             raise
+        except NetworkError as err:
+            stalled = self._stalled(upload_id, err)
+            if stalled is None:
+                raise
+            raise stalled from err
         self._complete(upload_id, done)
         return list(done.values())
+
+    def _stalled(self, upload_id: str, err: NetworkError) -> UploadStalled | None:
+        """The stall this failure is, or None (progress was made, or nothing answers: an outage)."""
+        part = self._failed_part
+        if self._finished or part is None:
+            return None
+        try:
+            self.calls.list_parts(self.job.key, upload_id)
+        except UploadError:
+            return None
+        log.warning("part %d of %s: no answer, while %s answers other requests", part, self.job.key,
+                    self.calls.endpoint)
+        return UploadStalled(
+            f"Part {part} was not accepted by {self.calls.endpoint}, which answers other requests ({err.message})",
+            part=part, endpoint=self.calls.endpoint,
+        )
 
     # --- the steps ------------------------------------------------------------
     def _reconcile(
@@ -176,9 +215,12 @@ class MultipartUpload:
                 in_flight.pop(event.part.partNumber, None)
                 done[event.part.partNumber] = event.part
                 done_bytes += event.part.size
+                self._finished += 1
                 job.on_checkpoint(ResumePoint(upload_id, self.part_size, _sorted(done)))
             else:
                 in_flight.pop(event.part, None)
+                if self._failed_part is None and isinstance(event.error, UploadError):
+                    self._failed_part = event.part
                 if isinstance(event.error, UploadError):
                     failures.append(event.error)
                     if not event.error.transient:
