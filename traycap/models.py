@@ -199,6 +199,10 @@ class UploadConfig:
     # some S3 clones): send checksums only when required, use Content-MD5.
     compatibility: bool = False
     maxConcurrency: int = 4  # parts in flight within one upload
+    # Server-side encryption asked of the store: "none", "AES256" (SSE-S3) or "aws:kms" (SSE-KMS,
+    # with sseKmsKeyId, or the account's default KMS key when it is empty).
+    sse: str = "none"
+    sseKmsKeyId: str | None = None
 
     SECRET_FIELDS = ("secretAccessKey", "sessionToken")
 
@@ -223,6 +227,8 @@ class UploadConfig:
                 "autoUpload": self.autoUpload,
                 "compatibility": self.compatibility,
                 "maxConcurrency": self.maxConcurrency,
+                "sse": self.sse,
+                "sseKmsKeyId": self.sseKmsKeyId,
             }
         )
 
@@ -253,6 +259,8 @@ class UploadConfig:
             autoUpload=_field(d, "autoUpload", bool, False),
             compatibility=_field(d, "compatibility", bool, False),
             maxConcurrency=_field(d, "maxConcurrency", int, 4),
+            sse=_field(d, "sse", str, "none"),
+            sseKmsKeyId=_field(d, "sseKmsKeyId", str, None),
         )
 
 

@@ -15,6 +15,8 @@ Faults (`fail_next(n, kind, match=None, op=None)`):
                  (longer than the client's read timeout)
   "500"          read the body, answer 500 InternalError (S3 XML), keep the connection
   "503slowdown"  read the body, answer 503 SlowDown (S3 XML), keep the connection
+  "answer"       read the body, answer `answer=(status, code, message)` (S3 XML), e.g. the
+                 403 AccessDenied S3 gives when the credentials may not use a KMS key
 `set_offline(True)` resets every connection and every new one (an unreachable
 endpoint); `limit_rate(bytes_per_s)` slows request bodies so a test can act
 while an upload is in the middle (a SIGKILL, a cancel);
@@ -42,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
-FAULT_KINDS = ("reset", "stall", "500", "503slowdown")
+FAULT_KINDS = ("reset", "stall", "500", "503slowdown", "answer")
 _CHUNK = 64 * 1024
 _MAX_HEAD = 64 * 1024
 
@@ -101,6 +103,7 @@ class _Rule:
     match: Callable[[Request], bool] | None
     op: str | None
     after_bytes: int | None
+    answer: tuple[int, str, str] | None = None
     hits: int = 0
 
 
@@ -280,14 +283,17 @@ class FaultProxy:
         *,
         op: str | None = None,
         after_bytes: int | None = None,
+        answer: tuple[int, str, str] | None = None,
     ) -> None:
         """Inject `kind` into the next `n` requests that match (`op` name and/or `match`).
         `after_bytes` (reset only): bytes of the body forwarded before the reset
         (default: half the body)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS}")
+        if (kind == "answer") != (answer is not None):
+            raise ValueError("answer=(status, code, message) goes with the kind 'answer' only")
         with self._lock:
-            self._rules.append(_Rule(n, kind, match, op, after_bytes))
+            self._rules.append(_Rule(n, kind, match, op, after_bytes, answer))
 
     def faults_pending(self) -> int:
         with self._lock:
@@ -532,9 +538,13 @@ class FaultProxy:
                 recorded = True
                 self._closed.wait(self.stall_s)
                 raise _Abort("a part this store no longer answers")
-            if rule is not None and rule.kind in ("500", "503slowdown"):
+            if rule is not None and rule.kind in ("500", "503slowdown", "answer"):
                 entry.body_bytes = self._relay_body(rfile, None, length, chunked)
-                if rule.kind == "500":
+                if rule.answer is not None:
+                    status, code, message = rule.answer
+                    reason = "Error"
+                    body = _error_xml(code, message)
+                elif rule.kind == "500":
                     status, reason = 500, "Internal Server Error"
                     body = _error_xml("InternalError", "We encountered an internal error. Please try again.")
                 else:

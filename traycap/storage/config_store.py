@@ -20,6 +20,13 @@ _CONFIG_HINT = "fix or delete that file, then run `traycap config set KEY=VALUE 
 _SETTINGS_HINT = "fix or delete that file to go back to the default settings; sessions are unaffected"
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _REGION_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{0,40}$")
+SSE_MODES = ("none", "AES256", "aws:kms")
+# A key id (UUID or mrk-...), a key or alias ARN, or alias/NAME: no spaces, at most 2048 characters.
+_KMS_KEY_RE = re.compile(
+    r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_+=,.@:-]{1,256}"
+    r"|alias/[A-Za-z0-9/_-]{1,256}"
+    r"|(mrk-)?[A-Za-z0-9-]{1,128})$"
+)
 
 
 def load_config(path: Path) -> UploadConfig | None:
@@ -98,6 +105,13 @@ def validate_config(config: UploadConfig) -> dict[str, str]:
         problems["endpointUrl"] = "must start with http:// or https:// (leave blank for AWS)"
     if config.keyPrefix.startswith("/"):
         problems["keyPrefix"] = "must not start with /"
+    if config.sse not in SSE_MODES:
+        problems["sse"] = "must be none, AES256 (keys managed by S3) or aws:kms (a KMS key)"
+    if config.sseKmsKeyId:
+        if config.sse != "aws:kms":
+            problems["sseKmsKeyId"] = "is only used with sse=aws:kms (set sse=aws:kms, or clear it: sseKmsKeyId=)"
+        elif not _KMS_KEY_RE.fullmatch(config.sseKmsKeyId):
+            problems["sseKmsKeyId"] = "must be a KMS key id, key ARN, alias/NAME or alias ARN"
     return problems
 
 
@@ -106,7 +120,7 @@ _BOOL_FALSE = {"0", "false", "no", "off"}
 
 
 _INT_RE = re.compile(r"^[+-]?[0-9]+$")
-_OPTIONAL_TEXT = ("sessionToken", "endpointUrl", "profile")
+_OPTIONAL_TEXT = ("sessionToken", "endpointUrl", "profile", "sseKmsKeyId")
 
 
 def apply_assignments(config: UploadConfig, assignments: dict[str, str]) -> UploadConfig:
@@ -141,6 +155,8 @@ def _parse_assignments(config: UploadConfig, assignments: dict[str, str]) -> tup
         kind = type(getattr(UploadConfig(), key))
         if key in _OPTIONAL_TEXT:
             current[key] = value or None
+        elif key == "sse":  # as typed, in any case: aes256, AWS:KMS, None
+            current[key] = {mode.lower(): mode for mode in SSE_MODES}.get(value.strip().lower(), value.strip())
         elif kind is bool:
             low = value.strip().lower()
             if low in _BOOL_TRUE:

@@ -153,12 +153,14 @@ class S3Client:
     def put_object(self, key: str, body: PartBody, *, sha256: str, checksum: Checksum) -> None:
         self._send(
             "put_object", body, Key=key, ContentLength=len(body), ContentType=CONTENT_TYPE,
-            Metadata={META_SHA256: sha256}, **self._checksum(checksum),
+            Metadata={META_SHA256: sha256}, **self._checksum(checksum), **self._encryption(),
         )
 
     # --- multipart ------------------------------------------------------------
     def create_multipart_upload(self, key: str, *, sha256: str) -> str:
-        params: dict[str, Any] = {"Key": key, "ContentType": CONTENT_TYPE, "Metadata": {META_SHA256: sha256}}
+        params: dict[str, Any] = {
+            "Key": key, "ContentType": CONTENT_TYPE, "Metadata": {META_SHA256: sha256}, **self._encryption(),
+        }
         if not self.config.compatibility:
             params["ChecksumAlgorithm"] = "SHA256"
         return str(self._call("create_multipart_upload", **params)["UploadId"])
@@ -205,6 +207,15 @@ class S3Client:
             client.close()
 
     # --- boto3 ----------------------------------------------------------------
+    def _encryption(self) -> dict[str, str]:
+        """The server-side encryption asked for (on the requests that create an object)."""
+        if self.config.sse == "none":
+            return {}
+        params = {"ServerSideEncryption": self.config.sse}
+        if self.config.sse == "aws:kms" and self.config.sseKmsKeyId:
+            params["SSEKMSKeyId"] = self.config.sseKmsKeyId
+        return params
+
     @staticmethod
     def _checksum(checksum: Checksum) -> dict[str, str]:
         return {"ContentMD5": checksum.value} if checksum.md5 else {"ChecksumSHA256": checksum.value}

@@ -3,8 +3,8 @@ and the checks on HeadObject after an upload (pure).
 
 An ETag is never taken for an MD5 of the object: multipart and SSE-KMS
 objects have ETags that are not. What is checked is the size, the SHA-256
-traycap stores as metadata (x-amz-meta-sha256) and, where the store reports
-it, S3's own SHA-256 checksum.
+traycap stores as metadata (x-amz-meta-sha256), S3's own SHA-256 checksum and
+the server-side encryption, each where the store reports it.
 """
 
 from __future__ import annotations
@@ -80,8 +80,10 @@ def verify_stored(
     single_checksum: str | None,
     parts: list[CompletedPart] | None,
     check_checksum: bool,
+    encryption: Encryption | None = None,
 ) -> None:
-    """Raise VerificationFailed unless HeadObject after the upload shows the zip's bytes."""
+    """Raise VerificationFailed unless HeadObject after the upload shows the zip's bytes
+    (and the encryption asked for, when the store says how it encrypted the object)."""
     if head is None:
         raise VerificationFailed(f"{key} is not in the bucket after the upload completed")
     stored = int(head.get("ContentLength", -1))
@@ -102,3 +104,32 @@ def verify_stored(
             raise VerificationFailed(f"{key} in the bucket has another checksum than the zip")
         if parts and count and int(count) != len(parts):
             raise VerificationFailed(f"{key} was assembled from {count} parts, not {len(parts)}")
+    if encryption is not None:
+        encryption.verify(head, key)
+
+
+@dataclass(frozen=True)
+class Encryption:
+    """The server-side encryption an upload asked for."""
+
+    mode: str  # "AES256" or "aws:kms"
+    kms_key_id: str | None = None
+
+    def verify(self, head: Mapping[str, Any], key: str) -> None:
+        """A store that reports another encryption fails; one that reports none is trusted (many
+        S3-compatible stores encrypt at rest without saying so), and the caller logs it."""
+        reported = head.get("ServerSideEncryption")
+        if reported and reported != self.mode:
+            raise VerificationFailed(
+                f"{key} is stored with {reported} encryption, not the {self.mode} asked for",
+                "check the bucket's default encryption and the sse setting",
+            )
+        stored = str(head.get("SSEKMSKeyId") or "")
+        wanted = self.kms_key_id or ""
+        # S3 reports the key's ARN: an alias cannot be compared with it, a key id or ARN can.
+        alias = wanted.startswith("alias/") or ":alias/" in wanted
+        if stored and wanted and not alias and stored != wanted and not stored.endswith("/" + wanted):
+            raise VerificationFailed(
+                f"{key} is encrypted with another KMS key than sseKmsKeyId",
+                "check sseKmsKeyId and the bucket's default encryption",
+            )

@@ -34,7 +34,7 @@ from traycap.upload.parts import part_size_for
 from traycap.upload.s3.body import Stopped, metered_body
 from traycap.upload.s3.calls import S3Calls
 from traycap.upload.s3.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, S3Client
-from traycap.upload.s3.integrity import Checksum, already_there, verify_stored
+from traycap.upload.s3.integrity import Checksum, Encryption, already_there, verify_stored
 from traycap.upload.s3.job import UploadJob
 from traycap.upload.s3.multipart import MultipartUpload, abandon, resume_fits
 from traycap.upload.s3.retry import ATTEMPTS, Retry
@@ -173,7 +173,16 @@ class UploadService:
 
     def _verify(self, job: UploadJob, *, single_checksum: str | None, parts: list[CompletedPart] | None) -> None:
         assert job.sha256 is not None
+        head = self.calls.head_object(job.key)
+        encryption = None
+        if self.config.sse != "none":
+            encryption = Encryption(self.config.sse, self.config.sseKmsKeyId)
         verify_stored(
-            self.calls.head_object(job.key), job.key, size=job.size, sha256=job.sha256,
-            single_checksum=single_checksum, parts=parts, check_checksum=not self.config.compatibility,
+            head, job.key, size=job.size, sha256=job.sha256, single_checksum=single_checksum, parts=parts,
+            check_checksum=not self.config.compatibility, encryption=encryption,
         )
+        if encryption is not None and head is not None and not head.get("ServerSideEncryption"):
+            log.warning(
+                "%s: %s does not say whether it encrypted the object (%s was asked for)",
+                job.key, self.calls.endpoint, encryption.mode,
+            )
