@@ -203,6 +203,7 @@ class UploadConfig:
     # with sseKmsKeyId, or the account's default KMS key when it is empty).
     sse: str = "none"
     sseKmsKeyId: str | None = None
+    maxUploadMBps: float = 0.0  # cap on the upload rate, all parts in flight together; 0 = none
 
     SECRET_FIELDS = ("secretAccessKey", "sessionToken")
 
@@ -229,6 +230,7 @@ class UploadConfig:
                 "maxConcurrency": self.maxConcurrency,
                 "sse": self.sse,
                 "sseKmsKeyId": self.sseKmsKeyId,
+                "maxUploadMBps": self.maxUploadMBps,
             }
         )
 
@@ -261,6 +263,7 @@ class UploadConfig:
             maxConcurrency=_field(d, "maxConcurrency", int, 4),
             sse=_field(d, "sse", str, "none"),
             sseKmsKeyId=_field(d, "sseKmsKeyId", str, None),
+            maxUploadMBps=float(_field(d, "maxUploadMBps", float, 0.0)),
         )
 
 

@@ -196,3 +196,15 @@ def test_bad_encryption_settings_are_named(assignments: dict[str, str], field: s
 def test_an_empty_kms_key_id_clears_it() -> None:
     config = GOOD.with_(sse="aws:kms", sseKmsKeyId="alias/x")
     assert apply_assignments(config, {"sseKmsKeyId": ""}).sseKmsKeyId is None
+
+
+@pytest.mark.parametrize(("value", "parsed"), [("2", 2.0), ("0.5", 0.5), ("0", 0.0), (".25", 0.25)])
+def test_max_upload_rate_takes_a_number(value: str, parsed: float) -> None:
+    updated, problems = check_assignments(GOOD, {"maxUploadMBps": value})
+    assert problems == {} and updated.maxUploadMBps == parsed
+
+
+@pytest.mark.parametrize(("value", "says"), [("fast", "must be a number"), ("-1", "between 0"), ("1e9", "must be a")])
+def test_a_bad_max_upload_rate_is_named(value: str, says: str) -> None:
+    _, problems = check_assignments(GOOD, {"maxUploadMBps": value})
+    assert says in problems["maxUploadMBps"]

@@ -21,6 +21,7 @@ _SETTINGS_HINT = "fix or delete that file to go back to the default settings; se
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _REGION_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{0,40}$")
 SSE_MODES = ("none", "AES256", "aws:kms")
+MAX_UPLOAD_MBPS = 100_000
 # A key id (UUID or mrk-...), a key or alias ARN, or alias/NAME: no spaces, at most 2048 characters.
 _KMS_KEY_RE = re.compile(
     r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_+=,.@:-]{1,256}"
@@ -105,6 +106,8 @@ def validate_config(config: UploadConfig) -> dict[str, str]:
         problems["endpointUrl"] = "must start with http:// or https:// (leave blank for AWS)"
     if config.keyPrefix.startswith("/"):
         problems["keyPrefix"] = "must not start with /"
+    if not 0 <= config.maxUploadMBps <= MAX_UPLOAD_MBPS:  # also false for NaN
+        problems["maxUploadMBps"] = f"must be between 0 (no cap) and {MAX_UPLOAD_MBPS} MB/s"
     if config.sse not in SSE_MODES:
         problems["sse"] = "must be none, AES256 (keys managed by S3) or aws:kms (a KMS key)"
     if config.sseKmsKeyId:
@@ -120,6 +123,7 @@ _BOOL_FALSE = {"0", "false", "no", "off"}
 
 
 _INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_FLOAT_RE = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$")
 _OPTIONAL_TEXT = ("sessionToken", "endpointUrl", "profile", "sseKmsKeyId")
 
 
@@ -170,6 +174,11 @@ def _parse_assignments(config: UploadConfig, assignments: dict[str, str]) -> tup
                 current[key] = int(value.strip())
             else:
                 problems[key] = "must be a whole number"
+        elif kind is float:
+            if _FLOAT_RE.fullmatch(value.strip()):
+                current[key] = float(value.strip())
+            else:
+                problems[key] = "must be a number (for example 2 or 0.5)"
         else:
             current[key] = value
     return UploadConfig.from_json(current), problems

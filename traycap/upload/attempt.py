@@ -3,7 +3,8 @@
     begin      pending -> uploading (only if still eligible: another process may have cancelled it)
     upload     the engine's upload_file; every checkpoint is written to upload-state.json, and
                every DISK_CHECK_S the state on disk is read: a cancel written by another
-               process stops the upload (StopKind.CANCEL)
+               process stops the upload (StopKind.CANCEL), paused uploads stop it at the
+               next part boundary (StopKind.PAUSE, it stays pending)
     finish     uploading -> done | pending (backoff, or stopped by quit) | failed | not_uploaded
 
 Each transition is written (atomically, under `state_lock`) before it is
@@ -37,6 +38,7 @@ from traycap.models import UploadProgress, UploadState, UploadStatus
 from traycap.upload import transitions
 from traycap.upload.aborts import PendingAborts
 from traycap.upload.engine import EngineCache, ResumePoint, UploadResult
+from traycap.upload.pause import uploads_paused
 from traycap.upload.requests import check_uploadable, s3_key, update_state
 from traycap.upload.scheduler import Problems, Scheduler
 from traycap.upload.transitions import while_uploading
@@ -184,6 +186,9 @@ class AttemptRunner:
                 last_check = mono
                 if not token.cancelled and cancelled_on_disk():
                     stop_cancelled()
+                elif not token.cancelled and uploads_paused(self._ctx.paths):
+                    log.info("uploads were paused; session %s stops at the next part boundary", session_id)
+                    token.cancel(StopKind.PAUSE)
 
         def on_checkpoint(point: ResumePoint | None) -> None:
             multipart.upload_id = point.uploadId if point is not None else None
@@ -221,10 +226,11 @@ class AttemptRunner:
 
     def _finish_stopped(self, session_id: str, token: CancelToken, multipart: Multipart) -> None:
         now = self._clock.now_ms()
-        if token.kind is StopKind.SHUTDOWN:
+        if token.kind in (StopKind.SHUTDOWN, StopKind.PAUSE):
             _, after = update_state(self._ctx, session_id, while_uploading(lambda s: transitions.interrupted(s, now)))
             if after is not None:
-                log.info("session %s: uploading -> pending (stopped; resumes on the next start)", session_id)
+                why = "uploads paused" if token.kind is StopKind.PAUSE else "stopped; resumes on the next start"
+                log.info("session %s: uploading -> pending (%s)", session_id, why)
                 self._announce(after)
             return
         # cancel() may already have written not_uploaded

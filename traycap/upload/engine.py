@@ -57,7 +57,7 @@ class UploadEngine(Protocol):
     ) -> UploadResult:
         """Upload and verify. Raises a traycap UploadError (retryable/permanent),
         ZipMissing/ZipChanged, or UploadCancelled. On StopKind.CANCEL the
-        multipart upload is aborted; on StopKind.SHUTDOWN it is kept for resume."""
+        multipart upload is aborted; on StopKind.SHUTDOWN or PAUSE it is kept for resume."""
         ...
 
     def abort(self, key: str, upload_id: str) -> None: ...
@@ -65,6 +65,10 @@ class UploadEngine(Protocol):
     def validate_credentials(self) -> CredentialCheck: ...
 
     def share_link(self, key: str, expires_s: int) -> str: ...
+
+    def close(self) -> None:
+        """Close idle connections (a paused queue holds none open); the next request reconnects."""
+        ...
 
 
 EngineFactory = Callable[[UploadConfig], UploadEngine]
@@ -87,3 +91,10 @@ class EngineCache:
         with self._lock:
             self._cached = (config, engine)
         return engine
+
+    def close(self) -> None:
+        """Close the cached engine's connections (it stays cached and reconnects when used)."""
+        with self._lock:
+            cached = self._cached
+        if cached is not None:
+            cached[1].close()

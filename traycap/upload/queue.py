@@ -24,6 +24,9 @@ Rules worth knowing:
 - Cancel from another process writes not_uploaded; the running upload checks
   its state on disk between chunks (every 0.5 s) and at every checkpoint, and
   stops with StopKind.CANCEL, which aborts the multipart upload.
+- Paused uploads (pause.py, a flag on disk): a step does nothing and the
+  engine's connections are closed; the running upload notices within 0.5 s and
+  stops at a part boundary (StopKind.PAUSE), pending, its multipart upload kept.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from traycap.upload.aborts import PendingAborts
 from traycap.upload.attempt import AttemptRunner
 from traycap.upload.engine import EngineCache, EngineFactory, UploadEngine
 from traycap.upload.events import ProgressBus
+from traycap.upload.pause import uploads_paused
 from traycap.upload.requests import request_cancel, request_retry, request_upload, update_state
 from traycap.upload.scheduler import Problems, Scheduler
 from traycap.upload.worker import Worker
@@ -69,6 +73,7 @@ class UploadQueue:
         self._bus = ProgressBus(self._clock, progress_interval_s)
         self._lock = threading.Lock()
         self._current: tuple[str, CancelToken] | None = None
+        self._paused = False
         self._engines = EngineCache(engine_factory)
         self._problems = Problems()
         self._scheduler = Scheduler(self._ctx.states, self._clock, self._problems)
@@ -140,6 +145,8 @@ class UploadQueue:
         """Abort what cancel left behind, or make one upload attempt. True if it did work."""
         if self._worker.stopping:
             return False
+        if self._paused_now():
+            return False
         if self._aborts.run_one():
             return True
         if self._attempts.requeue_unfinished():
@@ -184,6 +191,17 @@ class UploadQueue:
 
     def _announce(self, state: UploadState) -> None:
         self._bus.publish(UploadProgress.of(state))
+
+    def _paused_now(self) -> bool:
+        """Paused uploads: no request at all, and no connection left open (checked every step)."""
+        paused = uploads_paused(self._ctx.paths)
+        if paused and not self._paused:
+            log.info("uploads are paused: nothing is sent until they are resumed")
+            self._engines.close()
+        elif self._paused and not paused:
+            log.info("uploads resumed")
+        self._paused = paused
+        return paused
 
     def _current_engine(self) -> UploadEngine:
         return self._engines.get(require_config(self._ctx.paths.config))

@@ -76,14 +76,18 @@ def metered_body(
     stop: Callable[[], bool],
     count: Callable[[int], None],
     report: Callable[[int], None],
+    throttle: Callable[[int], None] | None = None,
 ) -> PartBody:
     """A body that passes every byte read to `count` and its running total to `report`
-    every PROGRESS_STEP bytes (not at the end: the caller reports a finished part)."""
+    every PROGRESS_STEP bytes (not at the end: the caller reports a finished part).
+    `throttle(n)` runs first and may wait (the upload rate cap)."""
     sent = 0
     pending = 0
 
     def on_read(n: int) -> None:
         nonlocal sent, pending
+        if throttle is not None:
+            throttle(n)
         sent += n
         pending += n
         count(n)

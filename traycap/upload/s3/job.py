@@ -10,6 +10,7 @@ from pathlib import Path
 
 from traycap.cancel import CancelToken, StopKind
 from traycap.errors import UploadCancelled, ZipChanged, ZipMissing
+from traycap.upload.bandwidth import TokenBucket
 from traycap.upload.engine import CheckpointFn, ProgressFn
 
 _HASH_CHUNK = 1024 * 1024
@@ -25,8 +26,10 @@ class UploadJob:
         on_progress: ProgressFn,
         on_checkpoint: CheckpointFn,
         cancel: CancelToken,
+        bandwidth: TokenBucket | None = None,
     ) -> None:
         self.path = path
+        self._bandwidth = bandwidth
         self.key = key
         self.sha256 = sha256.lower() if sha256 else None
         self.on_checkpoint = on_checkpoint
@@ -49,6 +52,11 @@ class UploadJob:
         with self._sent_lock:
             self._sent += n
 
+    def throttle(self, n: int) -> None:
+        """Wait as the upload rate cap asks before `n` more bytes go out (a cancel ends the wait)."""
+        if self._bandwidth is not None:
+            self._bandwidth.take(n, wake=self.cancel.event, stop=lambda: self.cancelled_now)
+
     @property
     def bytes_sent(self) -> int:
         with self._sent_lock:
@@ -62,6 +70,8 @@ class UploadJob:
     def cancelled(self) -> UploadCancelled:
         if self.cancel.kind is StopKind.SHUTDOWN:
             return UploadCancelled("Upload paused because traycap is quitting", "it continues at the next start")
+        if self.cancel.kind is StopKind.PAUSE:
+            return UploadCancelled("Upload paused", "`traycap resume-uploads` (or Resume uploads) continues it")
         return UploadCancelled("Upload cancelled", "")
 
     # --- the file ------------------------------------------------------------

@@ -293,7 +293,7 @@ class MultipartUpload:
             def once() -> str:
                 body = metered_body(
                     data, stop=self._stop_now, count=self.job.count_sent,
-                    report=lambda sent: self._events.put(_Sent(number, sent)),
+                    report=lambda sent: self._events.put(_Sent(number, sent)), throttle=self.job.throttle,
                 )
                 try:
                     return self.calls.upload_part(self.job.key, upload_id, number, body, checksum)

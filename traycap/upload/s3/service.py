@@ -29,6 +29,7 @@ from traycap.clock import Clock, SystemClock
 from traycap.errors import AccessDenied, BadRequest, UploadError, UploadGone
 from traycap.logs import register_secret
 from traycap.models import CompletedPart, UploadConfig
+from traycap.upload.bandwidth import TokenBucket
 from traycap.upload.engine import CheckpointFn, CredentialCheck, ProgressFn, ResumePoint, UploadResult
 from traycap.upload.parts import part_size_for
 from traycap.upload.s3.body import Stopped, metered_body
@@ -60,6 +61,9 @@ class UploadService:
         self.clock: Clock = clock or SystemClock()
         self.concurrency = max(1, config.maxConcurrency)
         self.retry = Retry(self.clock, part_attempts)
+        # One bucket for every upload of this engine: the queue runs one upload at a time,
+        # and all its parts in flight share the cap.
+        self.bandwidth = TokenBucket.for_mbps(config.maxUploadMBps, self.clock)
         register_secret(config.secretAccessKey)
         register_secret(config.sessionToken)
         self._client = S3Client(
@@ -114,7 +118,8 @@ class UploadService:
         cancel: CancelToken,
     ) -> UploadResult:
         job = UploadJob(
-            Path(zip_path), key, sha256=sha256, on_progress=on_progress, on_checkpoint=on_checkpoint, cancel=cancel
+            Path(zip_path), key, sha256=sha256, on_progress=on_progress, on_checkpoint=on_checkpoint, cancel=cancel,
+            bandwidth=self.bandwidth,
         )
         job.size = job.stat()
         if cancel.cancelled:
@@ -159,7 +164,9 @@ class UploadService:
             # This runs on the caller's thread, so progress is reported at once; the caller's
             # on_progress is also where a cancel written by another process is noticed, which
             # must not wait until the whole file is sent.
-            body = metered_body(data, stop=lambda: job.cancelled_now, count=job.count_sent, report=job.progress)
+            body = metered_body(
+                data, stop=lambda: job.cancelled_now, count=job.count_sent, report=job.progress, throttle=job.throttle
+            )
             assert job.sha256 is not None
             self.calls.put_object(job.key, body, sha256=job.sha256, checksum=checksum)
 
