@@ -48,6 +48,7 @@ from traycap.ui.menu import (
     tooltip,
 )
 from traycap.ui.session_cache import SessionCache
+from traycap.upload.pause import set_uploads_paused, uploads_paused
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,7 @@ class TrayApp:
                 config_problem=self._config_problem,
                 recorder_problem=self._recorder_problem,
                 ready=self._ready,
+                uploads_paused=uploads_paused(self.ctx.paths),
             )
 
     def render(self) -> None:
@@ -331,6 +333,9 @@ class TrayApp:
             self.open_settings()
         elif kind is ActionKind.OPEN_SESSIONS_FOLDER:
             self.parts.open_folder(self.ctx.paths.sessions)
+        elif kind in (ActionKind.PAUSE_UPLOADS, ActionKind.RESUME_UPLOADS):
+            # A flag on disk: whichever process runs the queue obeys it within a second.
+            set_uploads_paused(self.ctx.paths, kind is ActionKind.PAUSE_UPLOADS, now_ms=self.ctx.clock.now_ms())
         elif kind is ActionKind.QUIT:
             self.shutdown()
         elif sid is not None:

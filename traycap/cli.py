@@ -27,6 +27,8 @@ _HANDLERS: dict[str, str] = {
     "cancel": "traycap.commands.upload_cmd:run_cancel",
     "worker": "traycap.commands.upload_cmd:run_worker",
     "link": "traycap.commands.upload_cmd:run_link",
+    "pause-uploads": "traycap.commands.upload_cmd:run_pause",
+    "resume-uploads": "traycap.commands.upload_cmd:run_resume",
     "config": "traycap.commands.config_cmd:run",
     "autostart": "traycap.commands.autostart_cmd:run",
     # Internal: the tray starts the Tk settings dialog as a child process this way,
@@ -87,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("session_id", metavar="ID")
 
     sub.add_parser("worker", help="run the upload queue in the foreground, no tray")
+    sub.add_parser("pause-uploads", help="pause uploads (kept across restarts) until resume-uploads")
+    sub.add_parser("resume-uploads", help="resume paused uploads")
 
     cfg = sub.add_parser("config", help="show, change or test the upload settings")
     cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION")

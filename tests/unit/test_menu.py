@@ -73,7 +73,7 @@ RECORDING_TABLE: dict[RecordingMode, list[tuple[str, bool]]] = {
     RecordingMode.PAUSED: [("toggle_recording", True), ("resume", True)],
     RecordingMode.STOPPING: [],
 }
-TAIL = [("open_settings", True), ("open_sessions_folder", True), ("quit", True)]
+TAIL = [("pause_uploads", True), ("open_settings", True), ("open_sessions_folder", True), ("quit", True)]
 
 
 @pytest.mark.parametrize(
@@ -195,3 +195,15 @@ def test_hotkey_label(spec: str, label: str) -> None:
 def test_session_actions_without_config_show_why_upload_is_disabled() -> None:
     (upload, _folder) = session_actions(item(), can_upload=False)
     assert not upload.enabled and "Upload settings" in upload.label
+
+
+def test_paused_uploads_show_in_the_queue_line_and_offer_resume() -> None:
+    running = build_menu(AppView())
+    assert find_action(running, "pause_uploads") is not None and find_action(running, "resume_uploads") is None
+    paused = AppView(uploads_paused=True, pending_count=2)
+    menu = build_menu(paused)
+    resume = find_action(menu, "resume_uploads")
+    assert resume is not None and resume.label == "Resume uploads" and resume.enabled
+    assert find_action(menu, "pause_uploads") is None
+    assert any(item.label == "Upload queue: 2 pending (paused)" for item in menu)
+    assert tooltip(paused) == "traycap: idle, 2 waiting, uploads paused"
