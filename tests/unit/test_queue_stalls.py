@@ -77,15 +77,22 @@ def drive(queue: UploadQueue, ctx: Context, clock: FakeClock, rounds: int) -> Up
     return state
 
 
-def test_a_stalled_upload_is_aborted_and_a_fresh_one_completes(
-    ctx: Context, clock: FakeClock, engine: FakeEngine
-) -> None:
+def stuck_upload(ctx: Context, clock: FakeClock, engine: FakeEngine, uploads: int) -> UploadQueue:
+    """s1 queued; on each of `uploads` multipart uploads part 1 gets in, part 2 is cut off and then stalls 3 times."""
     write_config(ctx)
     make_session(ctx, "s1", 4 * 1024)
     queue = UploadQueue(ctx, engine.factory, clock=clock)
     queue.enqueue("s1")
-    engine.fail(KEY, NetworkError("reset mid-part"), after_parts=1)  # part 1 in, part 2 cut off
-    engine.fail(KEY, stall(), stall(), stall())
+    for _ in range(uploads):
+        engine.fail(KEY, NetworkError("reset mid-part"), after_parts=1)
+        engine.fail(KEY, stall(), stall(), stall())
+    return queue
+
+
+def test_a_stalled_upload_is_aborted_and_a_fresh_one_completes(
+    ctx: Context, clock: FakeClock, engine: FakeEngine
+) -> None:
+    queue = stuck_upload(ctx, clock, engine, uploads=1)
     state = drive(queue, ctx, clock, 8)
     assert state.status is S.DONE
     assert engine.objects[KEY] == zip_bytes(ctx, "s1")
@@ -98,14 +105,7 @@ def test_a_stalled_upload_is_aborted_and_a_fresh_one_completes(
 def test_a_fresh_upload_that_stalls_too_fails_naming_the_part_and_the_server(
     ctx: Context, clock: FakeClock, engine: FakeEngine
 ) -> None:
-    write_config(ctx)
-    make_session(ctx, "s1", 4 * 1024)
-    queue = UploadQueue(ctx, engine.factory, clock=clock)
-    queue.enqueue("s1")
-    engine.fail(KEY, NetworkError("reset mid-part"), after_parts=1)
-    engine.fail(KEY, stall(), stall(), stall())
-    engine.fail(KEY, NetworkError("reset mid-part"), after_parts=1)  # the fresh upload: part 1 in
-    engine.fail(KEY, stall(), stall(), stall())
+    queue = stuck_upload(ctx, clock, engine, uploads=2)
     state = drive(queue, ctx, clock, 12)
     assert state.status is S.FAILED
     assert state.lastError == f"Part 2 was never accepted by {SERVER}; the server may be faulty"
