@@ -334,6 +334,12 @@ class FaultProxy:
             if not on:
                 self._stuck.clear()
 
+    @property
+    def stuck_parts(self) -> set[tuple[str, int]]:
+        """(uploadId, part number) of the parts this store refuses for good (see stick_cut_parts)."""
+        with self._lock:
+            return set(self._stuck)
+
     def _cut(self, req: Request) -> None:
         """An UploadPart was cut off mid-body: remember it if the store is to stick."""
         number = req.part_number
