@@ -49,7 +49,7 @@ from traycap.upload.engine import ResumePoint
 from traycap.upload.parts import part_ranges
 from traycap.upload.s3.body import Stopped, metered_body
 from traycap.upload.s3.calls import S3Calls
-from traycap.upload.s3.integrity import Checksum, digest_size
+from traycap.upload.s3.integrity import Checksum, digest_size, norm_etag
 from traycap.upload.s3.job import UploadJob
 from traycap.upload.s3.retry import Retry
 
@@ -188,7 +188,7 @@ class MultipartUpload:
             if (
                 got is not None
                 and lengths.get(part.partNumber) == part.size == got.size
-                and got.etag == part.etag.strip().strip('"')
+                and got.etag == norm_etag(part.etag)
             ):
                 done[part.partNumber] = part
         log.info("resuming %s: %d of %d parts already in the bucket", job.key, len(done), len(ranges))
