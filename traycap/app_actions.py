@@ -22,6 +22,7 @@ from traycap.recorder.api import Recorder, RecorderState
 from traycap.ui import notify
 from traycap.ui.action_runner import MAIN_LANE, ActionRunner
 from traycap.ui.menu import Action, ActionKind, RecordingMode
+from traycap.upload.pause import set_uploads_paused
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,9 @@ class ActionDispatcher:
             self._show_mode(RecordingMode.RECORDING)
         elif kind is ActionKind.OPEN_SETTINGS:
             self.open_settings()
+        elif kind in (ActionKind.PAUSE_UPLOADS, ActionKind.RESUME_UPLOADS):
+            # A flag on disk: whichever process runs the queue obeys it within a second.
+            set_uploads_paused(self._ctx.paths, kind is ActionKind.PAUSE_UPLOADS, now_ms=self._ctx.clock.now_ms())
         elif kind is ActionKind.OPEN_SESSIONS_FOLDER:
             self._parts.open_folder(self._ctx.paths.sessions)
         elif kind is ActionKind.QUIT:

@@ -19,6 +19,7 @@ from traycap.recorder.api import RecorderState
 from traycap.ui import notify
 from traycap.ui.menu import RECENT_LIMIT, AppView, RecordingMode, hotkey_label
 from traycap.ui.session_cache import SessionCache
+from traycap.upload.pause import uploads_paused
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class TrayModel:
                 recorder_problem=self._recorder_problem,
                 storage_problem=self._storage_problem,
                 ready=self._ready,
+                uploads_paused=uploads_paused(self._ctx.paths),
             )
 
     @property

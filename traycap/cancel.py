@@ -9,6 +9,7 @@ import threading
 class StopKind(enum.Enum):
     CANCEL = "cancel"  # the user cancelled: abort the multipart upload, forget progress
     SHUTDOWN = "shutdown"  # the app is quitting: stop at a part boundary, keep progress
+    PAUSE = "pause"  # the user paused uploads: like SHUTDOWN, the upload stays pending
 
 
 class CancelToken:

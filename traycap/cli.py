@@ -29,6 +29,8 @@ _HANDLERS: dict[str, str] = {
     "link": "traycap.commands.upload_cmd:run_link",
     "prune": "traycap.commands.prune_cmd:run",
     "view": "traycap.commands.view_cmd:run",
+    "pause-uploads": "traycap.commands.upload_cmd:run_pause",
+    "resume-uploads": "traycap.commands.upload_cmd:run_resume",
     "config": "traycap.commands.config_cmd:run",
     "autostart": "traycap.commands.autostart_cmd:run",
     # Internal: the tray starts the Tk settings dialog as a child process this way,
@@ -89,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("session_id", metavar="ID")
 
     sub.add_parser("worker", help="run the upload queue in the foreground, no tray")
+    sub.add_parser("pause-uploads", help="pause uploads (kept across restarts) until resume-uploads")
+    sub.add_parser("resume-uploads", help="resume paused uploads")
 
     cfg = sub.add_parser("config", help="show, change or test the upload settings")
     cfg_sub = cfg.add_subparsers(dest="config_command", metavar="ACTION")

@@ -3,6 +3,8 @@
 Every error carries `message` (what happened, in words a person can act on)
 and `hint` (what to do about it). `transient` decides whether the upload queue
 retries: True means "try again later", False means "retrying will not help".
+An UploadError also keeps what the server said as fields (`code`: the S3 error
+code, `status`: the HTTP status), so nobody digs them out of `__cause__`.
 
     TraycapError
     ├── ConfigError                       permanent
@@ -24,12 +26,15 @@ retries: True means "try again later", False means "retrying will not help".
     │   ├── UploadRetryable               transient
     │   │   ├── NetworkError              reset, refused, timeout
     │   │   ├── ServerError               5xx
-    │   │   └── Throttled                 503 SlowDown, throttling
+    │   │   │   └── UploadGone            NoSuchUpload: the multipart upload expired or was aborted
+    │   │   ├── Throttled                 503 SlowDown, throttling
+    │   │   └── UploadStalled             no part accepted while the server answers (.part, .endpoint)
     │   ├── UploadPermanent               permanent
     │   │   ├── CredentialsRejected       InvalidAccessKeyId, SignatureDoesNotMatch
     │   │   ├── AccessDenied              403 AccessDenied
     │   │   ├── BucketNotFound            404 NoSuchBucket
     │   │   ├── BadRequest                400 and other 4xx
+    │   │   ├── EncryptionKeyRejected     the KMS key is unknown, disabled or not usable
     │   │   └── VerificationFailed        the stored object does not match the zip
     │   └── UploadCancelled               the user cancelled or the app is quitting
     ├── QueueError                        permanent
@@ -57,6 +62,7 @@ class TraycapError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint if hint is not None else self.default_hint
+        self.hint_given = hint is not None  # False: the class's generic hint
 
     def user_text(self) -> str:
         """The message and hint as one line for a person (CLI, notification, menu)."""
@@ -150,12 +156,23 @@ class ZipChanged(SessionError):
 
 # --- upload ----------------------------------------------------------------
 class UploadError(TraycapError):
-    pass
+    def __init__(
+        self, message: str, hint: str | None = None, *, code: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message, hint)
+        self.code = code or None  # the S3 error code ("NoSuchUpload"), None when no answer came
+        self.status = status  # the HTTP status of the answer, None when no answer came
 
 
 class UploadRetryable(UploadError):
     transient = True
     default_hint = "traycap will retry automatically"
+
+    def gave_up_text(self, attempts: int) -> str:
+        """What to show once the queue stops retrying: the generic hint promised a retry."""
+        if self.hint_given:
+            return self.user_text()
+        return f"{self.message} (gave up after {attempts} attempts; Retry tries again)"
 
 
 class NetworkError(UploadRetryable):
@@ -166,8 +183,27 @@ class ServerError(UploadRetryable):
     pass
 
 
+class UploadGone(ServerError):
+    """NoSuchUpload: the multipart upload expired or was aborted; the next attempt starts afresh."""
+
+
 class Throttled(UploadRetryable):
     pass
+
+
+class UploadStalled(UploadRetryable):
+    """A part was sent and never accepted while the server answered other requests.
+
+    Not an outage: the queue counts these per multipart upload and, after a few,
+    abandons that upload for a fresh one (see docs/queue.md).
+    """
+
+    default_hint = "traycap tries again, with a fresh multipart upload if this part keeps stalling"
+
+    def __init__(self, message: str, hint: str | None = None, *, part: int, endpoint: str) -> None:
+        super().__init__(message, hint)
+        self.part = part
+        self.endpoint = endpoint
 
 
 class UploadPermanent(UploadError):
@@ -188,6 +224,13 @@ class BucketNotFound(UploadPermanent):
 
 class BadRequest(UploadPermanent):
     pass
+
+
+class EncryptionKeyRejected(UploadPermanent):
+    default_hint = (
+        "check sseKmsKeyId in Upload settings, and that these credentials may use the key "
+        "(kms:GenerateDataKey and kms:Decrypt)"
+    )
 
 
 class VerificationFailed(UploadPermanent):

@@ -105,6 +105,10 @@ class UploadState:
     uploadId: str | None = None
     partSize: int | None = None
     parts: tuple[CompletedPart, ...] = ()
+    # The stall rule (docs/queue.md): attempts on this uploadId that got no part accepted
+    # while the server answered, and multipart uploads already abandoned for stalling.
+    stalls: int = 0
+    freshStarts: int = 0
 
     @property
     def progress(self) -> int:
@@ -136,6 +140,8 @@ class UploadState:
                 "uploadId": self.uploadId,
                 "partSize": self.partSize,
                 "parts": [p.to_json() for p in self.parts],
+                "stalls": self.stalls or None,
+                "freshStarts": self.freshStarts or None,
             }
         )
 
@@ -148,7 +154,7 @@ class UploadState:
         except ValueError:
             raise ValueError(f"field 'status' has unknown value {raw_status!r}") from None
         parts_raw = _field(d, "parts", list, [])
-        for name in ("bytesUploaded", "totalBytes", "retryCount", "maxRetries", "partSize"):
+        for name in ("bytesUploaded", "totalBytes", "retryCount", "maxRetries", "partSize", "stalls", "freshStarts"):
             value = d.get(name)
             if isinstance(value, int) and not isinstance(value, bool) and value < 0:
                 raise ValueError(f"field {name!r} must not be negative, not {value}")
@@ -169,6 +175,8 @@ class UploadState:
             uploadId=_field(d, "uploadId", str, None),
             partSize=_field(d, "partSize", int, None),
             parts=tuple(CompletedPart.from_json(p) for p in parts_raw),
+            stalls=_field(d, "stalls", int, 0),
+            freshStarts=_field(d, "freshStarts", int, 0),
         )
 
 
@@ -191,6 +199,11 @@ class UploadConfig:
     # some S3 clones): send checksums only when required, use Content-MD5.
     compatibility: bool = False
     maxConcurrency: int = 4  # parts in flight within one upload
+    # Server-side encryption asked of the store: "none", "AES256" (SSE-S3) or "aws:kms" (SSE-KMS,
+    # with sseKmsKeyId, or the account's default KMS key when it is empty).
+    sse: str = "none"
+    sseKmsKeyId: str | None = None
+    maxUploadMBps: float = 0.0  # cap on the upload rate, all parts in flight together; 0 = none
 
     SECRET_FIELDS = ("secretAccessKey", "sessionToken")
 
@@ -215,6 +228,9 @@ class UploadConfig:
                 "autoUpload": self.autoUpload,
                 "compatibility": self.compatibility,
                 "maxConcurrency": self.maxConcurrency,
+                "sse": self.sse,
+                "sseKmsKeyId": self.sseKmsKeyId,
+                "maxUploadMBps": self.maxUploadMBps,
             }
         )
 
@@ -245,6 +261,9 @@ class UploadConfig:
             autoUpload=_field(d, "autoUpload", bool, False),
             compatibility=_field(d, "compatibility", bool, False),
             maxConcurrency=_field(d, "maxConcurrency", int, 4),
+            sse=_field(d, "sse", str, "none"),
+            sseKmsKeyId=_field(d, "sseKmsKeyId", str, None),
+            maxUploadMBps=float(_field(d, "maxUploadMBps", float, 0.0)),
         )
 
 

@@ -77,6 +77,11 @@ class Paths:
     def state(self, session_id: str) -> Path:
         return self.session_dir(session_id) / STATE_FILE
 
+    @property
+    def uploads_paused(self) -> Path:
+        """Present while uploads are paused (`traycap pause-uploads`, the tray menu)."""
+        return self.root / "uploads-paused.json"
+
     def exported_marker(self, session_id: str) -> Path:
         return self.session_dir(session_id) / EXPORTED_MARKER
 

@@ -43,6 +43,7 @@ class FakeEngine:
         self.aborted: list[tuple[str, str]] = []
         self.configs: list[UploadConfig] = []
         self.tokens: list[CancelToken] = []  # the CancelToken of every call, in order
+        self.closed = 0  # close() calls (a paused queue closes its connections)
         self._script: dict[str, deque[Scripted]] = defaultdict(deque)
         self._always: dict[str, Exception] = {}
         self._uploads = 0
@@ -132,3 +133,6 @@ class FakeEngine:
 
     def share_link(self, key: str, expires_s: int) -> str:
         return f"https://example.invalid/{key}?expires={expires_s}"
+
+    def close(self) -> None:
+        self.closed += 1

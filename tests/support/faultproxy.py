@@ -15,10 +15,14 @@ Faults (`fail_next(n, kind, match=None, op=None)`):
                  (longer than the client's read timeout)
   "500"          read the body, answer 500 InternalError (S3 XML), keep the connection
   "503slowdown"  read the body, answer 503 SlowDown (S3 XML), keep the connection
+  "answer"       read the body, answer `answer=(status, code, message)` (S3 XML), e.g. the
+                 403 AccessDenied S3 gives when the credentials may not use a KMS key
 `set_offline(True)` resets every connection and every new one (an unreachable
 endpoint); `limit_rate(bytes_per_s)` slows request bodies so a test can act
 while an upload is in the middle (a SIGKILL, a cancel);
-`rewrite_head_responses(fn)` edits HEAD answers (a store that lies).
+`rewrite_head_responses(fn)` edits HEAD answers (a store that lies);
+`stick_cut_parts()` makes the store refuse a part for good once an attempt at
+it was cut off mid-body (the rclone behaviour issue 11 reports, see there).
 
 The proxy speaks HTTP/1.1 with keep-alive, Content-Length and chunked bodies.
 It answers `Expect: 100-continue` itself (botocore sends it with every part and
@@ -40,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
-FAULT_KINDS = ("reset", "stall", "500", "503slowdown")
+FAULT_KINDS = ("reset", "stall", "500", "503slowdown", "answer")
 _CHUNK = 64 * 1024
 _MAX_HEAD = 64 * 1024
 
@@ -99,6 +103,7 @@ class _Rule:
     match: Callable[[Request], bool] | None
     op: str | None
     after_bytes: int | None
+    answer: tuple[int, str, str] | None = None
     hits: int = 0
 
 
@@ -235,6 +240,8 @@ class FaultProxy:
         self._offline = False
         self._rate: float | None = None
         self._rewrite: HeaderRewrite | None = None
+        self._stick = False
+        self._stuck: set[tuple[str, int]] = set()  # (uploadId, part number) never answered again
         self._next_send = 0.0
         self.body_bytes = 0  # request-body bytes received from clients
         self.forwarded_bytes = 0  # request-body bytes sent upstream
@@ -276,14 +283,17 @@ class FaultProxy:
         *,
         op: str | None = None,
         after_bytes: int | None = None,
+        answer: tuple[int, str, str] | None = None,
     ) -> None:
         """Inject `kind` into the next `n` requests that match (`op` name and/or `match`).
         `after_bytes` (reset only): bytes of the body forwarded before the reset
         (default: half the body)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS}")
+        if (kind == "answer") != (answer is not None):
+            raise ValueError("answer=(status, code, message) goes with the kind 'answer' only")
         with self._lock:
-            self._rules.append(_Rule(n, kind, match, op, after_bytes))
+            self._rules.append(_Rule(n, kind, match, op, after_bytes, answer))
 
     def faults_pending(self) -> int:
         with self._lock:
@@ -311,6 +321,37 @@ class FaultProxy:
         with self._lock:
             self._rate = bytes_per_s
             self._next_send = time.monotonic()
+
+    def stick_cut_parts(self, on: bool = True) -> None:
+        """Emulate the store issue 11 describes ("rclone serve s3 stops answering UploadPart for a part
+        number whose previous attempt was cut off mid-body; every later try times out, from any
+        client"): once an UploadPart is cut off mid-body (an injected reset, or a client gone
+        mid-body), every later UploadPart for that uploadId and part number is read, never
+        forwarded and never answered (held `stall_s`, then reset). Other requests pass as usual.
+        The rclone here (v1.75) did not show the bug when tried, so tests that need it ask for it."""
+        with self._lock:
+            self._stick = on
+            if not on:
+                self._stuck.clear()
+
+    @property
+    def stuck_parts(self) -> set[tuple[str, int]]:
+        """(uploadId, part number) of the parts this store refuses for good (see stick_cut_parts)."""
+        with self._lock:
+            return set(self._stuck)
+
+    def _cut(self, req: Request) -> None:
+        """An UploadPart was cut off mid-body: remember it if the store is to stick."""
+        number = req.part_number
+        upload_id = req.query.get("uploadId")
+        with self._lock:
+            if self._stick and req.op == "UploadPart" and number is not None and upload_id:
+                self._stuck.add((upload_id, number))
+
+    def _is_stuck(self, req: Request) -> bool:
+        number = req.part_number
+        with self._lock:
+            return req.op == "UploadPart" and number is not None and (req.query.get("uploadId"), number) in self._stuck
 
     # --- statistics ----------------------------------------------------------
     @property
@@ -485,7 +526,7 @@ class FaultProxy:
         op = s3_operation(method, target)
         req = Request(method, target, {k.lower(): v for k, v in headers}, op)
         entry = LogEntry(method, req.path, req.query, op, req.key, None, 0, started=time.monotonic())
-        rule = self._take_fault(req)
+        rule = None if self._is_stuck(req) else self._take_fault(req)
         entry.fault = rule.kind if rule else None
         length_text = _get(headers, "content-length")
         chunked = (_get(headers, "transfer-encoding") or "").lower() == "chunked"
@@ -496,9 +537,20 @@ class FaultProxy:
         close_after = (_get(headers, "connection") or "").lower() == "close"
         recorded = False
         try:
-            if rule is not None and rule.kind in ("500", "503slowdown"):
+            if self._is_stuck(req):
+                entry.fault = "stuck"
                 entry.body_bytes = self._relay_body(rfile, None, length, chunked)
-                if rule.kind == "500":
+                self._record(entry)
+                recorded = True
+                self._closed.wait(self.stall_s)
+                raise _Abort("a part this store no longer answers")
+            if rule is not None and rule.kind in ("500", "503slowdown", "answer"):
+                entry.body_bytes = self._relay_body(rfile, None, length, chunked)
+                if rule.answer is not None:
+                    status, code, message = rule.answer
+                    reason = "Error"
+                    body = _error_xml(code, message)
+                elif rule.kind == "500":
                     status, reason = 500, "Internal Server Error"
                     body = _error_xml("InternalError", "We encountered an internal error. Please try again.")
                 else:
@@ -520,8 +572,13 @@ class FaultProxy:
             if rule is not None and rule.kind == "reset":
                 cut = rule.after_bytes if rule.after_bytes is not None else length // 2
                 entry.body_bytes = self._relay_body(rfile, up, length, chunked, stop_after=cut)
+                self._cut(req)
                 raise _Abort("injected reset")
-            entry.body_bytes = self._relay_body(rfile, up, length, chunked)
+            try:
+                entry.body_bytes = self._relay_body(rfile, up, length, chunked)
+            except _Abort:
+                self._cut(req)  # the client went away mid-body
+                raise
 
             resp_head = _read_head(up_r)
             while resp_head is not None and resp_head[0].split(b" ", 2)[1] == b"100":

@@ -19,8 +19,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "traycap"
 # table is an error too, so a new dependency gets an owner here first. None = no owner yet: any
 # import fails until the table names the one module that may import it.
 LIBRARY_OWNERS: dict[str, frozenset[str] | None] = {
-    "boto3": frozenset({"traycap.upload.s3"}),
-    "botocore": frozenset({"traycap.upload.s3"}),
+    "boto3": frozenset({"traycap.upload.s3.client"}),
+    "botocore": frozenset({"traycap.upload.s3.client"}),
     "mss": frozenset({"traycap.recorder.screen"}),
     "cv2": frozenset({"traycap.recorder.screen"}),
     "av": frozenset({"traycap.recorder.screen"}),

@@ -159,3 +159,52 @@ def test_part_size_is_capped_so_parts_in_flight_fit_in_memory() -> None:
     assert "partSizeBytes" not in validate_config(base.with_(partSizeBytes=256 * 1024 * 1024))
     problems = validate_config(base.with_(partSizeBytes=256 * 1024 * 1024 + 1))
     assert "held in memory" in problems["partSizeBytes"]
+
+
+@pytest.mark.parametrize(
+    ("assignments", "sse", "key_id"),
+    [
+        ({"sse": "aes256"}, "AES256", None),
+        ({"sse": "AWS:KMS"}, "aws:kms", None),
+        ({"sse": "aws:kms", "sseKmsKeyId": "1234abcd-12ab-34cd-56ef-1234567890ab"}, "aws:kms",
+         "1234abcd-12ab-34cd-56ef-1234567890ab"),
+        ({"sse": "aws:kms", "sseKmsKeyId": "alias/traycap"}, "aws:kms", "alias/traycap"),
+        ({"sse": "aws:kms", "sseKmsKeyId": "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd"}, "aws:kms",
+         "arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd"),
+    ],
+)
+def test_server_side_encryption_settings(assignments: dict[str, str], sse: str, key_id: str | None) -> None:
+    updated, problems = check_assignments(GOOD, assignments)
+    assert problems == {}
+    assert (updated.sse, updated.sseKmsKeyId) == (sse, key_id)
+    assert UploadConfig.from_json(updated.to_json()) == updated
+
+
+@pytest.mark.parametrize(
+    ("assignments", "field", "says"),
+    [
+        ({"sse": "kms"}, "sse", "must be none, AES256"),
+        ({"sse": "AES256", "sseKmsKeyId": "alias/x"}, "sseKmsKeyId", "only used with sse=aws:kms"),
+        ({"sse": "aws:kms", "sseKmsKeyId": "not a key"}, "sseKmsKeyId", "must be a KMS key id"),
+    ],
+)
+def test_bad_encryption_settings_are_named(assignments: dict[str, str], field: str, says: str) -> None:
+    _, problems = check_assignments(GOOD, assignments)
+    assert says in problems[field]
+
+
+def test_an_empty_kms_key_id_clears_it() -> None:
+    config = GOOD.with_(sse="aws:kms", sseKmsKeyId="alias/x")
+    assert apply_assignments(config, {"sseKmsKeyId": ""}).sseKmsKeyId is None
+
+
+@pytest.mark.parametrize(("value", "parsed"), [("2", 2.0), ("0.5", 0.5), ("0", 0.0), (".25", 0.25)])
+def test_max_upload_rate_takes_a_number(value: str, parsed: float) -> None:
+    updated, problems = check_assignments(GOOD, {"maxUploadMBps": value})
+    assert problems == {} and updated.maxUploadMBps == parsed
+
+
+@pytest.mark.parametrize(("value", "says"), [("fast", "must be a number"), ("-1", "between 0"), ("1e9", "between 0")])
+def test_a_bad_max_upload_rate_is_named(value: str, says: str) -> None:
+    _, problems = check_assignments(GOOD, {"maxUploadMBps": value})
+    assert says in problems["maxUploadMBps"]

@@ -77,7 +77,7 @@ RECORDING_TABLE: dict[RecordingMode, list[tuple[str, bool]]] = {
     RecordingMode.PAUSED: [("toggle_recording", True), ("resume", True)],
     RecordingMode.STOPPING: [],
 }
-TAIL = [("open_settings", True), ("open_sessions_folder", True), ("quit", True)]
+TAIL = [("pause_uploads", True), ("open_settings", True), ("open_sessions_folder", True), ("quit", True)]
 
 
 @pytest.mark.parametrize(
@@ -232,3 +232,15 @@ def test_a_full_local_budget_needs_attention_and_is_shown() -> None:
     assert icon_spec(view).state is IconState.ATTENTION
     assert f"Disk: {problem}" in [m.label for m in build_menu(view)]
     assert problem in tooltip(view)
+
+
+def test_paused_uploads_show_in_the_queue_line_and_offer_resume() -> None:
+    running = build_menu(AppView())
+    assert find_action(running, "pause_uploads") is not None and find_action(running, "resume_uploads") is None
+    paused = AppView(uploads_paused=True, pending_count=2)
+    menu = build_menu(paused)
+    resume = find_action(menu, "resume_uploads")
+    assert resume is not None and resume.label == "Resume uploads" and resume.enabled
+    assert find_action(menu, "pause_uploads") is None
+    assert any(item.label == "Upload queue: 2 pending (paused)" for item in menu)
+    assert tooltip(paused) == "traycap: idle, 2 waiting, uploads paused"

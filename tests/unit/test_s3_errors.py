@@ -24,10 +24,12 @@ from traycap.errors import (
     BadRequest,
     BucketNotFound,
     CredentialsRejected,
+    EncryptionKeyRejected,
     NetworkError,
     ServerError,
     Throttled,
     UploadError,
+    UploadGone,
 )
 from traycap.upload.s3 import classify_error
 
@@ -67,7 +69,9 @@ def client_error(code: str, status: int, message: str = "", op: str = "UploadPar
         ("TooManyRequests", 429, Throttled, True),
         ("RequestTimeout", 400, NetworkError, True),
         ("BadDigest", 400, NetworkError, True),
-        ("NoSuchUpload", 404, ServerError, True),
+        ("NoSuchUpload", 404, UploadGone, True),  # a ServerError: retried, starting afresh
+        ("KMS.NotFoundException", 400, EncryptionKeyRejected, False),
+        ("KMS.DisabledException", 400, EncryptionKeyRejected, False),
     ],
 )
 def test_client_errors(code: str, status: int, kind: type[UploadError], transient: bool) -> None:
@@ -76,6 +80,32 @@ def test_client_errors(code: str, status: int, kind: type[UploadError], transien
     assert err.transient is transient
     assert "botocore" not in err.user_text()
     assert "An error occurred" not in err.user_text()  # botocore's own wording
+    assert (err.code, err.status) == (code, status)  # the facts, as fields
+
+
+def test_no_such_upload_is_a_retryable_server_error() -> None:
+    err = classify_error(client_error("NoSuchUpload", 404), bucket="b")
+    assert isinstance(err, ServerError) and err.transient
+    assert "no longer in the bucket" in err.message
+
+
+def test_a_bare_head_answer_has_no_code() -> None:
+    err = classify_error(client_error("", 404, op="HeadObject"), bucket="b")
+    assert isinstance(err, BucketNotFound) and err.code is None and err.status == 404
+
+
+def test_access_denied_to_the_kms_key_reads_as_a_key_problem() -> None:
+    text = "User: arn:aws:iam::1:user/u is not authorized to perform: kms:GenerateDataKey on resource: arn:k"
+    err = classify_error(client_error("AccessDenied", 403, text), bucket="b")
+    assert isinstance(err, EncryptionKeyRejected) and not err.transient
+    assert "KMS key" in err.message and "sseKmsKeyId" in err.hint
+    plain = classify_error(client_error("AccessDenied", 403, "Access Denied"), bucket="b")
+    assert type(plain) is AccessDenied
+
+
+def test_transport_errors_have_no_code_or_status() -> None:
+    err = classify_error(ReadTimeoutError(endpoint_url="http://h:1/x"), endpoint="http://h:1")
+    assert err.code is None and err.status is None
 
 
 def test_rejected_key_reads_as_the_issue_asks() -> None:

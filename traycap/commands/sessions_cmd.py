@@ -10,6 +10,7 @@ import sys
 from traycap.commands.common import EXIT_OK
 from traycap.context import Context
 from traycap.format import human_duration, human_size, local_time, status_text
+from traycap.upload.pause import paused_since, uploads_paused
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -32,6 +33,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                     lines.append(f"{'':<26} error: {item.lastUploadError}")
                 if item.problem:
                     lines.append(f"{'':<26} problem: {item.problem}")
+        if uploads_paused(ctx.paths):
+            since = paused_since(ctx.paths)
+            when = f" since {local_time(since)}" if since is not None else ""
+            lines.append(f"Uploads are paused{when}: nothing is uploaded until `traycap resume-uploads`.")
         out = "\n".join(lines) + "\n"
     try:
         sys.stdout.write(out)
@@ -46,4 +51,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:  # the text table shows each problem under its row already
         for problem in listing.problems:
             print(f"traycap: warning: {problem}", file=sys.stderr)
+        if uploads_paused(ctx.paths):
+            print("traycap: note: uploads are paused (`traycap resume-uploads`)", file=sys.stderr)
     return EXIT_OK

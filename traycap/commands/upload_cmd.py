@@ -1,4 +1,5 @@
-"""`traycap upload ID [--wait]`, `retry ID`, `cancel ID`, `worker`, `link ID [--expires S]`.
+"""`traycap upload ID [--wait]`, `retry ID`, `cancel ID`, `worker`, `link ID [--expires S]`,
+`pause-uploads`, `resume-uploads`.
 
 Exactly one process runs the queue: the one holding the QueueLock (the tray
 app, `traycap worker`, or `traycap upload --wait` while nothing else runs it).
@@ -27,6 +28,7 @@ from traycap.models import UploadConfig, UploadProgress, UploadState, UploadStat
 from traycap.storage.prune import PruneReport, RetentionRunner
 from traycap.upload.engine import UploadEngine
 from traycap.upload.lock import QueueLock
+from traycap.upload.pause import set_uploads_paused, uploads_paused
 from traycap.upload.queue import UploadQueue
 from traycap.upload.requests import request_cancel, request_retry, request_upload
 
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 WAIT_POLL_S = 0.25  # `upload --wait` reading the state another process writes
 TAKEOVER_EVERY_S = 1.0  # ... and checking whether that process is still there
 STOP_TIMEOUT_S = 30.0
+PAUSED_NOTE = "Uploads are paused: it starts when they are resumed (`traycap resume-uploads`)."
 _FINAL = (UploadStatus.DONE, UploadStatus.FAILED, UploadStatus.NOT_UPLOADED)
 
 
@@ -144,6 +147,11 @@ def run_upload(args: argparse.Namespace, ctx: Context) -> int:
         # Scripts may run `upload --wait` twice: the goal is reached, so it is a success.
         print(f"{session_id} is already uploaded ({current.s3Key})")
         return EXIT_OK
+    if uploads_paused(ctx.paths):
+        state = request_upload(ctx, session_id)
+        print(f"Queued {session_id} ({human_size(state.totalBytes)}). {PAUSED_NOTE}")
+        # --wait would wait for as long as the pause lasts: a script is better told now.
+        return EXIT_FAIL if args.wait else EXIT_OK
     if not args.wait:
         state = request_upload(ctx, session_id)
         if lock.try_acquire():
@@ -243,6 +251,8 @@ def _run_queue_until(ctx: Context, session_id: str, printer: ProgressPrinter, st
 
 # --- retry / cancel -----------------------------------------------------------------------
 def _runner_note(ctx: Context) -> str:
+    if uploads_paused(ctx.paths):
+        return PAUSED_NOTE[0].lower() + PAUSED_NOTE[1:]
     lock = QueueLock(ctx.paths)
     if lock.try_acquire():
         lock.release()
@@ -344,4 +354,22 @@ def run_link(args: argparse.Namespace, ctx: Context) -> int:
     expires = args.expires if args.expires is not None else ctx.load_settings().linkExpiresS
     url = engine_factory(ctx.require_config()).share_link(state.s3Key, expires)
     print(url)
+    return EXIT_OK
+
+
+def run_pause(args: argparse.Namespace, ctx: Context) -> int:
+    if not set_uploads_paused(ctx.paths, True, now_ms=ctx.clock.now_ms()):
+        print("Uploads were already paused; `traycap resume-uploads` resumes them.")
+        return EXIT_OK
+    running = [s.sessionId for s in ctx.states.scan() if s.state and s.state.status is UploadStatus.UPLOADING]
+    tail = f" {running[0]} stops at its next part boundary and stays queued." if running else ""
+    print(f"Uploads paused (also after a restart); `traycap resume-uploads` resumes them.{tail}")
+    return EXIT_OK
+
+
+def run_resume(args: argparse.Namespace, ctx: Context) -> int:
+    if not set_uploads_paused(ctx.paths, False, now_ms=ctx.clock.now_ms()):
+        print("Uploads are not paused.")
+        return EXIT_OK
+    print(f"Uploads resumed; {_runner_note(ctx)}.")
     return EXIT_OK

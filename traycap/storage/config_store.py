@@ -38,6 +38,14 @@ MAX_FPS = 60
 MIN_SCREENSHOT_INTERVAL_S = 0.5
 MAX_SCREENSHOT_INTERVAL_S = 3600.0
 MAX_LINK_EXPIRY_S = 7 * 24 * 3600  # a SigV4 presigned URL lives 7 days at most
+SSE_MODES = ("none", "AES256", "aws:kms")
+MAX_UPLOAD_MBPS = 100_000
+# A key id (UUID or mrk-...), a key or alias ARN, or alias/NAME: no spaces, at most 2048 characters.
+_KMS_KEY_RE = re.compile(
+    r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_+=,.@:-]{1,256}"
+    r"|alias/[A-Za-z0-9/_-]{1,256}"
+    r"|(mrk-)?[A-Za-z0-9-]{1,128})$"
+)
 
 
 SECRETS_IN = "secretsIn"  # the file's marker: "keyring" when its secrets are in the OS keyring
@@ -224,6 +232,15 @@ def validate_config(config: UploadConfig) -> dict[str, str]:
         problems["endpointUrl"] = "must start with http:// or https:// (leave blank for AWS)"
     if config.keyPrefix.startswith("/"):
         problems["keyPrefix"] = "must not start with /"
+    if not 0 <= config.maxUploadMBps <= MAX_UPLOAD_MBPS:  # also false for NaN
+        problems["maxUploadMBps"] = f"must be between 0 (no cap) and {MAX_UPLOAD_MBPS} MB/s"
+    if config.sse not in SSE_MODES:
+        problems["sse"] = "must be none, AES256 (keys managed by S3) or aws:kms (a KMS key)"
+    if config.sseKmsKeyId:
+        if config.sse != "aws:kms":
+            problems["sseKmsKeyId"] = "is only used with sse=aws:kms (set sse=aws:kms, or clear it: sseKmsKeyId=)"
+        elif not _KMS_KEY_RE.fullmatch(config.sseKmsKeyId):
+            problems["sseKmsKeyId"] = "must be a KMS key id, key ARN, alias/NAME or alias ARN"
     return problems
 
 
@@ -242,6 +259,9 @@ def apply_assignments(config: UploadConfig, assignments: dict[str, str]) -> Uplo
 def check_assignments(config: UploadConfig, assignments: dict[str, str]) -> tuple[UploadConfig, dict[str, str]]:
     """The config with every well-formed assignment applied, and every problem at once:
     values that do not parse, and what validate_config finds in the result."""
+    if "sse" in assignments:  # as typed, in any case: aes256, AWS:KMS, None
+        typed = assignments["sse"].strip()
+        assignments = {**assignments, "sse": {mode.lower(): mode for mode in SSE_MODES}.get(typed.lower(), typed)}
     updated, problems = _assign(config, SettingsFile.UPLOAD, assignments)
     return updated, {**validate_config(updated), **problems}
 

@@ -36,6 +36,8 @@ class ActionKind(enum.Enum):
     SHOW_ERROR = "show_error"
     OPEN_SETTINGS = "open_settings"
     OPEN_SESSIONS_FOLDER = "open_sessions_folder"
+    PAUSE_UPLOADS = "pause_uploads"
+    RESUME_UPLOADS = "resume_uploads"
     QUIT = "quit"
 
 
@@ -101,6 +103,7 @@ class AppView:
     recorder_problem: str | None = None  # the last recording error, until the next start
     storage_problem: str | None = None  # sessions not uploaded fill the local disk budget, low disk
     ready: bool = True  # start-up (recovery, restore) finished
+    uploads_paused: bool = False  # `traycap pause-uploads` or the menu; kept across restarts
 
 
 def hotkey_label(spec: str) -> str:
@@ -187,7 +190,13 @@ def build_menu(view: AppView) -> tuple[MenuItem, ...]:
     queue_line = f"Upload queue: {view.pending_count} pending"
     if view.active_upload is not None:
         queue_line += f", uploading {view.active_upload.progress}%"
+    if view.uploads_paused:
+        queue_line += " (paused)"
     items.append(MenuItem(queue_line, None, enabled=False))
+    if view.uploads_paused:
+        items.append(MenuItem("Resume uploads", Action(ActionKind.RESUME_UPLOADS)))
+    else:
+        items.append(MenuItem("Pause uploads", Action(ActionKind.PAUSE_UPLOADS)))
     if view.failed_count:
         noun = "upload" if view.failed_count == 1 else "uploads"
         items.append(MenuItem(f"{view.failed_count} {noun} failed (see Recent sessions)", None, enabled=False))
@@ -231,6 +240,8 @@ def tooltip(view: AppView) -> str:
         text = f"uploading {spec.progress}%"
         pending_others = max(0, view.pending_count - 1)
         waiting = f", {pending_others} more waiting" if pending_others else ""
+        if view.uploads_paused:
+            text += " (pausing at the end of this part)"
     elif spec.state is IconState.ATTENTION:
         reasons = []
         if view.failed_count:
@@ -246,6 +257,8 @@ def tooltip(view: AppView) -> str:
         text = "needs attention: " + "; ".join(reasons)
     else:
         text = "idle"
+    if view.uploads_paused and spec.state is not IconState.UPLOADING:
+        waiting += ", uploads paused"
     return f"traycap: {text}{waiting}"
 
 

@@ -1,17 +1,18 @@
-"""What the queue needs from an uploader (implemented by upload/s3.py).
+"""What the queue needs from an uploader (implemented by upload/s3/service.py).
 
 The queue depends on this protocol, not on boto3, so its tests drive a fake.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from traycap.cancel import CancelToken
-from traycap.models import CompletedPart
+from traycap.models import CompletedPart, UploadConfig
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class UploadEngine(Protocol):
     ) -> UploadResult:
         """Upload and verify. Raises a traycap UploadError (retryable/permanent),
         ZipMissing/ZipChanged, or UploadCancelled. On StopKind.CANCEL the
-        multipart upload is aborted; on StopKind.SHUTDOWN it is kept for resume."""
+        multipart upload is aborted; on StopKind.SHUTDOWN or PAUSE it is kept for resume."""
         ...
 
     def abort(self, key: str, upload_id: str) -> None: ...
@@ -64,3 +65,36 @@ class UploadEngine(Protocol):
     def validate_credentials(self) -> CredentialCheck: ...
 
     def share_link(self, key: str, expires_s: int) -> str: ...
+
+    def close(self) -> None:
+        """Close idle connections (a paused queue holds none open); the next request reconnects."""
+        ...
+
+
+EngineFactory = Callable[[UploadConfig], UploadEngine]
+
+
+class EngineCache:
+    """The queue's one engine, built again only when the upload settings change."""
+
+    def __init__(self, factory: EngineFactory) -> None:
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._cached: tuple[UploadConfig, UploadEngine] | None = None
+
+    def get(self, config: UploadConfig) -> UploadEngine:
+        with self._lock:
+            cached = self._cached
+        if cached is not None and cached[0] == config:
+            return cached[1]
+        engine = self._factory(config)
+        with self._lock:
+            self._cached = (config, engine)
+        return engine
+
+    def close(self) -> None:
+        """Close the cached engine's connections (it stays cached and reconnects when used)."""
+        with self._lock:
+            cached = self._cached
+        if cached is not None:
+            cached[1].close()

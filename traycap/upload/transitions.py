@@ -3,8 +3,10 @@
     not_uploaded -> pending          enqueue (user clicks Upload, or auto-upload)
     pending      -> uploading        the queue picks it up
     uploading    -> done             success (object verified)
-    uploading    -> pending          retryable failure with retries left (backoff), or quit mid-upload
-    uploading    -> failed           retryable failure at maxRetries (not an outage), or any permanent failure
+    uploading    -> pending          retryable failure with retries left (backoff), or quit mid-upload,
+                                     or a stall (a fresh multipart upload after STALLS_PER_UPLOAD)
+    uploading    -> failed           retryable failure at maxRetries (not an outage), any permanent failure,
+                                     or STALLS_PER_UPLOAD stalls of a fresh multipart upload too
     failed       -> pending          retry (retryCount reset to 0); also restore of a failure with retries left
     pending/uploading -> not_uploaded  cancel
 
@@ -14,6 +16,8 @@ queue's rules are tested directly.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from traycap.errors import IllegalTransition
 from traycap.models import UploadState, UploadStatus
@@ -83,7 +87,7 @@ def enqueued(state: UploadState, *, key: str, total: int, max_retries: int, now_
         state, S.PENDING, now_ms,
         createdAt=now_ms, s3Key=key, totalBytes=total, bytesUploaded=0, retryCount=0, maxRetries=max_retries,
         lastError=None, lastAttemptAt=None, completedAt=None, nextAttemptAt=None,
-        uploadId=None, partSize=None, parts=(),
+        uploadId=None, partSize=None, parts=(), stalls=0, freshStarts=0,
     )
 
 
@@ -99,9 +103,12 @@ def checkpointed(state: UploadState, point: ResumePoint | None, now_ms: int) -> 
     if point is None:
         return state.with_(uploadId=None, partSize=None, parts=(), updatedAt=now_ms)
     done = sum(p.size for p in point.parts)
+    # A part accepted (or another multipart upload): whatever stalled before is moving again.
+    moving = point.uploadId != state.uploadId or len(point.parts) > len(state.parts)
     return state.with_(
         uploadId=point.uploadId, partSize=point.partSize, parts=point.parts,
         bytesUploaded=min(done, state.totalBytes) if state.totalBytes else done, updatedAt=now_ms,
+        stalls=0 if moving else state.stalls,
     )
 
 
@@ -109,7 +116,7 @@ def succeeded(state: UploadState, result: UploadResult, now_ms: int) -> UploadSt
     return _move(
         state, S.DONE, now_ms,
         s3Key=result.key, bytesUploaded=result.size, totalBytes=result.size, completedAt=now_ms,
-        lastError=None, nextAttemptAt=None, uploadId=None, partSize=None, parts=(),
+        lastError=None, nextAttemptAt=None, uploadId=None, partSize=None, parts=(), stalls=0, freshStarts=0,
     )
 
 
@@ -137,6 +144,36 @@ def attempt_failed(
     return _move(state, S.FAILED, now_ms, lastError=error, nextAttemptAt=None)
 
 
+STALLS_PER_UPLOAD = 3  # stalled attempts on one multipart upload before it is abandoned
+FRESH_STARTS = 1  # multipart uploads abandoned for stalling before the session fails
+
+
+def stalled(state: UploadState, error: str, *, now_ms: int, gave_up: str) -> UploadState:
+    """uploading -> pending or failed after an attempt in which no part was accepted while the
+    server answered other requests (UploadStalled). Not an outage, and not a retry either: stalls
+    have their own budget. STALLS_PER_UPLOAD of them on one multipart upload -> it is dropped from
+    the state (the caller aborts it) and the next attempt starts a fresh one; a fresh one that
+    stalls as often too -> failed with `gave_up`."""
+    _require(state, S.UPLOADING, action="marked stalled")
+    stalls = state.stalls + 1
+    if stalls < STALLS_PER_UPLOAD:
+        return _move(
+            state, S.PENDING, now_ms, stalls=stalls, nextAttemptAt=now_ms + backoff_ms(stalls - 1), lastError=error
+        )
+    if state.freshStarts < FRESH_STARTS:
+        return _move(
+            state, S.PENDING, now_ms,
+            stalls=0, freshStarts=state.freshStarts + 1, nextAttemptAt=now_ms + backoff_ms(0),
+            lastError=f"{error}; starting a fresh multipart upload",
+            uploadId=None, partSize=None, parts=(), bytesUploaded=0,
+        )
+    # Its parts sit in an upload the server would not finish: Retry starts afresh.
+    return _move(
+        state, S.FAILED, now_ms, stalls=stalls, lastError=gave_up, nextAttemptAt=None,
+        uploadId=None, partSize=None, parts=(), bytesUploaded=0,
+    )
+
+
 def interrupted(state: UploadState, now_ms: int) -> UploadState:
     """uploading -> pending without spending a retry: the app quit or the process died mid-upload."""
     _require(state, S.UPLOADING, action="interrupted")
@@ -150,6 +187,7 @@ def retried(state: UploadState, *, key: str, total: int, max_retries: int, now_m
     return _move(
         state, S.PENDING, now_ms,
         s3Key=key, totalBytes=total, retryCount=0, maxRetries=max_retries, lastError=None, nextAttemptAt=None,
+        stalls=0, freshStarts=0,
         uploadId=state.uploadId if keep_resume else None,
         partSize=state.partSize if keep_resume else None,
         parts=state.parts if keep_resume else (),
@@ -162,6 +200,7 @@ def cancelled(state: UploadState, now_ms: int) -> UploadState:
     return _move(
         state, S.NOT_UPLOADED, now_ms,
         bytesUploaded=0, retryCount=0, lastError=None, nextAttemptAt=None, uploadId=None, partSize=None, parts=(),
+        stalls=0, freshStarts=0,
     )
 
 
@@ -197,3 +236,21 @@ def resume_point(state: UploadState) -> ResumePoint | None:
     if state.uploadId is None or state.partSize is None:
         return None
     return ResumePoint(uploadId=state.uploadId, partSize=state.partSize, parts=state.parts)
+
+
+StateChange = Callable[[UploadState | None], UploadState | None]
+
+
+def while_uploading(move: Callable[[UploadState], UploadState | None]) -> StateChange:
+    """A change for `update_state` that applies `move` only to a session still uploading.
+
+    Any other state (cancelled by another process, finished, gone) is left as it
+    is: the attempt that wanted to write it has been overtaken.
+    """
+
+    def change(state: UploadState | None) -> UploadState | None:
+        if state is None or state.status is not S.UPLOADING:
+            return None
+        return move(state)
+
+    return change

@@ -1,0 +1,135 @@
+"""Is what is in the bucket the zip's bytes? Part checksums, S3's composite checksum,
+and the checks on HeadObject after an upload (pure).
+
+An ETag is never taken for an MD5 of the object: multipart and SSE-KMS
+objects have ETags that are not. What is checked is the size, the SHA-256
+traycap stores as metadata (x-amz-meta-sha256), S3's own SHA-256 checksum and
+the server-side encryption, each where the store reports it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from traycap.errors import VerificationFailed
+from traycap.models import CompletedPart
+
+META_SHA256 = "sha256"  # x-amz-meta-sha256
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """What the store verifies for one request: SHA-256 (x-amz-checksum-sha256) or, in
+    compatibility mode, Content-MD5."""
+
+    md5: bool
+    value: str  # base64
+
+    @classmethod
+    def of(cls, data: memoryview | bytes, *, md5: bool) -> Checksum:
+        if md5:
+            return cls(True, b64(hashlib.md5(data).digest()))  # noqa: S324  # Content-MD5 is what the store verifies
+        return cls(False, b64(hashlib.sha256(data).digest()))
+
+
+def b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")
+
+
+def norm_etag(etag: str) -> str:
+    return etag.strip().strip('"')
+
+
+def digest_size(checksum: str) -> int:
+    """Bytes in a base64 digest (16: MD5, 32: SHA-256); -1 when it is not base64."""
+    try:
+        return len(base64.b64decode(checksum, validate=True))
+    except ValueError:  # binascii.Error: not base64 (a hand-edited state file)
+        return -1
+
+
+def composite_sha256(parts: list[CompletedPart]) -> str | None:
+    """S3's checksum of a multipart object: SHA-256 of the parts' SHA-256 digests (base64)."""
+    digests = []
+    for part in sorted(parts, key=lambda p: p.partNumber):
+        if not part.checksum:
+            return None
+        digests.append(base64.b64decode(part.checksum))
+    return b64(hashlib.sha256(b"".join(digests)).digest())
+
+
+def _metadata(head: Mapping[str, Any]) -> dict[str, str]:
+    return {k.lower(): v for k, v in (head.get("Metadata") or {}).items()}
+
+
+def already_there(head: Mapping[str, Any], size: int, sha256: str) -> bool:
+    """The object in the bucket has this size and the same SHA-256 metadata: nothing to send."""
+    return int(head.get("ContentLength", -1)) == size and _metadata(head).get(META_SHA256) == sha256
+
+
+def verify_stored(
+    head: Mapping[str, Any] | None,
+    key: str,
+    *,
+    size: int,
+    sha256: str,
+    single_checksum: str | None,
+    parts: list[CompletedPart] | None,
+    check_checksum: bool,
+    encryption: Encryption | None = None,
+) -> None:
+    """Raise VerificationFailed unless HeadObject after the upload shows the zip's bytes
+    (and the encryption asked for, when the store says how it encrypted the object)."""
+    if head is None:
+        raise VerificationFailed(f"{key} is not in the bucket after the upload completed")
+    stored = int(head.get("ContentLength", -1))
+    if stored != size:
+        raise VerificationFailed(f"{key} has {stored} bytes in the bucket, the zip has {size}")
+    meta = _metadata(head)
+    if META_SHA256 in meta and meta[META_SHA256] != sha256:
+        raise VerificationFailed(f"{key} in the bucket has another SHA-256 than the zip")
+    reported = head.get("ChecksumSHA256")
+    if reported and check_checksum:
+        value, _, count = str(reported).partition("-")
+        expected = {single_checksum} if single_checksum else set()
+        if parts:
+            composite = composite_sha256(parts)
+            if composite:
+                expected.add(composite)
+        if expected and value not in expected:
+            raise VerificationFailed(f"{key} in the bucket has another checksum than the zip")
+        if parts and count and int(count) != len(parts):
+            raise VerificationFailed(f"{key} was assembled from {count} parts, not {len(parts)}")
+    if encryption is not None:
+        encryption.verify(head, key)
+
+
+@dataclass(frozen=True)
+class Encryption:
+    """The server-side encryption an upload asked for."""
+
+    mode: str  # "AES256" or "aws:kms"
+    kms_key_id: str | None = None
+
+    def verify(self, head: Mapping[str, Any], key: str) -> None:
+        """A store that reports another encryption fails; one that reports none is trusted (many
+        S3-compatible stores encrypt at rest without saying so), and the caller logs it."""
+        reported = head.get("ServerSideEncryption")
+        if reported and reported != self.mode:
+            raise VerificationFailed(
+                f"{key} is stored with {reported} encryption, not the {self.mode} asked for",
+                "check the bucket's default encryption and the sse setting",
+            )
+        stored = str(head.get("SSEKMSKeyId") or "")
+        wanted = self.kms_key_id or ""
+        # S3 reports the key's ARN: an alias cannot be compared with it, a key id or ARN can.
+        alias = wanted.startswith("alias/") or ":alias/" in wanted
+        if stored and wanted and not alias and stored != wanted and not stored.endswith("/" + wanted):
+            raise VerificationFailed(
+                f"{key} is encrypted with another KMS key than sseKmsKeyId",
+                "check sseKmsKeyId and the bucket's default encryption",
+            )
