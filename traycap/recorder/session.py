@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from traycap.errors import DiskFull, StorageError
+from traycap.osutil.private import make_private_dir
 from traycap.storage.atomic import write_bytes_atomic
 from traycap.storage.filelock import PidLock
 
@@ -184,6 +185,7 @@ class SessionWriter:
         self.files = SessionFiles(directory)
         self._monotonic = monotonic
         try:
+            make_private_dir(directory)
             self.files.video_dir.mkdir(parents=True, exist_ok=True)
             self.files.shots_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
