@@ -79,8 +79,12 @@ EOF
     "$py" -m pip install -q --disable-pip-version-check uv
   fi
   printf 'pytest>=8\n' > "$bench/dl/test-requirements.in"
+  # Wine 8's ucrtbase has no crealf, which the Windows wheels of numpy >= 2.2 call at import
+  # (the process aborts); 2.1 is the newest that loads. Real Windows runs any numpy traycap allows.
+  printf 'numpy<2.2\n' > "$bench/dl/wine-constraints.txt"
   "$py" -m uv pip compile -q --no-header --no-annotate \
     --python-platform x86_64-pc-windows-msvc --python-version 3.13 \
+    -c "$bench/dl/wine-constraints.txt" \
     "$here/pyproject.toml" "$bench/dl/test-requirements.in" -o "$bench/requirements-win.txt"
   for needed in pynput pystray mss plyer platformdirs boto3 pytest; do
     grep -qi "^$needed==" "$bench/requirements-win.txt" || { echo "windows-bench: $needed not resolved" >&2; exit 1; }
