@@ -65,6 +65,7 @@ if sys.platform == "win32":  # pragma: no cover - run by the Windows bench under
 
     # O_BINARY: without it Windows rewrites the "\n" of the holder's pid as "\r\n".
     _OPEN_FLAGS = os.O_RDWR | os.O_CREAT | os.O_BINARY | os.O_NOINHERIT
+    OPEN_FILES_DELETABLE = False  # os.open shares no FILE_SHARE_DELETE: unlink fails while open
 
 else:
     import fcntl
@@ -81,6 +82,7 @@ else:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
     _OPEN_FLAGS = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+    OPEN_FILES_DELETABLE = True
 
 
 def open_lock_file(path: Path) -> int:

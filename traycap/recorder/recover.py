@@ -50,7 +50,7 @@ def recover_unfinished(ctx: Context) -> RecoveryReport:
                     continue  # finished by its recorder (or another recovery) while we looked
                 recover_session(ctx, session_id)
             finally:
-                lock.release()
+                lock.release(remove=True)
             report.exported.append(session_id)
         except TraycapError as exc:
             log.error("could not recover session %s: %s", session_id, exc.user_text())
@@ -104,7 +104,7 @@ def recover_session(ctx: Context, session_id: str) -> None:
         mark_exported(ctx, meta)  # the zip and its meta are complete: only the marker is missing
     else:
         export_session(ctx, session_id)
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(OSError):  # Windows: open (held by our caller), removed on its release
         files.lock.unlink()
     auto_upload(ctx, session_id)  # as after a normal stop
 

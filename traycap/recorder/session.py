@@ -17,7 +17,6 @@ at most about a second. A partial last line (power loss) is skipped by readers.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import logging
@@ -223,6 +222,4 @@ class SessionWriter:
             raise errors[0]
 
     def release_lock(self) -> None:
-        with contextlib.suppress(OSError):
-            self.files.lock.unlink()  # while still holding it: nobody mistakes us for a crash
-        self.lock.release()
+        self.lock.release(remove=True)

@@ -42,13 +42,27 @@ class PidLock:
             self._fd = fd
             return True
 
-    def release(self) -> None:
+    def release(self, *, remove: bool = False) -> None:
+        """Let go of the lock; `remove` also deletes the lock file, never one another process holds."""
         with self._mutex:
             fd, self._fd = self._fd, None
             if fd is None:
                 return
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
+            if remove and not locks.OPEN_FILES_DELETABLE:
+                # Windows: an open file cannot be deleted; delete it once closed (a race with a
+                # new holder only costs that holder its informational pid line).
+                with contextlib.suppress(OSError):
+                    locks.unlock(fd)
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+                return
+            if remove:
+                # POSIX: delete while still holding it, so nobody mistakes the file for a crash's.
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
             with contextlib.suppress(OSError):
                 locks.unlock(fd)
             os.close(fd)
