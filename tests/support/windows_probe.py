@@ -150,8 +150,9 @@ def replace_while_open() -> int:
         return _emit({"plain_replace": plain_error or "ok", "waits": waits, "content": dst.read_text()})
 
 
-def worker_ctrl_break(session_id: str) -> int:
-    """`traycap worker` uploads the queued session, then Ctrl-Break (its own process group) stops it cleanly."""
+def worker_stop(session_id: str) -> int:
+    """`traycap worker` uploads the queued session and is stopped: Ctrl-Break first, TerminateProcess if
+    that cannot be delivered (Wine 8 delivers console events only to a real console)."""
     import signal
 
     from traycap.models import UploadStatus
@@ -170,18 +171,25 @@ def worker_ctrl_break(session_id: str) -> int:
         return state is not None and state.status is UploadStatus.DONE
 
     _wait_for(uploaded, f"{session_id} to be uploaded")
-    os.kill(worker.pid, signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]  # Windows only
-    try:
-        code: int | None = worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        code = None
-        worker.kill()
-        worker.wait()
     lock = QueueLock(paths)
+    held_while_running = not lock.try_acquire()
+    lock.release()
+    try:
+        os.kill(worker.pid, signal.CTRL_BREAK_EVENT)  # type: ignore[attr-defined]  # Windows only
+        ctrl_break = "sent"
+    except OSError as exc:
+        ctrl_break = f"not delivered: {exc}"
+    try:
+        code = worker.wait(timeout=10)
+        how = "ctrl-break"
+    except subprocess.TimeoutExpired:
+        worker.kill()  # TerminateProcess: what Task Manager's End task does
+        code = worker.wait(timeout=DEADLINE_S)
+        how = "terminated"
     free = lock.try_acquire()
     lock.release()
-    return _emit({"uploaded": uploaded(), "exited_by_itself": code is not None, "returncode": code,
-                  "lock_free_after": free})
+    return _emit({"uploaded": uploaded(), "held_while_running": held_while_running, "ctrl_break": ctrl_break,
+                  "stopped_by": how, "returncode": code, "lock_free_after": free})
 
 
 def tk_dialog() -> int:
@@ -238,19 +246,21 @@ def capture() -> int:
 
 
 def hooks() -> int:
-    """pynput's low-level keyboard hook receives a key sent with SendInput."""
+    """pynput's low-level keyboard hook receives keys sent with SendInput (a virtual key and a character)."""
     from pynput import keyboard
 
     seen: list[str] = []
-    listener = keyboard.Listener(on_press=lambda key: seen.append(str(key)))
+    listener = keyboard.Listener(on_press=lambda key, *_injected: seen.append(str(key)))
     listener.start()
     listener.wait()
-    keyboard.Controller().tap("q")
+    controller = keyboard.Controller()
+    controller.tap(keyboard.Key.f9)
+    controller.tap("q")
     deadline = time.monotonic() + 10
-    while not seen and time.monotonic() < deadline:
+    while len(seen) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     listener.stop()
-    return _emit({"keys": seen, "backend": type(listener).__module__})
+    return _emit({"keys": seen, "backend": type(listener).__module__, "running": listener.running})
 
 
 def notify() -> int:
@@ -268,7 +278,7 @@ PROBES: dict[str, Callable[..., int]] = {
     "writer": writer,
     "atomic-kill": atomic_kill,
     "replace-while-open": replace_while_open,
-    "worker-ctrl-break": worker_ctrl_break,
+    "worker-stop": worker_stop,
     "tk-dialog": tk_dialog,
     "tray": tray,
     "capture": capture,

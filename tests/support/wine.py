@@ -9,6 +9,7 @@ costs about a second instead of booting Wine again; `stop()` ends it.
 from __future__ import annotations
 
 import os
+import selectors
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -105,18 +106,25 @@ class WineBench:
         return ["wine", str(self.python), *args]
 
     def python_run(
-        self, args: Sequence[str], *, timeout: float = 180, env: Mapping[str, str] | None = None, stdin: str = ""
+        self, args: Sequence[str], *, timeout: float = 180, env: Mapping[str, str] | None = None
     ) -> Run:
-        """Run Windows python.exe with `args`; pipes (not files) for stdio, which Wine hands over as valid handles."""
+        """Run Windows python.exe with `args` and collect its output.
+
+        Pipes, not files: Python 3.13 under Wine 8 cannot use a redirected regular file as a
+        standard stream ("Invalid handle"). Wine's own helpers (explorer.exe for the desktop and
+        tray, services) may inherit the pipes and keep them open after python.exe exits, so the
+        output is read until the process has exited and the pipes are drained, not until EOF.
+        """
         start = time.monotonic()
-        proc = subprocess.run(
-            self.argv(args), env=self.env(env), input=stdin.encode(), capture_output=True, timeout=timeout,
-            cwd=REPO,
+        proc = subprocess.Popen(
+            self.argv(args), env=self.env(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, cwd=REPO,
         )
+        out = _drain(proc, start + timeout)
         run = Run(
             argv=tuple(args), returncode=proc.returncode,
-            stdout=proc.stdout.decode("utf-8", "replace").replace("\r\n", "\n"),
-            stderr=proc.stderr.decode("utf-8", "replace").replace("\r\n", "\n"),
+            stdout=out[0].decode("utf-8", "replace").replace("\r\n", "\n"),
+            stderr=out[1].decode("utf-8", "replace").replace("\r\n", "\n"),
             seconds=time.monotonic() - start,
         )
         self.log.append(run)
@@ -129,8 +137,34 @@ class WineBench:
         """tests/support/windows_probe.py: checks that must run inside one Windows process."""
         return self.python_run(["-m", "tests.support.windows_probe", *args], timeout=timeout, env=env)
 
-    def popen(self, args: Sequence[str], env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            self.argv(args), env=self.env(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, cwd=REPO,
-        )
+
+def _drain(proc: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes]:
+    """stdout and stderr of `proc`, read until it has exited and nothing is left in the pipes."""
+    assert proc.stdout is not None and proc.stderr is not None
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    chunks: dict[int, list[bytes]] = {out_fd: [], err_fd: []}
+    with selectors.DefaultSelector() as sel:
+        for fd in chunks:
+            os.set_blocking(fd, False)
+            sel.register(fd, selectors.EVENT_READ)
+        exited = False
+        while sel.get_map():
+            ready = sel.select(timeout=0.05)
+            for key, _ in ready:
+                data = os.read(key.fd, 65536)
+                if data:
+                    chunks[key.fd].append(data)
+                else:
+                    sel.unregister(key.fd)
+            if exited and not ready:
+                break  # exited and drained; a Wine helper may hold the pipes open forever
+            if not exited and proc.poll() is not None:
+                exited = True  # one more pass reads what it wrote last
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                raise subprocess.TimeoutExpired(proc.args, 0, b"".join(chunks[out_fd]), b"".join(chunks[err_fd]))
+    proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()
+    return b"".join(chunks[out_fd]), b"".join(chunks[err_fd])
