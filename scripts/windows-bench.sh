@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Windows test bench: traycap under the real Windows CPython 3.13, run by Wine on Linux.
 #
-#   scripts/windows-bench.sh            prepare (cached), then run tests/integration/test_windows_bench.py
+#   scripts/windows-bench.sh [ARGS]     prepare (cached), then pytest tests/integration/test_windows_bench.py ARGS
 #   scripts/windows-bench.sh prepare    only prepare; prints the bench directory
 #   scripts/windows-bench.sh env        print the environment the bench runs Windows Python with
 #
@@ -27,8 +27,10 @@ bench="$here/build/windows-bench"
 py="${PYTHON:-python3}"
 winpython_version="3.13.1"
 user_name="Zoë Smith"
-mode="${1:-run}"
-shift || true
+mode=run
+case "${1:-}" in
+  run|prepare|env) mode="$1"; shift ;;
+esac
 
 wine_env() {
   export WINEPREFIX="$bench/prefix" WINEARCH=win64 WINEDEBUG=-all
