@@ -9,6 +9,7 @@ and folder created inside them (traycap.osutil.winacl).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
@@ -27,7 +28,15 @@ def set_private_umask() -> int:
 def make_private_dir(path: Path) -> None:
     """Create `path` (and missing parents) so that only the current user can enter it, whatever the umask."""
     if sys.platform == "win32":  # pragma: no cover - run by the Windows bench under Wine
+        if path.is_dir():
+            return
         path.mkdir(parents=True, exist_ok=True)
+        from traycap.osutil import winacl
+
+        # New: closed at once, so the start-up check has nothing to report. If the file system
+        # refuses, that check says so (once per start) instead of failing the command here.
+        with contextlib.suppress(OSError):
+            winacl.restrict_to_user(path)
         return
     try:
         os.mkdir(path, PRIVATE_DIR_MODE)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 if sys.platform == "win32":  # pragma: no cover - run by the Windows bench under Wine
     import ctypes
@@ -37,6 +39,15 @@ if sys.platform == "win32":  # pragma: no cover - run by the Windows bench under
         if not ok:
             raise ctypes.WinError(ctypes.get_last_error())
 
+    def _string_out(call: Callable[[Any], int]) -> str:
+        """Run `call` with a pointer to an LPWSTR the API allocates; return the text, freed."""
+        text = wintypes.LPWSTR()
+        _check(call(ctypes.byref(text)))
+        try:
+            return str(text.value)
+        finally:
+            _kernel32.LocalFree(ctypes.cast(text, ctypes.c_void_p))
+
     def _user_sid() -> str:
         token = wintypes.HANDLE()
         _check(_advapi32.OpenProcessToken(_kernel32.GetCurrentProcess(), _TOKEN_QUERY, ctypes.byref(token)))
@@ -46,12 +57,7 @@ if sys.platform == "win32":  # pragma: no cover - run by the Windows bench under
             buf = ctypes.create_string_buffer(size.value)
             _check(_advapi32.GetTokenInformation(token, _TOKEN_USER, buf, size, ctypes.byref(size)))
             psid = ctypes.cast(buf, ctypes.POINTER(ctypes.c_void_p))[0]  # TOKEN_USER.User.Sid
-            text = wintypes.LPWSTR()
-            _check(_advapi32.ConvertSidToStringSidW(ctypes.c_void_p(psid), ctypes.byref(text)))
-            try:
-                return str(text.value)
-            finally:
-                _kernel32.LocalFree(ctypes.cast(text, ctypes.c_void_p))
+            return _string_out(lambda text: _advapi32.ConvertSidToStringSidW(ctypes.c_void_p(psid), text))
         finally:
             _kernel32.CloseHandle(token)
 
@@ -66,14 +72,9 @@ if sys.platform == "win32":  # pragma: no cover - run by the Windows bench under
         if err:
             raise ctypes.WinError(err)
         try:
-            text = wintypes.LPWSTR()
-            _check(_advapi32.ConvertSecurityDescriptorToStringSecurityDescriptorW(
-                psd, _SDDL_REVISION_1, _DACL_SECURITY_INFORMATION, ctypes.byref(text), None
+            return _string_out(lambda text: _advapi32.ConvertSecurityDescriptorToStringSecurityDescriptorW(
+                psd, _SDDL_REVISION_1, _DACL_SECURITY_INFORMATION, text, None
             ))
-            try:
-                return str(text.value)
-            finally:
-                _kernel32.LocalFree(ctypes.cast(text, ctypes.c_void_p))
         finally:
             _kernel32.LocalFree(psd)
 
