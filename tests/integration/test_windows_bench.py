@@ -184,16 +184,27 @@ def test_replace_waits_out_a_reader_holding_the_file(win: WineBench) -> None:
     assert result["content"] == "new"
 
 
+READ_RUN_VALUE = (
+    "import winreg\n"
+    "key = winreg.OpenKey(winreg.HKEY_CURRENT_USER, r'Software\\Microsoft\\Windows\\CurrentVersion\\Run')\n"
+    "try:\n"
+    "    print(winreg.QueryValueEx(key, 'traycap')[0])\n"
+    "except FileNotFoundError:\n"
+    "    print('<absent>')\n"
+)
+
+
 def test_autostart_registry_key(win: WineBench) -> None:
     on = win.traycap("autostart", "on")
     assert on.returncode == 0, on.describe()
+    value = win.python_run(["-c", READ_RUN_VALUE])
+    assert value.stdout.strip().endswith("pythonw.exe -m traycap tray"), value.describe()
     status = win.traycap("autostart", "status")
     assert "HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run" in status.stdout, status.describe()
     assert "Autostart is on" in status.stdout
-    registry = (win.prefix / "user.reg").read_text(encoding="utf-8", errors="replace")
-    assert '"traycap"=' in registry
     off = win.traycap("autostart", "off")
     assert off.returncode == 0, off.describe()
+    assert win.python_run(["-c", READ_RUN_VALUE]).stdout.strip() == "<absent>"
 
 
 def test_settings_dialog_draws_in_tk(win: WineBench) -> None:

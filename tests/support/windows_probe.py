@@ -246,21 +246,35 @@ def capture() -> int:
 
 
 def hooks() -> int:
-    """pynput's low-level keyboard hook receives keys sent with SendInput (a virtual key and a character)."""
+    """pynput's low-level keyboard hook receives a key sent with SendInput.
+
+    The key is sent again every half second until seen: the listener's thread reports ready
+    before its message loop runs, and a key sent in between is never delivered to the hook.
+    """
+    import threading
+
     from pynput import keyboard
 
     seen: list[str] = []
-    listener = keyboard.Listener(on_press=lambda key, *_injected: seen.append(str(key)))
+    got = threading.Event()
+
+    def on_press(key: Any, *_injected: Any) -> None:
+        seen.append(str(key))
+        if str(key) == "'q'":
+            got.set()
+
+    listener = keyboard.Listener(on_press=on_press)
     listener.start()
     listener.wait()
     controller = keyboard.Controller()
-    controller.tap(keyboard.Key.f9)
-    controller.tap("q")
-    deadline = time.monotonic() + 10
-    while len(seen) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    sent = 0
+    deadline = time.monotonic() + 20
+    while not got.is_set() and time.monotonic() < deadline:
+        controller.tap("q")
+        sent += 1
+        got.wait(0.5)
     listener.stop()
-    return _emit({"keys": seen, "backend": type(listener).__module__, "running": listener.running})
+    return _emit({"keys": sorted(set(seen)), "sent": sent, "backend": type(listener).__module__})
 
 
 def notify() -> int:
