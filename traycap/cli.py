@@ -128,8 +128,8 @@ def keep_private(paths: Paths) -> None:
             continue
         if changed:
             logging.getLogger(__name__).warning(
-                "%s was readable by other users; made %d files and folders in it private to you",
-                directory, len(changed),
+                "%s was readable by other users; it is now private to you (%d item%s tightened)",
+                directory, len(changed), "" if len(changed) == 1 else "s",
             )
 
 

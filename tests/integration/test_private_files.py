@@ -86,6 +86,6 @@ def test_an_open_data_dir_is_tightened_once_and_the_log_says_so(tmp_path: Path) 
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     assert wider_than_private(home) == []
     assert first.stderr.count("was readable by other users") == 1, first.stderr
-    assert "private to you" in first.stderr
+    assert "it is now private to you (7 items tightened)" in first.stderr
     assert second.stderr == ""
     assert '"old-session"' in second.stdout
