@@ -71,7 +71,6 @@ def lock_race() -> int:
             )
             for _ in range(2)
         ]
-        time.sleep(0)  # both are started before the start signal
         go.touch()
         first_lines = []
         for proc in racers:

@@ -82,3 +82,17 @@ def test_user_only_sddl_is_recognised() -> None:
 )
 def test_wider_or_odd_acls_are_not_user_only(sddl: str) -> None:
     assert not sddl_is_user_only(sddl, SID)
+
+
+@posix_only
+def test_the_users_umask_is_kept_for_the_programs_we_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(private, "_user_umask", -1)
+    old = os.umask(0o022)
+    try:
+        assert private.user_umask() == -1  # nothing replaced yet: children inherit ours
+        private.set_private_umask()
+        private.set_private_umask()  # twice: the user's umask is still the first one
+        assert os.umask(0o077) == private.PRIVATE_UMASK
+        assert private.user_umask() == 0o022
+    finally:
+        os.umask(old)

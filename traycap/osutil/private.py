@@ -20,9 +20,21 @@ PRIVATE_FILE_MODE = 0o600
 PRIVATE_UMASK = 0o077
 
 
+_user_umask = -1  # the umask the user gave us, once set_private_umask replaced it
+
+
 def set_private_umask() -> int:
     """Make every file and directory this process creates from now on user-only; returns the old umask."""
-    return os.umask(PRIVATE_UMASK)
+    global _user_umask
+    old = os.umask(PRIVATE_UMASK)
+    if _user_umask < 0:
+        _user_umask = old
+    return old
+
+
+def user_umask() -> int:
+    """The user's own umask, for programs we start for them (a file manager): -1 when unchanged."""
+    return _user_umask
 
 
 def make_private_dir(path: Path) -> None:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from traycap.errors import UiError
+from traycap.osutil.private import user_umask
 
 log = logging.getLogger(__name__)
 
@@ -35,4 +36,5 @@ def open_folder(path: Path) -> None:
     subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
+        umask=user_umask(),  # files the user makes in it follow their umask, not traycap's 077
     )
