@@ -174,7 +174,7 @@ def test_an_atomic_write_killed_midway_leaves_a_whole_file(win: WineBench) -> No
     assert done.returncode == 0, done.describe()
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["rounds"] == 12  # each round asserted inside: the file parsed, old or new, never torn
-    assert any(n > 0 for n in result["counters"])  # the kills landed after rewrites, not only the first write
+    assert min(result["counters"]) >= 2  # every kill came after rewrites, not only a first write
 
 
 def test_replace_waits_out_a_reader_holding_the_file(win: WineBench) -> None:

@@ -92,13 +92,13 @@ def lock_race() -> int:
 
 
 def writer(target: str, ready: str) -> int:
-    """Rewrite `target` atomically, forever, with a counter and a 64 KiB payload; `ready` after the first write."""
+    """Rewrite `target` atomically, forever, with a counter and a 64 KiB payload; `ready` after the third write."""
     from traycap.storage.atomic import write_json_atomic
 
     n = 0
     while True:
         write_json_atomic(Path(target), {"n": n, "pad": "x" * 65536})
-        if n == 0:
+        if n == 2:  # rewrites (not only a first write) are what a kill must not tear
             Path(ready).touch()
         n += 1
 
@@ -114,7 +114,7 @@ def atomic_kill(rounds: str = "20") -> int:
             ready = Path(tmp, f"ready-{i}")
             proc = subprocess.Popen([sys.executable, "-m", "tests.support.windows_probe", "writer", str(target),
                                      str(ready)])
-            _wait_for(ready.exists, "the first write")
+            _wait_for(ready.exists, "the third write")
             time.sleep(0.01 * (i % 7))  # kill at different points of the write cycle
             proc.kill()
             proc.wait(timeout=DEADLINE_S)
