@@ -22,9 +22,11 @@ runtime_pkgs=(
   libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1
   dbus dbus-x11 libnotify-bin xclip xdg-utils x11-xserver-utils
 )
+# The Windows bench (scripts/windows-bench.sh, run by tests/integration/test_windows_bench.py)
+# runs the real Windows CPython under Debian's Wine.
 test_pkgs=(
   xvfb xdotool x11-utils trayer dunst imagemagick ffmpeg desktop-file-utils
-  gnome-keyring libsecret-tools chromium chromium-driver
+  gnome-keyring libsecret-tools chromium chromium-driver wine wine64
 )
 pkgs=("${runtime_pkgs[@]}")
 if [[ "$mode" == "test" || "$mode" == "deps-test" ]]; then pkgs+=("${test_pkgs[@]}"); fi

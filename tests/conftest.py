@@ -23,7 +23,7 @@ def _no_os_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh traycap data dir; TRAYCAP_HOME points at it for subprocesses too."""
     root = tmp_path / "traycap-home"
-    root.mkdir()
+    root.mkdir(mode=0o700)  # as traycap makes it: an open one is tightened, and the CLI says so
     monkeypatch.setenv("TRAYCAP_HOME", str(root))
     return root
 

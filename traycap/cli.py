@@ -16,6 +16,8 @@ from traycap import __version__
 from traycap.commands.common import EXIT_FAIL, EXIT_USAGE
 from traycap.context import Context, make_context
 from traycap.errors import TraycapError
+from traycap.osutil.private import is_private, set_private_umask, tighten_tree
+from traycap.paths import Paths
 
 # command name -> "module:function"; each function is (args, ctx) -> exit code
 _HANDLERS: dict[str, str] = {
@@ -127,6 +129,23 @@ def _handler(command: str) -> Callable[[argparse.Namespace, Context], int]:
     return func
 
 
+def keep_private(paths: Paths) -> None:
+    """Close a data or log dir that an older traycap (or a umask of 022) left open to others; say so once."""
+    for directory in dict.fromkeys((paths.root, paths.logs)):
+        if is_private(directory):
+            continue
+        try:
+            changed = tighten_tree(directory)
+        except OSError as exc:
+            logging.getLogger(__name__).warning("could not make %s private to you: %s", directory, exc)
+            continue
+        if changed:
+            logging.getLogger(__name__).warning(
+                "%s was readable by other users; it is now private to you (%d item%s tightened)",
+                directory, len(changed), "" if len(changed) == 1 else "s",
+            )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -134,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "config" and not args.config_command:
         print("traycap: config needs an action: show, set or test (see `traycap config --help`)", file=sys.stderr)
         return EXIT_USAGE
+    # Policy: everything traycap writes (keystrokes, frames, zips, logs) is for this user alone.
+    set_private_umask()
     try:
         ctx = make_context()
     except TraycapError as exc:
@@ -150,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx.paths.logs if long_running else None,
         args.log_level if long_running or args.log_level != "INFO" else "WARNING",
     )
+    keep_private(ctx.paths)
     try:
         if command in ("tray", "worker", "record"):
             from traycap.commands.common import settle_secrets

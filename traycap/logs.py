@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 from traycap.models import mask_secret
+from traycap.osutil.private import make_private_dir
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
@@ -70,7 +71,7 @@ def setup_logging(log_dir: Path | None, level: str = "INFO", *, to_stderr: bool 
         from logging.handlers import RotatingFileHandler  # only long-running commands log to a file
 
         try:
-            log_dir.mkdir(parents=True, exist_ok=True)
+            make_private_dir(log_dir)
             file_handler = RotatingFileHandler(
                 log_dir / "traycap.log", maxBytes=2 * 1024 * 1024, backupCount=5, encoding="utf-8"
             )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from traycap.errors import InvalidSessionId
+from traycap.osutil.private import make_private_dir
 
 APP_NAME = "traycap"
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -86,7 +87,9 @@ class Paths:
         return self.session_dir(session_id) / EXPORTED_MARKER
 
     def ensure(self) -> Paths:
-        self.sessions.mkdir(parents=True, exist_ok=True)
+        """Create the data dir and its sessions dir user-only (what is recorded is private)."""
+        make_private_dir(self.root)
+        make_private_dir(self.sessions)
         return self
 
 

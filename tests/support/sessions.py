@@ -16,6 +16,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from tests.support.platforms import UTIME_FOLLOWS
 from traycap.context import Context
 from traycap.models import SessionMeta, UploadConfig, UploadState, UploadStatus
 from traycap.paths import EXPORTED_MARKER, META_FILE, STATE_FILE, Paths
@@ -113,5 +114,5 @@ def set_tree_mtime(directory: Path, mtime_ms: int) -> None:
     ns = mtime_ms * 1_000_000
     for dirpath, dirs, files in os.walk(directory, topdown=False):
         for name in (*files, *dirs):
-            os.utime(os.path.join(dirpath, name), ns=(ns, ns), follow_symlinks=False)
+            os.utime(os.path.join(dirpath, name), ns=(ns, ns), follow_symlinks=UTIME_FOLLOWS)
         os.utime(dirpath, ns=(ns, ns))

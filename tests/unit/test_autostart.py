@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.platforms import posix_only
 from traycap.autostart import (
     BACKEND_ENV,
     LaunchAgentAutostart,
@@ -112,6 +113,7 @@ def _desktop_keys(path: Path) -> dict[str, str]:
     return dict(parser["Desktop Entry"])
 
 
+@posix_only  # XDG autostart is Linux's; its 0644 mode too
 def test_xdg_round_trip(tmp_path: Path) -> None:
     backend = XdgAutostart(config_home=tmp_path / "cfg", config_dirs=(tmp_path / "sys",))
     entry = tmp_path / "cfg" / "autostart" / "traycap.desktop"
@@ -173,6 +175,7 @@ def test_xdg_unwritable_dir_is_a_clear_error(tmp_path: Path) -> None:
     assert "traycap.desktop" in info.value.message
 
 
+@posix_only
 def test_written_entry_passes_desktop_file_validate(tmp_path: Path) -> None:
     tool = shutil.which("desktop-file-validate")
     assert tool, "desktop-file-validate is missing: install Debian's desktop-file-utils"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.platforms import posix_only
 from traycap.autostart import (
     APPROVED_FOLDER_KEY,
     APPROVED_RUN_KEY,
@@ -159,6 +160,7 @@ def _mac(tmp_path: Path) -> tuple[LaunchAgentAutostart, FakeLaunchctl, Path]:
     return LaunchAgentAutostart(agents_dir=agents, run=fake, uid=501), fake, agents / f"{LAUNCH_AGENT_LABEL}.plist"
 
 
+@posix_only  # checks the agent's 0644 mode
 def test_macos_round_trip_writes_a_valid_launch_agent(tmp_path: Path) -> None:
     backend, fake, plist_path = _mac(tmp_path)
     assert backend.status(MAC_CMD).enabled is False
@@ -242,6 +244,7 @@ def test_launch_agent_template_matches_what_the_backend_writes() -> None:
 
 
 # --- the real adapters, where this machine can run them ------------------------------------------
+@posix_only  # on Windows the real registry is used (the bench's autostart test)
 def test_winreg_adapter_refuses_off_windows() -> None:
     from traycap.autostart import WinregRegistry
     from traycap.errors import AutostartUnsupported

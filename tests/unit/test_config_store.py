@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.platforms import posix_only
 from traycap.errors import ConfigInvalid, ConfigMissing, CorruptFile
 from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
 from traycap.storage.config_store import (
@@ -35,6 +36,7 @@ def test_absent_config_is_none(tmp_path: Path) -> None:
         require_config(tmp_path / "upload-config.json")
 
 
+@posix_only
 def test_save_is_0600_and_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "upload-config.json"
     save_config(path, GOOD)
@@ -43,6 +45,7 @@ def test_save_is_0600_and_round_trips(tmp_path: Path) -> None:
     assert require_config(path) == GOOD
 
 
+@posix_only
 def test_overwriting_a_0644_file_makes_it_0600(tmp_path: Path) -> None:
     path = tmp_path / "upload-config.json"
     path.write_text(json.dumps({"bucket": "old"}))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +38,7 @@ def test_lock_of_a_killed_process_is_free(tmp_path: Path) -> None:
         assert PidLock.is_held(path)
         assert PidLock(path).holder_pid() == proc.pid
     finally:
-        proc.send_signal(signal.SIGKILL)
+        proc.kill()  # SIGKILL; TerminateProcess on Windows
         proc.wait(timeout=10)
     assert not PidLock.is_held(path)
     assert PidLock(path).try_acquire()

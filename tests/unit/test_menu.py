@@ -193,7 +193,7 @@ def test_icon_state_and_tooltip(view: AppView, state: IconState, progress: int, 
     [("<ctrl>+<shift>+r", "Ctrl+Shift+R"), ("<alt>+<f9>", "Alt+F9"), ("<cmd>+<shift>+s", "Super+Shift+S")],
 )
 def test_hotkey_label(spec: str, label: str) -> None:
-    assert hotkey_label(spec) == label
+    assert hotkey_label(spec, "linux") == label
 
 
 def test_session_actions_without_config_show_why_upload_is_disabled() -> None:

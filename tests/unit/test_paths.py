@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.platforms import posix_only
 from traycap.errors import InvalidSessionId
 from traycap.paths import Paths, check_session_id, default_paths, is_valid_session_id, new_session_id
 
@@ -61,6 +62,7 @@ def test_traycap_home_overrides_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert paths.sessions == tmp_path / "h" / "sessions"
 
 
+@posix_only  # XDG; the Windows data dir is checked by the Windows bench
 def test_platform_data_dir_without_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("TRAYCAP_HOME", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))

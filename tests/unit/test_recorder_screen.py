@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.platforms import KILLED_RETURNCODE
 from traycap.errors import DiskFull
 from traycap.recorder.screen import VideoEncoder, salvage_video, video_frame_count
 
@@ -59,7 +60,7 @@ def test_a_killed_encoder_leaves_a_playable_file_that_salvage_cleans(tmp_path: P
         "os.kill(os.getpid(), 9)\n"
     )
     done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, timeout=60)
-    assert done.returncode == -9, done.stderr
+    assert done.returncode == KILLED_RETURNCODE, done.stderr
     readable = video_frame_count(path)
     assert 45 - 11 <= readable <= 45  # at most one 1-s fragment (10 frames) + the frame in flight
     clean = tmp_path / "clean.mp4"

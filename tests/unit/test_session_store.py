@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.platforms import posix_only
 from tests.support.sessions import CORRUPT, make_session_dir, set_tree_mtime
 from traycap.context import Context
 from traycap.errors import CorruptFile, SessionNotFound
@@ -160,6 +161,7 @@ def test_orphan_cleanup_table(ctx: Context, tmp_path: Path) -> None:
     assert (outside / "precious").read_text() == "keep me"
 
 
+@posix_only  # symlinks: Windows needs a privilege for them, Wine shows them as plain files
 def test_cleanup_never_touches_non_sessions(ctx: Context, tmp_path: Path) -> None:
     p = ctx.paths
     old = NOW - 30 * 24 * HOUR

@@ -19,6 +19,7 @@ from traycap.commands.common import EXIT_FAIL, EXIT_OK, fail
 from traycap.context import Context
 from traycap.errors import CorruptFile, TraycapError
 from traycap.models import AppSettings, SessionMeta
+from traycap.osutil import signals
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +74,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         stop.set()
 
     # SIGHUP: the terminal running it was closed; stop and export like Ctrl-C (unless ignored: nohup).
-    stop_signals = [signal.SIGINT, signal.SIGTERM]
-    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
-        stop_signals.append(signal.SIGHUP)
-    previous = {sig: signal.signal(sig, on_signal) for sig in stop_signals}
+    previous = signals.install_stop_handler(on_signal)
     try:
         controller = RecordingController(ctx, settings, on_event=on_event)
         session_id = controller.start()
@@ -97,8 +95,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             controller.wait_idle()
             meta = controller.last_meta  # a failure already stopped and exported it
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        signals.restore(previous)
     print(session_id, flush=True)
     _apply_retention(ctx)
     if meta is None or not meta.zipPath:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 from types import FrameType
@@ -12,6 +11,7 @@ from types import FrameType
 from traycap.commands.common import EXIT_FAIL, EXIT_OK
 from traycap.context import Context
 from traycap.errors import NoDisplay, TrayUnavailable
+from traycap.osutil import signals
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             # Not on the signal frame's thread: shutdown joins threads and waits for the queue.
             threading.Thread(target=app.shutdown, name="traycap-signal-quit", daemon=True).start()
 
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGHUP, on_signal)
-        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # ignored: started in the background
-            signal.signal(signal.SIGINT, on_signal)  # Ctrl-C in a terminal: the tray keeps it past pystray's reset
+        # Ctrl-C in a terminal included: the tray keeps it past pystray's reset.
+        signals.install_stop_handler(on_signal)
         return app.run()
     finally:
         lock.release()

@@ -25,6 +25,7 @@ from traycap.context import Context
 from traycap.errors import CorruptFile, TraycapError
 from traycap.format import human_size
 from traycap.models import UploadConfig, UploadProgress, UploadState, UploadStatus
+from traycap.osutil import signals
 from traycap.storage.prune import PruneReport, RetentionRunner
 from traycap.upload.engine import UploadEngine
 from traycap.upload.lock import QueueLock
@@ -112,18 +113,14 @@ class ProgressPrinter:
 
 @contextlib.contextmanager
 def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM and SIGINT set `stop` (the main thread then stops the queue cleanly)."""
+    """The stop signals (traycap.osutil.signals) set `stop`; the main thread then stops the queue cleanly."""
 
     def handler(signum: int, _frame: FrameType | None) -> None:
         log.info("got %s; stopping at the next part boundary", signal.Signals(signum).name)
         stop.set()
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
+    with signals.stop_signals_caught(handler):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _exit_for(state: UploadState | None, printer: ProgressPrinter) -> int:

@@ -54,7 +54,7 @@ def recover_unfinished(ctx: Context) -> RecoveryReport:
                     continue  # finished by its recorder (or another recovery) while we looked
                 recover_session(ctx, session_id)
             finally:
-                lock.release()
+                lock.release(remove=True)
             report.exported.append(session_id)
         except TraycapError as exc:
             log.error("could not recover session %s: %s", session_id, exc.user_text())
@@ -110,6 +110,6 @@ def recover_session(ctx: Context, session_id: str) -> None:
         remove_raw_files(ctx.sessions.zip_path(meta), files)
     else:
         export_session(ctx, session_id)
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(OSError):  # Windows: open (held by our caller), removed on its release
         files.lock.unlink()
 

@@ -17,7 +17,6 @@ at most about a second. A partial last line (power loss) is skipped by readers.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import logging
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from traycap.errors import DiskFull, StorageError
+from traycap.osutil.private import make_private_dir
 from traycap.storage.atomic import write_bytes_atomic
 from traycap.storage.filelock import PidLock
 
@@ -184,6 +184,7 @@ class SessionWriter:
         self.files = SessionFiles(directory)
         self._monotonic = monotonic
         try:
+            make_private_dir(directory)
             self.files.video_dir.mkdir(parents=True, exist_ok=True)
             self.files.shots_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -221,6 +222,4 @@ class SessionWriter:
             raise errors[0]
 
     def release_lock(self) -> None:
-        with contextlib.suppress(OSError):
-            self.files.lock.unlink()  # while still holding it: nobody mistakes us for a crash
-        self.lock.release()
+        self.lock.release(remove=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from traycap.errors import CorruptFile, DiskFull, StorageError
+from traycap.osutil import files
 
 TMP_PREFIX = ".tmp-"
 
@@ -33,7 +34,7 @@ def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> N
         fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + path.name + ".", dir=path.parent)
         try:
             if mode is not None:
-                os.fchmod(fd, mode)  # before any byte of a secret is written
+                files.set_mode(fd, mode)  # before any byte of a secret is written
             view = memoryview(data)
             while view:
                 written = os.write(fd, view)
@@ -41,7 +42,7 @@ def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> N
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
+        files.replace(tmp, path)
     except OSError as exc:
         if tmp is not None:
             with contextlib.suppress(OSError):
@@ -51,20 +52,7 @@ def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> N
         if exc.errno == errno.EFBIG:
             raise DiskFull(f"The file size limit was reached: could not write {path}") from exc
         raise StorageError(f"Could not write {path}: {exc.strerror or exc}") from exc
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    files.fsync_dir(path.parent)
 
 
 def write_json_atomic(path: Path, obj: Any, *, mode: int | None = None) -> None:
@@ -107,8 +95,7 @@ def read_json(path: str | os.PathLike[str]) -> Any | None:
 
 def _read_all(path: str | os.PathLike[str]) -> bytes:
     # os.open/os.read: half the cost of a buffered open() for these small files.
-    # O_NONBLOCK: a FIFO put in place of a JSON file reads as empty instead of hanging the listing.
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    fd = os.open(path, files.READ_FLAGS)
     try:
         chunks = [os.read(fd, 65536)]
         while chunks[-1]:
@@ -122,7 +109,7 @@ def quarantine(path: Path, now_ms: int) -> Path | None:
     """Move a corrupt file aside (kept for inspection, no longer in the way)."""
     target = path.with_name(f"{path.name}.corrupt-{now_ms}")
     try:
-        os.replace(path, target)
+        files.replace(path, target)
     except OSError:
         return None
     return target

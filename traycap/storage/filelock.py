@@ -1,46 +1,18 @@
 """An exclusive, non-blocking lock on a file that records its holder's pid.
 
-POSIX: `fcntl.flock`; Windows: `msvcrt.locking` on the first byte. Either way
-the OS drops the lock when the process dies, even on SIGKILL, so a crash never
-leaves a stale lock behind. flock locks belong to an open file description, so
-two PidLock objects in one process exclude each other just like two processes.
+The OS drops the lock when the process dies, even on SIGKILL, so a crash never
+leaves a stale lock behind; two PidLock objects in one process exclude each
+other just like two processes (traycap.osutil.locks).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import threading
 from pathlib import Path
 
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-    def _unlock(fd: int) -> None:
-        with contextlib.suppress(OSError):
-            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False
-        return True
-
-    def _unlock(fd: int) -> None:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_UN)
+from traycap.osutil import locks
 
 
 class PidLock:
@@ -58,8 +30,8 @@ class PidLock:
             if self._fd is not None:
                 return True
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
-            if not _try_lock(fd):
+            fd = locks.open_lock_file(self.path)
+            if not locks.try_lock(fd):
                 os.close(fd)
                 return False
             # Who holds it, for "already running" messages; informational only.
@@ -70,14 +42,29 @@ class PidLock:
             self._fd = fd
             return True
 
-    def release(self) -> None:
+    def release(self, *, remove: bool = False) -> None:
+        """Let go of the lock; `remove` also deletes the lock file, never one another process holds."""
         with self._mutex:
             fd, self._fd = self._fd, None
             if fd is None:
                 return
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, 0)
-            _unlock(fd)
+            if remove and not locks.OPEN_FILES_DELETABLE:
+                # Windows: an open file cannot be deleted; delete it once closed (a race with a
+                # new holder only costs that holder its informational pid line).
+                with contextlib.suppress(OSError):
+                    locks.unlock(fd)
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+                return
+            if remove:
+                # POSIX: delete while still holding it, so nobody mistakes the file for a crash's.
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+            with contextlib.suppress(OSError):
+                locks.unlock(fd)
             os.close(fd)
 
     def holder_pid(self) -> int | None:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from traycap.errors import UiError
+from traycap.osutil.private import user_umask
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,8 @@ def open_folder(path: Path) -> None:
     """Start the file manager and return at once; UiError when there is none."""
     if not path.exists():
         raise UiError(f"{path} does not exist")
-    if sys.platform == "win32":  # pragma: no cover - not a supported desktop for the tray yet
-        os.startfile(str(path))  # type: ignore[attr-defined]  # noqa: S606
+    if sys.platform == "win32":  # pragma: no cover - run by the Windows bench under Wine
+        os.startfile(str(path))  # noqa: S606 - Explorer, by the path we were given
         return
     argv = open_command(path)
     if shutil.which(argv[0]) is None:
@@ -35,4 +36,5 @@ def open_folder(path: Path) -> None:
     subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
+        umask=user_umask(),  # files the user makes in it follow their umask, not traycap's 077
     )

@@ -8,6 +8,7 @@ renders those with pystray. Tests drive these functions directly.
 from __future__ import annotations
 
 import enum
+import sys
 from dataclasses import dataclass
 
 from traycap.format import human_duration, human_size, local_time, status_text
@@ -106,9 +107,16 @@ class AppView:
     uploads_paused: bool = False  # `traycap pause-uploads` or the menu; kept across restarts
 
 
-def hotkey_label(spec: str) -> str:
-    """pynput's "<ctrl>+<shift>+r" as a person writes it: "Ctrl+Shift+R"."""
-    names = {"ctrl": "Ctrl", "shift": "Shift", "alt": "Alt", "cmd": "Super", "super": "Super", "win": "Super"}
+# What each OS calls pynput's <cmd> and <alt> keys on its keyboards and in its menus.
+_SYSTEM_KEY = {"win32": "Win", "darwin": "Cmd"}
+_ALT_KEY = {"darwin": "Option"}
+
+
+def hotkey_label(spec: str, platform: str = sys.platform) -> str:
+    """pynput's "<ctrl>+<shift>+r" as a person of this OS writes it: "Ctrl+Shift+R" (Win+Alt+R, Cmd+Option+R)."""
+    system = _SYSTEM_KEY.get(platform, "Super")
+    names = {"ctrl": "Ctrl", "shift": "Shift", "alt": _ALT_KEY.get(platform, "Alt"),
+             "cmd": system, "super": system, "win": system}
     parts = []
     for raw in spec.split("+"):
         key = raw.strip().strip("<>").lower()

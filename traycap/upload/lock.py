@@ -1,15 +1,14 @@
 """Who may run the upload queue, and short locks around upload-state.json updates.
 
-Both are `fcntl.flock` locks: the kernel drops them when the process dies, even
-on SIGKILL, so a crash never leaves a stale lock behind. flock locks belong to
-an open file description, so two QueueLock objects in one process exclude each
-other just like two processes do (tests rely on that).
+Both are OS file locks (traycap.osutil.locks): the OS drops them when the process
+dies, even on SIGKILL, so a crash never leaves a stale lock behind. Two QueueLock
+objects in one process exclude each other just like two processes do (tests rely
+on that).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import threading
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 from traycap.errors import QueueBusy
+from traycap.osutil import locks
 from traycap.paths import Paths
 from traycap.storage.filelock import PidLock
 
@@ -75,9 +75,9 @@ def state_lock(paths: Paths) -> Iterator[None]:
     """
     with _state_mutex:
         paths.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(paths.root / STATE_LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = locks.open_lock_file(paths.root / STATE_LOCK_FILE)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            locks.lock(fd)
             yield
         finally:
-            os.close(fd)  # closing drops the flock
+            os.close(fd)  # closing drops the lock
