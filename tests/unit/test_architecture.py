@@ -45,7 +45,8 @@ LIBRARY_OWNERS: dict[str, frozenset[str] | None] = {
 # layers below it, never one above (not even lazily).
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("core", frozenset({"traycap", "traycap.errors", "traycap.models", "traycap.clock", "traycap.cancel",
-                        "traycap.osutil", "traycap.format", "traycap.paths", "traycap.logs"})),
+                        "traycap.osutil", "traycap.format", "traycap.paths", "traycap.logs",
+                        "traycap.byte_window"})),
     ("storage", frozenset({"traycap.storage", "traycap.context"})),
     ("services", frozenset({"traycap.upload", "traycap.recorder", "traycap.autostart", "traycap.viewer"})),
     ("ui", frozenset({"traycap.ui"})),

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from traycap.byte_window import ByteWindow
 from traycap.errors import CorruptFile
 
 SESSION_JSON = "session.json"
@@ -59,7 +60,7 @@ class BundleData:
     members: frozenset[str]
 
 
-class MemberSlice(io.RawIOBase):
+class MemberSlice(ByteWindow, io.RawIOBase):
     """A read-only, seekable view of bytes [offset, offset+size) of a file (a stored zip member).
 
     Reads use os.pread on one shared descriptor, so the HTTP server's threads
@@ -73,19 +74,8 @@ class MemberSlice(io.RawIOBase):
         self.size = size
         self._pos = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
-        self._pos = max(0, base + pos)
-        return self._pos
+    def window_size(self) -> int:
+        return self.size
 
     def readinto(self, buffer: Any) -> int:
         want = min(len(buffer), self.size - self._pos)

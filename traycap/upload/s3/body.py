@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
+
+from traycap.byte_window import ByteWindow
 
 SEND_CHUNK = 256 * 1024
 PROGRESS_STEP = 1024 * 1024  # progress at least this often while a body is sent
@@ -14,7 +15,7 @@ class Stopped(Exception):
     """Raised from inside a request body to abandon the part (cancel, or a permanent error elsewhere)."""
 
 
-class PartBody:
+class PartBody(ByteWindow):
     """A part's bytes as a seekable stream that checks for a stop between reads.
 
     The sender (urllib3) pulls the body in 16 KiB reads and makes one send()
@@ -35,19 +36,8 @@ class PartBody:
     def __len__(self) -> int:
         return len(self._data)
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: len(self._data)}[whence]
-        self._pos = max(0, min(len(self._data), base + offset))
-        return self._pos
+    def window_size(self) -> int:
+        return len(self._data)
 
     def read(self, size: int | None = -1) -> bytes:
         if size is not None and 0 <= size < SEND_CHUNK:
