@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.platforms import WINDOWS
 from tests.support.secret_stores import MemorySecretStore
 from traycap.errors import SecretStoreError, SecretUnreachable
 from traycap.models import UploadConfig
@@ -39,7 +40,7 @@ def test_with_a_usable_keyring_the_file_holds_no_secret(tmp_path: Path) -> None:
     assert "s3cr3t-value" not in path.read_text() and "token-value-123" not in path.read_text()
     assert store.entries == {secret_account(path, "secretAccessKey"): "s3cr3t-value",
                              secret_account(path, "sessionToken"): "token-value-123"}
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert WINDOWS or stat.S_IMODE(path.stat().st_mode) == 0o600  # Windows: the data dir's ACL
     assert load_config(path, store) == GOOD
 
 
@@ -58,7 +59,7 @@ def test_without_a_keyring_the_secret_stays_in_the_0600_file(tmp_path: Path) -> 
     store = MemorySecretStore(reason="no Secret Service on this bus")
     assert save_config(path, GOOD, store) is SecretLocation.FILE
     assert raw(path)["secretAccessKey"] == "s3cr3t-value" and SECRETS_IN not in raw(path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert WINDOWS or stat.S_IMODE(path.stat().st_mode) == 0o600  # Windows: the data dir's ACL
     stored = read_config(path, store)
     assert stored is not None and stored.location is SecretLocation.FILE and stored.config == GOOD
 

@@ -39,7 +39,7 @@ def test_the_generated_icons_are_up_to_date_with_the_master(tmp_path: Path) -> N
                          timeout=120)
     assert run.returncode == 0, run.stderr
     made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    assert {str(p) for p in made} >= {"assets/traycap.ico", "assets/traycap.icns", "assets/png/traycap-16.png",
+    assert {p.as_posix() for p in made} >= {"assets/traycap.ico", "assets/traycap.icns", "assets/png/traycap-16.png",
                                       "traycap/assets/traycap.png", "traycap/assets/state-idle.png"}
     for rel in made:
         committed, fresh = frames(REPO / rel), frames(tmp_path / rel)
