@@ -15,15 +15,15 @@ cd "$here"
 # against the -dev packages), Tk for the settings dialog, D-Bus + notifications, xclip for the
 # clipboard, xdg-utils to open folders. Tests add Xvfb, xdotool, a tray host (trayer), a
 # notification daemon (dunst), ImageMagick for screenshots, ffmpeg for the recorder benchmark,
-# a Secret Service (gnome-keyring, libsecret-tools) for the keyring tests.
-# chromium + chromium-driver for the replay page's browser tests (driven over WebDriver).
+# a Secret Service (gnome-keyring, libsecret-tools) for the keyring tests, chromium +
+# chromium-driver for the replay page's browser tests (driven over WebDriver), and Wine for the
+# Windows bench (scripts/windows-bench.sh, run by tests/integration/test_windows_bench.py: the
+# real Windows CPython under Debian's Wine).
 runtime_pkgs=(
   python3 python3-venv python3-dev python3-tk build-essential pkg-config
   libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1
   dbus dbus-x11 libnotify-bin xclip xdg-utils x11-xserver-utils
 )
-# The Windows bench (scripts/windows-bench.sh, run by tests/integration/test_windows_bench.py)
-# runs the real Windows CPython under Debian's Wine.
 test_pkgs=(
   xvfb xdotool x11-utils trayer dunst imagemagick ffmpeg desktop-file-utils
   gnome-keyring libsecret-tools chromium chromium-driver wine wine64
