@@ -117,3 +117,15 @@ def test_retention_and_disk_guard_settings_round_trip_and_are_checked() -> None:
     assert got is None and config == GOOD
     assert errors == {"keepUploadedDays": "must be -1 (never), 0 (once verified) or a number of days",
                       "localBudgetMB": "must be a whole number"}
+
+
+def test_encryption_and_the_rate_cap_are_in_the_form_and_checked() -> None:
+    values = form_values(GOOD, AppSettings())
+    assert (values["sse"], values["sseKmsKeyId"], values["maxUploadMBps"]) == ("none", "", "0")
+    values.update(sse="aws:kms", sseKmsKeyId="alias/traycap", maxUploadMBps="2.5")
+    config, _settings, errors = parse_form(values, GOOD, AppSettings())
+    assert errors == {} and config is not None
+    assert (config.sse, config.sseKmsKeyId, config.maxUploadMBps) == ("aws:kms", "alias/traycap", 2.5)
+    values.update(sse="AES256", maxUploadMBps="fast")
+    config, _settings, errors = parse_form(values, GOOD, AppSettings())
+    assert config is None and set(errors) == {"sseKmsKeyId", "maxUploadMBps"}

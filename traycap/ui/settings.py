@@ -32,6 +32,7 @@ from traycap.errors import TraycapError
 from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
 from traycap.storage.atomic import write_json_atomic
 from traycap.storage.config_store import (
+    SSE_MODES,
     check_assignments,
     check_settings_assignments,
     read_config,
@@ -77,6 +78,10 @@ FIELDS: tuple[Field, ...] = (
     Field("useDefaultCredentials", "Use the standard AWS credential chain (no keys here)", "bool", "config"),
     Field("maxRetries", "Max retries", "int", "config"),
     Field("partSizeMiB", "Part size (MiB)", "int", "config", hint="5 or more"),
+    Field("maxUploadMBps", "Upload rate cap (MB/s)", "text", "config", hint="0 = no cap; 2.5 = 2.5 MB/s"),
+    Field("sse", "Server-side encryption", "choice", "config", SSE_MODES,
+          hint="none, AES256 (keys kept by S3) or aws:kms"),
+    Field("sseKmsKeyId", "KMS key (with aws:kms)", "text", "config", hint="key id, key ARN or alias/NAME"),
     Field("autoUpload", "Upload automatically after a recording stops", "bool", "config"),
     Field("hotkey", "Hotkey", "text", "settings", hint="pynput syntax: <ctrl>+<shift>+r"),
     Field("fps", "Frames per second", "int", "settings"),
@@ -122,6 +127,9 @@ def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str,
         "useDefaultCredentials": c.useDefaultCredentials,
         "maxRetries": str(c.maxRetries),
         "partSizeMiB": _mib_text(c.partSizeBytes),
+        "maxUploadMBps": f"{c.maxUploadMBps:g}",
+        "sse": c.sse,
+        "sseKmsKeyId": c.sseKmsKeyId or "",
         "autoUpload": c.autoUpload,
         "hotkey": settings.hotkey,
         "fps": str(settings.fps),
@@ -148,7 +156,7 @@ def parse_form(
     assignments = {
         k: text.get(k, "") for k in (
             "bucket", "region", "keyPrefix", "endpointUrl", "accessKeyId", "secretAccessKey", "sessionToken",
-            "profile", "maxRetries",
+            "profile", "maxRetries", "maxUploadMBps", "sse", "sseKmsKeyId",
         )
     }
     assignments["pathStyle"] = "true" if flags.get("pathStyle") else "false"
