@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import logging
 import os
@@ -35,6 +34,7 @@ from traycap.paths import EXPORTED_MARKER
 from traycap.recorder.actions import INPUT_TYPES
 from traycap.recorder.one_copy import (
     Checkpoint,
+    file_sha256,
     has_raw_files,
     no_checkpoint,
     remove_raw_files,
@@ -184,15 +184,7 @@ def _put_json(zf: zipfile.ZipFile, name: str, obj: Any) -> None:
 
 
 def _fsync_and_hash(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
     with open(path, "rb+") as fh:
-        while True:
-            chunk = fh.read(_CHUNK)
-            if not chunk:
-                break
-            digest.update(chunk)
-            size += len(chunk)
         os.fsync(fh.fileno())
-    return digest.hexdigest(), size
+    return file_sha256(path)
 

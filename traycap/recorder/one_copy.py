@@ -186,10 +186,3 @@ def dedup_exported(ctx: Context) -> DedupReport:
         log.info("removed the raw files of %d exported session(s), %d bytes: their verified zips hold them",
                  len(report.deduped), sum(report.deduped.values()))
     return report
-
-
-def open_bundle(ctx: Context, session_id: str) -> zipfile.ZipFile:
-    """The session's recording as its zip (the one place the raw files live once exported)."""
-    meta = ctx.sessions.read_meta(session_id)
-    return zipfile.ZipFile(ctx.sessions.zip_path(meta))
-
