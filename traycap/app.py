@@ -199,7 +199,7 @@ class TrayApp:
             steps.append(f"{name} {now - mark:.2f}s")
             mark = now
 
-        self._has_queue_lock = self.parts.queue_lock.try_acquire()
+        self._has_queue_lock = self.parts.queue_lock.acquire_as_owner()
         if not self._has_queue_lock:
             log.warning("another traycap process runs the upload queue; this tray only sends it requests")
         # Recovery before cleanup: a recording killed mid-way and found again after more

@@ -153,6 +153,9 @@ class FakeLock:
         self.log.append(f"queue_lock.acquire -> {self.free}")
         return self.free
 
+    def acquire_as_owner(self) -> bool:
+        return self.try_acquire()
+
     def release(self) -> None:
         self.log.append("queue_lock.release")
 

@@ -42,3 +42,32 @@ def test_lock_of_a_killed_process_is_free(tmp_path: Path) -> None:
         proc.wait(timeout=10)
     assert not PidLock.is_held(path)
     assert PidLock(path).try_acquire()
+
+
+def test_an_owner_waits_out_a_probe_that_holds_the_lock_for_an_instant(tmp_path: Path) -> None:
+    # A worker starting while `traycap upload` probes the lock must not conclude that
+    # another worker runs (seen in CI: the worker exited "already run by another process").
+    path = tmp_path / "x.lock"
+    probe, owner = PidLock(path), PidLock(path)
+    assert probe.try_acquire()
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 3:
+            probe.release()  # the probe lets go while the owner is still trying
+
+    assert owner.acquire_as_owner(wait)
+    assert len(waits) == 3
+    assert owner.holder_pid() == os.getpid()
+    owner.release()
+
+
+def test_an_owner_gives_up_when_the_lock_is_really_held(tmp_path: Path) -> None:
+    path = tmp_path / "x.lock"
+    holder, owner = PidLock(path), PidLock(path)
+    assert holder.try_acquire()
+    waited: list[float] = []
+    assert not owner.acquire_as_owner(waited.append)
+    assert 0.4 <= sum(waited) <= 0.6  # about PROBE_GRACE_S of tries, then a clear refusal
+    holder.release()

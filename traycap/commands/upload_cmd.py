@@ -292,7 +292,7 @@ def run_cancel(args: argparse.Namespace, ctx: Context) -> int:
 # --- worker -------------------------------------------------------------------------------
 def run_worker(args: argparse.Namespace, ctx: Context) -> int:
     lock = QueueLock(ctx.paths)
-    if not lock.try_acquire():
+    if not lock.acquire_as_owner():
         return fail(lock.busy_error().user_text())
     stop = threading.Event()
     try:

@@ -10,9 +10,16 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from traycap.osutil import locks
+
+# Short-lived probes (`PidLock.is_held`, `traycap upload` asking whether a worker runs)
+# take the lock for well under a millisecond. A process that means to *hold* the lock
+# tries again for this long before it concludes that someone else really holds it.
+PROBE_GRACE_S = 0.5
+_GRACE_STEP_S = 0.01
 
 
 class PidLock:
@@ -41,6 +48,17 @@ class PidLock:
                 os.write(fd, f"{os.getpid()}\n".encode())
             self._fd = fd
             return True
+
+    def acquire_as_owner(self, wait: Callable[[float], object] | None = None) -> bool:
+        """try_acquire, tried again for PROBE_GRACE_S: a probe holding the lock for an instant
+        must not make a worker or tray believe another owner exists. `wait(seconds)` is the
+        pause between tries (tests inject one)."""
+        pause = wait if wait is not None else threading.Event().wait
+        for _ in range(int(PROBE_GRACE_S / _GRACE_STEP_S)):
+            if self.try_acquire():
+                return True
+            pause(_GRACE_STEP_S)
+        return self.try_acquire()
 
     def release(self, *, remove: bool = False) -> None:
         """Let go of the lock; `remove` also deletes the lock file, never one another process holds."""

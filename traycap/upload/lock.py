@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -39,6 +39,10 @@ class QueueLock:
 
     def try_acquire(self) -> bool:
         return self._lock.try_acquire()
+
+    def acquire_as_owner(self, wait: Callable[[float], object] | None = None) -> bool:
+        """For the process that will run the queue: see PidLock.acquire_as_owner."""
+        return self._lock.acquire_as_owner(wait)
 
     def release(self) -> None:
         self._lock.release()
