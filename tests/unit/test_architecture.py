@@ -47,7 +47,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("core", frozenset({"traycap", "traycap.errors", "traycap.models", "traycap.clock", "traycap.cancel",
                         "traycap.osutil", "traycap.format", "traycap.paths", "traycap.logs",
                         "traycap.byte_window"})),
-    ("storage", frozenset({"traycap.storage", "traycap.context"})),
+    ("storage", frozenset({"traycap.storage", "traycap.context", "traycap.bundle"})),
     ("services", frozenset({"traycap.upload", "traycap.recorder", "traycap.autostart", "traycap.viewer"})),
     ("ui", frozenset({"traycap.ui"})),
     ("composition", frozenset({"traycap.app", "traycap.app_parts", "traycap.app_actions", "traycap.app_events",

@@ -66,3 +66,27 @@ class Recorder(Protocol):
     def wait_idle(self, timeout: float | None = None) -> bool:
         """True once no recording runs and every stopped one is exported."""
         ...
+
+
+class LiveSink(Protocol):
+    """Where a recording's live bundle goes while it grows (the upload lane, traycap/upload/live.py).
+
+    The recorder knows nothing of uploads: the composition (tray, `traycap record`, recovery)
+    builds the sink and hands it to the recorder. All three calls return at once.
+    """
+
+    def committed(self, size: int) -> None:
+        """The first `size` bytes of the bundle zip are final on disk (they never change)."""
+        ...
+
+    def finished(self, size: int, sha256: str) -> None:
+        """The zip is complete: `size` bytes with this SHA-256; send the rest and complete."""
+        ...
+
+    def abandon(self) -> None:
+        """The recording ends without a finished zip (it is finished by recovery later): stop
+        sending and keep what was sent for resume."""
+        ...
+
+
+LiveFactory = Callable[[str], "LiveSink | None"]  # session id -> its sink, or None: record classic
