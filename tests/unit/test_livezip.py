@@ -545,3 +545,12 @@ def resume_and_check(zip_path: Path, journal: Path, prefixes: dict[int, str], *,
     data = zip_path.read_bytes()
     for size, digest in prefixes.items():
         assert sha(data[:size]) == digest, f"the first {size} bytes changed after they were committed"
+
+
+def test_zipfile_internals_are_used_by_livezip_only() -> None:
+    """Resume puts entries into ZipFile.filelist/NameToInfo, which is not public API: one module
+    does it, so a Python release that changes them breaks one module (and the byte-identical test)."""
+    package = ROOT / "traycap"
+    users = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
+                   if any(word in p.read_text(encoding="utf-8") for word in ("NameToInfo", ".filelist", "_didModify")))
+    assert users == ["bundle/livezip.py"]
