@@ -380,6 +380,26 @@ def test_reopen_cuts_a_torn_journal_line_and_goes_on(tmp_path: Path) -> None:
     assert [json.loads(line).get("name") for line in journal.read_text().splitlines()] == ["a", "c", None]
 
 
+def test_a_crash_while_finishing_leaves_an_unfinished_zip_that_finishes_the_same(tmp_path: Path) -> None:
+    """Killed after the central directory was written but before the final journal line was
+    durable: the zip is not finished, reopen cuts the central directory, and finishing again
+    gives the same bytes."""
+    zip_path, journal = paths(tmp_path)
+    lz = LiveZip.create(zip_path, journal)
+    lz.add("a", b"a" * 3000, compress=True, cursor={"n": 1})
+    committed = lz.add("b", b"b" * 3000, compress=False, cursor={"n": 2})
+    final = lz.finish()
+    finished = zip_path.read_bytes()
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join(lines[:2]) + lines[2][:-9])
+    assert LiveZip.read_final(journal) is None
+    lz = LiveZip.reopen(zip_path, journal)
+    assert (lz.final, lz.committed, lz.names) == (None, committed, ["a", "b"])
+    assert zip_path.stat().st_size == committed
+    assert lz.finish() == final
+    assert zip_path.read_bytes() == finished
+
+
 def test_a_last_line_of_garbage_counts_as_not_written(tmp_path: Path) -> None:
     """After a power loss a file can end in zeros where the last write was: that line was never fsynced."""
     zip_path, journal = paths(tmp_path)
