@@ -144,3 +144,17 @@ def test_a_bad_format_1_member_or_a_non_zip_is_reported(tmp_path: Path) -> None:
     bad.write_bytes(os.urandom(100))
     with pytest.raises(CorruptFile, match="not a readable zip"):
         BundleZip(bad)
+
+
+def test_chains_share_the_segment_slices_and_one_closing_leaves_the_others(
+        twins: tuple[Path, Repacked], tmp_path: Path) -> None:
+    _, v2 = twins
+    with BundleReader(v2.path) as bundle:
+        first, second = bundle.open_video(), bundle.open_video()
+        assert first.read_span(0, 100) == v2.video[:100]
+        first.close()
+        assert first.closed and not second.closed
+        assert second.read_span(len(v2.segments[0]) - 2, 4) == v2.video[len(v2.segments[0]) - 2:][:4]
+        second.close()
+        with bundle.open_video() as third:
+            assert third.read_span(0, len(v2.video)) == v2.video

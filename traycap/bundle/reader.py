@@ -135,6 +135,7 @@ class BundleZip:
         self._infos = {i.filename: i for i in self._zip.infolist()}
         self.members = frozenset(self._infos)
         self._info: dict[str, Any] | None = None
+        self._video: tuple[str, ...] | None = None
 
     @property
     def info(self) -> dict[str, Any]:
@@ -244,9 +245,12 @@ class BundleZip:
 
     def video_members(self) -> tuple[str, ...]:
         """The members whose bytes, concatenated in this order, are the MP4."""
-        if self.format == layout.FORMAT_LIVE:
-            return tuple(_children(self.members, layout.VIDEO_SEGMENTS))
-        return (layout.VIDEO_MP4,) if layout.VIDEO_MP4 in self._infos else ()
+        if self._video is None:
+            if self.format == layout.FORMAT_LIVE:
+                self._video = tuple(_children(self.members, layout.VIDEO_SEGMENTS))
+            else:
+                self._video = (layout.VIDEO_MP4,) if layout.VIDEO_MP4 in self._infos else ()
+        return self._video
 
     def video_ranges(self) -> list[tuple[int, int]] | None:
         """The video as byte ranges of the zip file, in order (one per member); None when a video

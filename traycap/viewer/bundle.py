@@ -63,13 +63,15 @@ class MemberSlice(ByteWindow, io.RawIOBase):
 class SliceChain(ByteWindow, io.RawIOBase):
     """Several slices end to end, read as one seekable file (a format-2 video: its segments in order).
 
-    A read or span that crosses a boundary reads the end of one slice and the start of the next;
-    closing the chain closes its slices.
+    A read or span that crosses a boundary reads the end of one slice and the start of the next.
+    The chain reads its slices with `read_span` only (no position), so several chains may share
+    them; closing a chain closes its slices only when it owns them.
     """
 
-    def __init__(self, parts: Sequence[MemberSlice]) -> None:
+    def __init__(self, parts: Sequence[MemberSlice], *, owns_parts: bool = True) -> None:
         super().__init__()
         self._parts = list(parts)
+        self._owns_parts = owns_parts
         self._starts: list[int] = []
         total = 0
         for part in self._parts:
@@ -109,7 +111,7 @@ class SliceChain(ByteWindow, io.RawIOBase):
     def close(self) -> None:
         if not self.closed:
             try:
-                for part in self._parts:
+                for part in self._parts if self._owns_parts else ():
                     part.close()
             finally:
                 super().close()
@@ -124,6 +126,7 @@ class BundleReader:
         self._lock = threading.Lock()
         self.zip = BundleZip(path)
         self._extracted: dict[str, Path] = {}
+        self._video_parts: list[MemberSlice] | None = None  # a segmented video's slices, made once
 
     def __enter__(self) -> BundleReader:
         return self
@@ -132,6 +135,10 @@ class BundleReader:
         self.close()
 
     def close(self) -> None:
+        with self._lock:
+            parts, self._video_parts = self._video_parts or [], None
+        for part in parts:
+            part.close()
         self.zip.close()
 
     @property
@@ -164,6 +171,14 @@ class BundleReader:
             raise KeyError("video")
         if len(names) == 1:
             return self.open_member(names[0])
+        return SliceChain(self._segment_slices(names), owns_parts=False)
+
+    def _segment_slices(self, names: tuple[str, ...]) -> list[MemberSlice]:
+        """The segments' slices, made at the first request and shared by every chain after it
+        (an hour of video is ~3,600 segments: their local headers are read once, not per request)."""
+        with self._lock:
+            if self._video_parts is not None:
+                return self._video_parts
         parts: list[MemberSlice] = []
         try:
             for name in names:
@@ -172,7 +187,12 @@ class BundleReader:
             for part in parts:
                 part.close()
             raise
-        return SliceChain(parts)
+        with self._lock:
+            if self._video_parts is None:
+                self._video_parts, parts = parts, []
+        for part in parts:  # another thread made them first
+            part.close()
+        return self._video_parts
 
     def _extract(self, name: str) -> Path:
         with self._lock:
