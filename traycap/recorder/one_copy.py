@@ -18,6 +18,15 @@ or a verified zip.
 Raw files a zip does not hold (a screenshot whose index line was lost in a
 crash) are left where they are: they are not in the bundle, so they are not a
 second copy of anything.
+
+Which member holds which raw file depends on the bundle's format (traycap/bundle/reader.py
+tells): format 1 (exported at Stop) holds video/screen.mp4 as one stored member (its size and
+CRC-32 must match) and the .jsonl files converted to JSON arrays (present is enough: the export
+made them from these files a moment ago). Format 2 (written while recording) holds the video as
+segments, so screen.mp4 must have the SHA-256 of the segments concatenated (both streamed), and
+each .jsonl file as chunks, so its records must equal the chunks' records (a torn last line or a
+garbled line is skipped on both sides, as the recorder's reader skips it). PNGs are stored
+members in both: size and CRC-32.
 """
 
 from __future__ import annotations
