@@ -69,6 +69,9 @@ class BundleModel:
     shot_members: dict[str, str]  # screenshot file name (as in the index) -> member name
     preview: str | None  # member name of preview.jpg, when present
     video: tuple[str, ...]  # the video's members in play order; () when the bundle has no video
+    # The video's bytes as (offset in the zip file, length), in play order: one range for format 1,
+    # one per segment for format 2; None when a video member is compressed (read it with open_stream).
+    video_ranges: tuple[tuple[int, int], ...] | None
     members: frozenset[str]
 
     @property
@@ -136,6 +139,7 @@ class BundleZip:
         self.members = frozenset(self._infos)
         self._info: dict[str, Any] | None = None
         self._video: tuple[str, ...] | None = None
+        self._ranges: tuple[tuple[int, int], ...] | None = None
 
     @property
     def info(self) -> dict[str, Any]:
@@ -252,13 +256,15 @@ class BundleZip:
                 self._video = (layout.VIDEO_MP4,) if layout.VIDEO_MP4 in self._infos else ()
         return self._video
 
-    def video_ranges(self) -> list[tuple[int, int]] | None:
+    def video_ranges(self) -> tuple[tuple[int, int], ...] | None:
         """The video as byte ranges of the zip file, in order (one per member); None when a video
-        member is compressed (read it with open_stream) and [] when there is no video."""
+        member is compressed (read it with open_stream) and () when there is no video."""
         names = self.video_members()
         if not all(self.is_stored(n) for n in names):
             return None
-        return [self.stored_range(n) for n in names]
+        if self._ranges is None:
+            self._ranges = tuple(self.stored_range(n) for n in names)
+        return self._ranges
 
     def video_size(self) -> int:
         return sum(self._infos[n].file_size for n in self.video_members())
@@ -280,5 +286,6 @@ class BundleZip:
             shot_members=shot_members,
             preview=layout.PREVIEW_JPG if layout.PREVIEW_JPG in self._infos else None,
             video=self.video_members(),
+            video_ranges=self.video_ranges(),
             members=self.members,
         )

@@ -180,8 +180,11 @@ class BundleReader:
             if self._video_parts is not None:
                 return self._video_parts
         parts: list[MemberSlice] = []
+        ranges = self.zip.video_ranges()
+        if ranges is not None:  # all stored: slices of the zip itself
+            parts = [MemberSlice(self.zip.fd, offset, size) for offset, size in ranges]
         try:
-            for name in names:
+            for name in names if ranges is None else ():
                 parts.append(self.open_member(name))
         except BaseException:
             for part in parts:
