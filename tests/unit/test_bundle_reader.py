@@ -168,3 +168,15 @@ def test_the_test_harness_reads_both_formats_alike(twins: tuple[Path, Repacked],
     a, b = read_bundle(v1), read_bundle(v2.path)
     assert (a.actions, a.frames, a.shots) == (b.actions, b.frames, b.shots)
     assert b.extract("video/screen.mp4", tmp_path).read_bytes() == v2.video
+
+
+def test_segments_and_chunks_go_by_their_number(tmp_path: Path) -> None:
+    path = tmp_path / "b.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("session.json", json.dumps({"formatVersion": 2}))
+        for n in (100000, 2, 99999, 0, 1):
+            zf.writestr(layout.video_segment(n), f"<{n}>", compress_type=zipfile.ZIP_STORED)
+            zf.writestr(layout.chunk(layout.ACTIONS_CHUNKS, n), json.dumps({"n": n}) + "\n")
+    with BundleZip(path) as bundle:
+        assert b"".join(bundle.iter_bytes(bundle.video_members())) == b"<0><1><2><99999><100000>"
+        assert [a["n"] for a in bundle.model().actions] == [0, 1, 2, 99999, 100000]

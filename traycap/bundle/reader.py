@@ -80,9 +80,16 @@ class BundleModel:
 
 
 def _children(names: frozenset[str], prefix: str, suffix: str = "") -> list[str]:
-    """Members directly under `prefix` (no deeper folder), in name order."""
-    return sorted(n for n in names if n.startswith(prefix) and len(n) > len(prefix)
-                  and "/" not in n[len(prefix):] and n.endswith(suffix))
+    """Members directly under `prefix` (no deeper folder), in name order: NNNNN names by their number,
+    which is name order for the 5-digit names layout.py writes and stays right past 99999."""
+    found = [n for n in names if n.startswith(prefix) and len(n) > len(prefix)
+             and "/" not in n[len(prefix):] and n.endswith(suffix)]
+    return sorted(found, key=_number_first)
+
+
+def _number_first(name: str) -> tuple[int, str]:
+    stem = name.rsplit("/", 1)[-1].split(".", 1)[0]
+    return (int(stem) if stem.isdigit() else sys.maxsize, name)
 
 
 def detect_format(names: frozenset[str], info: dict[str, Any]) -> int:
