@@ -27,8 +27,6 @@ from traycap.bundle.reader import BundleModel, BundleZip, pread
 from traycap.byte_window import ByteWindow
 from traycap.errors import CorruptFile
 
-BundleData = BundleModel  # the name this module used before the reader moved to traycap.bundle
-
 
 class MemberSlice(ByteWindow, io.RawIOBase):
     """A read-only, seekable view of bytes [offset, offset+size) of a file (a stored zip member).
