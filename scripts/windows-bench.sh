@@ -233,18 +233,19 @@ EOF
   test -f "$bench/py/cp313/python.exe"
 
   # 2. The dependencies, resolved for Windows, as wheels unpacked into deps/.
-  local reqs wheels
+  local reqs listed wheels=()
   reqs="$(resolve_requirements)"
   for needed in pynput pystray mss plyer platformdirs boto3 pytest; do
     grep -qi "^$needed==" "$reqs" || { echo "windows-bench: $needed not resolved" >&2; exit 1; }
   done
   cp "$reqs" "$bench/requirements-win.txt"
-  wheels="$(fetch_wheels "$reqs")"
+  listed="$(fetch_wheels "$reqs")"
+  mapfile -t wheels <<< "$listed"
   rm -rf "$bench/deps"
   mkdir -p "$bench/deps"
-  while IFS= read -r wheel; do
-    "$py" -m zipfile -e "$wheel" "$bench/deps/"
-  done <<< "$wheels"
+  # One process for all of them: 2 s here, 6 s with `python -m zipfile -e` per wheel.
+  "$py" -c 'import sys, zipfile; [zipfile.ZipFile(w).extractall(sys.argv[1]) for w in sys.argv[2:]]' \
+    "$bench/deps" "${wheels[@]}"
   cat > "$bench/deps/sitecustomize.py" <<'EOF'
 """Windows bench only (scripts/windows-bench.sh): Wine 8 has no WMI, see there."""
 import platform
