@@ -212,11 +212,17 @@ class UploadService:
 
     def complete_live(
         self, key: str, upload_id: str, parts: list[CompletedPart], *, size: int, sha256: str,
-        wake: threading.Event | None = None,
+        wake: threading.Event | None = None, maybe_done: bool = False,
     ) -> None:
         """CompleteMultipartUpload, then HeadObject: size and S3's checksum of the parts (the
-        SHA-256 metadata is not there yet). UploadGone: the upload is gone (aborted, expired)."""
-        complete_upload(self.calls, key, upload_id, parts, retry=self.retry, wake=wake, on_gone=lambda: None)
+        SHA-256 metadata is not there yet). UploadGone: the upload is gone (aborted, expired),
+        unless `maybe_done` (an earlier call may have completed it, its answer lost): then the
+        HeadObject decides."""
+        try:
+            complete_upload(self.calls, key, upload_id, parts, retry=self.retry, wake=wake, on_gone=lambda: None)
+        except UploadGone:
+            if not maybe_done or not unstamped(self.calls.head_object(key), size):
+                raise
         verify_stored(
             self.calls.head_object(key), key, size=size, sha256=sha256, single_checksum=None, parts=parts,
             check_checksum=not self.config.compatibility, encryption=self._encryption(),
