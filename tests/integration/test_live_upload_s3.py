@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import no_traceback, run
 from tests.support.faultproxy import FaultProxy
 from tests.support.s3servers import S3Server
 from tests.support.waiting import wait_until
@@ -265,3 +266,31 @@ def test_a_killed_recording_process_then_the_queue_finishes_the_same_upload(
     assert proxy.count("PutObject") == 1  # the stamp (a self-copy is a PUT with x-amz-copy-source)
     assert_in_bucket(s3, rec, sha)
     print(json.dumps({"server": s3.kind, "acked_parts": len(killed.parts), "resent": size - acked}))
+
+
+def test_the_cli_shows_a_live_session_refuses_to_queue_it_and_cancels_it(
+    s3: S3Server, proxy: FaultProxy, lctx: Context, home: Path
+) -> None:
+    lctx.save_config(s3.config(endpointUrl=proxy.url))
+    rec = Recording(lctx, f"20261202-1104{s3.kind[:2]}-cli", seed=5)
+    lane, _ = lane_for(lctx, rec)
+    try:
+        lane.committed(rec.append(2 * P))
+        wait_until("2 parts saved", lambda: parts_saved(rec, 2), 30)
+        listing = run(home, "sessions")
+        assert listing.returncode == 0 and "uploading while recording: 10.0 MB sent" in listing.stdout, listing
+        (row,) = [r for r in json.loads(run(home, "sessions", "--json").stdout) if r["sessionId"] == rec.sid]
+        assert (row["uploadStatus"], row["uploadedBytes"]) == ("live", 2 * P)
+        queued = run(home, "upload", rec.sid)
+        assert queued.returncode != 0 and "already uploading while it is recorded" in queued.stderr, queued
+        cancelled = run(home, "cancel", rec.sid)  # another process: the lane notices before its next part
+        assert cancelled.returncode == 0 and "the recording goes on" in cancelled.stdout, cancelled
+        no_traceback(cancelled)
+        assert lane.wait(30)
+        assert rec.state().status is S.NOT_UPLOADED  # type: ignore[union-attr]
+        assert not [u for u in s3.list_multipart_uploads() if u["Key"] == rec.key]
+        sent = proxy.count("UploadPart")
+        lane.committed(rec.append(P))
+        assert proxy.count("UploadPart") == sent
+    finally:
+        lane.handover(5)

@@ -6,6 +6,7 @@ test drives `step()` and moves the FakeClock through the backoffs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from collections.abc import Callable
@@ -20,8 +21,10 @@ from traycap.cancel import CancelToken
 from traycap.clock import FakeClock
 from traycap.context import Context
 from traycap.errors import AccessDenied, IllegalTransition, NetworkError
-from traycap.models import MIB, SessionMeta, UploadProgress, UploadStatus
+from traycap.format import status_text
+from traycap.models import MIB, SessionListItem, SessionMeta, UploadProgress, UploadStatus
 from traycap.upload import transitions
+from traycap.upload.bandwidth import TokenBucket
 from traycap.upload.live import LiveUpload, hand_over
 from traycap.upload.pause import set_uploads_paused
 from traycap.upload.requests import request_cancel, request_upload
@@ -254,3 +257,25 @@ def test_handover_then_the_queue_engine_finishes_the_same_upload_and_stamps_it(
 def test_hand_over_leaves_other_states_alone(ctx: Context) -> None:
     write_config(ctx)
     assert hand_over(ctx, SID, total=5) is None
+
+
+def test_a_shared_rate_limiter_paces_the_parts(ctx: Context, clock: FakeClock) -> None:
+    h = Harness(ctx, clock)
+    shared = TokenBucket(1000.0, clock, burst=256)  # 1 kB/s, the queue's own bucket in the tray
+    h.lane = LiveUpload(
+        ctx, "20261202-110001-rate", h.path, engine=h.engine, clock=clock, limiter=shared, part_size=P,
+        executor=InlineExecutor(), start=False,
+    )
+    start = clock.monotonic()
+    h.grow(4 * P)
+    h.run()
+    assert h.s3.parts_sent() == [1, 2, 3, 4]
+    assert clock.monotonic() - start == pytest.approx((4 * P - 256) / 1000, abs=0.01)
+
+
+def test_sessions_row_of_a_live_session() -> None:
+    item = SessionListItem(sessionId=SID, createdAt=1, actionCount=0, isExported=False, uploadStatus=S.LIVE,
+                           uploadedBytes=120 * MIB)
+    assert status_text(item) == "uploading while recording: 120.0 MB sent"
+    assert item.to_json()["uploadedBytes"] == 120 * MIB
+    assert "uploadedBytes" not in dataclasses.replace(item, uploadStatus=S.DONE).to_json()
