@@ -279,3 +279,35 @@ def test_sessions_row_of_a_live_session() -> None:
     assert status_text(item) == "uploading while recording: 120.0 MB sent"
     assert item.to_json()["uploadedBytes"] == 120 * MIB
     assert "uploadedBytes" not in dataclasses.replace(item, uploadStatus=S.DONE).to_json()
+
+
+def test_a_part_that_stalls_three_times_gets_a_fresh_upload(h: Harness) -> None:
+    h.grow(P)
+    h.run()
+    first = h.lane.upload_id
+    h.s3.fail("upload_part", NetworkError("timed out"), part=2, times=3)  # ListParts still answers
+    h.grow(P)
+    for _ in range(3):
+        h.run()
+        h.clock.advance(30)
+    assert first in h.s3.aborted and h.lane.upload_id not in (None, first)
+    h.run()
+    state = h.state()
+    assert state.uploadId == h.lane.upload_id and [p.partNumber for p in state.parts] == [1, 2]
+    sha = h.finish(tail=5)
+    h.run()
+    assert h.s3.objects[KEY] == (h.path.read_bytes(), {META_SHA256: sha})
+
+
+def test_an_outage_is_not_a_stall(h: Harness) -> None:
+    h.grow(P)
+    h.run()
+    first = h.lane.upload_id
+    h.s3.fail("upload_part", NetworkError("down"), times=5)
+    h.s3.fail("list_parts", NetworkError("down"), times=5)
+    h.grow(P)
+    for _ in range(5):
+        h.run()
+        h.clock.advance(30)
+    h.run()
+    assert h.lane.upload_id == first and not h.s3.aborted and len(h.state().parts) == 2

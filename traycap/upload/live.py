@@ -35,9 +35,9 @@ The rules (docs/upload.md, "Uploading while recording"):
   x-amz-meta-sha256), HEAD (size + sha256), then live -> done with the same UploadProgress
   event the queue emits, so the tray offers the link as after a queued upload.
 
-Not done here (yet): the stall rule of docs/queue.md (a part never accepted while the server
-answers other requests): the lane keeps trying it with backoff; the queue applies the rule
-once the session is handed over.
+The stall rule of docs/queue.md applies (a part never accepted while the server answers
+other requests): 3 stalls -> a fresh multipart upload from part 1; if that stalls too, nothing
+more is sent until Stop and the queue takes over after the hand-over.
 
 `step()` is one synchronous round (like the queue's process_one): tests drive it with a
 FakeClock and an inline executor; the thread calls it until the lane ends.
@@ -55,7 +55,7 @@ from typing import Protocol
 
 from traycap.clock import Clock
 from traycap.context import Context
-from traycap.errors import CorruptFile, TraycapError, UploadError, UploadGone
+from traycap.errors import CorruptFile, NetworkError, TraycapError, UploadError, UploadGone
 from traycap.models import MAX_PARTS, MIB, CompletedPart, UploadConfig, UploadProgress, UploadState, UploadStatus
 from traycap.upload import transitions
 from traycap.upload.backoff import backoff_ms
@@ -108,6 +108,8 @@ class LiveEngine(Protocol):
     ) -> None: ...
 
     def abort(self, key: str, upload_id: str) -> None: ...
+
+    def answers(self, key: str, upload_id: str) -> bool: ...
 
 
 class _Stop(enum.Enum):
@@ -185,6 +187,9 @@ class LiveUpload:
         self._error: str | None = None  # the trouble shown in the state (an outage), None when sending
         self._sent = 0
         self._warned_max = False
+        self._stalls = 0  # the stall rule (docs/queue.md), in memory: a restarted lane starts again
+        self._fresh_starts = 0
+        self._stuck = False  # a fresh upload stalled too: nothing more is sent while recording
         self._outcome: UploadState | None = None
         self._executor = executor or ThreadPoolExecutor(self._concurrency, thread_name_prefix="traycap-live-part")
         self._owns_executor = executor is None
@@ -282,7 +287,7 @@ class LiveUpload:
             return True
         if self._check_disk(force=False):
             return True
-        if uploads_paused(self._ctx.paths) or self._clock.monotonic() < self._retry_at:
+        if uploads_paused(self._ctx.paths) or self._clock.monotonic() < self._retry_at or self._stuck:
             return did
         if self._upload_id is None:
             if final is None and committed < self._part_size:
@@ -589,11 +594,43 @@ class LiveUpload:
                 continue  # stopped on purpose
             else:
                 self._handle_error(outcome, f"part {number}")
+                if isinstance(outcome, NetworkError) and not accepted and not self._ended.is_set():
+                    self._maybe_stalled(number)
         if accepted and not self._ended.is_set():
+            self._stalls = 0
             self._sending_again()
             if self._checkpoint():
                 self._live_progress()
         return True
+
+    def _maybe_stalled(self, number: int) -> None:
+        """The stall rule of docs/queue.md: a part that fails without an answer while the endpoint
+        answers a ListParts for the same upload, with no part accepted meanwhile. STALLS_PER_UPLOAD
+        of them: that multipart upload is aborted and a fresh one sent from part 1; a fresh one that
+        stalls as often too: no new part until Stop (the queue takes over with its own rule)."""
+        upload_id = self._upload_id
+        if upload_id is None or not self._engine.answers(self._key, upload_id):
+            return  # nothing answers: an outage, not a stall
+        self._stalls += 1
+        log.warning("session %s: part %d of the live upload was not accepted while %s answers (%d of %d)",
+                    self._sid, number, self._key, self._stalls, transitions.STALLS_PER_UPLOAD)
+        if self._stalls < transitions.STALLS_PER_UPLOAD:
+            return
+        self._stalls = 0
+        if self._fresh_starts >= transitions.FRESH_STARTS:
+            self._stuck = True
+            log.warning("session %s: the live upload stalls again; the rest is sent after Stop", self._sid)
+            return
+        self._fresh_starts += 1
+        try:
+            self._engine.abort(self._key, upload_id)
+        except TraycapError as exc:
+            log.warning("session %s: could not abort the stalled upload: %s", self._sid, exc.user_text())
+        log.warning("session %s: live upload %s abandoned for stalling; starting a fresh one", self._sid, upload_id)
+        self._upload_id = None
+        self._done = {}
+        self._retry_at = float("-inf")
+        self._checkpoint()
 
     def _gone(self) -> None:
         """NoSuchUpload: aborted by a cancel (another process) or expired: cancelled, or start afresh."""

@@ -63,15 +63,18 @@ class UploadService:
         read_timeout: float = READ_TIMEOUT_S,
         part_attempts: int = ATTEMPTS,
         calls: S3Calls | None = None,
+        bandwidth: TokenBucket | None = None,
     ) -> None:
-        """`calls`: the S3 calls to use (tests pass a fake); by default a boto3 S3Client."""
+        """`calls`: the S3 calls to use (tests pass a fake); by default a boto3 S3Client.
+        `bandwidth`: a rate cap shared with other engines (the tray's queue and a live lane);
+        by default one of this engine's own for maxUploadMBps."""
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self.concurrency = max(1, config.maxConcurrency)
         self.retry = Retry(self.clock, part_attempts)
         # One bucket for every upload of this engine: the queue runs one upload at a time,
         # and all its parts in flight share the cap.
-        self.bandwidth = TokenBucket.for_mbps(config.maxUploadMBps, self.clock)
+        self.bandwidth = bandwidth if bandwidth is not None else TokenBucket.for_mbps(config.maxUploadMBps, self.clock)
         register_secret(config.secretAccessKey)
         register_secret(config.sessionToken)
         self._client = S3Client(
@@ -209,6 +212,16 @@ class UploadService:
             self.calls, key, upload_id, number, data, md5=self.config.compatibility, retry=self.retry,
             stop=stop, wake=wake, count=count, report=report, throttle=throttle,
         )
+
+    def answers(self, key: str, upload_id: str) -> bool:
+        """Does the endpoint answer a ListParts for this upload (a stall, not an outage)?"""
+        try:
+            self.calls.list_parts(key, upload_id)
+        except UploadGone:
+            return True
+        except UploadError:
+            return False
+        return True
 
     def complete_live(
         self, key: str, upload_id: str, parts: list[CompletedPart], *, size: int, sha256: str,
