@@ -294,3 +294,19 @@ def test_the_cli_shows_a_live_session_refuses_to_queue_it_and_cancels_it(
         assert proxy.count("UploadPart") == sent
     finally:
         lane.handover(5)
+
+
+def test_the_stamp_keeps_the_encryption_asked_for(moto: S3Server, home: Path, lctx: Context) -> None:
+    lctx.save_config(moto.config(sse="AES256"))
+    rec = Recording(lctx, "20261202-1105mo-sse", seed=6)
+    lane, _ = lane_for(lctx, rec)
+    try:
+        lane.committed(rec.append(P + 10))
+        wait_until("part 1 saved", lambda: parts_saved(rec, 1), 30)
+        size, sha = rec.export()
+        lane.finished(size, sha)
+        assert lane.wait(60) and rec.state().status is S.DONE  # type: ignore[union-attr]
+        head = moto.client().head_object(Bucket=moto.bucket, Key=rec.key)
+        assert head["ServerSideEncryption"] == "AES256" and head["Metadata"]["sha256"] == sha
+    finally:
+        lane.handover(5)
