@@ -118,6 +118,7 @@ def test_grows_then_finished_uploads_the_file_and_stamps_it(h: Harness) -> None:
     assert data == h.path.read_bytes() and meta == {META_SHA256: sha}
     state = h.state()
     assert (state.status, state.totalBytes, state.uploadId, state.completedAt) == (S.DONE, 2947, None, h.clock.now_ms())
+    assert state.lastAttemptAt == h.clock.now_ms()  # Stop: the tray's "done in N s" counts from it
     assert h.events[-1].status is S.DONE and h.lane.wait(0) and h.lane.outcome == state
     assert {e.status for e in h.events[:-1]} == {S.LIVE}
     assert h.s3.count("stamp_sha256") == 1

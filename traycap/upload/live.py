@@ -173,6 +173,7 @@ class LiveUpload:
         # what the bundler said (under _lock)
         self._committed = 0
         self._final: tuple[int, str] | None = None
+        self._finished_at: int | None = None  # when the zip was finished (Stop): "done in 2 s" counts from it
         self._stop: _Stop | None = None
         # the lane thread's own (results come back under _lock)
         self._results: list[tuple[str, int, CompletedPart | BaseException]] = []
@@ -210,6 +211,7 @@ class LiveUpload:
         with self._lock:
             self._final = (size, sha256.lower())
             self._committed = size
+            self._finished_at = self._clock.now_ms()
         self._wake.set()
 
     def abandon(self) -> None:
@@ -670,7 +672,9 @@ class LiveUpload:
                         self._sid, self._key, exc.user_text())
         now = self._clock.now_ms()
         result = UploadResult(self._key, size, sha256, self.bytes_sent)
-        after = self._write(lambda s: transitions.succeeded(s, result, now))
+        started = self._finished_at or now
+        # lastAttemptAt = Stop: the tray's "Upload done … in 2 s" is Stop -> done, not the recording.
+        after = self._write(lambda s: transitions.succeeded(s, result, now).with_(lastAttemptAt=started))
         if after is None or after.status is not UploadStatus.DONE:
             self._check_disk(force=True)
             if not self._ended.is_set():
