@@ -155,7 +155,12 @@ class LiveUpload:
     ) -> None:
         """`limiter`: the rate cap to share with the queue (None: the engine's own). `executor`:
         where parts are sent (tests pass an inline one; by default `concurrency` threads).
-        `start=False`: no thread; the caller drives `step()`."""
+        `start=False`: no thread; the caller drives `step()`.
+
+        Writes not_uploaded -> live at once (a live state of this session is taken over with its
+        multipart upload). Raises IllegalTransition for a session in another state (queued,
+        uploaded, failed) and a StorageError when the state cannot be written: the composition
+        then records without a lane."""
         self._ctx = ctx
         self._sid = session_id
         self._path = Path(zip_path)
@@ -177,7 +182,7 @@ class LiveUpload:
         self._stop: _Stop | None = None
         # the lane thread's own (results come back under _lock)
         self._results: list[tuple[str, int, CompletedPart | BaseException]] = []
-        self._in_flight: set[int] = set()
+        self._in_flight: set[tuple[str, int]] = set()  # (upload id, part number): memory is bounded by all of them
         self._done: dict[int, CompletedPart] = {}
         self._upload_id: str | None = None
         self._failures = 0
@@ -296,7 +301,7 @@ class LiveUpload:
                 return did
             return self._create() or did
         did = self._send_ready(committed, final) or did
-        if final is not None and not self._in_flight and self._all_sent(final[0]):
+        if final is not None and not self._in_flight and self._all_sent(final[0]):  # none of an old upload either
             self._finish(*final)
             return True
         return did
@@ -521,7 +526,7 @@ class LiveUpload:
         did = False
         number = 1
         while len(self._in_flight) < self._concurrency:
-            while number <= upto and (number in self._done or number in self._in_flight):
+            while number <= upto and (number in self._done or (self._upload_id or "", number) in self._in_flight):
                 number += 1
             if number > upto:
                 break
@@ -554,7 +559,7 @@ class LiveUpload:
     def _submit(self, number: int, data: memoryview) -> None:
         upload_id = self._upload_id
         assert upload_id is not None
-        self._in_flight.add(number)
+        self._in_flight.add((upload_id, number))
 
         def count(n: int) -> None:
             with self._lock:
@@ -575,7 +580,7 @@ class LiveUpload:
         try:
             self._executor.submit(send).add_done_callback(done)
         except RuntimeError:  # the executor is shut down: the lane has ended
-            self._in_flight.discard(number)
+            self._in_flight.discard((upload_id, number))
 
     def _harvest(self) -> bool:
         with self._lock:
@@ -584,7 +589,7 @@ class LiveUpload:
             return False
         accepted = False
         for upload_id, number, outcome in results:
-            self._in_flight.discard(number)
+            self._in_flight.discard((upload_id, number))
             if upload_id != self._upload_id or self._ended.is_set():
                 continue  # a part of an upload given up on (gone, cancelled)
             if isinstance(outcome, CompletedPart):
