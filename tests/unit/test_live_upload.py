@@ -51,7 +51,7 @@ class InlineExecutor(Executor):
 
 
 class Harness:
-    def __init__(self, ctx: Context, clock: FakeClock, *, part_size: int = P) -> None:
+    def __init__(self, ctx: Context, clock: FakeClock, *, part_size: int = P, compatibility: bool = False) -> None:
         write_config(ctx)
         ctx.paths.session_dir(SID).mkdir(parents=True)
         ctx.sessions.save_meta(SessionMeta(sessionId=SID, createdAt=clock.now_ms()))  # as while recording
@@ -61,7 +61,8 @@ class Harness:
         self.path.write_bytes(b"")
         self.rng = random.Random(14)
         self.s3 = FakeS3()
-        self.engine = UploadService(TEST_CONFIG, clock=clock, calls=self.s3, part_attempts=1)
+        config = TEST_CONFIG.with_(compatibility=compatibility)
+        self.engine = UploadService(config, clock=clock, calls=self.s3, part_attempts=1)
         self.events: list[UploadProgress] = []
         self.part_size = part_size
         self.lane = LiveUpload(
@@ -312,3 +313,19 @@ def test_an_outage_is_not_a_stall(h: Harness) -> None:
         h.clock.advance(30)
     h.run()
     assert h.lane.upload_id == first and not h.s3.aborted and len(h.state().parts) == 2
+
+
+def test_compatibility_mode_sends_content_md5(ctx: Context, clock: FakeClock) -> None:
+    h = Harness(ctx, clock, compatibility=True)
+    seen: list[bool] = []
+    upload_part = h.s3.upload_part
+
+    def spy(key: str, upload_id: str, number: int, body: Any, checksum: Any) -> str:
+        seen.append(checksum.md5)
+        return upload_part(key, upload_id, number, body, checksum)
+
+    h.s3.upload_part = spy  # type: ignore[method-assign]
+    h.grow(2 * P)
+    sha = h.finish(tail=7)
+    h.run()
+    assert seen == [True, True, True] and h.s3.objects[KEY] == (h.path.read_bytes(), {META_SHA256: sha})
