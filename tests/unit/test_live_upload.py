@@ -329,3 +329,18 @@ def test_compatibility_mode_sends_content_md5(ctx: Context, clock: FakeClock) ->
     sha = h.finish(tail=7)
     h.run()
     assert seen == [True, True, True] and h.s3.objects[KEY] == (h.path.read_bytes(), {META_SHA256: sha})
+
+
+def test_a_new_lane_in_the_same_process_takes_over_the_live_upload(h: Harness) -> None:
+    h.grow(2 * P)
+    h.run()
+    first = h.lane.upload_id
+    h.lane.abandon()
+    h.run()
+    h.lane = LiveUpload(h.ctx, SID, h.path, engine=h.engine, clock=h.clock, part_size=P,
+                        executor=InlineExecutor(), start=False)
+    assert h.lane.upload_id == first
+    sha = h.finish(tail=P + 3)
+    h.run()
+    assert h.s3.parts_sent() == [1, 2, 3, 4] and h.s3.count("create_multipart_upload") == 1
+    assert h.s3.objects[KEY] == (h.path.read_bytes(), {META_SHA256: sha}) and h.state().status is S.DONE

@@ -348,6 +348,12 @@ class LiveUpload:
             self._done = {p.partNumber: p for p in taken[0].parts}
             log.info("session %s: live upload %s taken over with %d parts", self._sid, self._upload_id,
                      len(self._done))
+        elif taken and taken[0].uploadId and taken[0].s3Key:
+            # Parts of another size (or key) cannot go on: a fresh upload replaces it at the first part.
+            try:
+                self._engine.abort(taken[0].s3Key, taken[0].uploadId)
+            except TraycapError as exc:
+                log.warning("session %s: could not abort its earlier live upload: %s", self._sid, exc.user_text())
         elif after is not None:
             log.info("session %s: not_uploaded -> live (uploading while recording to %s)", self._sid, key)
             self._publish(UploadProgress.of(after))
