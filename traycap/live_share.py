@@ -5,7 +5,9 @@ sends it. Neither knows the other: this module (composition layer) decides which
 a live lane, builds the lane for the recorder, and settles the lanes of a process that stops and
 the live sessions a crash left behind.
 
-    lanes = LiveLanes(ctx, on_progress=router.on_progress, limiter=shared_limiter)
+    rate = SharedRate(ctx.clock)                               # one rate cap: queue + lanes
+    UploadQueue(ctx, rate.engine)
+    lanes = LiveLanes(ctx, on_progress=router.on_progress, rate=rate)
     RecordingController(ctx, settings, live=lanes.factory)     # a lane per recording
     lanes.wait(session_id, timeout)                            # `traycap record`: the link, then exit
     lanes.hand_over_all()                                      # the process exits: the queue finishes
@@ -20,21 +22,43 @@ from collections.abc import Callable, Iterable
 
 from traycap.context import Context
 from traycap.errors import CorruptFile, TraycapError
-from traycap.models import UploadProgress, UploadState, UploadStatus
+from traycap.clock import Clock
+from traycap.models import UploadConfig, UploadProgress, UploadState, UploadStatus
 from traycap.upload.bandwidth import TokenBucket
+from traycap.upload.engine import UploadEngine
 from traycap.upload.live import LiveEngine, LiveUpload, hand_over
 from traycap.upload.requests import request_cancel
 
 log = logging.getLogger(__name__)
 
-EngineFactory = Callable[..., LiveEngine]
+EngineFactory = Callable[[UploadConfig], LiveEngine]
 
 
-def _default_engine(config: object) -> LiveEngine:
-    from traycap.upload.s3 import UploadService  # type: ignore[import-not-found,unused-ignore]
+class SharedRate:
+    """One maxUploadMBps cap per process, shared by the queue's engine and every live lane, so the
+    two lanes together never go past it (the live lane takes its parts first: they are few)."""
 
-    engine: LiveEngine = UploadService(config)
-    return engine
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[float, TokenBucket] = {}
+
+    def bucket(self, config: UploadConfig) -> TokenBucket | None:
+        mbps = config.maxUploadMBps
+        with self._lock:
+            if mbps not in self._buckets:
+                made = TokenBucket.for_mbps(mbps, self._clock)
+                if made is None:
+                    return None
+                self._buckets[mbps] = made
+            return self._buckets[mbps]
+
+    def engine(self, config: UploadConfig) -> UploadEngine:
+        """An S3 engine whose rate cap is the shared one (the queue's EngineFactory)."""
+        from traycap.upload.s3 import UploadService  # type: ignore[import-not-found,unused-ignore]
+
+        engine: UploadEngine = UploadService(config, bandwidth=self.bucket(config))
+        return engine
 
 
 class LiveLanes:
@@ -45,13 +69,13 @@ class LiveLanes:
         ctx: Context,
         *,
         on_progress: Callable[[UploadProgress], object] | None = None,
-        limiter: TokenBucket | None = None,
-        engine_factory: EngineFactory = _default_engine,
+        rate: SharedRate | None = None,
+        engine_factory: EngineFactory | None = None,
     ) -> None:
         self._ctx = ctx
         self._on_progress = on_progress
-        self._limiter = limiter
-        self._engine_factory = engine_factory
+        self._rate = rate or SharedRate(ctx.clock)
+        self._engine_factory = engine_factory or self._s3_engine
         self._lock = threading.Lock()
         self._lanes: dict[str, LiveUpload] = {}
 
@@ -68,7 +92,7 @@ class LiveLanes:
         try:
             lane = LiveUpload(
                 self._ctx, session_id, self._ctx.paths.session_dir(session_id) / f"{session_id}.zip",
-                engine=self._engine_factory(config), limiter=self._limiter, on_progress=self._on_progress,
+                engine=self._engine_factory(config), limiter=self._rate.bucket(config), on_progress=self._on_progress,
             )
         except TraycapError as exc:
             log.warning("session %s: not uploading while recording: %s", session_id, exc.user_text())
@@ -77,6 +101,12 @@ class LiveLanes:
             self._lanes[session_id] = lane
         log.info("session %s: uploading while recording", session_id)
         return lane
+
+    def _s3_engine(self, config: UploadConfig) -> LiveEngine:
+        from traycap.upload.s3 import UploadService  # type: ignore[import-not-found,unused-ignore]
+
+        engine: LiveEngine = UploadService(config, bandwidth=self._rate.bucket(config))
+        return engine
 
     def lane(self, session_id: str) -> LiveUpload | None:
         with self._lock:
