@@ -150,15 +150,22 @@ def sheet_bytes(video: Path | IO[bytes], frames: list[dict[str, Any]], info: dic
     return screen.encode_image(render_sheet(video, plan), ".png")
 
 
-def add_preview(zf: zipfile.ZipFile, video: Path, frames: list[dict[str, Any]], info: dict[str, Any]) -> bool:
-    """The export's hook: preview.jpg into the bundle. A failure is logged, never raised:
-    a session without a preview is still a good session."""
+def preview_or_none(video: Path, frames: list[dict[str, Any]], info: dict[str, Any]) -> bytes | None:
+    """preview.jpg's bytes, or None (logged, never raised): a session without a preview is still
+    a good session."""
     if not video.is_file() or not frames:
-        return False
+        return None
     try:
-        data = preview_jpeg(video, frames, info)
+        return preview_jpeg(video, frames, info)
     except (RecorderError, OSError, ValueError) as exc:
         log.warning("no preview for %s: %s", info.get("sessionId"), exc)
+        return None
+
+
+def add_preview(zf: zipfile.ZipFile, video: Path, frames: list[dict[str, Any]], info: dict[str, Any]) -> bool:
+    """The export's hook: preview.jpg into the bundle (format 1)."""
+    data = preview_or_none(video, frames, info)
+    if data is None:
         return False
     zf.writestr(PREVIEW_NAME, data, compress_type=zipfile.ZIP_STORED)  # JPEG does not deflate
     return True
