@@ -230,3 +230,15 @@ def test_bundler_resumes_from_the_journal_cursor(ctx: Context, clock: FakeClock,
     with zipfile.ZipFile(zip_path) as z:
         frames = b"".join(z.read(n) for n in sorted(z.namelist()) if n.startswith("video/frames/"))
     assert frames.count(b"\n") == s.n
+
+
+def test_fragment_samples_counts_the_frames_of_a_real_fragmented_mp4(ctx: Context, tmp_path: Path) -> None:
+    from traycap.recorder.bundler import fragment_samples
+    from traycap.recorder.screen import video_frame_count
+
+    s = Session(ctx, "20260101-000000-count")
+    s.record(3.3, shot=False)
+    s.encoder.close()
+    data = s.files.video.read_bytes()
+    boxes = mp4_boxes_in(data)
+    assert fragment_samples(lambda o, n: data[o:o + n], boxes) == s.n == video_frame_count(s.files.video)

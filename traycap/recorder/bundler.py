@@ -143,6 +143,23 @@ def video_cut(boxes: list[Box], segment: int, start: int, end: int, *, closed: b
     return cut
 
 
+def fragment_samples(read_at: Callable[[int, int], bytes], boxes: list[Box]) -> int:
+    """Samples (video frames: one packet per frame) the `moof` boxes among `boxes` describe:
+    the sum of the sample counts of their traf/trun boxes."""
+    total = 0
+    for box in boxes:
+        if box.type != "moof":
+            continue
+        body = read_at(box.start, box.end - box.start)
+        for traf in mp4_boxes_in(body, start=8):
+            if traf.type != "traf":
+                continue
+            for trun in mp4_boxes_in(body[:traf.end], start=traf.start + 8):
+                if trun.type == "trun" and trun.end - trun.start >= 16:
+                    total += struct.unpack(">I", body[trun.start + 12:trun.start + 16])[0]
+    return total
+
+
 def complete_lines(data: bytes) -> int:
     """Length of the prefix of `data` made of whole lines."""
     return data.rfind(b"\n") + 1
@@ -309,6 +326,18 @@ class Bundler:
             self.zf.add(layout.chunk(prefix, n), data, compress=True, cursor=self.cursor)
             added += 1
         return added
+
+    def video_frames(self) -> int:
+        """Frames in the part of screen.mp4 the zip holds (from its fragments' sample counts)."""
+        try:
+            with open(self.files.video, "rb") as fh:
+                def read_at(off: int, n: int) -> bytes:
+                    fh.seek(off)
+                    return fh.read(n)
+
+                return fragment_samples(read_at, mp4_boxes(read_at, 0, self._cur[K_VIDEO], closed=False))
+        except FileNotFoundError:
+            return 0
 
     # --- the thread ---------------------------------------------------------
     def start(self) -> None:
