@@ -54,6 +54,7 @@ K_VIDEO = "video"  # bytes of screen.mp4 in the zip
 K_SEGMENT = "segment"  # next video segment number
 K_SHOTS = "shots"  # bytes of screenshots/index.jsonl whose PNGs are in the zip
 K_FRAME_LINES = "frameLines"  # lines of frames.jsonl in the zip
+K_VIDEO_FRAMES = "videoFrames"  # frames (samples) of the video segments in the zip
 SOURCES = {  # cursor key -> (chunk prefix in the zip)
     "actions": layout.ACTIONS_CHUNKS,
     "frames": layout.FRAMES_CHUNKS,
@@ -210,6 +211,7 @@ class Bundler:
             K_SEGMENT: int(cur.get(K_SEGMENT, 0)),
             K_SHOTS: int(cur.get(K_SHOTS, 0)),
             K_FRAME_LINES: int(cur.get(K_FRAME_LINES, 0)),
+            K_VIDEO_FRAMES: int(cur.get(K_VIDEO_FRAMES, 0)),
             **{key: int(cur.get(key, 0)) for key in SOURCES},
             "chunks": {key: int(chunks.get(key, 0)) for key in SOURCES},
         }
@@ -235,17 +237,19 @@ class Bundler:
             self._next_chunk = now + self.chunk_every_s
         return self.cut(chunks=chunks)
 
-    def cut(self, *, chunks: bool, closed: bool = False, frame_limit: int | None = None) -> int:
+    def cut(self, *, chunks: bool, closed: bool = False) -> int:
         """Append what is complete now; returns the number of entries added.
 
-        `closed`: the recording has stopped (the MP4 is cut to its end). `frame_limit`: at most this
-        many frame lines in the zip (recovery: no more lines than the video holds frames)."""
+        `closed`: the recording has stopped (the MP4 is cut to its end, every line goes in). Until
+        then frames.jsonl's lines go in only as far as the zip's video holds their frames (a line is
+        written before its frame is encoded, and a fragment is flushed about once a second), so a
+        crash never leaves the bundle with frame times for frames it does not have."""
         t0, c0 = time.perf_counter(), time.thread_time()
         committed0 = self.zf.committed
         added = self._cut_video(closed)
         added += self._cut_shots()
         if chunks:
-            added += self._cut_chunks(frame_limit)
+            added += self._cut_chunks(None if closed else self._cur[K_VIDEO_FRAMES])
         dt, dc = time.perf_counter() - t0, time.thread_time() - c0
         s = self.stats
         s.cuts += 1
@@ -274,6 +278,7 @@ class Bundler:
                 segment = self._cur[K_SEGMENT]
                 name = layout.video_segment(segment)
                 self._cur[K_VIDEO] = cut
+                self._cur[K_VIDEO_FRAMES] += fragment_samples(read_at, [b for b in boxes if b.end <= cut])
                 self._cur[K_SEGMENT] = segment + 1
                 self.zf.add_file(name, path, start, cut, cursor=self.cursor)
                 added += 1  # after segment 0, the next pass takes the fragments that followed the moov
@@ -327,17 +332,10 @@ class Bundler:
             added += 1
         return added
 
-    def video_frames(self) -> int:
-        """Frames in the part of screen.mp4 the zip holds (from its fragments' sample counts)."""
-        try:
-            with open(self.files.video, "rb") as fh:
-                def read_at(off: int, n: int) -> bytes:
-                    fh.seek(off)
-                    return fh.read(n)
-
-                return fragment_samples(read_at, mp4_boxes(read_at, 0, self._cur[K_VIDEO], closed=False))
-        except FileNotFoundError:
-            return 0
+    @property
+    def frames_in_zip(self) -> int:
+        """Frames (video samples) of the video segments in the zip so far."""
+        return int(self._cur[K_VIDEO_FRAMES])
 
     # --- the thread ---------------------------------------------------------
     def start(self) -> None:
@@ -387,20 +385,24 @@ def start_live(ctx: Context, session_id: str, sink: LiveSink, clock: Clock) -> B
     """A new live bundle for a session being recorded, its bundler thread running."""
     directory = ctx.paths.session_dir(session_id)
     zf = LiveZip.create(live_zip_path(directory, session_id), journal_path(directory), on_commit=sink.committed)
-    bundler = Bundler(SessionFiles(directory), zf, clock)
+    bundler = Bundler(SessionFiles(directory), zf, clock, cut_every_s=CUT_EVERY_S, chunk_every_s=CHUNK_EVERY_S)
     bundler.start()
     return bundler
 
 
 def finish_live(ctx: Context, session_id: str, bundler: Bundler, sink: LiveSink | None, *,
-                frame_limit: int | None = None, closed: bool = True) -> SessionMeta:
+                closed: bool = True) -> SessionMeta:
     """Stop (and recovery): the last cut, preview.jpg, session.json, central directory, then the
-    meta and `.exported` (export.py's steps), the raw files' removal, and `sink.finished`."""
+    meta and `.exported` (export.py's steps), the raw files' removal, and `sink.finished`.
+
+    `closed=False` (recovery of a killed recording): complete boxes and lines only, and only the
+    frame lines of the frames the video holds."""
     files = bundler.files
     zf = bundler.zf
-    bundler.cut(chunks=True, closed=closed, frame_limit=frame_limit)
+    bundler.cut(chunks=True, closed=closed)
     meta = ctx.sessions.read_meta(session_id)
-    info, _actions, frames, shots = bundle_meta(meta, files, max_frames=frame_limit)
+    limit = None if closed else bundler.frames_in_zip
+    info, _actions, frames, shots = bundle_meta(meta, files, max_frames=limit)
     info = live_info(info)
     cursor = bundler.cursor
     if layout.PREVIEW_JPG not in zf.names:

@@ -139,13 +139,11 @@ def _recover_live(ctx: Context, session_id: str, files: SessionFiles) -> None:
         bundler = Bundler(files, zf, ctx.clock)
         recorder = dict(meta.extra.get("recorder") or {})
         interrupted = recorder.get("status") == "recording"
-        limit: int | None = None
         if interrupted:
             bundler.cut(chunks=False, closed=False)  # complete boxes only: a torn fragment stays out
-            limit = bundler.video_frames()
-            _note_interrupted(ctx, meta, files, limit)
+            _note_interrupted(ctx, meta, files, bundler.frames_in_zip)
         # status "stopped": killed during Stop's export, the files were closed: everything goes in
-        finish_live(ctx, session_id, bundler, None, frame_limit=limit, closed=not interrupted)
+        finish_live(ctx, session_id, bundler, None, closed=not interrupted)
     except BaseException:
         with contextlib.suppress(Exception):
             zf.close()

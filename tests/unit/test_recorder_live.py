@@ -1,0 +1,114 @@
+"""Upload while recording, the recorder's side: RecordingController with a live factory (null
+screen/input, real encoder, real files) writes the format-2 zip as it records."""
+
+from __future__ import annotations
+
+import errno
+import json
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.live_recording import RecordingSink, concat, use_livezip
+from tests.support.waiting import wait_until
+from traycap.bundle import layout
+from traycap.context import Context
+from traycap.models import AppSettings
+from traycap.recorder import bundler as bundler_mod
+from traycap.recorder.actions import RawClick
+from traycap.recorder.api import RecorderEvent
+from traycap.recorder.controller import RecordingController
+from traycap.recorder.null import NullInput, NullScreen
+from traycap.recorder.screen import video_frame_count
+
+
+@pytest.fixture(autouse=True)
+def _fast_cuts(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setattr(bundler_mod, "CUT_EVERY_S", 0.2)
+    monkeypatch.setattr(bundler_mod, "CHUNK_EVERY_S", 0.5)
+    return use_livezip(monkeypatch)
+
+
+def _controller(ctx: Context, sink: RecordingSink | None, events: list[RecorderEvent],
+                inputs: NullInput) -> RecordingController:
+    return RecordingController(ctx, AppSettings(fps=20, screenshotIntervalS=0.5), on_event=events.append,
+                               capture_factory=lambda monitor: NullScreen(64, 48), input_factory=inputs.factory,
+                               live=lambda sid: sink)
+
+
+def _names(zip_path: Path) -> list[str]:
+    with zipfile.ZipFile(zip_path) as z:
+        return z.namelist()
+
+
+def test_a_live_recording_writes_its_format_2_zip_while_recording(live_ctx: Context, tmp_path: Path) -> None:
+    sink, events, inputs = RecordingSink(), [], NullInput()
+    ctl = _controller(live_ctx, sink, events, inputs)
+    sid = ctl.start()
+    directory = live_ctx.paths.session_dir(sid)
+    inputs.emit(RawClick(live_ctx.clock.monotonic(), 3, 4, "left", True))
+    inputs.emit(RawClick(live_ctx.clock.monotonic(), 3, 4, "left", False))
+    # While recording: entries are committed (the video's first fragments, screenshots, chunks).
+    wait_until("a video fragment and a chunk committed", lambda: len(sink.committed_sizes) >= 4
+               and (directory / "live-zip.jsonl").read_bytes().count(b"frames/") >= 1, timeout=30)
+    assert not live_ctx.sessions.read_meta(sid).zipPath  # not "exported" while it grows
+    assert not live_ctx.sessions.is_exported(sid)
+    meta = ctl.stop()
+    assert [e.kind.value for e in events] == ["started", "stopped", "exported"]
+    zip_path = live_ctx.sessions.zip_path(meta)
+    assert zip_path == directory / f"{sid}.zip"
+    assert subprocess.run(["unzip", "-tq", str(zip_path)], capture_output=True).returncode == 0
+    assert sink.done == (meta.fileSizeBytes, meta.sha256) and not sink.abandoned
+    assert sink.committed_sizes == sorted(sink.committed_sizes) and sink.committed_sizes[-1] < zip_path.stat().st_size
+    names = _names(zip_path)
+    assert names[-1] == "session.json" and "preview.jpg" in names
+    with zipfile.ZipFile(zip_path) as z:
+        info = json.loads(z.read("session.json"))
+    assert info["formatVersion"] == 2 and info["recovered"] is False
+    video = tmp_path / "video.mp4"
+    video.write_bytes(concat(zip_path, layout.VIDEO_SEGMENTS))
+    frames = concat(zip_path, layout.FRAMES_CHUNKS).count(b"\n")
+    assert video_frame_count(video) == frames == info["counts"]["frames"] == meta.extra["frameCount"]
+    actions = [json.loads(x) for x in concat(zip_path, layout.ACTIONS_CHUNKS).splitlines()]
+    assert [a["type"] for a in actions][:2] == ["mouse_down", "mouse_up"]
+    shots = [json.loads(x) for x in concat(zip_path, layout.SHOTS_INDEX_CHUNKS).splitlines()]
+    assert shots and all(f"screenshots/{s['file']}" in names for s in shots)
+    assert meta.zipPath and live_ctx.sessions.is_exported(sid)
+
+
+def test_a_broken_bundler_leaves_the_recording_alone_and_stop_exports_format_1(
+        live_ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    sink, events, inputs = RecordingSink(), [], NullInput()
+    calls = {"n": 0}
+    real_tick = bundler_mod.Bundler.tick
+
+    def tick(self: bundler_mod.Bundler) -> int:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_tick(self)
+
+    monkeypatch.setattr(bundler_mod.Bundler, "tick", tick)
+    ctl = _controller(live_ctx, sink, events, inputs)
+    sid = ctl.start()
+    wait_until("the bundler gave up", lambda: sink.abandoned, timeout=30)
+    frames = live_ctx.paths.session_dir(sid) / "video" / "frames.jsonl"
+    seen = frames.read_bytes().count(b"\n")
+    wait_until("the recording goes on", lambda: frames.read_bytes().count(b"\n") >= seen + 10)
+    meta = ctl.stop()
+    assert [e.kind.value for e in events] == ["started", "stopped", "exported"]
+    zip_path = live_ctx.sessions.zip_path(meta)
+    assert "video/screen.mp4" in _names(zip_path) and not (zip_path.parent / "live-zip.jsonl").exists()
+    assert sink.done is None
+
+
+def test_no_sink_records_classic(live_ctx: Context) -> None:
+    events: list[RecorderEvent] = []
+    ctl = _controller(live_ctx, None, events, NullInput())
+    sid = ctl.start()
+    wait_until("frames", lambda: (live_ctx.paths.session_dir(sid) / "video" / "frames.jsonl").stat().st_size > 0)
+    meta = ctl.stop()
+    assert "video/screen.mp4" in _names(live_ctx.sessions.zip_path(meta))
