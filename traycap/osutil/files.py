@@ -17,10 +17,13 @@ REPLACE_WAIT_S = 0.25
 if sys.platform == "win32":  # pragma: no cover - run by the Windows bench under Wine
     # O_BINARY: bytes as they are on disk (no "\r\n" translation).
     READ_FLAGS = os.O_RDONLY | os.O_BINARY | os.O_NOINHERIT
+    APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_BINARY | os.O_NOINHERIT
     OPEN_DIR_FLAGS: int | None = None  # a directory cannot be opened (or fsynced) through os.open
 else:
     # O_NONBLOCK: a FIFO put in place of a JSON file reads as empty instead of hanging the reader.
     READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
+    # O_APPEND: every write goes to the end, whatever any offset says (the live zip, its journal).
+    APPEND_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC
     OPEN_DIR_FLAGS: int | None = os.O_RDONLY | os.O_CLOEXEC
 
 
