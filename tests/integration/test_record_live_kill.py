@@ -13,9 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.support.live_recording import concat, use_livezip
+from tests.support.live_recording import concat
 from tests.support.waiting import wait_until
 from traycap.bundle import layout
 from traycap.context import Context
@@ -25,7 +23,7 @@ from traycap.recorder.screen import video_frame_count
 _CHILD = r"""
 import sys, threading
 from pathlib import Path
-from tests.support.live_recording import RecordingSink, use_livezip
+from tests.support.live_recording import RecordingSink
 from traycap.context import make_context
 from traycap.paths import Paths
 from traycap.models import AppSettings
@@ -34,7 +32,6 @@ from traycap.recorder.controller import RecordingController
 from traycap.recorder.null import NullInput, NullScreen
 
 home, log = Path(sys.argv[1]), Path(sys.argv[2])
-use_livezip()
 bundler.CUT_EVERY_S, bundler.CHUNK_EVERY_S = 0.3, 1.0
 ctx = make_context(Paths(root=home, logs=home / "logs"))
 sink = RecordingSink(log)
@@ -61,9 +58,7 @@ def _entry_names(journal: list[dict[str, Any]]) -> list[str]:
     return [str(e["name"]) for e in journal if e.get("name")]
 
 
-def test_sigkill_while_recording_live_then_recover(live_ctx: Context, home: Path, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    use_livezip(monkeypatch)
+def test_sigkill_while_recording_live_then_recover(live_ctx: Context, home: Path, tmp_path: Path) -> None:
     log = tmp_path / "sink.jsonl"
     repo = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(home), str(log)], stdout=subprocess.PIPE,

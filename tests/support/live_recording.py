@@ -1,4 +1,4 @@
-"""Live-bundle helpers for recorder tests: a recording LiveSink, and the LiveZip to use."""
+"""Live-bundle helpers for recorder tests: a LiveSink that records its calls, the zip's members."""
 
 from __future__ import annotations
 
@@ -8,34 +8,6 @@ import threading
 import zipfile
 from pathlib import Path
 from typing import Any
-
-import pytest
-
-from tests.support.standin_livezip import StandInLiveZip
-from traycap.bundle.livezip import LiveZip
-
-
-def real_livezip() -> bool:
-    try:
-        LiveZip.exists(Path("/nonexistent"))
-    except NotImplementedError:
-        return False
-    return True
-
-
-def use_livezip(monkeypatch: pytest.MonkeyPatch | None = None) -> Any:
-    """The real LiveZip once implemented, else the stand-in (patched into the bundler and recovery)."""
-    if real_livezip():
-        return LiveZip
-    import traycap.recorder.bundler as bundler_mod
-    import traycap.recorder.recover as recover_mod
-
-    for mod in (bundler_mod, recover_mod):
-        if monkeypatch is not None:
-            monkeypatch.setattr(mod, "LiveZip", StandInLiveZip)
-        else:
-            mod.LiveZip = StandInLiveZip  # type: ignore[attr-defined,misc]
-    return StandInLiveZip
 
 
 class RecordingSink:

@@ -12,13 +12,11 @@ from typing import Any
 
 import pytest
 
-from tests.support.standin_livezip import StandInLiveZip
 from traycap.bundle import layout
 from traycap.bundle.livezip import LiveZip
 from traycap.clock import FakeClock
 from traycap.context import Context
 from traycap.models import SessionMeta
-from traycap.recorder import bundler as bundler_mod
 from traycap.recorder.bundler import Bundler, finish_live, journal_path, live_zip_path, mp4_boxes_in, video_cut
 from traycap.recorder.null import NullScreen
 from traycap.recorder.screen import VideoEncoder, encode_png
@@ -33,21 +31,9 @@ def _big(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", 1) + kind + struct.pack(">Q", 16 + len(body)) + body
 
 
-def _real_livezip() -> bool:
-    try:
-        LiveZip.exists(Path("/nonexistent"))
-    except NotImplementedError:
-        return False
-    return True
-
-
 @pytest.fixture
-def zip_cls(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The real LiveZip once it is implemented, else the tests' stand-in."""
-    if _real_livezip():
-        return LiveZip
-    monkeypatch.setattr(bundler_mod, "LiveZip", StandInLiveZip)
-    return StandInLiveZip
+def zip_cls() -> Any:
+    return LiveZip
 
 
 # --- the box cutter --------------------------------------------------------------------------------
