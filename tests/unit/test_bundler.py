@@ -228,3 +228,75 @@ def test_fragment_samples_counts_the_frames_of_a_real_fragmented_mp4(ctx: Contex
     data = s.files.video.read_bytes()
     boxes = mp4_boxes_in(data)
     assert fragment_samples(lambda o, n: data[o:o + n], boxes) == s.n == video_frame_count(s.files.video)
+
+
+# --- recovery of live sessions -----------------------------------------------------------------
+
+def test_recovery_with_a_corrupt_journal_drops_the_live_zip_and_exports_format_1(ctx: Context,
+                                                                                 clock: FakeClock) -> None:
+    from traycap.recorder.recover import recover_unfinished
+
+    s, sink = Session(ctx, "20260101-000000-corru"), Sink()
+    b = _bundler(ctx, s, LiveZip, sink, clock)
+    s.record(3.0)
+    clock.advance(31)
+    b.tick()
+    b.zf.close()
+    journal = journal_path(s.files.dir)
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b'{"not": "an entry"}\n' + b"".join(lines[1:]))  # garbage in the middle: CorruptFile
+    report = recover_unfinished(ctx)
+    assert report.live_dropped == [s.sid] and report.exported == [s.sid] and report.live == []
+    meta = ctx.sessions.read_meta(s.sid)
+    with zipfile.ZipFile(ctx.sessions.zip_path(meta)) as z:
+        assert "video/screen.mp4" in z.namelist() and json.loads(z.read("session.json"))["formatVersion"] == 1
+    assert not journal.exists() and ctx.sessions.is_exported(s.sid)
+
+
+def test_recovery_of_a_finished_live_zip_only_writes_its_meta_and_marker(ctx: Context, clock: FakeClock,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from traycap.recorder import bundler as bundler_mod
+    from traycap.recorder.recover import recover_unfinished
+
+    s, sink = Session(ctx, "20260101-000000-final"), Sink()
+    b = _bundler(ctx, s, LiveZip, sink, clock)
+    s.record(2.0)
+    s.stop(ctx)
+
+    def killed(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt("killed after the central directory")
+
+    monkeypatch.setattr(bundler_mod, "record_export", killed)
+    with pytest.raises(KeyboardInterrupt):
+        finish_live(ctx, s.sid, b, sink)  # type: ignore[arg-type]
+    monkeypatch.undo()
+    zip_path = live_zip_path(s.files.dir, s.sid)
+    final = LiveZip.read_final(journal_path(s.files.dir))
+    assert final is not None and not ctx.sessions.is_exported(s.sid)
+    before = zip_path.read_bytes()
+    report = recover_unfinished(ctx)
+    assert report.live == [s.sid]
+    meta = ctx.sessions.read_meta(s.sid)
+    assert zip_path.read_bytes() == before  # not touched
+    assert (meta.sha256, meta.fileSizeBytes, meta.zipPath) == (final.sha256, final.size, zip_path.name)
+    assert ctx.sessions.is_exported(s.sid) and meta.extra["frameCount"] == s.n
+
+
+def test_recovery_of_a_live_session_killed_during_its_stop_finishes_everything(ctx: Context,
+                                                                               clock: FakeClock) -> None:
+    from traycap.recorder.recover import recover_unfinished
+
+    s, sink = Session(ctx, "20260101-000000-stopd"), Sink()
+    b = _bundler(ctx, s, LiveZip, sink, clock)
+    s.record(2.0)
+    b.tick()
+    b.zf.close()
+    s.record(1.0)
+    s.stop(ctx)  # status "stopped": the files were closed, the export had not finished
+    raw_video = s.files.video.read_bytes()
+    report = recover_unfinished(ctx)
+    assert report.live == [s.sid]
+    zip_path = live_zip_path(s.files.dir, s.sid)
+    assert _concat(zip_path, layout.VIDEO_SEGMENTS) == raw_video
+    with zipfile.ZipFile(zip_path) as z:
+        assert json.loads(z.read("session.json"))["counts"]["frames"] == s.n
