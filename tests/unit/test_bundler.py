@@ -3,6 +3,7 @@ session files written step by step with the recorder's own encoder, on a fake cl
 
 from __future__ import annotations
 
+import itertools
 import json
 import struct
 import subprocess
@@ -300,3 +301,41 @@ def test_recovery_of_a_live_session_killed_during_its_stop_finishes_everything(c
     assert _concat(zip_path, layout.VIDEO_SEGMENTS) == raw_video
     with zipfile.ZipFile(zip_path) as z:
         assert json.loads(z.read("session.json"))["counts"]["frames"] == s.n
+
+
+def test_thumbnails_stay_few_and_evenly_spread() -> None:
+    from traycap.recorder.preview import Thumbnails
+
+    keep = Thumbnails(limit=24)
+    for n in range(1, 721):  # an hour of 5-s segments
+        if keep.wants(n):
+            keep.add(n, n * 5000, f"img{n}")
+    segs = [n for n, _ms, _img in keep.items]
+    assert 12 <= len(segs) <= 24
+    gaps = {b - a for a, b in itertools.pairwise(segs)}
+    assert gaps == {keep.stride} and segs[-1] > 720 - keep.stride * 2
+    times = keep.with_times([{"pts": 0, "t": 100.0}, {"pts": 5000 * segs[0], "t": 7.0}])
+    assert times[0] == (7.0, f"img{segs[0]}")
+
+
+def test_a_live_bundle_s_preview_comes_from_frames_kept_while_recording(ctx: Context, clock: FakeClock,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from traycap.recorder import bundler as bundler_mod
+
+    s, sink = Session(ctx, "20260101-000000-thumb"), Sink()
+    zf = LiveZip.create(live_zip_path(s.files.dir, s.sid), journal_path(s.files.dir))
+    b = Bundler(s.files, zf, clock, thumbnails=True)
+    for _ in range(4):
+        s.record(5.0, shot=False)
+        clock.advance(5)
+        b.tick()
+    assert b.thumbs is not None and len(b.thumbs.items) >= 2
+    s.stop(ctx)
+
+    def no_decoding(*args: Any) -> None:
+        raise AssertionError("the preview was decoded at Stop")
+
+    monkeypatch.setattr(bundler_mod, "preview_or_none", no_decoding)
+    finish_live(ctx, s.sid, b, sink)  # type: ignore[arg-type]
+    with zipfile.ZipFile(live_zip_path(s.files.dir, s.sid)) as z:
+        assert z.read("preview.jpg")[:2] == b"\xff\xd8"

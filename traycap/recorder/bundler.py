@@ -39,7 +39,8 @@ from traycap.errors import RecorderError
 from traycap.models import SessionMeta
 from traycap.recorder.api import LiveSink
 from traycap.recorder.export import bundle_meta, record_export
-from traycap.recorder.preview import preview_or_none
+from traycap.recorder.preview import Thumbnails, preview_from_thumbnails, preview_or_none
+from traycap.recorder.screen import keyframe_thumbnail
 from traycap.recorder.session import SessionFiles
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 CUT_EVERY_S = 5.0  # video segments and screenshots
 CHUNK_EVERY_S = 30.0  # JSON-lines chunks
 JOURNAL_NAME = "live-zip.jsonl"
+THUMB_WIDTH = 400  # frames kept for preview.jpg (a tile is at most 390 px wide)
+MIN_THUMBS = 2  # fewer (a recording of seconds): preview.jpg is decoded from the video at Stop
 _READ = 1024 * 1024
 
 # cursor keys (the journal keeps them with every entry)
@@ -198,7 +201,8 @@ class Bundler:
     """Appends a session's new raw bytes to its LiveZip. One thread at a time calls its methods."""
 
     def __init__(self, files: SessionFiles, zf: LiveZip, clock: Clock, *,
-                 cut_every_s: float = CUT_EVERY_S, chunk_every_s: float = CHUNK_EVERY_S) -> None:
+                 cut_every_s: float = CUT_EVERY_S, chunk_every_s: float = CHUNK_EVERY_S,
+                 thumbnails: bool = False) -> None:
         self.files = files
         self.zf = zf
         self._clock = clock
@@ -218,6 +222,9 @@ class Bundler:
         self._names = set(zf.names)
         self._next_chunk = clock.monotonic() + chunk_every_s
         self.stats = CutStats()
+        # preview.jpg's frames, kept while recording (a resumed bundle decodes its preview at the end)
+        self.thumbs: Thumbnails | None = Thumbnails() if thumbnails else None
+        self._init: bytes | None = None  # ftyp+moov, to decode a segment's keyframe on its own
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.failure: BaseException | None = None
@@ -277,10 +284,18 @@ class Bundler:
                     return added
                 segment = self._cur[K_SEGMENT]
                 name = layout.video_segment(segment)
-                self._cur[K_VIDEO] = cut
-                self._cur[K_VIDEO_FRAMES] += fragment_samples(read_at, [b for b in boxes if b.end <= cut])
-                self._cur[K_SEGMENT] = segment + 1
-                self.zf.add_file(name, path, start, cut, cursor=self.cursor)
+                cur = self.cursor
+                cur[K_VIDEO] = cut
+                cur[K_VIDEO_FRAMES] += fragment_samples(read_at, [b for b in boxes if b.end <= cut])
+                cur[K_SEGMENT] = segment + 1
+                self.zf.add_file(name, path, start, cut, cursor=cur)
+                self._cur = cur  # only once the entry is in: the cursor always describes the zip
+                if self.thumbs is not None and not closed:
+                    try:
+                        self._thumbnail(segment, read_at, start, cut)
+                    except Exception as exc:  # the preview is decoded at Stop instead
+                        log.warning("%s: no more preview frames kept: %s", self.files.dir.name, exc)
+                        self.thumbs = None
                 added += 1  # after segment 0, the next pass takes the fragments that followed the moov
         return added
 
@@ -293,14 +308,18 @@ class Bundler:
             pos += len(line)
             name = _shot_name(line)
             png = self.files.shots_dir / name if name else None
-            self._cur[K_SHOTS] = pos
+            member = f"{layout.SHOTS_PREFIX}{name}"
             if name is None or png is None or not png.is_file():
                 log.warning("%s: screenshot %r is not on disk: not in the bundle", self.files.dir.name, name)
+                self._cur[K_SHOTS] = pos  # goes into the cursor with the next entry
                 continue
-            member = f"{layout.SHOTS_PREFIX}{name}"
             if member in self._names:
+                self._cur[K_SHOTS] = pos
                 continue
-            self.zf.add_file(member, png, 0, png.stat().st_size, cursor=self.cursor)
+            cur = self.cursor
+            cur[K_SHOTS] = pos
+            self.zf.add_file(member, png, 0, png.stat().st_size, cursor=cur)
+            self._cur = cur
             self._names.add(member)
             added += 1
         return added
@@ -323,14 +342,27 @@ class Bundler:
                 data = b"".join(lines)
             if not data:
                 continue
-            n = self._cur["chunks"][key]
-            self._cur[key] = offset + len(data)
-            self._cur["chunks"][key] = n + 1
+            cur = self.cursor
+            n = cur["chunks"][key]
+            cur[key] = offset + len(data)
+            cur["chunks"][key] = n + 1
             if key == "frames":
-                self._cur[K_FRAME_LINES] += data.count(b"\n")
-            self.zf.add(layout.chunk(prefix, n), data, compress=True, cursor=self.cursor)
+                cur[K_FRAME_LINES] += data.count(b"\n")
+            self.zf.add(layout.chunk(prefix, n), data, compress=True, cursor=cur)
+            self._cur = cur
             added += 1
         return added
+
+    def _thumbnail(self, segment: int, read_at: Callable[[int, int], bytes], start: int, end: int) -> None:
+        assert self.thumbs is not None
+        if segment == 0:
+            self._init = read_at(start, end - start)
+            return
+        if self._init is None or not self.thumbs.wants(segment):
+            return
+        got = keyframe_thumbnail(self._init, read_at(start, end - start), THUMB_WIDTH)
+        if got is not None:
+            self.thumbs.add(segment, got[0], got[1])
 
     @property
     def frames_in_zip(self) -> int:
@@ -385,7 +417,8 @@ def start_live(ctx: Context, session_id: str, sink: LiveSink, clock: Clock) -> B
     """A new live bundle for a session being recorded, its bundler thread running."""
     directory = ctx.paths.session_dir(session_id)
     zf = LiveZip.create(live_zip_path(directory, session_id), journal_path(directory), on_commit=sink.committed)
-    bundler = Bundler(SessionFiles(directory), zf, clock, cut_every_s=CUT_EVERY_S, chunk_every_s=CHUNK_EVERY_S)
+    bundler = Bundler(SessionFiles(directory), zf, clock, cut_every_s=CUT_EVERY_S, chunk_every_s=CHUNK_EVERY_S,
+                      thumbnails=True)
     bundler.start()
     return bundler
 
@@ -406,13 +439,24 @@ def finish_live(ctx: Context, session_id: str, bundler: Bundler, sink: LiveSink 
     info = live_info(info)
     cursor = bundler.cursor
     if layout.PREVIEW_JPG not in zf.names:
-        preview = preview_or_none(files.video, frames, info)
+        preview = _preview(bundler, frames, info)
         if preview is not None:
             zf.add(layout.PREVIEW_JPG, preview, compress=False, cursor=cursor)
     body = (json.dumps(info, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
     zf.add(layout.SESSION_JSON, body, compress=True, cursor=cursor)
     final = zf.finish(cursor=cursor)
     return _after_final(ctx, meta, info, final, zf.path, len(frames), len(shots), files, sink)
+
+
+def _preview(bundler: Bundler, frames: list[dict[str, Any]], info: dict[str, Any]) -> bytes | None:
+    """From the frames kept while recording (no decoding at Stop), else decoded from the video."""
+    thumbs = bundler.thumbs.with_times(frames) if bundler.thumbs is not None else []
+    if len(thumbs) >= MIN_THUMBS:
+        try:
+            return preview_from_thumbnails(thumbs, info)
+        except (RecorderError, ValueError) as exc:
+            log.warning("no preview from the kept frames of %s: %s", info.get("sessionId"), exc)
+    return preview_or_none(bundler.files.video, frames, info)
 
 
 def live_info(info: dict[str, Any]) -> dict[str, Any]:
