@@ -27,8 +27,8 @@ Writing rules (what makes the above true):
   so `finish` knows the zip's hash without reading it back.
 - zipfile writes a central directory when a ZipFile is closed or collected. Here that
   happens in `finish` only: `close()` detaches the file from the ZipFile first and the
-  ZipFile subclass has no `__del__`, so an unfinished zip ends exactly at its last entry
-  (plus, after a crash, a torn entry that reopen cuts off).
+  ZipFile subclass's `__del__` does nothing, so an unfinished zip ends exactly at its last
+  entry (plus, after a crash, a torn entry that reopen cuts off).
 - Journal (`live-zip.jsonl`), one JSON object per line, each line one write() then fsync:
       {"name", "headerOffset", "crc", "compressSize", "fileSize", "compressType", "dateTime",
        "committed", "cursor"}                       one per entry, in zip order
@@ -40,7 +40,12 @@ Writing rules (what makes the above true):
   while it was written) was never written: it is ignored, and reopen cuts it off. Anything
   else that does not parse or does not add up (entries not back to back, a name twice, a
   `committed` past the zip's end, a local header or data descriptor in the zip that does
-  not match its line) raises CorruptFile: the caller then falls back to a format-1 export.
+  not match its line, a finished zip of another size) raises CorruptFile before anything
+  is cut: the caller then falls back to a format-1 export. A missing journal is CorruptFile
+  too (`exists` tells first); a missing zip under a journal without entries is an empty one.
+- `create` refuses when the journal or the zip exists (an exported zip is never truncated);
+  an entry name used twice is refused before anything is written (ValueError), so is any
+  write after `finish` or `close`.
 - An entry that fails while it is written (disk full, the caller's data iterable raising)
   is rolled back: the zip is truncated to `committed` and the hash restored from its copy
   at that point, so the LiveZip can go on. If even that fails, it refuses further writes;
@@ -61,7 +66,7 @@ import os
 import struct
 import time
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
@@ -78,7 +83,7 @@ _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # 30 bytes: signature ... name le
 _LOCAL_SIG = b"PK\x03\x04"
 _DESCRIPTOR = struct.Struct("<4sLQQ")  # ZIP64 data descriptor: signature, CRC, compressed, uncompressed
 _DESCRIPTOR_SIG = b"PK\x07\x08"
-_ZIP64_VERSION = 45  # what zipfile's FileHeader(zip64=True) sets as "version needed"
+_ZIP64_VERSION = 45  # "version needed" for ZIP64 (CPython 3.10 writes 20 in a streamed entry's header)
 _DATA_DESCRIPTOR_FLAG = 0x08
 _UNIX = 3
 _MODE = 0o600 << 16  # zipfile's default for entries written through open(): rw-------
@@ -227,11 +232,12 @@ class _Entry:
                 "compressType": self.compress_type, "dateTime": list(self.date_time),
                 "committed": self.committed, "cursor": self.cursor}
 
-    def info(self) -> zipfile.ZipInfo:
-        """The ZipInfo zipfile itself had for this entry once it was written."""
+    def info(self, version: int) -> zipfile.ZipInfo:
+        """The ZipInfo zipfile itself had for this entry once it was written; `version` is the
+        "version needed" of its local header (zipfile puts the same in both version fields)."""
         zi = _new_info(self.name, self.compress_type, self.date_time)
         zi.flag_bits = _DATA_DESCRIPTOR_FLAG
-        zi.extract_version = zi.create_version = _ZIP64_VERSION
+        zi.extract_version = zi.create_version = version
         zi.header_offset = self.header_offset
         zi.CRC = self.crc
         zi.compress_size = self.compress_size
@@ -333,6 +339,21 @@ def _parse_final(record: dict[str, Any], entries: list[_Entry]) -> tuple[Final, 
     return Final(size=size, sha256=sha), cursor
 
 
+def _file_range(src: Path, start: int, end: int) -> Iterator[bytes]:
+    """Bytes [start, end) of `src`, CHUNK at a time; StorageError if it cannot be read or is shorter."""
+    try:
+        with open(src, "rb") as fh:
+            fh.seek(start)
+            for done in range(start, end, CHUNK):
+                want = min(CHUNK, end - done)
+                chunk = fh.read(want)
+                if len(chunk) != want:
+                    raise StorageError(f"{src} ends at byte {done + len(chunk)}, before byte {end}")
+                yield chunk
+    except OSError as exc:
+        raise StorageError(f"Could not read {src}: {exc.strerror or exc}") from exc
+
+
 def _encoded_name(name: str) -> bytes:
     """The name as zipfile puts it in a header: ASCII when it can, else UTF-8 (with flag bit 11)."""
     try:
@@ -341,12 +362,14 @@ def _encoded_name(name: str) -> bytes:
         return name.encode("utf-8")
 
 
-def _check_entries(path: Path, fh: io.FileIO, entries: list[_Entry]) -> None:
-    """Each journaled entry's local header and data descriptor are in the zip where the journal says."""
+def _check_entries(path: Path, fh: io.FileIO, entries: list[_Entry]) -> list[int]:
+    """Each journaled entry's local header and data descriptor are in the zip where the journal says;
+    the "version needed" of each local header."""
     def read(offset: int, n: int) -> bytes:
         fh.seek(offset)
         return fh.read(n)
 
+    versions = []
     for e in entries:
         head = read(e.header_offset, _LOCAL_HEADER.size)
         desc = read(e.committed - _DESCRIPTOR.size, _DESCRIPTOR.size)
@@ -361,6 +384,8 @@ def _check_entries(path: Path, fh: io.FileIO, entries: list[_Entry]) -> None:
                   and _DESCRIPTOR.unpack(desc) == (_DESCRIPTOR_SIG, e.crc, e.compress_size, e.file_size))
         if not ok:
             raise CorruptFile(str(path), f"the zip does not match its journal at entry {e.name}")
+        versions.append(fields[1])
+    return versions
 
 
 def _hash_prefix(fh: io.FileIO, size: int) -> Any:
@@ -385,14 +410,17 @@ class LiveZip:
     path: Path
     journal: Path
 
-    def __init__(self, path: Path, journal: Path, *, entries: list[_Entry], cursor: dict[str, Any],
+    def __init__(self, path: Path, journal: Path, *, entries: list[_Entry], versions: list[int] | None,
+                 cursor: dict[str, Any],
                  committed: int, on_commit: CommitFn | None, final: Final | None = None,
                  file: _AppendOnlyFile | None = None, journal_file: _JournalFile | None = None) -> None:
         """Use create() or reopen()."""
         self.path = path
         self.journal = journal
         self._on_commit = on_commit
-        self._infos = [e.info() for e in entries]
+        if versions is None:  # a finished zip: its entries are never written again
+            versions = [_ZIP64_VERSION] * len(entries)
+        self._infos = [e.info(v) for e, v in zip(entries, versions, strict=True)]
         self._cursor = cursor
         self._committed = committed
         self._final = final
@@ -419,11 +447,13 @@ class LiveZip:
             fd = os.open(path, files.APPEND_FLAGS | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as exc:
             journal_file.close()
+            with contextlib.suppress(OSError):
+                journal.unlink()
             raise _io_error(exc, path, "create") from exc
         files.fsync_dir(path.parent)
         if journal.parent != path.parent:
             files.fsync_dir(journal.parent)
-        return cls(path, journal, entries=[], cursor={}, committed=0, on_commit=on_commit,
+        return cls(path, journal, entries=[], versions=[], cursor={}, committed=0, on_commit=on_commit,
                    file=_AppendOnlyFile(fd, 0, hashlib.sha256()), journal_file=journal_file)
 
     @classmethod
@@ -443,22 +473,25 @@ class LiveZip:
             if size != state.final.size:
                 raise CorruptFile(str(path), f"the journal says the finished zip has {state.final.size} bytes, "
                                              f"it has {size}")
-            return cls(path, journal, entries=entries, cursor=state.final_cursor or cursor,
+            return cls(path, journal, entries=entries, versions=None, cursor=state.final_cursor or cursor,
                        committed=state.final.size, on_commit=on_commit, final=state.final)
         if size < committed:
             raise CorruptFile(str(journal), f"the journal refers to {committed} bytes of {path}, "
                                             f"which has {size}")
         try:
+            digest = hashlib.sha256()
+            versions = []
+            if committed:
+                with open(path, "rb", buffering=0) as fh:
+                    versions = _check_entries(path, fh, entries)  # before anything is cut
+                    digest = _hash_prefix(fh, committed)
             fd = os.open(path, files.APPEND_FLAGS | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise _io_error(exc, path, "open") from exc
-        file = _AppendOnlyFile(fd, committed, None)
+            raise _io_error(exc, path, "resume") from exc
+        file = _AppendOnlyFile(fd, committed, digest)
         try:
             os.ftruncate(fd, committed)  # what follows the last commit was never committed
             os.fsync(fd)
-            with open(path, "rb", buffering=0) as fh:
-                _check_entries(path, fh, entries)
-                file.digest = _hash_prefix(fh, committed)
             journal_fd = os.open(journal, files.APPEND_FLAGS)
             journal_file = _JournalFile(journal, journal_fd, state.good_size)
             if journal.stat().st_size != state.good_size:
@@ -467,11 +500,8 @@ class LiveZip:
         except OSError as exc:
             file.close()
             raise _io_error(exc, path, "resume") from exc
-        except BaseException:
-            file.close()
-            raise
-        return cls(path, journal, entries=entries, cursor=cursor, committed=committed, on_commit=on_commit,
-                   file=file, journal_file=journal_file)
+        return cls(path, journal, entries=entries, versions=versions, cursor=cursor, committed=committed,
+                   on_commit=on_commit, file=file, journal_file=journal_file)
 
     @staticmethod
     def exists(journal: Path) -> bool:
@@ -510,32 +540,15 @@ class LiveZip:
 
     def add(self, name: str, data: bytes | Iterable[bytes], *, compress: bool, cursor: dict[str, Any]) -> int:
         """Append one whole entry; the new committed size."""
-        def write(out: IO[bytes]) -> None:
-            if isinstance(data, (bytes, bytearray, memoryview)):
-                out.write(data)
-            else:
-                for piece in data:
-                    out.write(piece)
-
-        return self._append(name, zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED, write, cursor)
+        chunks = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
+        return self._append(name, zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED, chunks, cursor)
 
     def add_file(self, name: str, src: Path, start: int, end: int, *, cursor: dict[str, Any]) -> int:
         """Append bytes [start, end) of `src` as one stored entry, streamed; the new committed size."""
         if not 0 <= start <= end:
             raise ValueError(f"bad byte range [{start}, {end}) of {src}")
 
-        def write(out: IO[bytes]) -> None:
-            with open(src, "rb") as fh:
-                fh.seek(start)
-                left = end - start
-                while left:
-                    chunk = fh.read(min(CHUNK, left))
-                    if not chunk:
-                        raise StorageError(f"{src} ends at byte {end - left}, before byte {end}")
-                    out.write(chunk)
-                    left -= len(chunk)
-
-        return self._append(name, zipfile.ZIP_STORED, write, cursor)
+        return self._append(name, zipfile.ZIP_STORED, _file_range(src, start, end), cursor)
 
     def finish(self, *, cursor: dict[str, Any] | None = None) -> Final:
         """Write the central directory, fsync, journal `final`; the zip is then a complete zip."""
@@ -577,7 +590,8 @@ class LiveZip:
             raise ValueError(f"{self.path} is closed: reopen it to go on")
         return self._zf, self._file, self._journal
 
-    def _append(self, name: str, method: int, write: Callable[[IO[bytes]], None], cursor: dict[str, Any]) -> int:
+    def _append(self, name: str, method: int, chunks: Iterable[bytes | bytearray | memoryview],
+                cursor: dict[str, Any]) -> int:
         zf, file, journal = self._writable()
         cursor = dict(cursor)
         json.dumps(cursor)  # not JSON: TypeError now, before anything is written
@@ -586,7 +600,8 @@ class LiveZip:
             raise ValueError(f"{self.path} already has an entry {info.filename}")
         try:
             with zf.open(info, "w", force_zip64=True) as out:
-                write(out)
+                for chunk in chunks:
+                    out.write(chunk)
             file.sync()
             entry = _Entry(name=info.filename, header_offset=info.header_offset, crc=info.CRC,
                            compress_size=info.compress_size, file_size=info.file_size,
