@@ -1,6 +1,7 @@
 """How fast the replay page is ready for a long, busy session.
 
     PYTHONPATH=. python bench/viewer.py [--minutes 60] [--actions 50000] [--fps 1] [--size 1920x1080] [--loads 3]
+                                        [--live]
 
 Builds a synthetic session (tests/support/synthetic_session.py: real H.264
 from the recorder's encoder, actions in the recorder's format, exported by
@@ -24,6 +25,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from tests.support.bundle_repack import repack_v2
 from tests.support.synthetic_session import Synthetic, make_synthetic_session
 from tests.support.viewer import start_view
 from tests.support.waiting import wait_until
@@ -40,6 +42,8 @@ def main() -> int:
     parser.add_argument("--size", default="1920x1080")
     parser.add_argument("--loads", type=int, default=3)
     parser.add_argument("--seeks", type=int, default=20)
+    parser.add_argument("--live", action="store_true",
+                        help="serve the format-2 twin (tests/support/bundle_repack.py: one segment per MP4 fragment)")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
 
@@ -58,6 +62,10 @@ def main() -> int:
             preview = zf.getinfo("preview.jpg").file_size
             frames = len(json.loads(zf.read("video/frames.json")))
         preview_s = _time_preview(zip_path)
+        if args.live:
+            twin = repack_v2(zip_path, home / "twin.zip")
+            twin.path.replace(zip_path)
+            print(f"serving the format-2 twin: {len(twin.segments):,} video segments")
         print(f"session built and exported in {build_s:.1f} s (preview.jpg alone: {preview_s * 1000:.0f} ms)")
         print(f"zip {zip_path.stat().st_size / 1e6:.1f} MB, "
               f"{frames:,} frames, preview.jpg {preview / 1024:.0f} KB")
@@ -130,10 +138,10 @@ def _time_preview(zip_path: Path) -> float:
     from traycap.recorder.preview import preview_jpeg
     from traycap.viewer.bundle import BundleReader
 
-    with BundleReader(zip_path) as bundle, bundle.open_member("video/screen.mp4") as member:
-        info, frames = bundle.read_json("session.json"), bundle.read_json("video/frames.json")
+    with BundleReader(zip_path) as bundle, bundle.open_video() as member:
+        model = bundle.data()
         started = time.perf_counter()
-        preview_jpeg(io.BufferedReader(member, 1 << 20), frames, info)
+        preview_jpeg(io.BufferedReader(member, 1 << 20), model.frames, model.info)
         return time.perf_counter() - started
 
 

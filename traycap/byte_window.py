@@ -2,7 +2,8 @@
 
 Shared by the views that hand a slice of a file to a library that reads it
 like a file: an upload part to urllib3 (upload/s3/body.py) and a stored zip
-member to the viewer's HTTP server (viewer/bundle.py). Each supplies the
+member, or a format-2 video's segments end to end, to the viewer's HTTP server
+(viewer/bundle.py: MemberSlice, SliceChain). Each supplies the
 bytes; the position rules (clamped to [0, size]) are written once here.
 """
 

@@ -26,7 +26,7 @@ from traycap.context import Context
 from traycap.errors import SessionNotExported, UiError, ZipMissing
 from traycap.models import SessionMeta, UploadState, UploadStatus
 from traycap.storage.atomic import write_bytes_atomic
-from traycap.viewer.bundle import FRAMES_JSON, SESSION_JSON, VIDEO_MP4, BundleReader
+from traycap.viewer.bundle import BundleReader
 from traycap.viewer.model import LocalCopy, UploadFacts, info_from_meta, page_data
 
 
@@ -54,12 +54,11 @@ def _write_sheet(zip_path: Path, out: Path) -> int:
     from traycap.recorder.preview import sheet_bytes
 
     with _cache_dir() as cache, BundleReader(zip_path, cache) as bundle:
-        if not bundle.has(VIDEO_MP4):
+        if not bundle.has_video:
             raise ZipMissing(f"{zip_path.name} holds no video", "a session without video has no contact sheet")
-        info = bundle.read_json(SESSION_JSON, {})
-        frames = bundle.read_json(FRAMES_JSON, [])
-        with bundle.open_member(VIDEO_MP4) as member, io.BufferedReader(member, 1 << 20) as video:
-            data = sheet_bytes(video, frames, info, out.suffix.lower())
+        b = bundle.data()
+        with bundle.open_video() as window, io.BufferedReader(window, 1 << 20) as video:
+            data = sheet_bytes(video, b.frames, b.info, out.suffix.lower())
     write_bytes_atomic(out, data)
     print(out)
     return EXIT_OK
@@ -109,7 +108,7 @@ def _serve(ctx: Context, args: argparse.Namespace, meta: SessionMeta, state: Upl
                 b = bundle.data()
                 local = LocalCopy(True, zip_path.stat().st_size if zip_path else None, str(zip_path))
                 data = page_data(meta.sessionId, b.info or info_from_meta(meta.to_json()), b.actions, b.frames,
-                                 b.shots, upload, local, has_video=VIDEO_MP4 in b.members)
+                                 b.shots, upload, local, has_video=b.has_video)
             else:
                 data = page_data(meta.sessionId, info_from_meta(meta.to_json()), [], [], [], upload,
                                  LocalCopy(False))

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from traycap.context import Context
-from traycap.errors import DiskFull, StorageError
+from traycap.errors import CorruptFile, DiskFull, StorageError
 from traycap.models import SessionMeta
 from traycap.paths import EXPORTED_MARKER
 from traycap.recorder.actions import INPUT_TYPES
@@ -179,7 +179,7 @@ def record_export(ctx: Context, meta: SessionMeta, info: dict[str, Any], zip_pat
     checkpoint("marked")
     try:
         freed = remove_raw_files(zip_path, files, checkpoint=checkpoint)
-    except (OSError, zipfile.BadZipFile) as exc:
+    except (OSError, CorruptFile) as exc:
         # The export stands; the next start-up removes them (dedup_exported) once the zip verifies.
         log.warning("session %s: the raw files stay for now: %s", session_id, exc)
         freed = 0

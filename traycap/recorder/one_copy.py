@@ -18,6 +18,15 @@ or a verified zip.
 Raw files a zip does not hold (a screenshot whose index line was lost in a
 crash) are left where they are: they are not in the bundle, so they are not a
 second copy of anything.
+
+Which member holds which raw file depends on the bundle's format (traycap/bundle/reader.py
+tells): format 1 (exported at Stop) holds video/screen.mp4 as one stored member (its size and
+CRC-32 must match) and the .jsonl files converted to JSON arrays (present is enough: the export
+made them from these files a moment ago). Format 2 (written while recording) holds the video as
+segments, so screen.mp4 must have the SHA-256 of the segments concatenated (both streamed), and
+each .jsonl file as chunks, so its records must equal the chunks' records (a torn last line or a
+garbled line is skipped on both sides, as the recorder's reader skips it). PNGs are stored
+members in both: size and CRC-32.
 """
 
 from __future__ import annotations
@@ -26,16 +35,17 @@ import contextlib
 import hashlib
 import logging
 import os
-import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from traycap.bundle import layout, reader
+from traycap.bundle.reader import BundleZip
 from traycap.context import Context
-from traycap.errors import TraycapError
+from traycap.errors import CorruptFile, TraycapError
 from traycap.models import SessionMeta
-from traycap.recorder.session import SHOTS_DIR, VIDEO_DIR, VIDEO_FILE, RecordingLock, SessionFiles
+from traycap.recorder.session import SHOTS_DIR, RecordingLock, SessionFiles, read_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -50,29 +60,35 @@ def no_checkpoint(step: str) -> None:
 
 @dataclass(frozen=True)
 class RawFile:
-    """A raw file of the recording and the zip member that holds it."""
+    """A raw file of the recording and the zip member(s) that hold it.
+
+    `member` names what holds it: a member (format 1, screenshots) or a folder of format-2
+    segments/chunks ("video/screen/", "actions/", ...).
+    """
 
     path: Path
     member: str
-    same_bytes: bool  # stored as is (video, PNG): its CRC-32 must match; JSON lines are converted
+    same_bytes: bool  # stored as is (video, PNG): the bytes must match; JSON lines are compared as records
+    kind: str = ""  # "video", "actions", "frames", "shots_index" or "shot"
 
 
-def raw_files(files: SessionFiles) -> list[RawFile]:
-    """The raw recording files that exist now, each with the zip member that holds its content."""
+def raw_files(files: SessionFiles, bundle_format: int = layout.FORMAT_CLASSIC) -> list[RawFile]:
+    """The raw recording files that exist now, each with the zip member(s) that hold its content."""
+    live = bundle_format == layout.FORMAT_LIVE
     found: list[RawFile] = []
     candidates = [
-        (files.video, f"{VIDEO_DIR}/{VIDEO_FILE}", True),
-        (files.frames, f"{VIDEO_DIR}/frames.json", False),
-        (files.actions, "actions.json", False),
-        (files.shots_index, f"{SHOTS_DIR}/index.json", False),
+        (files.video, layout.VIDEO_SEGMENTS if live else layout.VIDEO_MP4, True, "video"),
+        (files.frames, layout.FRAMES_CHUNKS if live else layout.FRAMES_JSON, False, "frames"),
+        (files.actions, layout.ACTIONS_CHUNKS if live else layout.ACTIONS_JSON, False, "actions"),
+        (files.shots_index, layout.SHOTS_INDEX_CHUNKS if live else layout.SHOTS_INDEX_JSON, False, "shots_index"),
     ]
-    for path, member, same in candidates:
+    for path, member, same, kind in candidates:
         if path.is_file():
-            found.append(RawFile(path, member, same))
+            found.append(RawFile(path, member, same, kind))
     with contextlib.suppress(OSError):
         for entry in sorted(os.scandir(files.shots_dir), key=lambda e: e.name):
             if entry.name.endswith(".png") and entry.is_file(follow_symlinks=False):
-                found.append(RawFile(Path(entry.path), f"{SHOTS_DIR}/{entry.name}", True))
+                found.append(RawFile(Path(entry.path), f"{SHOTS_DIR}/{entry.name}", True, "shot"))
     return found
 
 
@@ -88,28 +104,56 @@ def _crc32(path: Path) -> int:
     return crc
 
 
-def _held_by(zf: zipfile.ZipFile, raw: RawFile) -> bool:
+_RECORDS = {"actions": reader.ACTIONS, "frames": reader.FRAMES, "shots_index": reader.SHOTS_INDEX}
+
+
+def _held_by(bundle: BundleZip, raw: RawFile) -> bool:
+    """The bundle holds the raw file's content: the same bytes (video, screenshots) or, for a
+    format-2 bundle, the same JSON records (format 1 converts the lines to an array: present is enough)."""
     try:
-        info = zf.getinfo(raw.member)
+        if raw.kind == "video":
+            names = bundle.video_members()
+            if not names:
+                return False
+            if len(names) == 1:  # format 1: one stored member, its CRC-32 against the file
+                info = bundle.member_info(names[0])
+                return info.file_size == raw.path.stat().st_size and _crc32(raw.path) == info.CRC
+            return bundle.video_size() == raw.path.stat().st_size and _same_stream(raw.path, bundle, names)
+        if raw.kind in _RECORDS:
+            kind = _RECORDS[raw.kind]
+            if not bundle.record_members(kind):
+                return False
+            if bundle.format != layout.FORMAT_LIVE:
+                return True
+            return bundle.records(kind) == read_jsonl(raw.path)
+        info = bundle.member_info(raw.member)
+        return info.file_size == raw.path.stat().st_size and _crc32(raw.path) == info.CRC
     except KeyError:
         return False
-    if not raw.same_bytes:
-        return True
-    try:
-        return info.file_size == raw.path.stat().st_size and _crc32(raw.path) == info.CRC
-    except OSError:
+    except (OSError, CorruptFile) as exc:
+        log.warning("could not compare %s with the zip: %s", raw.path, exc)
         return False
+
+
+def _same_stream(path: Path, bundle: BundleZip, names: tuple[str, ...]) -> bool:
+    """The file's SHA-256 equals that of the members' bytes concatenated (both streamed; each member's
+    CRC-32 is checked as it is read)."""
+    theirs = hashlib.sha256()
+    for data in bundle.iter_bytes(names, _CHUNK):
+        theirs.update(data)
+    mine, _size = file_sha256(path)
+    return mine == theirs.hexdigest()
 
 
 def remove_raw_files(zip_path: Path, files: SessionFiles, *, checkpoint: Checkpoint = no_checkpoint) -> int:
     """Remove each raw file the zip holds (same bytes for stored members); returns the bytes freed.
 
-    The caller has verified the zip (fresh export, or SHA-256 against the meta).
+    The caller has verified the zip (fresh export, or SHA-256 against the meta). Either bundle format.
     """
     freed = 0
-    with zipfile.ZipFile(zip_path) as zf:
-        for raw in raw_files(files):
-            if not _held_by(zf, raw):
+    with BundleZip(zip_path) as bundle:
+        for raw in raw_files(files, bundle.format):
+            if not _held_by(bundle, raw):
                 log.warning("%s is not in %s as it is on disk; it is kept", raw.path, zip_path.name)
                 continue
             try:
@@ -179,7 +223,7 @@ def dedup_exported(ctx: Context) -> DedupReport:
                 log.warning("session %s: raw files kept: %s", session_id, report.kept[session_id])
                 continue
             report.deduped[session_id] = remove_raw_files(ctx.sessions.zip_path(meta), files)
-        except (TraycapError, OSError, zipfile.BadZipFile) as exc:
+        except (TraycapError, OSError) as exc:
             report.kept[session_id] = str(exc)
             log.warning("session %s: raw files kept: %s", session_id, exc)
     if report.deduped:

@@ -1,63 +1,33 @@
-"""Read a session straight from its zip bundle: JSON members parsed, big members as byte slices.
+"""Read a session straight from its zip bundle (either format, through traycap/bundle/reader.py):
+JSON parsed, big members as byte slices.
 
 The viewer never unpacks a bundle: the video and the screenshots are stored
 (not compressed) in the zip, so each is a contiguous run of bytes in the zip
 file, and `MemberSlice` reads that run as if it were a file of its own (seek,
-read, HTTP byte ranges). A member that is compressed after all (a bundle
-written by another tool) is extracted once into the viewer's cache directory,
-which the caller removes when it stops.
+read, HTTP byte ranges). A format-2 bundle keeps the video as several stored
+segments; `SliceChain` puts their slices end to end, so the page still gets
+one seekable MP4. A member that is compressed after all (a bundle written by
+another tool) is extracted once into the viewer's cache directory, which the
+caller removes when it stops.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import io
-import json
 import os
 import shutil
-import struct
-import sys
 import threading
-import zipfile
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from traycap.bundle.reader import BundleModel, BundleZip, pread
 from traycap.byte_window import ByteWindow
 from traycap.errors import CorruptFile
 
-SESSION_JSON = "session.json"
-ACTIONS_JSON = "actions.json"
-FRAMES_JSON = "video/frames.json"
-VIDEO_MP4 = "video/screen.mp4"
-SHOTS_INDEX = "screenshots/index.json"
-SHOTS_PREFIX = "screenshots/"
-PREVIEW_JPG = "preview.jpg"
-
-_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
-_LOCAL_MAGIC = b"PK\x03\x04"
-
-if sys.platform == "win32":
-    _seek_lock = threading.Lock()
-
-    def pread(fd: int, n: int, offset: int) -> bytes:
-        with _seek_lock:  # Windows has no pread: one seek+read at a time
-            os.lseek(fd, offset, os.SEEK_SET)
-            return os.read(fd, n)
-else:
-    def pread(fd: int, n: int, offset: int) -> bytes:
-        return os.pread(fd, n, offset)
-
-
-@dataclass(frozen=True)
-class BundleData:
-    """The small members of a bundle, parsed."""
-
-    info: dict[str, Any]
-    actions: list[dict[str, Any]]
-    frames: list[dict[str, Any]]
-    shots: list[dict[str, Any]]
-    members: frozenset[str]
+BundleData = BundleModel  # the name this module used before the reader moved to traycap.bundle
 
 
 class MemberSlice(ByteWindow, io.RawIOBase):
@@ -78,10 +48,7 @@ class MemberSlice(ByteWindow, io.RawIOBase):
         return self.size
 
     def readinto(self, buffer: Any) -> int:
-        want = min(len(buffer), self.size - self._pos)
-        if want <= 0:
-            return 0
-        data = pread(self._fd, want, self._offset + self._pos)
+        data = self.read_span(self._pos, len(buffer))
         n = len(data)
         buffer[:n] = data
         self._pos += n
@@ -93,22 +60,73 @@ class MemberSlice(ByteWindow, io.RawIOBase):
         return pread(self._fd, length, self._offset + start) if length else b""
 
 
+class SliceChain(ByteWindow, io.RawIOBase):
+    """Several slices end to end, read as one seekable file (a format-2 video: its segments in order).
+
+    A read or span that crosses a boundary reads the end of one slice and the start of the next.
+    The chain reads its slices with `read_span` only (no position), so several chains may share
+    them; closing a chain closes its slices only when it owns them.
+    """
+
+    def __init__(self, parts: Sequence[MemberSlice], *, owns_parts: bool = True) -> None:
+        super().__init__()
+        self._parts = list(parts)
+        self._owns_parts = owns_parts
+        self._starts: list[int] = []
+        total = 0
+        for part in self._parts:
+            self._starts.append(total)
+            total += part.size
+        self.size = total
+        self._pos = 0
+
+    def window_size(self) -> int:
+        return self.size
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read_span(self._pos, len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self._pos += n
+        return n
+
+    def read_span(self, start: int, length: int) -> bytes:
+        """`length` bytes from `start` (clamped to the chain), without moving the position."""
+        start = max(0, start)
+        end = min(self.size, start + max(0, length))
+        out: list[bytes] = []
+        pos = start
+        k = bisect.bisect_right(self._starts, pos) - 1
+        while pos < end and 0 <= k < len(self._parts):
+            part, base = self._parts[k], self._starts[k]
+            data = part.read_span(pos - base, end - pos)
+            if not data and part.size > pos - base:
+                break  # the file is shorter than its directory says
+            out.append(data)
+            pos += len(data)
+            if pos >= base + part.size:
+                k += 1
+        return b"".join(out)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                for part in self._parts if self._owns_parts else ():
+                    part.close()
+            finally:
+                super().close()
+
+
 class BundleReader:
-    """One open bundle zip. Thread-safe for reading; close() when done."""
+    """One open bundle zip for the viewer. Thread-safe for reading; close() when done."""
 
     def __init__(self, path: Path, cache_dir: Path | None = None) -> None:
         self.path = path
         self._cache_dir = cache_dir
         self._lock = threading.Lock()
-        try:
-            self._zip = zipfile.ZipFile(path)
-            self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        except FileNotFoundError:
-            raise
-        except (OSError, zipfile.BadZipFile) as exc:
-            raise CorruptFile(str(path), f"not a readable zip ({exc})") from exc
-        self._infos = {i.filename: i for i in self._zip.infolist()}
+        self.zip = BundleZip(path)
         self._extracted: dict[str, Path] = {}
+        self._video_parts: list[MemberSlice] | None = None  # a segmented video's slices, made once
 
     def __enter__(self) -> BundleReader:
         return self
@@ -118,75 +136,76 @@ class BundleReader:
 
     def close(self) -> None:
         with self._lock:
-            self._zip.close()
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
+            parts, self._video_parts = self._video_parts or [], None
+        for part in parts:
+            part.close()
+        self.zip.close()
 
     @property
     def members(self) -> frozenset[str]:
-        return frozenset(self._infos)
+        return self.zip.members
 
     def has(self, name: str) -> bool:
-        return name in self._infos
+        return self.zip.has(name)
 
-    def read_json(self, name: str, default: Any = None) -> Any:
-        """A JSON member; `default` when the bundle has no such member; CorruptFile when it is not JSON."""
-        if name not in self._infos:
-            return default
-        try:
-            with self._lock:
-                raw = self._zip.read(name)
-            return json.loads(raw)
-        except (zipfile.BadZipFile, OSError, ValueError, UnicodeDecodeError) as exc:
-            raise CorruptFile(f"{self.path}:{name}", str(exc)) from exc
+    @property
+    def has_video(self) -> bool:
+        return bool(self.zip.video_members())
 
-    def data(self) -> BundleData:
-        info = self.read_json(SESSION_JSON, {})
-        actions = self.read_json(ACTIONS_JSON, [])
-        frames = self.read_json(FRAMES_JSON, [])
-        shots = self.read_json(SHOTS_INDEX, [])
-        for name, value, kind in ((SESSION_JSON, info, dict), (ACTIONS_JSON, actions, list),
-                                  (FRAMES_JSON, frames, list), (SHOTS_INDEX, shots, list)):
-            if not isinstance(value, kind):
-                raise CorruptFile(f"{self.path}:{name}", f"must be a JSON {kind.__name__}")
-        return BundleData(
-            info=info,
-            actions=[a for a in actions if isinstance(a, dict)],
-            frames=[f for f in frames if isinstance(f, dict)],
-            shots=[s for s in shots if isinstance(s, dict) and s.get("file")
-                   and f"{SHOTS_PREFIX}{s['file']}" in self._infos],
-            members=self.members,
-        )
+    def data(self) -> BundleModel:
+        return self.zip.model()
 
     def open_member(self, name: str) -> MemberSlice:
         """The member as a seekable byte slice; KeyError if the bundle has no such member."""
-        info = self._infos[name]
-        if info.compress_type == zipfile.ZIP_STORED:
-            return MemberSlice(self._fd, self._data_offset(info), info.file_size)
-        path = self._extract(info)
+        if self.zip.is_stored(name):
+            offset, size = self.zip.stored_range(name)
+            return MemberSlice(self.zip.fd, offset, size)
+        path = self._extract(name)
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        return _OwnedSlice(fd, 0, info.file_size)
+        return _OwnedSlice(fd, 0, path.stat().st_size)
 
-    def _data_offset(self, info: zipfile.ZipInfo) -> int:
-        # The local header's own name/extra lengths can differ from the central directory's.
-        header = pread(self._fd, _LOCAL_HEADER.size, info.header_offset)
-        fields = _LOCAL_HEADER.unpack(header) if len(header) == _LOCAL_HEADER.size else None
-        if fields is None or fields[0] != _LOCAL_MAGIC:
-            raise CorruptFile(f"{self.path}:{info.filename}", "bad local file header")
-        return info.header_offset + _LOCAL_HEADER.size + int(fields[9]) + int(fields[10])
+    def open_video(self) -> MemberSlice | SliceChain:
+        """The video as one seekable file (its segments end to end); KeyError when the bundle has none."""
+        names = self.zip.video_members()
+        if not names:
+            raise KeyError("video")
+        if len(names) == 1:
+            return self.open_member(names[0])
+        return SliceChain(self._segment_slices(names), owns_parts=False)
 
-    def _extract(self, info: zipfile.ZipInfo) -> Path:
+    def _segment_slices(self, names: tuple[str, ...]) -> list[MemberSlice]:
+        """The segments' slices, made at the first request and shared by every chain after it
+        (an hour of video is ~3,600 segments: their local headers are read once, not per request)."""
         with self._lock:
-            done = self._extracted.get(info.filename)
+            if self._video_parts is not None:
+                return self._video_parts
+        parts: list[MemberSlice] = []
+        try:
+            for name in names:
+                parts.append(self.open_member(name))
+        except BaseException:
+            for part in parts:
+                part.close()
+            raise
+        with self._lock:
+            if self._video_parts is None:
+                self._video_parts, parts = parts, []
+        for part in parts:  # another thread made them first
+            part.close()
+        return self._video_parts
+
+    def _extract(self, name: str) -> Path:
+        with self._lock:
+            done = self._extracted.get(name)
             if done is not None:
                 return done
             if self._cache_dir is None:
-                raise CorruptFile(f"{self.path}:{info.filename}", "compressed member and no cache directory")
+                raise CorruptFile(f"{self.path}:{name}", "compressed member and no cache directory")
             self._cache_dir.mkdir(parents=True, exist_ok=True)
-            target = self._cache_dir / f"{len(self._extracted)}-{Path(info.filename).name}"
-            with self._zip.open(info) as src, open(target, "wb") as dst:
+            target = self._cache_dir / f"{len(self._extracted)}-{Path(name).name}"
+            with self.zip.open_stream(name) as src, open(target, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
-            self._extracted[info.filename] = target
+            self._extracted[name] = target
             return target
 
 
@@ -196,6 +215,7 @@ class _OwnedSlice(MemberSlice):
     def close(self) -> None:
         if not self.closed:
             try:
-                os.close(self._fd)
+                with contextlib.suppress(OSError):
+                    os.close(self._fd)
             finally:
                 super().close()

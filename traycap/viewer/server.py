@@ -31,9 +31,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 
+from traycap.bundle.layout import PREVIEW_JPG, SHOTS_PREFIX
 from traycap.clock import Clock
 from traycap.errors import TraycapError
-from traycap.viewer.bundle import PREVIEW_JPG, SHOTS_PREFIX, VIDEO_MP4, BundleReader
+from traycap.viewer.bundle import BundleReader, MemberSlice, SliceChain
 from traycap.viewer.lifetime import Lifetime
 from traycap.viewer.ranges import Unsatisfiable, parse_range
 
@@ -126,7 +127,7 @@ class ViewerServer:
         elif path == "data.json":
             req.send_bytes(self._data, "application/json")
         elif path == "video.mp4":
-            self._member(req, VIDEO_MP4, "video/mp4")
+            self._video(req)
         elif path == "preview.jpg":
             self._member(req, PREVIEW_JPG, "image/jpeg")
         elif path.startswith("shots/") and "/" not in path[6:] and path[6:] not in ("", ".", ".."):
@@ -158,12 +159,24 @@ class ViewerServer:
         except TraycapError as exc:
             return {"error": exc.user_text()}
 
+    def _video(self, req: _Handler) -> None:
+        """The video as one file, whatever the bundle's format (one member, or its segments end to end)."""
+        bundle = self.site.bundle
+        if bundle is None or not bundle.has_video:
+            req.send_error_text(HTTPStatus.NOT_FOUND)
+            return
+        self._window(req, bundle.open_video(), "video/mp4")
+
     def _member(self, req: _Handler, name: str, ctype: str) -> None:
         bundle = self.site.bundle
         if bundle is None or not bundle.has(name):
             req.send_error_text(HTTPStatus.NOT_FOUND)
             return
-        with bundle.open_member(name) as member:
+        self._window(req, bundle.open_member(name), ctype)
+
+    def _window(self, req: _Handler, window: MemberSlice | SliceChain, ctype: str) -> None:
+        """Answer GET with `window`'s bytes: 200 whole, 206 for one Range, 416 outside it."""
+        with window as member:
             size = member.size
             try:
                 span = parse_range(req.headers.get("Range"), size)
