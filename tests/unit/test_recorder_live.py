@@ -14,6 +14,7 @@ import pytest
 from tests.support.live_recording import RecordingSink, concat
 from tests.support.waiting import wait_until
 from traycap.bundle import layout
+from traycap.bundle.reader import BundleZip
 from traycap.context import Context
 from traycap.models import AppSettings
 from traycap.recorder import bundler as bundler_mod
@@ -75,6 +76,14 @@ def test_a_live_recording_writes_its_format_2_zip_while_recording(live_ctx: Cont
     shots = [json.loads(x) for x in concat(zip_path, layout.SHOTS_INDEX_CHUNKS).splitlines()]
     assert shots and all(f"screenshots/{s['file']}" in names for s in shots)
     assert meta.zipPath and live_ctx.sessions.is_exported(sid)
+    with BundleZip(zip_path) as bundle:  # the one reader of both formats sees the same session
+        model = bundle.model()
+        assert bundle.format == 2 and len(model.frames) == frames and len(model.actions) == len(actions)
+        assert model.video == tuple(n for n in names if n.startswith(layout.VIDEO_SEGMENTS))
+        assert bundle.video_ranges() is not None
+    # One copy on disk: the raw files the zip holds are gone.
+    assert not (directory / "video" / "screen.mp4").exists() and not (directory / "actions.jsonl").exists()
+    assert not list((directory / "screenshots").glob("*.png")) if (directory / "screenshots").exists() else True
 
 
 def test_a_broken_bundler_leaves_the_recording_alone_and_stop_exports_format_1(
