@@ -8,6 +8,7 @@ import json
 import subprocess
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,3 +120,23 @@ def test_no_sink_records_classic(live_ctx: Context) -> None:
     wait_until("frames", lambda: (live_ctx.paths.session_dir(sid) / "video" / "frames.jsonl").stat().st_size > 0)
     meta = ctl.stop()
     assert "video/screen.mp4" in _names(live_ctx.sessions.zip_path(meta))
+
+
+def test_a_live_zip_that_cannot_be_finished_at_stop_falls_back_to_format_1(
+        live_ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    import traycap.recorder.controller as controller_mod
+
+    def disk_full(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(controller_mod, "finish_live", disk_full)
+    sink, events, inputs = RecordingSink(), [], NullInput()
+    ctl = _controller(live_ctx, sink, events, inputs)
+    sid = ctl.start()
+    wait_until("an entry committed", lambda: len(sink.committed_sizes) >= 2, timeout=30)
+    meta = ctl.stop()
+    assert [e.kind.value for e in events] == ["started", "stopped", "exported"]
+    assert sink.abandoned and sink.done is None
+    zip_path = live_ctx.sessions.zip_path(meta)
+    assert "video/screen.mp4" in _names(zip_path) and not (zip_path.parent / "live-zip.jsonl").exists()
+    assert live_ctx.sessions.is_exported(sid)
