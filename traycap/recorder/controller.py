@@ -37,7 +37,8 @@ from traycap.errors import AlreadyRecording, LowDisk, NotRecording, RecorderErro
 from traycap.models import AppSettings, KeystrokePrivacy, SessionMeta
 from traycap.paths import new_session_id
 from traycap.recorder.actions import CLICK_SCREENSHOT_MIN_INTERVAL_S, ActionBuilder, RateLimiter, RawClick, RawEvent
-from traycap.recorder.api import EventSink, RecorderEvent, RecorderEventKind, RecorderState
+from traycap.recorder.api import EventSink, LiveFactory, LiveSink, RecorderEvent, RecorderEventKind, RecorderState
+from traycap.recorder.bundler import Bundler, discard_live_zip, finish_live, start_live
 from traycap.recorder.export import export_session
 from traycap.recorder.focus import open_focus_backend
 from traycap.recorder.guard import WorkerGuard
@@ -110,6 +111,8 @@ class _Recording:
         self.last_pts = -1
         self.pts_zero: int | None = None
         self.final_frame = False  # capture one last frame after the inputs stopped
+        self.bundler: Bundler | None = None  # the live bundle (format 2) while uploading as it records
+        self.sink: LiveSink | None = None
 
 
 class RecordingController:
@@ -126,6 +129,7 @@ class RecordingController:
         free_space: FreeSpace = free_bytes,
         disk_check_s: float = DISK_CHECK_S,
         focus_factory: Callable[[], WindowSource] | None = None,
+        live: LiveFactory | None = None,
     ) -> None:
         self._ctx = ctx
         self._free_space = free_space
@@ -137,6 +141,7 @@ class RecordingController:
         self._input_factory: InputFactory = input_factory or pynput_input
         self._export: Exporter = exporter or export_session
         self._focus_factory: Callable[[], WindowSource] = focus_factory or open_focus_backend
+        self._live = live  # session id -> where its live bundle goes (None: every recording is format 1)
         self._lock = threading.RLock()
         self._state = RecorderState.IDLE
         self._rec: _Recording | None = None
@@ -182,6 +187,7 @@ class RecordingController:
             except BaseException:
                 self._abort_start(rec)
                 raise
+            self._start_live(rec)
             self._state = RecorderState.RECORDING
             self._idle.clear()
         log.info("recording session %s (%dx%d, %d fps, monitor %d)", rec.session_id, source.width,
@@ -316,6 +322,54 @@ class RecordingController:
         source = self._input_factory(lambda ev: self._on_input(rec, ev), self._clock.monotonic, keyboard)
         source.start()
         rec.input = source
+
+    def _start_live(self, rec: _Recording) -> None:
+        """Upload while recording: a bundler writes the format-2 zip as the session grows. Anything
+        going wrong here only means the recording is exported as format 1 at Stop, as always."""
+        if self._live is None:
+            return
+        try:
+            sink = self._live(rec.session_id)
+        except Exception:
+            log.exception("session %s: no upload while recording", rec.session_id)
+            return
+        if sink is None:
+            return
+        try:
+            bundler = start_live(self._ctx, rec.session_id, sink, self._clock)
+        except Exception as exc:
+            log.error("session %s: the live bundle could not start (%s): recorded as usual", rec.session_id, exc)
+            _abandon(sink)
+            discard_live_zip(rec.writer.files.dir, rec.session_id)
+            return
+        bundler.on_failure = lambda exc: _abandon(sink)
+        rec.bundler, rec.sink = bundler, sink
+
+    def _finish_live(self, rec: _Recording) -> SessionMeta:
+        """Stop's export step for a live recording: finish its zip (or, when the bundler broke,
+        drop the live zip and export format 1 from the raw files)."""
+        bundler, sink = rec.bundler, rec.sink
+        assert bundler is not None
+        if not bundler.failed:
+            try:
+                return finish_live(self._ctx, rec.session_id, bundler, sink)
+            except Exception as exc:
+                if bundler.zf.final is not None:
+                    # The zip is complete; its meta or marker is not: recovery writes them at the next start.
+                    if sink is not None:
+                        _abandon(sink)
+                    if isinstance(exc, TraycapError):
+                        raise
+                    raise StorageError(f"Could not record the finished bundle of {rec.session_id}: {exc}") from exc
+                log.error("session %s: the live bundle could not be finished (%s): exporting it as usual",
+                          rec.session_id, exc)
+                bundler.failure = exc
+                if sink is not None:
+                    _abandon(sink)
+        with contextlib.suppress(Exception):
+            bundler.zf.close()
+        discard_live_zip(rec.writer.files.dir, rec.session_id)
+        return self._export(self._ctx, rec.session_id)
 
     def _abort_start(self, rec: _Recording) -> None:
         """start() failed after the session dir was made: undo everything (nothing worth keeping yet)."""
@@ -568,6 +622,12 @@ class RecordingController:
         with rec.frame_cond:
             rec.frame_cond.notify_all()
         self._join_workers(rec)
+        if rec.bundler is not None:
+            try:
+                rec.bundler.stop()  # its last cut runs in the export step, once the files are closed
+            except RecorderError as exc:
+                log.error("session %s: %s", rec.session_id, exc.user_text())
+                rec.bundler.failure = exc
         stopped_at = clock.monotonic()
         try:
             rec.writer.close(keep_lock=True)  # held until exported: no other process "recovers" it meanwhile
@@ -588,7 +648,7 @@ class RecordingController:
         # Export: even after a failure, what was recorded is bundled.
         export_error: TraycapError | None = None
         try:
-            meta = self._export(self._ctx, rec.session_id)
+            meta = self._finish_live(rec) if rec.bundler is not None else self._export(self._ctx, rec.session_id)
             self.last_meta = meta
             self._emit(RecorderEvent(RecorderEventKind.EXPORTED, rec.session_id, meta=meta))
         except TraycapError as exc:
@@ -651,6 +711,13 @@ class RecordingController:
             self._on_event(event)
         except Exception:
             log.exception("recorder event handler failed for %s", event.kind.value)
+
+
+def _abandon(sink: LiveSink) -> None:
+    try:
+        sink.abandon()
+    except Exception:
+        log.exception("the upload lane failed to stop")
 
 
 def _end_reason(failure: TraycapError | None) -> str:

@@ -67,11 +67,16 @@ def paused_ms(actions: list[dict[str, Any]], end_ms: float) -> float:
     return total
 
 
-def bundle_meta(meta: SessionMeta, files: SessionFiles) -> tuple[dict[str, Any], list[dict[str, Any]],
-                                                                   list[dict[str, Any]], list[dict[str, Any]]]:
-    """session.json contents, and the actions, frames and screenshot index it describes."""
+def bundle_meta(meta: SessionMeta, files: SessionFiles, *, max_frames: int | None = None,
+                ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """session.json contents, and the actions, frames and screenshot index it describes.
+
+    `max_frames`: only the first lines of frames.jsonl (recovery of a live bundle: the frames the
+    video holds; the file itself is not rewritten)."""
     actions = read_jsonl(files.actions)
     frames = read_jsonl(files.frames)
+    if max_frames is not None:
+        frames = frames[:max_frames]
     shots = [s for s in read_jsonl(files.shots_index) if (files.shots_dir / str(s.get("file", ""))).is_file()]
     rec: dict[str, Any] = dict(meta.extra.get("recorder") or {})
     times = [float(f["t"]) for f in frames if "t" in f] + [float(a["t"]) for a in actions if "t" in a]
@@ -143,16 +148,26 @@ def export_session(ctx: Context, session_id: str, *, checkpoint: Checkpoint = no
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFull(f"The disk is full: could not export session {session_id}") from exc
         raise StorageError(f"Could not export session {session_id}: {exc.strerror or exc}") from exc
+    return record_export(ctx, meta, info, zip_path, sha, size, frames=len(frames), shots=len(shots), files=files,
+                         checkpoint=checkpoint)
+
+
+def record_export(ctx: Context, meta: SessionMeta, info: dict[str, Any], zip_path: Path, sha: str, size: int, *,
+                  frames: int, shots: int, files: SessionFiles, video_ref: str = VIDEO_REF,
+                  checkpoint: Checkpoint = no_checkpoint) -> SessionMeta:
+    """After the zip is final on disk (format 1 here, format 2 by recorder/bundler.py): the meta
+    (zipPath, fileSizeBytes, sha256, counts), then `.exported`, then the raw files the zip holds go."""
+    session_id = meta.sessionId
     rec = dict(meta.extra.get("recorder") or {})
     rec["status"] = "exported"
     extra = {**meta.extra, "recorder": rec, "durationMs": info["durationMs"], "fpsAchieved": info["fps"]["achieved"],
-             "frameCount": len(frames)}
+             "frameCount": frames}
     ended = meta.endedAt if meta.endedAt is not None else meta.createdAt + info["durationMs"]
     done = meta.with_(
         endedAt=ended,
         actionCount=info["counts"]["actions"],
-        screenshotCount=len(shots),
-        videoRef=VIDEO_REF,
+        screenshotCount=shots,
+        videoRef=video_ref,
         zipPath=zip_path.name,  # relative to the session dir: survives moving the data dir
         fileSizeBytes=size,
         sha256=sha,

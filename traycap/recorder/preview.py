@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -106,6 +107,11 @@ def plan_sheet(frames: list[dict[str, Any]], video_size: tuple[int, int], title:
 def render_sheet(video: Path | IO[bytes], plan: SheetPlan) -> Any:
     """The sheet as a BGR image (decoding through the screen adapter)."""
     images = screen.decode_frames_at(video, [t.video_ms for t in plan.tiles], (plan.tile_w, plan.tile_h))
+    return compose_sheet(plan, images)
+
+
+def compose_sheet(plan: SheetPlan, images: list[Any]) -> Any:
+    """The sheet from its tiles' images (already tile-sized)."""
     labels = [(plan.title, GAP, HEADER_H - 12, 0.6)]
     labels += [(clock_label(t.t_ms), t.x + 6, t.y + plan.tile_h + LABEL_H - 7, 0.5) for t in plan.tiles]
     boxes = [(t.x, t.y + plan.tile_h, plan.tile_w, LABEL_H) for t in plan.tiles]
@@ -129,10 +135,28 @@ def video_size(info: dict[str, Any]) -> tuple[int, int]:
 
 def preview_jpeg(video: Path | IO[bytes], frames: list[dict[str, Any]], info: dict[str, Any]) -> bytes:
     """preview.jpg: the sheet, as JPEG, at most PREVIEW_MAX_BYTES."""
+    return _jpeg_sheet(frames, info, lambda plan: render_sheet(video, plan))
+
+
+def preview_from_thumbnails(thumbs: list[tuple[float, Any]], info: dict[str, Any]) -> bytes:
+    """preview.jpg from frames kept while recording ((recording time ms, BGR image) in time
+    order; the live bundler's Thumbnails): no video decoding at Stop."""
+    if not thumbs:
+        raise RecorderError("No frames to preview")
+    frames = [{"pts": float(i), "t": float(t)} for i, (t, _img) in enumerate(thumbs)]
+
+    def render(plan: SheetPlan) -> Any:
+        size = (plan.tile_w, plan.tile_h)
+        return compose_sheet(plan, [screen.scale_image(thumbs[t.frame_index][1], size) for t in plan.tiles])
+
+    return _jpeg_sheet(frames, info, render)
+
+
+def _jpeg_sheet(frames: list[dict[str, Any]], info: dict[str, Any], render: Callable[[SheetPlan], Any]) -> bytes:
     width = SHEET_MAX_WIDTH
     while True:
         plan = plan_sheet(frames, video_size(info), sheet_title(info), max_width=width)
-        img = render_sheet(video, plan)
+        img = render(plan)
         for quality in QUALITIES:
             data = screen.encode_image(img, ".jpg", quality)
             if len(data) <= PREVIEW_MAX_BYTES:
@@ -150,15 +174,49 @@ def sheet_bytes(video: Path | IO[bytes], frames: list[dict[str, Any]], info: dic
     return screen.encode_image(render_sheet(video, plan), ".png")
 
 
-def add_preview(zf: zipfile.ZipFile, video: Path, frames: list[dict[str, Any]], info: dict[str, Any]) -> bool:
-    """The export's hook: preview.jpg into the bundle. A failure is logged, never raised:
-    a session without a preview is still a good session."""
+def preview_or_none(video: Path, frames: list[dict[str, Any]], info: dict[str, Any]) -> bytes | None:
+    """preview.jpg's bytes, or None (logged, never raised): a session without a preview is still
+    a good session."""
     if not video.is_file() or not frames:
-        return False
+        return None
     try:
-        data = preview_jpeg(video, frames, info)
+        return preview_jpeg(video, frames, info)
     except (RecorderError, OSError, ValueError) as exc:
         log.warning("no preview for %s: %s", info.get("sessionId"), exc)
+        return None
+
+
+class Thumbnails:
+    """A few frames kept while recording, spread evenly over however long it lasts, so the live
+    bundle's preview needs no decoding at Stop. Offered one per video segment (every 5 s): keeps
+    every `stride`-th; past 2 x MAX_TILES it drops every other one and doubles the stride."""
+
+    def __init__(self, limit: int = 2 * MAX_TILES) -> None:
+        self.limit = limit
+        self.stride = 1
+        self.items: list[tuple[int, int, Any]] = []  # (segment number, video ms, image)
+
+    def wants(self, n: int) -> bool:
+        return n % self.stride == 0
+
+    def add(self, n: int, video_ms: int, image: Any) -> None:
+        self.items.append((n, video_ms, image))
+        if len(self.items) > self.limit:
+            self.stride *= 2
+            self.items = [item for item in self.items if item[0] % self.stride == 0]
+
+    def with_times(self, frames: list[dict[str, Any]]) -> list[tuple[float, Any]]:
+        """(recording time ms, image) for each kept frame, from frames.jsonl's pts -> t."""
+        by_pts = {int(f["pts"]): float(f["t"]) for f in frames
+                  if isinstance(f.get("pts"), (int, float)) and isinstance(f.get("t"), (int, float))}
+        pts0 = min(by_pts) if by_pts else 0
+        return [(by_pts.get(ms + pts0, by_pts.get(ms, float(ms))), img) for _n, ms, img in self.items]
+
+
+def add_preview(zf: zipfile.ZipFile, video: Path, frames: list[dict[str, Any]], info: dict[str, Any]) -> bool:
+    """The export's hook: preview.jpg into the bundle (format 1)."""
+    data = preview_or_none(video, frames, info)
+    if data is None:
         return False
     zf.writestr(PREVIEW_NAME, data, compress_type=zipfile.ZIP_STORED)  # JPEG does not deflate
     return True

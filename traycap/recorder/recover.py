@@ -10,6 +10,15 @@ it is then queued for upload is the caller's decision (traycap/auto_upload.py).
 Last, exported sessions that still hold raw files (older versions kept both, or a
 crash mid-removal) keep only their zip, once its SHA-256 matches the meta
 (one_copy.dedup_exported).
+
+A session recorded with upload while recording has a live bundle (`live-zip.jsonl` next to its
+zip, recorder/bundler.py). Its screen.mp4 is not salvaged (the zip's committed segments are its
+bytes): the zip is reopened at its last committed entry and the bundler appends what the raw
+files hold after its cursor (complete MP4 boxes, complete lines, frame lines up to the frames the
+video holds), then finishes it as at Stop, `recovered: true`. Those sessions are reported in
+`live` (their upload goes on where it was: the caller hands them to the queue). A live journal
+that cannot be read: the live zip is dropped and the session exported as format 1 (`live_dropped`:
+the caller aborts its multipart upload). A live zip already finished only gets its meta and marker.
 """
 
 from __future__ import annotations
@@ -19,8 +28,11 @@ import logging
 import os
 from dataclasses import dataclass, field
 
+from traycap.bundle.livezip import LiveZip
 from traycap.context import Context
-from traycap.errors import TraycapError
+from traycap.errors import CorruptFile, TraycapError
+from traycap.models import SessionMeta
+from traycap.recorder.bundler import Bundler, discard_live_zip, finish_final, finish_live, journal_path, live_zip_path
 from traycap.recorder.export import export_session, mark_exported
 from traycap.recorder.one_copy import DedupReport, dedup_exported, remove_raw_files, zip_verified
 from traycap.recorder.screen import salvage_video
@@ -37,6 +49,14 @@ class RecoveryReport:
     exported: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # session id -> readable reason
     dedup: DedupReport = field(default_factory=DedupReport)  # raw files of exported sessions removed
+    live: list[str] = field(default_factory=list)  # live bundles finished: their upload goes on (not in exported)
+    live_dropped: list[str] = field(default_factory=list)  # unreadable live journal: exported as format 1
+    #                                                         (also in exported); abort their multipart upload
+
+
+LIVE = "live"
+LIVE_DROPPED = "live-dropped"
+CLASSIC = "classic"
 
 
 def recover_unfinished(ctx: Context) -> RecoveryReport:
@@ -52,10 +72,15 @@ def recover_unfinished(ctx: Context) -> RecoveryReport:
             try:
                 if not _needs_recovery(ctx, session_id, locked=True):
                     continue  # finished by its recorder (or another recovery) while we looked
-                recover_session(ctx, session_id)
+                outcome = recover_session(ctx, session_id)
             finally:
                 lock.release(remove=True)
-            report.exported.append(session_id)
+            if outcome == LIVE:
+                report.live.append(session_id)
+            else:
+                report.exported.append(session_id)
+                if outcome == LIVE_DROPPED:
+                    report.live_dropped.append(session_id)
         except TraycapError as exc:
             log.error("could not recover session %s: %s", session_id, exc.user_text())
             report.failed[session_id] = exc.user_text()
@@ -63,7 +88,7 @@ def recover_unfinished(ctx: Context) -> RecoveryReport:
             log.error("could not recover session %s: %s", session_id, exc)
             report.failed[session_id] = str(exc.strerror or exc)
     # After the recoveries: one copy on disk for every exported session, old ones included.
-    return RecoveryReport(report.exported, report.failed, dedup_exported(ctx))
+    return RecoveryReport(report.exported, report.failed, dedup_exported(ctx), report.live, report.live_dropped)
 
 
 def _needs_recovery(ctx: Context, session_id: str, *, locked: bool = False) -> bool:
@@ -77,8 +102,73 @@ def _needs_recovery(ctx: Context, session_id: str, *, locked: bool = False) -> b
     return locked or not RecordingLock.is_held(files.lock)
 
 
-def recover_session(ctx: Context, session_id: str) -> None:
+def recover_session(ctx: Context, session_id: str) -> str:
+    """Make the session whole and export it; CLASSIC, LIVE or LIVE_DROPPED (see the module doc)."""
     files = SessionFiles(ctx.paths.session_dir(session_id))
+    outcome = CLASSIC
+    if journal_path(files.dir).exists() and LiveZip.exists(journal_path(files.dir)):
+        try:
+            _recover_live(ctx, session_id, files)
+        except CorruptFile as exc:
+            log.warning("session %s: its live bundle cannot be resumed (%s): exported from its files instead",
+                        session_id, exc.user_text())
+            discard_live_zip(files.dir, session_id)
+            outcome = LIVE_DROPPED
+        else:
+            with contextlib.suppress(OSError):
+                files.lock.unlink()
+            return LIVE
+    _recover_classic(ctx, session_id, files)
+    return outcome
+
+
+def _recover_live(ctx: Context, session_id: str, files: SessionFiles) -> None:
+    """CorruptFile only while the journal is read (then nothing was changed)."""
+    journal = journal_path(files.dir)
+    final = LiveZip.read_final(journal)
+    meta = ctx.sessions.read_meta(session_id)
+    if final is not None:
+        if meta.zipPath and meta.sha256 == final.sha256 and zip_verified(ctx, meta):
+            mark_exported(ctx, meta)  # killed between the meta and the marker
+            remove_raw_files(ctx.sessions.zip_path(meta), files)
+        else:
+            finish_final(ctx, session_id, final)
+        return
+    zf = LiveZip.reopen(live_zip_path(files.dir, session_id), journal)
+    try:
+        bundler = Bundler(files, zf, ctx.clock)
+        recorder = dict(meta.extra.get("recorder") or {})
+        interrupted = recorder.get("status") == "recording"
+        if interrupted:
+            bundler.cut(chunks=False, closed=False)  # complete boxes only: a torn fragment stays out
+            _note_interrupted(ctx, meta, files, bundler.frames_in_zip)
+        # status "stopped": killed during Stop's export, the files were closed: everything goes in
+        finish_live(ctx, session_id, bundler, None, closed=not interrupted)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            zf.close()
+        raise
+
+
+def _note_interrupted(ctx: Context, meta: SessionMeta, files: SessionFiles, frames: int) -> None:
+    recorder = dict(meta.extra.get("recorder") or {})
+    actions = read_jsonl(files.actions)
+    times = [float(r["t"]) for r in read_jsonl(files.frames)[:frames] + actions if "t" in r]
+    last_ms = max(times) if times else 0.0
+    recorder.update({
+        "status": "stopped",
+        "recovered": True,
+        "stoppedAtMs": last_ms,
+        "framesEncoded": frames,
+        "endReason": "the recorder was interrupted (crash or kill); everything on disk was kept",
+    })
+    ctx.sessions.save_meta(meta.with_(endedAt=meta.createdAt + round(last_ms),
+                                      extra={**meta.extra, "recorder": recorder}))
+    log.warning("session %s was interrupted while recording and uploading: kept %d frames and %d actions",
+                meta.sessionId, frames, len(actions))
+
+
+def _recover_classic(ctx: Context, session_id: str, files: SessionFiles) -> None:
     meta = ctx.sessions.read_meta(session_id)
     recorder = dict(meta.extra.get("recorder") or {})
     if recorder.get("status") == "recording":

@@ -319,6 +319,40 @@ def decode_frames_at(source: Path | IO[bytes], times_ms: list[int], size: tuple[
     return out
 
 
+def keyframe_thumbnail(init: bytes, media: bytes, width: int) -> tuple[int, Any] | None:
+    """The first keyframe in `media` (whole moof+mdat boxes of the recorder's fragmented MP4, whose
+    first boxes, ftyp+moov, are `init`): its video time in ms and the frame as a BGR image `width`
+    wide. One decode, from memory; None when `media` holds no keyframe or cannot be read."""
+    import io
+
+    import av
+    import cv2
+
+    try:
+        container: Any = av.open(io.BytesIO(init + media), mode="r", format="mp4")
+        with container:
+            stream = container.streams.video[0]
+            tb = float(stream.time_base or fractions.Fraction(1, 1000))
+            for packet in container.demux(stream):
+                if not packet.size or not packet.is_keyframe:
+                    continue
+                for frame in packet.decode():
+                    bgr = frame.to_ndarray(format="bgr24")
+                    h, w = bgr.shape[:2]
+                    size = (width, max(2, round(width * h / max(1, w))))
+                    return round((frame.pts or 0) * tb * 1000), cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    except (av.error.FFmpegError, OSError, IndexError, ValueError) as exc:
+        log.info("no thumbnail from a video segment: %s", exc)
+    return None
+
+
+def scale_image(img: Any, size: tuple[int, int]) -> Any:
+    """`img` resized to `size` (w, h)."""
+    import cv2
+
+    return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+
+
 def compose_image(size: tuple[int, int], background: tuple[int, int, int], tiles: list[tuple[Any, int, int]],
                   labels: list[tuple[str, int, int, float]], boxes: list[tuple[int, int, int, int]]) -> Any:
     """A BGR image of `size`: `boxes` (x, y, w, h) filled dark, `tiles` (image, x, y) pasted,
