@@ -20,9 +20,9 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 
+from traycap.clock import Clock
 from traycap.context import Context
 from traycap.errors import CorruptFile, TraycapError
-from traycap.clock import Clock
 from traycap.models import UploadConfig, UploadProgress, UploadState, UploadStatus
 from traycap.upload.bandwidth import TokenBucket
 from traycap.upload.engine import UploadEngine
@@ -119,6 +119,28 @@ class LiveLanes:
             return None
         lane.wait(timeout)
         return lane.outcome
+
+    def settle_export(self, session_id: str) -> None:
+        """Before the auto-upload rule, at the export event: a lane the recorder abandoned (its live
+        bundle broke and the session was exported in format 1 instead) has a multipart upload of
+        bytes that are not the zip any more: abort it and forget its state, so the classic rule
+        queues the new zip."""
+        lane = self.lane(session_id)
+        if lane is None or not lane.abandoned:
+            return
+        with self._lock:
+            self._lanes.pop(session_id, None)
+        log.info("session %s: its live bundle was replaced by a classic export; uploading that instead", session_id)
+        settle_recovered(self._ctx, (), (session_id,), abort=self._abort)
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        config = self._ctx.load_config()
+        if config is not None:
+            self._engine_factory(config).abort(key, upload_id)
+
+    def abort_function(self) -> Callable[[str, str], None]:
+        """Abort a multipart upload with the current settings (recovery of dropped live bundles)."""
+        return self._abort
 
     def hand_over_all(self) -> None:
         """The process stops: every lane stops sending; a finished bundle goes to the queue (the same

@@ -222,6 +222,12 @@ class LiveUpload:
     def abandon(self) -> None:
         self._request_stop(_Stop.ABANDON)
 
+    @property
+    def abandoned(self) -> bool:
+        """The recorder gave up its live bundle (abandon): what was sent is not known to be the zip."""
+        with self._lock:
+            return self._stop is _Stop.ABANDON
+
     # --- the user, the composition ----------------------------------------------------
     def cancel(self) -> None:
         """Abort the multipart upload; nothing more is sent. The recording goes on."""
