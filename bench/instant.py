@@ -63,7 +63,7 @@ class Result:
 
 
 def upload_state(home: Path, session_id: str) -> dict[str, Any] | None:
-    path = Paths(home).state(session_id)
+    path = Paths(root=home, logs=home / "logs").state(session_id)
     try:
         data: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -75,8 +75,9 @@ def run_one(display: XDisplay, server: S3Server, proxy: FaultProxy, work: Path, 
             mode: str) -> Result:
     home = work / f"home-{mode}-{minutes:g}"
     key_prefix = f"{mode}-{minutes:g}/"
-    write_config(Paths(home), server.config(endpointUrl=proxy.url, keyPrefix=key_prefix, autoUpload=True,
-                                            uploadWhileRecording=(mode == "live")))
+    paths = Paths(root=home, logs=home / "logs")
+    write_config(paths, server.config(endpointUrl=proxy.url, keyPrefix=key_prefix, autoUpload=True,
+                                      uploadWhileRecording=(mode == "live")))
     env = dict(display.env, TRAYCAP_HOME=str(home), TRAYCAP_KEYRING="off")
     worker = None
     if mode == "classic":
@@ -121,7 +122,7 @@ def run_one(display: XDisplay, server: S3Server, proxy: FaultProxy, work: Path, 
     if worker is not None:
         worker.send_signal(signal.SIGTERM)
         worker.wait(30)
-    meta = json.loads(Paths(home).meta(session_id).read_text())
+    meta = json.loads(paths.meta(session_id).read_text())
     recorder = (meta.get("extra") or meta).get("recorder") or meta.get("recorder") or {}
     dropped = (recorder.get("droppedFrames") or {}).get("total")
     state = upload_state(home, session_id) or {}
