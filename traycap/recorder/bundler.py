@@ -470,14 +470,18 @@ def live_info(info: dict[str, Any]) -> dict[str, Any]:
 
 def _after_final(ctx: Context, meta: SessionMeta, info: dict[str, Any], final: Final, zip_path: Path,
                  frames: int, shots: int, files: SessionFiles, sink: LiveSink | None) -> SessionMeta:
-    done = record_export(ctx, meta, info, zip_path, final.sha256, final.size, frames=frames, shots=shots,
-                         files=files, video_ref=layout.VIDEO_SEGMENTS)
-    if sink is not None:
+    def tell_sink(done: SessionMeta) -> None:
+        # The zip, its meta and the marker are on disk: the last part may go (before the raw
+        # files are checked against the zip and removed, which reads the video twice).
+        if sink is None:
+            return
         try:
             sink.finished(final.size, final.sha256)
         except Exception:
             log.exception("session %s: the upload lane did not take the finished zip", meta.sessionId)
-    return done
+
+    return record_export(ctx, meta, info, zip_path, final.sha256, final.size, frames=frames, shots=shots,
+                         files=files, video_ref=layout.VIDEO_SEGMENTS, before_removal=tell_sink)
 
 
 def finish_final(ctx: Context, session_id: str, final: Final) -> SessionMeta:
