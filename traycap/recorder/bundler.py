@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import struct
 import threading
 import time
@@ -364,6 +365,18 @@ class Bundler:
         if got is not None:
             self.thumbs.add(segment, got[0], got[1])
 
+    def trim_sources(self) -> None:
+        """Recovery, once the zip is final: cut each raw file to the prefix the zip holds (a torn
+        fragment, frame lines past the video's frames, a torn last line), so the raw files are
+        the zip's content again and one_copy removes them, as after a format-1 recovery."""
+        paths = {K_VIDEO: self.files.video, "actions": self.files.actions, "frames": self.files.frames,
+                 "shotsIndex": self.files.shots_index}
+        for key, path in paths.items():
+            keep = int(self._cur[key])
+            if _file_size(path) > keep:
+                log.info("%s: %s cut to the %d bytes its bundle holds", self.files.dir.name, path.name, keep)
+                os.truncate(path, keep)
+
     @property
     def frames_in_zip(self) -> int:
         """Frames (video samples) of the video segments in the zip so far."""
@@ -445,6 +458,8 @@ def finish_live(ctx: Context, session_id: str, bundler: Bundler, sink: LiveSink 
     body = (json.dumps(info, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
     zf.add(layout.SESSION_JSON, body, compress=True, cursor=cursor)
     final = zf.finish(cursor=cursor)
+    if not closed:
+        bundler.trim_sources()
     return _after_final(ctx, meta, info, final, zf.path, len(frames), len(shots), files, sink)
 
 

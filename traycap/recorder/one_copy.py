@@ -122,7 +122,8 @@ def _held_by(bundle: BundleZip, raw: RawFile) -> bool:
         if raw.kind in _RECORDS:
             kind = _RECORDS[raw.kind]
             if not bundle.record_members(kind):
-                return False
+                # format 2 writes no chunk for a file without lines (a recording without input)
+                return bundle.format == layout.FORMAT_LIVE and not read_jsonl(raw.path)
             if bundle.format != layout.FORMAT_LIVE:
                 return True
             return bundle.records(kind) == read_jsonl(raw.path)
