@@ -429,7 +429,13 @@ def _shot_name(line: bytes) -> str | None:
 def start_live(ctx: Context, session_id: str, sink: LiveSink, clock: Clock) -> Bundler:
     """A new live bundle for a session being recorded, its bundler thread running."""
     directory = ctx.paths.session_dir(session_id)
-    zf = LiveZip.create(live_zip_path(directory, session_id), journal_path(directory), on_commit=sink.committed)
+    def on_commit(size: int) -> None:
+        try:
+            sink.committed(size)
+        except Exception:  # the lane's problem, not the bundle's: it stays resumable either way
+            log.exception("session %s: the upload lane failed on a commit", session_id)
+
+    zf = LiveZip.create(live_zip_path(directory, session_id), journal_path(directory), on_commit=on_commit)
     bundler = Bundler(SessionFiles(directory), zf, clock, cut_every_s=CUT_EVERY_S, chunk_every_s=CHUNK_EVERY_S,
                       thumbnails=True)
     bundler.start()
