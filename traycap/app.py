@@ -34,7 +34,7 @@ from collections.abc import Callable
 
 from traycap.app_actions import ActionDispatcher
 from traycap.app_events import EventRouter
-from traycap.app_parts import HotkeyLike, Parts, Running
+from traycap.app_parts import HotkeyLike, LiveLanesLike, Parts, Running
 from traycap.app_retention import RetentionHook
 from traycap.app_view import TrayModel
 from traycap.auto_upload import auto_upload_all
@@ -92,6 +92,7 @@ class TrayApp:
                                   run_retention=self.retention.run)
         self._stopping = threading.Event()
         self._quit_done = threading.Event()
+        self.live: LiveLanesLike | None = None  # upload while recording (made at start-up)
         self._has_queue_lock = False
         self._next_lock_try = 0.0  # without the lock: when the UI thread tries to take it again
         self._unsubscribe: Callable[[], None] | None = None
@@ -228,7 +229,11 @@ class TrayApp:
         if self.running.queue is not None:
             self.running.queue.start()
         try:
-            self.running.recorder = self.parts.make_recorder(ctx, self.model.settings, self.events.on_recorder_event)
+            if self.parts.make_live is not None:
+                self.live = self.parts.make_live(ctx, self.events.on_progress)
+                self.events.settle_live = self.live.settle_export
+            self.running.recorder = self.parts.make_recorder(ctx, self.model.settings, self.events.on_recorder_event,
+                                                             self.live.factory if self.live is not None else None)
         except Exception as exc:
             log.exception("the recorder could not be set up")
             self.model.set_recorder_problem(f"recording is not available ({exc})")
@@ -309,6 +314,8 @@ class TrayApp:
             if not recorder.wait_idle(QUIT_EXPORT_TIMEOUT_S):
                 log.warning("the export did not finish within %.0f s; it is finished at the next start",
                             QUIT_EXPORT_TIMEOUT_S)
+        if self.live is not None:
+            self.live.hand_over_all()  # a finished bundle's upload goes on in the queue, as the same upload
         if self._hotkey is not None:
             with contextlib.suppress(Exception):
                 self._hotkey.stop()

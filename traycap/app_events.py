@@ -38,6 +38,8 @@ class EventRouter:
         self._dispatch = dispatch
         self._show_mode = show_mode
         self._run_retention = run_retention
+        # Upload while recording: settles a live lane the recorder abandoned, before the auto-upload rule.
+        self.settle_live: Callable[[str], None] = lambda sid: None
 
     # --- the upload queue -------------------------------------------------------
     def on_progress(self, p: UploadProgress) -> None:
@@ -93,6 +95,10 @@ class EventRouter:
     def _exported(self, sid: str) -> None:
         """On the recorder's thread, as its export finishes: show the row, then queue it (autoUpload)."""
         self._model.refresh_row(sid)
+        try:
+            self.settle_live(sid)
+        except Exception:
+            log.exception("settling the live upload of %s failed", sid)
         note = auto_upload(self._ctx, sid, lambda s: self._dispatch.request(s, "upload"))
         if note is not None:
             self._model.refresh_row(sid)

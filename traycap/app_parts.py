@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Protocol
 
 from traycap.context import Context
+from traycap.live_share import LiveLanes, SharedRate
 from traycap.models import AppSettings, UploadConfig, UploadProgress, UploadState
-from traycap.recorder.api import EventSink, Recorder
+from traycap.recorder.api import EventSink, LiveFactory, LiveSink, Recorder
 from traycap.ui import notify
 from traycap.ui.menu import (
     Action,
@@ -54,6 +55,14 @@ class LockLike(Protocol):
     def release(self) -> None: ...
 
 
+class LiveLanesLike(Protocol):
+    """traycap/live_share.py LiveLanes, as the tray uses it."""
+
+    def factory(self, session_id: str) -> LiveSink | None: ...
+    def settle_export(self, session_id: str) -> None: ...
+    def hand_over_all(self) -> None: ...
+
+
 class ProcessLike(Protocol):
     def poll(self) -> int | None: ...
     def wait(self, timeout: float | None = None) -> int: ...
@@ -66,7 +75,7 @@ class Parts:
 
     make_tray: Callable[[Callable[[Action], None]], TrayLike]
     make_queue: Callable[[Context], QueueLike]
-    make_recorder: Callable[[Context, AppSettings, EventSink], Recorder]
+    make_recorder: Callable[[Context, AppSettings, EventSink, LiveFactory | None], Recorder]
     make_hotkey: Callable[[str, Callable[[], None]], HotkeyLike]
     queue_lock: LockLike
     notifier: notify.Notifier
@@ -75,8 +84,10 @@ class Parts:
     share_link: Callable[[UploadConfig, str, int], str]
     launch_settings: Callable[[Context], ProcessLike]
     launch_viewer: Callable[[Context, str], ProcessLike] = lambda ctx, sid: launch_traycap(ctx, "view", sid)
-    # Exports what a crash left mid-recording; the ids of the sessions it exported.
+    # Exports what a crash left mid-recording; the ids of the sessions the auto-upload rule applies to.
     recover: Callable[[Context], Sequence[str]] | None = None
+    # Upload while recording: the process's live lanes (None: every recording uploads after Stop).
+    make_live: Callable[[Context, Callable[[UploadProgress], None]], LiveLanesLike] | None = None
     # Without the queue lock (another process runs the queue) requests go to disk.
     request_upload: Callable[[Context, str], object] | None = None
     request_retry: Callable[[Context, str], object] | None = None
@@ -111,27 +122,41 @@ def _make_hotkey(spec: str, callback: Callable[[], None]) -> HotkeyLike:
     return HotkeyListener(spec, callback)
 
 
-def _make_recorder(ctx: Context, settings: AppSettings, on_event: EventSink) -> Recorder:
+def _make_recorder(ctx: Context, settings: AppSettings, on_event: EventSink, live: LiveFactory | None) -> Recorder:
     from traycap.recorder.controller import RecordingController
 
-    return RecordingController(ctx, settings, on_event=on_event)
+    return RecordingController(ctx, settings, on_event=on_event, live=live)
 
 
-def _recover(ctx: Context) -> Sequence[str]:
+def recover_and_settle(ctx: Context) -> list[str]:
+    """Start-up recovery of recordings a crash interrupted; the sessions the auto-upload rule
+    applies to. A finished live bundle's upload goes to the queue as it is (the same multipart
+    upload); a live bundle recovery had to drop gets its partial upload aborted."""
+    from traycap.live_share import settle_recovered
     from traycap.recorder.recover import recover_unfinished
 
     report = recover_unfinished(ctx)
     if report.exported:
         log.info("recovered and exported %d unfinished recording(s): %s", len(report.exported), report.exported)
-    return report.exported
+    classic = settle_recovered(ctx, report.live, report.live_dropped, abort=LiveLanes(ctx).abort_function())
+    return [*report.exported, *(sid for sid in classic if sid not in report.exported)]
 
 
-def _make_queue(ctx: Context) -> QueueLike:
-    from traycap.upload.queue import UploadQueue
-    from traycap.upload.s3 import UploadService  # type: ignore[import-not-found,unused-ignore]
+def _make_queue_with(rate: SharedRate) -> Callable[[Context], QueueLike]:
+    def make(ctx: Context) -> QueueLike:
+        from traycap.upload.queue import UploadQueue
 
-    q: QueueLike = UploadQueue(ctx, UploadService)
-    return q
+        q: QueueLike = UploadQueue(ctx, rate.engine)
+        return q
+
+    return make
+
+
+def _make_live_with(rate: SharedRate) -> Callable[[Context, Callable[[UploadProgress], None]], LiveLanesLike]:
+    def make(ctx: Context, on_progress: Callable[[UploadProgress], None]) -> LiveLanesLike:
+        return LiveLanes(ctx, on_progress=on_progress, rate=rate)
+
+    return make
 
 
 def _share_link(config: UploadConfig, key: str, expires_s: int) -> str:
@@ -146,9 +171,11 @@ def real_parts(ctx: Context, make_tray: Callable[[Callable[[Action], None]], Tra
     from traycap.upload import requests
     from traycap.upload.lock import QueueLock
 
+    rate = SharedRate(ctx.clock)  # one maxUploadMBps cap for the queue and the live lanes
     return Parts(
         make_tray=make_tray,
-        make_queue=_make_queue,
+        make_queue=_make_queue_with(rate),
+        make_live=_make_live_with(rate),
         make_recorder=_make_recorder,
         make_hotkey=_make_hotkey,
         queue_lock=QueueLock(ctx.paths),
@@ -157,7 +184,7 @@ def real_parts(ctx: Context, make_tray: Callable[[Callable[[Action], None]], Tra
         open_folder=desktop.open_folder,
         share_link=_share_link,
         launch_settings=launch_settings_process,
-        recover=_recover,
+        recover=recover_and_settle,
         request_upload=requests.request_upload,
         request_retry=requests.request_retry,
         request_cancel=requests.request_cancel,

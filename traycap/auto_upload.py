@@ -13,11 +13,14 @@ from collections.abc import Callable, Iterable
 
 from traycap.context import Context
 from traycap.errors import TraycapError
+from traycap.models import UploadStatus
 
 log = logging.getLogger(__name__)
 
 QUEUED = "Queued for upload"
 NOT_QUEUED = "Not uploaded automatically"
+UPLOADING_LIVE = "Uploaded while recording: the link is ready once the last bytes are in"
+CANCELLED_LIVE = "Not uploaded: its upload was cancelled during the recording"
 
 
 def auto_upload(ctx: Context, session_id: str, enqueue: Callable[[str], object]) -> str | None:
@@ -33,6 +36,9 @@ def auto_upload(ctx: Context, session_id: str, enqueue: Callable[[str], object])
         return f"{NOT_QUEUED}: {exc.user_text()}"
     if config is None or not config.autoUpload:
         return None
+    note = _already_handled(ctx, session_id)
+    if note is not None:
+        return note or None
     try:
         enqueue(session_id)
     except TraycapError as exc:
@@ -40,6 +46,24 @@ def auto_upload(ctx: Context, session_id: str, enqueue: Callable[[str], object])
         return f"{NOT_QUEUED}: {exc.user_text()}"
     log.info("auto-upload: session %s queued", session_id)
     return QUEUED
+
+
+def _already_handled(ctx: Context, session_id: str) -> str | None:
+    """A note when the session's upload is already taken care of, or was refused by the user while
+    it was recorded (a cancelled live upload); "" for nothing to say; None: queue it."""
+    try:
+        state = ctx.states.read(session_id)
+    except TraycapError:
+        return None  # an unreadable state: request_upload sets it aside and queues afresh
+    if state is None:
+        return None
+    if state.status is UploadStatus.LIVE:
+        return UPLOADING_LIVE
+    if state.status is UploadStatus.DONE:
+        return ""  # the live lane finished before this export event was handled
+    if state.status is UploadStatus.NOT_UPLOADED:
+        return CANCELLED_LIVE  # only a cancel during the recording leaves a state before its export
+    return None
 
 
 def auto_upload_all(ctx: Context, session_ids: Iterable[str], enqueue: Callable[[str], object]) -> None:

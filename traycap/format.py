@@ -39,6 +39,8 @@ def status_text(item: SessionListItem) -> str:
         return "problem"
     if item.uploadStatus is UploadStatus.UPLOADING:
         return f"uploading {item.uploadProgress}%"
+    if item.uploadStatus is UploadStatus.LIVE:
+        return f"uploading while recording: {human_size(item.uploadedBytes)} sent"
     if item.uploadStatus is UploadStatus.NOT_UPLOADED:
         return "not uploaded" if item.isExported else "not exported"
     if item.uploadStatus is UploadStatus.DONE and not item.localCopy:

@@ -27,6 +27,9 @@ class UploadStatus(str, enum.Enum):
     UPLOADING = "uploading"
     DONE = "done"
     FAILED = "failed"
+    # Uploaded while recording, by the live lane of the recording process (traycap/upload/live.py);
+    # the queue never picks it up.
+    LIVE = "live"
 
 
 def _field(d: dict[str, Any], name: str, kind: type[T] | tuple[type, ...], default: Any = _MISSING) -> Any:
@@ -109,6 +112,9 @@ class UploadState:
     # while the server answered, and multipart uploads already abandoned for stalling.
     stalls: int = 0
     freshStarts: int = 0
+    # The multipart upload was started while recording, without x-amz-meta-sha256: whoever
+    # completes it stamps the metadata afterwards (a self-copy).
+    stampAfterComplete: bool = False
 
     @property
     def progress(self) -> int:
@@ -142,6 +148,7 @@ class UploadState:
                 "parts": [p.to_json() for p in self.parts],
                 "stalls": self.stalls or None,
                 "freshStarts": self.freshStarts or None,
+                "stampAfterComplete": self.stampAfterComplete or None,
             }
         )
 
@@ -177,6 +184,7 @@ class UploadState:
             parts=tuple(CompletedPart.from_json(p) for p in parts_raw),
             stalls=_field(d, "stalls", int, 0),
             freshStarts=_field(d, "freshStarts", int, 0),
+            stampAfterComplete=_field(d, "stampAfterComplete", bool, False),
         )
 
 
@@ -195,6 +203,9 @@ class UploadConfig:
     profile: str | None = None
     useDefaultCredentials: bool = False
     autoUpload: bool = False
+    # With autoUpload: upload a recording while it is recorded (the live lane), so its link is
+    # ready moments after Stop. Off: the whole zip is queued at Stop.
+    uploadWhileRecording: bool = True
     # For stores that reject boto3's default flexible checksums (older MinIO,
     # some S3 clones): send checksums only when required, use Content-MD5.
     compatibility: bool = False
@@ -226,6 +237,7 @@ class UploadConfig:
                 "profile": self.profile,
                 "useDefaultCredentials": self.useDefaultCredentials,
                 "autoUpload": self.autoUpload,
+                "uploadWhileRecording": self.uploadWhileRecording,
                 "compatibility": self.compatibility,
                 "maxConcurrency": self.maxConcurrency,
                 "sse": self.sse,
@@ -259,6 +271,7 @@ class UploadConfig:
             profile=_field(d, "profile", str, None),
             useDefaultCredentials=_field(d, "useDefaultCredentials", bool, False),
             autoUpload=_field(d, "autoUpload", bool, False),
+            uploadWhileRecording=_field(d, "uploadWhileRecording", bool, True),
             compatibility=_field(d, "compatibility", bool, False),
             maxConcurrency=_field(d, "maxConcurrency", int, 4),
             sse=_field(d, "sse", str, "none"),
@@ -350,6 +363,8 @@ class SessionListItem:
     maxRetries: int = DEFAULT_MAX_RETRIES
     # False once retention removed the local zip of an uploaded session (its meta and state stay).
     localCopy: bool = True
+    # Bytes in the bucket so far (the parts accepted): shown while uploading while recording.
+    uploadedBytes: int = 0
 
     @property
     def durationMs(self) -> int | None:
@@ -372,6 +387,7 @@ class SessionListItem:
                 "retryCount": self.retryCount,
                 "maxRetries": self.maxRetries,
                 "localCopy": self.localCopy,
+                "uploadedBytes": self.uploadedBytes if self.uploadStatus is UploadStatus.LIVE else None,
             }
         )
 

@@ -144,9 +144,10 @@ def test_config_set_validates_and_writes_nothing_on_error(home: Path) -> None:
     assert cfg.read_bytes() == before
 
     os.chmod(cfg, 0o644)
-    assert run(home, "config", "set", "autoUpload=on", "profile=").returncode == 0
+    assert run(home, "config", "set", "autoUpload=on", "profile=", "uploadWhileRecording=false").returncode == 0
     assert stat.S_IMODE(cfg.stat().st_mode) == 0o600
-    assert json.loads(cfg.read_text())["autoUpload"] is True
+    saved = json.loads(cfg.read_text())
+    assert saved["autoUpload"] is True and saved["uploadWhileRecording"] is False
 
 
 def test_secret_never_printed_or_logged(home: Path) -> None:

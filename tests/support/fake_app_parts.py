@@ -181,7 +181,7 @@ class Harness:
             self.queue = FakeQueue(self.log, c.states, c.clock.now_ms)
             return self.queue
 
-        def make_recorder(c: Context, settings: AppSettings, on_event: EventSink) -> Recorder:
+        def make_recorder(c: Context, settings: AppSettings, on_event: EventSink, live: object = None) -> Recorder:
             self.recorder = FakeRecorder(c, self.log, on_event)
             return self.recorder
 

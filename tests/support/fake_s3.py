@@ -28,7 +28,7 @@ from traycap.upload.s3.integrity import META_SHA256, Checksum
 @dataclass
 class _Upload:
     key: str
-    sha256: str
+    sha256: str | None
     parts: dict[int, tuple[str, bytes]] = field(default_factory=dict)  # number -> (etag, bytes)
 
 
@@ -100,7 +100,7 @@ class FakeS3:
         if failure is not None:
             raise failure.error
 
-    def create_multipart_upload(self, key: str, *, sha256: str) -> str:
+    def create_multipart_upload(self, key: str, *, sha256: str | None) -> str:
         self._record("create_multipart_upload", key)
         with self._lock:
             self._next_id += 1
@@ -136,7 +136,7 @@ class FakeS3:
         if upload is None:
             raise _gone(upload_id)
         data = b"".join(upload.parts[p.partNumber][1] for p in sorted(parts, key=lambda p: p.partNumber))
-        self.objects[key] = (data, {META_SHA256: upload.sha256})
+        self.objects[key] = (data, {META_SHA256: upload.sha256} if upload.sha256 else {})
         if failure is not None:
             raise failure.error
 
@@ -145,6 +145,15 @@ class FakeS3:
         if self.uploads.pop(upload_id, None) is None:
             raise _gone(upload_id)
         self.aborted.append(upload_id)
+
+    def stamp_sha256(self, key: str, *, sha256: str) -> None:
+        failure = self._record("stamp_sha256", key)
+        if key not in self.objects:
+            raise UploadError("NoSuchKey", code="NoSuchKey", status=404)
+        data, _ = self.objects[key]
+        self.objects[key] = (data, {META_SHA256: sha256})  # REPLACE: the old metadata goes
+        if failure is not None:
+            raise failure.error
 
 
 def _read(body: PartBody, on_chunk: Callable[[int], None] | None = None) -> bytes:

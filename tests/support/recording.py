@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from traycap.bundle import layout
+from traycap.bundle.reader import SHOTS_INDEX, BundleZip
+
 INPUT_TYPES = {"mouse_move", "mouse_down", "mouse_up", "scroll", "key_down", "key_up"}
 
 
@@ -107,9 +110,14 @@ class Bundle:
         return [a for a in self.actions if a["type"] in INPUT_TYPES]
 
     def extract(self, name: str, dest: Path) -> Path:
-        with zipfile.ZipFile(self.path) as zf:
-            target = dest / name.replace("/", "_")
-            target.write_bytes(zf.read(name))
+        """A member into `dest`; "video/screen.mp4" is the video in either format (a format-2
+        bundle's segments concatenated)."""
+        target = dest / name.replace("/", "_")
+        with BundleZip(self.path) as bundle:
+            if name == layout.VIDEO_MP4:
+                target.write_bytes(b"".join(bundle.iter_bytes(bundle.video_members())))
+            else:
+                target.write_bytes(bundle.read(name))
         return target
 
     def all_bytes(self) -> bytes:
@@ -121,17 +129,15 @@ class Bundle:
 
 
 def read_bundle(path: Path) -> Bundle:
+    """A bundle of either format (through traycap/bundle/reader.py), every member's CRC checked."""
     with zipfile.ZipFile(path) as zf:
         assert zf.testzip() is None
         names = zf.namelist()
-        return Bundle(
-            path=path,
-            names=names,
-            info=json.loads(zf.read("session.json")),
-            actions=json.loads(zf.read("actions.json")),
-            frames=json.loads(zf.read("video/frames.json")),
-            shots=json.loads(zf.read("screenshots/index.json")),
-        )
+    with BundleZip(path) as bundle:
+        assert layout.SESSION_JSON in bundle.members
+        model = bundle.model()
+        return Bundle(path=path, names=names, info=model.info, actions=model.actions, frames=model.frames,
+                      shots=bundle.records(SHOTS_INDEX))
 
 
 def count_video_frames_cv2(path: Path) -> int:

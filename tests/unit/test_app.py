@@ -296,7 +296,7 @@ def test_quit_while_a_stopped_recording_is_exporting_waits_for_the_export(live_c
                                    on_event=h.app.events.on_recorder_event,
                                    capture_factory=lambda monitor: NullScreen(), input_factory=NullInput().factory,
                                    exporter=slow_export)
-    h.parts.make_recorder = lambda c, s, e: recorder
+    h.parts.make_recorder = lambda c, s, e, live: recorder
     h.app.startup()
     sid = recorder.start()
     frames = live_ctx.paths.session_dir(sid) / "video" / "frames.jsonl"

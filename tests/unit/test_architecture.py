@@ -51,7 +51,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("services", frozenset({"traycap.upload", "traycap.recorder", "traycap.autostart", "traycap.viewer"})),
     ("ui", frozenset({"traycap.ui"})),
     ("composition", frozenset({"traycap.app", "traycap.app_parts", "traycap.app_actions", "traycap.app_events",
-                               "traycap.app_view", "traycap.app_retention", "traycap.auto_upload",
+                               "traycap.app_view", "traycap.app_retention", "traycap.auto_upload", "traycap.live_share",
                                "traycap.commands", "traycap.cli", "traycap.__main__"})),
 )
 

@@ -63,6 +63,7 @@ def test_both_formats_give_the_same_model(twins: tuple[Path, Repacked]) -> None:
         ranges1, ranges2 = a.video_ranges(), b.video_ranges()
         assert ranges1 is not None and ranges2 is not None
         assert len(ranges1) == 1 and len(ranges2) == len(v2.segments)
+        assert one.video_ranges == ranges1 and two.video_ranges == ranges2
         for bundle, ranges in ((a, ranges1), (b, ranges2)):
             assert b"".join(pread(bundle.fd, n, off) for off, n in ranges) == v2.video
             assert bundle.video_size() == len(v2.video)
@@ -158,3 +159,24 @@ def test_chains_share_the_segment_slices_and_one_closing_leaves_the_others(
         second.close()
         with bundle.open_video() as third:
             assert third.read_span(0, len(v2.video)) == v2.video
+
+
+def test_the_test_harness_reads_both_formats_alike(twins: tuple[Path, Repacked], tmp_path: Path) -> None:
+    from tests.support.recording import read_bundle
+
+    v1, v2 = twins
+    a, b = read_bundle(v1), read_bundle(v2.path)
+    assert (a.actions, a.frames, a.shots) == (b.actions, b.frames, b.shots)
+    assert b.extract("video/screen.mp4", tmp_path).read_bytes() == v2.video
+
+
+def test_segments_and_chunks_go_by_their_number(tmp_path: Path) -> None:
+    path = tmp_path / "b.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("session.json", json.dumps({"formatVersion": 2}))
+        for n in (100000, 2, 99999, 0, 1):
+            zf.writestr(layout.video_segment(n), f"<{n}>", compress_type=zipfile.ZIP_STORED)
+            zf.writestr(layout.chunk(layout.ACTIONS_CHUNKS, n), json.dumps({"n": n}) + "\n")
+    with BundleZip(path) as bundle:
+        assert b"".join(bundle.iter_bytes(bundle.video_members())) == b"<0><1><2><99999><100000>"
+        assert [a["n"] for a in bundle.model().actions] == [0, 1, 2, 99999, 100000]

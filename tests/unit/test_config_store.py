@@ -118,9 +118,10 @@ def test_corrupt_config_is_reported(tmp_path: Path) -> None:
 def test_apply_assignments_types() -> None:
     updated = apply_assignments(GOOD, {
         "maxRetries": " 3 ", "pathStyle": "YES", "autoUpload": "off", "endpointUrl": "http://127.0.0.1:9000",
-        "keyPrefix": "team/", "partSizeBytes": str(8 * MIB),
+        "keyPrefix": "team/", "partSizeBytes": str(8 * MIB), "uploadWhileRecording": "false",
     })
     assert (updated.maxRetries, updated.pathStyle, updated.autoUpload) == (3, True, False)
+    assert updated.uploadWhileRecording is False and GOOD.uploadWhileRecording is True
     assert updated.endpointUrl == "http://127.0.0.1:9000"
     assert (updated.keyPrefix, updated.partSizeBytes) == ("team/", 8 * MIB)
     assert apply_assignments(updated, {"endpointUrl": ""}).endpointUrl is None

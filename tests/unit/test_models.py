@@ -94,11 +94,12 @@ def test_upload_config_round_trip_and_defaults() -> None:
     assert default.partSizeBytes == 10 * 1024 * 1024 == DEFAULT_PART_SIZE
     assert default.keyPrefix == "sessions/"
     assert default.pathStyle is False and default.autoUpload is False
+    assert default.uploadWhileRecording is True
     config = UploadConfig(
         bucket="b", region="eu-west-1", keyPrefix="x/", accessKeyId="AK", secretAccessKey="SECRETKEY",
         sessionToken="TOKEN1234", maxRetries=3, partSizeBytes=8 * 1024 * 1024, endpointUrl="http://127.0.0.1:9000",
         pathStyle=True, profile="work", useDefaultCredentials=True, autoUpload=True, compatibility=True,
-        maxConcurrency=2,
+        maxConcurrency=2, uploadWhileRecording=False,
     )
     assert UploadConfig.from_json(_through_json(config)) == config
 

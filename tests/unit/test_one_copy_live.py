@@ -90,3 +90,19 @@ def test_dedup_at_start_up_handles_a_live_zip_once_it_verifies(
     report = dedup_exported(ctx)
     assert report.deduped == {SID: sum(len(b) for b in raw.values())} and not report.kept
     assert raw_snapshot(directory) == {}
+
+
+def test_a_jsonl_file_without_records_needs_no_chunk(ctx: Context, tmp_path: Path) -> None:
+    import zipfile
+
+    directory = ctx.paths.session_dir(SID)
+    directory.mkdir(parents=True)
+    (directory / "actions.jsonl").write_bytes(b"")  # nothing was done during the recording
+    (directory / "video").mkdir()
+    (directory / "video/frames.jsonl").write_bytes(b'{"i":0,"t":1,"pts":0}\n')
+    zip_path = tmp_path / "b.zip"
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        zf.writestr("video/frames/00000.jsonl", '{"i":0,"t":1,"pts":0}\n')
+        zf.writestr("session.json", json.dumps({"formatVersion": 2}))
+    remove_raw_files(zip_path, SessionFiles(directory))
+    assert raw_snapshot(directory) == {}

@@ -23,6 +23,12 @@ LEGAL = {
     (S.FAILED, S.PENDING),
     (S.PENDING, S.NOT_UPLOADED),
     (S.UPLOADING, S.NOT_UPLOADED),
+    # the live lane (uploaded while recording)
+    (S.NOT_UPLOADED, S.LIVE),
+    (S.LIVE, S.NOT_UPLOADED),
+    (S.LIVE, S.DONE),
+    (S.LIVE, S.PENDING),
+    (S.LIVE, S.FAILED),
 }
 
 
@@ -104,7 +110,7 @@ def test_retry_resets_count_and_keeps_parts_for_the_same_key() -> None:
 @pytest.mark.parametrize("status", list(S))
 def test_cancel_from_each_state(status: UploadStatus) -> None:
     s = state(status, uploadId="u1", partSize=40, parts=(CompletedPart(1, "e", 40),), retryCount=2)
-    if status in (S.PENDING, S.UPLOADING):
+    if status in (S.PENDING, S.UPLOADING, S.LIVE):
         c = t.cancelled(s, NOW)
         assert (c.status, c.uploadId, c.parts, c.bytesUploaded, c.retryCount) == (S.NOT_UPLOADED, None, (), 0, 0)
     else:
@@ -128,3 +134,75 @@ def test_eligibility_respects_backoff() -> None:
     assert not t.eligible(state(S.PENDING, nextAttemptAt=NOW + 1), NOW)
     assert t.eligible(state(S.PENDING, nextAttemptAt=NOW), NOW)
     assert not t.eligible(state(S.FAILED), NOW)
+
+
+# --- the live lane -------------------------------------------------------------------
+PART = CompletedPart(1, "etag1", 8, "c1")
+
+
+def test_went_live_only_from_not_uploaded() -> None:
+    new = t.went_live(state(S.NOT_UPLOADED, lastError="old", retryCount=2), key="k", max_retries=4, now_ms=NOW)
+    assert (new.status, new.s3Key, new.totalBytes, new.retryCount, new.maxRetries, new.lastError) == (
+        S.LIVE, "k", 0, 0, 4, None)
+    for other in (S.PENDING, S.UPLOADING, S.DONE, S.FAILED, S.LIVE):
+        with pytest.raises(IllegalTransition):
+            t.went_live(state(other), key="k", max_retries=4, now_ms=NOW)
+
+
+def test_live_checkpoints_keep_it_live_and_stamped_later() -> None:
+    live = t.went_live(state(S.NOT_UPLOADED), key="k", max_retries=4, now_ms=NOW)
+    live = t.live_progress(live, committed=20, error=None, now_ms=NOW)
+    point = ResumePoint("up-1", 8, (PART,), stampAfterComplete=True)
+    saved = t.checkpointed(live, point, NOW + 1)
+    assert (saved.status, saved.uploadId, saved.parts, saved.bytesUploaded, saved.stampAfterComplete) == (
+        S.LIVE, "up-1", (PART,), 8, True)
+    assert t.resume_point(saved) == point
+    assert t.live_progress(saved, committed=10, error="offline", now_ms=NOW).totalBytes == 20  # never backwards
+    # the queue never picks a live session, and start-up leaves it alone
+    assert not t.eligible(saved, NOW + 10**9) and t.restored(saved, NOW) is None
+
+
+def test_handed_over_keeps_the_upload_for_the_queue_with_the_stamp() -> None:
+    live = state(S.LIVE, uploadId="up-1", partSize=8, parts=(PART,), retryCount=0, totalBytes=8)
+    pending = t.handed_over(live, total=13, now_ms=NOW)
+    assert (pending.status, pending.totalBytes, pending.uploadId, pending.stampAfterComplete) == (
+        S.PENDING, 13, "up-1", True)
+    assert t.eligible(pending, NOW)
+    point = t.resume_point(pending)
+    assert point is not None and point.stampAfterComplete and point.parts == (PART,)
+    # no multipart upload yet (nothing sent while recording): a plain queued upload
+    assert not t.handed_over(state(S.LIVE), total=13, now_ms=NOW).stampAfterComplete
+    for other in (S.NOT_UPLOADED, S.PENDING, S.UPLOADING, S.DONE, S.FAILED):
+        with pytest.raises(IllegalTransition):
+            t.handed_over(state(other), total=13, now_ms=NOW)
+
+
+def test_live_done_failed_and_cancelled() -> None:
+    live = state(S.LIVE, uploadId="up-1", partSize=8, parts=(PART,), stampAfterComplete=True)
+    done = t.succeeded(live, UploadResult("k", 13, "ab" * 32, 13), NOW)
+    assert (done.status, done.completedAt, done.uploadId, done.stampAfterComplete) == (S.DONE, NOW, None, False)
+    failed = t.live_failed(live, "Access denied", NOW)
+    assert (failed.status, failed.lastError, failed.uploadId) == (S.FAILED, "Access denied", "up-1")
+    assert t.restored(failed, NOW) is None  # not retried behind the user's back: the fix comes first
+    retried = t.retried(failed, key=live.s3Key or "", total=13, max_retries=3, now_ms=NOW)
+    assert (retried.status, retried.uploadId, retried.stampAfterComplete) == (S.PENDING, "up-1", True)
+    assert not t.retried(failed, key="other", total=13, max_retries=3, now_ms=NOW).stampAfterComplete
+    cancelled = t.cancelled(live, NOW)
+    assert (cancelled.status, cancelled.uploadId, cancelled.stampAfterComplete) == (S.NOT_UPLOADED, None, False)
+    for other in (S.NOT_UPLOADED, S.PENDING, S.UPLOADING, S.DONE, S.FAILED):
+        with pytest.raises(IllegalTransition):
+            t.live_failed(state(other), "x", NOW)
+        with pytest.raises(IllegalTransition):
+            t.live_progress(state(other), committed=1, error=None, now_ms=NOW)
+
+
+def test_queueing_a_live_session_says_it_uploads_already() -> None:
+    with pytest.raises(IllegalTransition, match="already uploading while it is recorded"):
+        t.refuse_while_live(state(S.LIVE))
+    t.refuse_while_live(state(S.NOT_UPLOADED))
+
+
+def test_state_file_round_trip_keeps_the_stamp_flag() -> None:
+    s = state(S.PENDING, uploadId="up-1", partSize=8, parts=(PART,), stampAfterComplete=True)
+    assert UploadState.from_json(s.to_json()) == s
+    assert "stampAfterComplete" not in state(S.PENDING).to_json()

@@ -149,7 +149,7 @@ def test_orphan_cleanup_table(ctx: Context, tmp_path: Path) -> None:
         (d / "link-out").symlink_to(outside)  # deleting the session must not follow this
         set_tree_mtime(d, created)
         cases[sid] = must_delete(state, exported, AGES_MS[age])
-    assert len(cases) == 7 * 2 * 4
+    assert len(cases) == len(STATES) * 2 * 4
     assert 0 < sum(cases.values()) < len(cases)
 
     report = ctx.sessions.cleanup_orphans(NOW)

@@ -20,6 +20,13 @@ def test_round_trip_keeps_every_value() -> None:
     assert got_config == config and got_settings == settings
 
 
+def test_upload_while_recording_is_on_by_default_and_can_be_turned_off() -> None:
+    values = form_values(GOOD.with_(autoUpload=True), AppSettings())
+    assert values["uploadWhileRecording"] is True
+    config, _, errors = parse_form({**values, "uploadWhileRecording": False}, GOOD, AppSettings())
+    assert errors == {} and config is not None and config.uploadWhileRecording is False
+
+
 def test_every_field_has_a_form_value() -> None:
     values = form_values(None, AppSettings())
     assert {f.key for f in FIELDS} == set(values)

@@ -69,6 +69,9 @@ class BundleModel:
     shot_members: dict[str, str]  # screenshot file name (as in the index) -> member name
     preview: str | None  # member name of preview.jpg, when present
     video: tuple[str, ...]  # the video's members in play order; () when the bundle has no video
+    # The video's bytes as (offset in the zip file, length), in play order: one range for format 1,
+    # one per segment for format 2; None when a video member is compressed (read it with open_stream).
+    video_ranges: tuple[tuple[int, int], ...] | None
     members: frozenset[str]
 
     @property
@@ -77,9 +80,16 @@ class BundleModel:
 
 
 def _children(names: frozenset[str], prefix: str, suffix: str = "") -> list[str]:
-    """Members directly under `prefix` (no deeper folder), in name order."""
-    return sorted(n for n in names if n.startswith(prefix) and len(n) > len(prefix)
-                  and "/" not in n[len(prefix):] and n.endswith(suffix))
+    """Members directly under `prefix` (no deeper folder), in name order: NNNNN names by their number,
+    which is name order for the 5-digit names layout.py writes and stays right past 99999."""
+    found = [n for n in names if n.startswith(prefix) and len(n) > len(prefix)
+             and "/" not in n[len(prefix):] and n.endswith(suffix)]
+    return sorted(found, key=_number_first)
+
+
+def _number_first(name: str) -> tuple[int, str]:
+    stem = name.rsplit("/", 1)[-1].split(".", 1)[0]
+    return (int(stem) if stem.isdigit() else sys.maxsize, name)
 
 
 def detect_format(names: frozenset[str], info: dict[str, Any]) -> int:
@@ -136,6 +146,7 @@ class BundleZip:
         self.members = frozenset(self._infos)
         self._info: dict[str, Any] | None = None
         self._video: tuple[str, ...] | None = None
+        self._ranges: tuple[tuple[int, int], ...] | None = None
 
     @property
     def info(self) -> dict[str, Any]:
@@ -252,13 +263,15 @@ class BundleZip:
                 self._video = (layout.VIDEO_MP4,) if layout.VIDEO_MP4 in self._infos else ()
         return self._video
 
-    def video_ranges(self) -> list[tuple[int, int]] | None:
+    def video_ranges(self) -> tuple[tuple[int, int], ...] | None:
         """The video as byte ranges of the zip file, in order (one per member); None when a video
-        member is compressed (read it with open_stream) and [] when there is no video."""
+        member is compressed (read it with open_stream) and () when there is no video."""
         names = self.video_members()
         if not all(self.is_stored(n) for n in names):
             return None
-        return [self.stored_range(n) for n in names]
+        if self._ranges is None:
+            self._ranges = tuple(self.stored_range(n) for n in names)
+        return self._ranges
 
     def video_size(self) -> int:
         return sum(self._infos[n].file_size for n in self.video_members())
@@ -280,5 +293,6 @@ class BundleZip:
             shot_members=shot_members,
             preview=layout.PREVIEW_JPG if layout.PREVIEW_JPG in self._infos else None,
             video=self.video_members(),
+            video_ranges=self.video_ranges(),
             members=self.members,
         )

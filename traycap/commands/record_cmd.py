@@ -14,14 +14,20 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from traycap.commands.common import EXIT_FAIL, EXIT_OK, fail
 from traycap.context import Context
 from traycap.errors import CorruptFile, TraycapError
-from traycap.models import AppSettings, SessionMeta
+from traycap.models import AppSettings, SessionMeta, UploadStatus
 from traycap.osutil import signals
 
+if TYPE_CHECKING:
+    from traycap.live_share import LiveLanes
+
 log = logging.getLogger(__name__)
+
+LIVE_WAIT_S = 120.0  # `record` waits this long for a live upload to be verified, then hands it over
 
 
 def _settings(args: argparse.Namespace, ctx: Context) -> AppSettings:
@@ -38,10 +44,11 @@ def _settings(args: argparse.Namespace, ctx: Context) -> AppSettings:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from traycap.app_parts import recover_and_settle
     from traycap.auto_upload import auto_upload, auto_upload_all
+    from traycap.live_share import LiveLanes
     from traycap.recorder.api import RecorderEvent, RecorderEventKind
     from traycap.recorder.controller import RecordingController
-    from traycap.recorder.recover import recover_unfinished
     from traycap.recorder.screen import check_display
     from traycap.upload.requests import request_upload
 
@@ -52,10 +59,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     settings = _settings(args, ctx)
     if args.monitor is not None and args.monitor < 0:
         return fail("--monitor must be 0 (all), 1 (primary) or a monitor number")
-    report = recover_unfinished(ctx)
-    for session_id in report.exported:
+    recovered = recover_and_settle(ctx)
+    for session_id in recovered:
         print(f"traycap: exported session {session_id}, which had been interrupted", file=sys.stderr)
-    auto_upload_all(ctx, report.exported, enqueue)
+    auto_upload_all(ctx, recovered, enqueue)
+    lanes = LiveLanes(ctx)  # upload while recording (autoUpload + uploadWhileRecording)
 
     problems: list[str] = []
 
@@ -64,6 +72,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             problems.append(event.message)
             print(f"traycap: {event.message}", file=sys.stderr, flush=True)
         elif event.kind is RecorderEventKind.EXPORTED:
+            lanes.settle_export(event.sessionId)
             note = auto_upload(ctx, event.sessionId, enqueue)
             if note:
                 print(f"traycap: {note}", file=sys.stderr, flush=True)
@@ -76,7 +85,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     # SIGHUP: the terminal running it was closed; stop and export like Ctrl-C (unless ignored: nohup).
     previous = signals.install_stop_handler(on_signal)
     try:
-        controller = RecordingController(ctx, settings, on_event=on_event)
+        controller = RecordingController(ctx, settings, on_event=on_event, live=lanes.factory)
         session_id = controller.start()
         print(f"traycap: recording {session_id} (Ctrl-C to stop)", file=sys.stderr, flush=True)
         deadline = None if args.duration is None else ctx.clock.monotonic() + args.duration
@@ -94,13 +103,40 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         except TraycapError:
             controller.wait_idle()
             meta = controller.last_meta  # a failure already stopped and exported it
+        _finish_live_upload(ctx, lanes, session_id, stop)
     finally:
+        lanes.hand_over_all()  # whatever is not finished goes on in the queue (tray or `traycap worker`)
         signals.restore(previous)
     print(session_id, flush=True)
     _apply_retention(ctx)
     if meta is None or not meta.zipPath:
         return fail(f"session {session_id} was recorded but not exported; it is exported at the next start")
     return EXIT_FAIL if problems else EXIT_OK
+
+
+def _finish_live_upload(ctx: Context, lanes: LiveLanes, session_id: str, stop: threading.Event) -> None:
+    """Uploaded while recording: wait for the tail, Complete and verify (seconds), so the link
+    exists when this command returns. Another Ctrl-C, or LIVE_WAIT_S, hands it to the queue."""
+    lane = lanes.lane(session_id)
+    if lane is None:
+        return
+    stop.clear()
+    started = ctx.clock.monotonic()
+    deadline = started + LIVE_WAIT_S
+    while not stop.is_set() and not lane.wait(0.1):
+        if ctx.clock.monotonic() > deadline:
+            break
+    state = lane.outcome
+    if state is not None and state.status is UploadStatus.DONE:
+        print(f"traycap: uploaded while recording: {state.s3Key}, verified "
+              f"{ctx.clock.monotonic() - started:.1f} s after the recording stopped "
+              f"(`traycap link {session_id}` prints its link)", file=sys.stderr, flush=True)
+    elif state is not None and state.status is UploadStatus.FAILED:
+        print(f"traycap: the upload failed: {state.lastError}; `traycap retry {session_id}` tries again",
+              file=sys.stderr, flush=True)
+    elif state is None or state.status is UploadStatus.LIVE:
+        print("traycap: the rest of the upload continues in the background (the tray or `traycap worker` "
+              "finishes it)", file=sys.stderr, flush=True)
 
 
 def _apply_retention(ctx: Context) -> None:

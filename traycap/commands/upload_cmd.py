@@ -272,7 +272,7 @@ def run_cancel(args: argparse.Namespace, ctx: Context) -> int:
         # An upload running in the queue process is aborted there (it sees the
         # change on disk). Anything else left a multipart upload nobody will finish.
         needs_abort = before.uploadId and before.s3Key and (
-            before.status is UploadStatus.PENDING or not owner_running
+            before.status in (UploadStatus.PENDING, UploadStatus.LIVE) or not owner_running
         )
         if needs_abort and before.s3Key and before.uploadId:
             try:
@@ -285,6 +285,8 @@ def run_cancel(args: argparse.Namespace, ctx: Context) -> int:
             lock.release()
     where = " (the running traycap stops it within 2 s)" if before.status is UploadStatus.UPLOADING and \
         owner_running else ""
+    if before.status is UploadStatus.LIVE:
+        where = " (the recording goes on; nothing more of it is uploaded)"
     print(f"{after.sessionId}: cancelled{where}")
     return EXIT_OK
 

@@ -121,12 +121,9 @@ def _held_by(bundle: BundleZip, raw: RawFile) -> bool:
             return bundle.video_size() == raw.path.stat().st_size and _same_stream(raw.path, bundle, names)
         if raw.kind in _RECORDS:
             kind = _RECORDS[raw.kind]
-            if not bundle.record_members(kind):
-                # format 2 writes no chunk for a file without lines (a recording without input)
-                return bundle.format == layout.FORMAT_LIVE and not read_jsonl(raw.path)
-            if bundle.format != layout.FORMAT_LIVE:
-                return True
-            return bundle.records(kind) == read_jsonl(raw.path)
+            if bundle.format == layout.FORMAT_LIVE:  # no chunk at all is right for a file without records
+                return bundle.records(kind) == read_jsonl(raw.path)
+            return bool(bundle.record_members(kind))
         info = bundle.member_info(raw.member)
         return info.file_size == raw.path.stat().st_size and _crc32(raw.path) == info.CRC
     except KeyError:

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 ORPHAN_AGE_MS = 24 * 3600 * 1000
 # A temp file this old cannot belong to a write in progress (its mtime moves while it is written).
 STALE_TEMP_AGE_MS = 3600 * 1000
-_PROTECTED = frozenset({UploadStatus.PENDING, UploadStatus.UPLOADING, UploadStatus.DONE})
+_PROTECTED = frozenset({UploadStatus.PENDING, UploadStatus.UPLOADING, UploadStatus.DONE, UploadStatus.LIVE})
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,7 @@ class SessionStore:
             retryCount=state.retryCount if state else 0,
             maxRetries=state.maxRetries if state else 0,
             localCopy=local_copy,
+            uploadedBytes=state.bytesUploaded if state else 0,
         )
 
     def list(self) -> Listing:

@@ -147,7 +147,7 @@ def session_actions(item: SessionListItem, *, can_upload: bool = True) -> tuple[
         items.append(MenuItem(label, Action(ActionKind.UPLOAD, sid), enabled=can_upload))
     elif status is UploadStatus.FAILED:
         items.append(MenuItem("Retry", Action(ActionKind.RETRY, sid), enabled=can_upload))
-    elif status in (UploadStatus.PENDING, UploadStatus.UPLOADING):
+    elif status in (UploadStatus.PENDING, UploadStatus.UPLOADING, UploadStatus.LIVE):
         items.append(MenuItem("Cancel upload", Action(ActionKind.CANCEL, sid)))
     elif status is UploadStatus.DONE:
         items.append(MenuItem("Copy share link", Action(ActionKind.COPY_LINK, sid), enabled=can_upload))

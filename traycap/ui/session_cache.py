@@ -44,7 +44,10 @@ class SessionCache:
             error = p.error if p.status in (UploadStatus.FAILED, UploadStatus.PENDING) else old.lastUploadError
             if p.status is UploadStatus.DONE:
                 error = None
-            new = dataclasses.replace(old, uploadStatus=p.status, uploadProgress=p.progress, lastUploadError=error)
+            new = dataclasses.replace(
+                old, uploadStatus=p.status, uploadProgress=p.progress, lastUploadError=error,
+                uploadedBytes=p.bytesUploaded,
+            )
             self._items[p.sessionId] = new
             return new
 

@@ -83,6 +83,8 @@ FIELDS: tuple[Field, ...] = (
           hint="none, AES256 (keys kept by S3) or aws:kms"),
     Field("sseKmsKeyId", "KMS key (with aws:kms)", "text", "config", hint="key id, key ARN or alias/NAME"),
     Field("autoUpload", "Upload automatically after a recording stops", "bool", "config"),
+    Field("uploadWhileRecording", "Upload while recording (the link is ready moments after Stop)", "bool",
+          "config", hint="with automatic upload"),
     Field("hotkey", "Hotkey", "text", "settings", hint="pynput syntax: <ctrl>+<shift>+r"),
     Field("fps", "Frames per second", "int", "settings"),
     Field("screenshotIntervalS", "Screenshot every (seconds)", "text", "settings"),
@@ -131,6 +133,7 @@ def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str,
         "sse": c.sse,
         "sseKmsKeyId": c.sseKmsKeyId or "",
         "autoUpload": c.autoUpload,
+        "uploadWhileRecording": c.uploadWhileRecording,
         "hotkey": settings.hotkey,
         "fps": str(settings.fps),
         "screenshotIntervalS": f"{settings.screenshotIntervalS:g}",
@@ -161,6 +164,7 @@ def parse_form(
     }
     assignments["pathStyle"] = "true" if flags.get("pathStyle") else "false"
     assignments["autoUpload"] = "true" if flags.get("autoUpload") else "false"
+    assignments["uploadWhileRecording"] = "true" if flags.get("uploadWhileRecording", True) else "false"
     assignments["useDefaultCredentials"] = "true" if flags.get("useDefaultCredentials") else "false"
     part = text.get("partSizeMiB", "")
     try:
@@ -297,6 +301,9 @@ class SettingsDialog:
             b.grid(row=0, column=i, padx=4)
         self.widgets.update(test=self.test_button, save=self.save_button, cancel=self.cancel_button)
         root.bind("<Escape>", lambda _e: self.root.destroy())
+        # Uploading while recording is part of automatic upload: greyed out without it.
+        self.vars["autoUpload"].trace_add("write", lambda *_a: self._sync_live_box())
+        self._sync_live_box()
         first = self.widgets["bucket"]
         first.focus_set()
 
@@ -319,6 +326,10 @@ class SettingsDialog:
         self.vars[f.key] = var
         self.widgets[f.key] = widget
         self.error_labels[f.key] = error
+
+    def _sync_live_box(self) -> None:
+        box = self.widgets["uploadWhileRecording"]
+        box.configure(state="normal" if self.vars["autoUpload"].get() else "disabled")  # type: ignore[call-arg]
 
     # --- reading and showing ---------------------------------------------------
     def values(self) -> dict[str, Any]:

@@ -269,7 +269,7 @@ class AttemptRunner:
                     # "traycap will retry automatically" is untrue after the last retry.
                     new = new.with_(lastError=redact(exc.gave_up_text(s.retryCount + 1)))
                 if drop_parts:
-                    new = new.with_(uploadId=None, partSize=None, parts=(), bytesUploaded=0)
+                    new = new.with_(uploadId=None, partSize=None, parts=(), bytesUploaded=0, stampAfterComplete=False)
             if s.uploadId and s.s3Key and new.uploadId is None:
                 abort.append((s.s3Key, s.uploadId))
             return new

@@ -22,6 +22,9 @@ class ResumePoint:
     uploadId: str
     partSize: int
     parts: tuple[CompletedPart, ...]
+    # Created without x-amz-meta-sha256 (the live lane, while recording): after Complete and
+    # verification a self-copy stamps it, then HeadObject checks size and SHA-256 again.
+    stampAfterComplete: bool = False
 
 
 @dataclass(frozen=True)

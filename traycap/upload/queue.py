@@ -102,7 +102,9 @@ class UploadQueue:
         self._scheduler.release(session_id)  # the others need not wait out its backoff
         # Nobody else will abort a multipart upload of a pending session (or of
         # an "uploading" one left behind by a process that died).
-        if before.uploadId and before.s3Key and (before.status is UploadStatus.PENDING or not running):
+        if before.uploadId and before.s3Key and (
+            before.status in (UploadStatus.PENDING, UploadStatus.LIVE) or not running
+        ):
             self._aborts.add(before.s3Key, before.uploadId)
         log.info("session %s: %s -> not_uploaded (cancelled)", session_id, before.status.value)
         self._announce(after)

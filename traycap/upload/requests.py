@@ -79,12 +79,15 @@ def update_state(
 
 
 def request_upload(ctx: Context, session_id: str) -> UploadState:
-    """Queue a session: not_uploaded -> pending (already pending/uploading: unchanged)."""
+    """Queue a session: not_uploaded -> pending (already pending/uploading: unchanged; uploading
+    while recording (live): IllegalTransition saying so)."""
     with contextlib.suppress(CorruptFile):
         done = ctx.states.read(check_session_id(session_id))
         if done is not None and done.status is UploadStatus.DONE:
             # Before the zip check: retention may have removed the local zip of an uploaded session.
             transitions.check(session_id, done.status, UploadStatus.PENDING)
+        if done is not None:
+            transitions.refuse_while_live(done)  # before the export check too: it is not exported yet
     source = check_uploadable(ctx, session_id)
     now = ctx.clock.now_ms()
     with state_lock(ctx.paths):
@@ -99,6 +102,7 @@ def request_upload(ctx: Context, session_id: str) -> UploadState:
         state = current or transitions.new_state(session_id, now)
         if state.status in (UploadStatus.PENDING, UploadStatus.UPLOADING):
             return state
+        transitions.refuse_while_live(state)
         if state.status is UploadStatus.FAILED:
             raise IllegalTransition(
                 f"Session {session_id}'s upload failed: {state.lastError or 'unknown error'}",
@@ -130,10 +134,12 @@ def request_retry(ctx: Context, session_id: str) -> UploadState:
 
 
 def request_cancel(ctx: Context, session_id: str) -> tuple[UploadState, UploadState]:
-    """pending/uploading -> not_uploaded; returns (before, after).
+    """pending/uploading/live -> not_uploaded; returns (before, after).
 
     The caller aborts `before.uploadId` unless the session was uploading in the
-    process that runs the queue: that process notices the change and aborts.
+    process that runs the queue: that process notices the change and aborts. A live
+    session's lane notices too (before its next part) and aborts; aborting here as
+    well is harmless (and needed when the recording process is gone).
     """
     check_session_id(session_id)
     if not ctx.sessions.exists(session_id):

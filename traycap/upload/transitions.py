@@ -10,6 +10,17 @@
     failed       -> pending          retry (retryCount reset to 0); also restore of a failure with retries left
     pending/uploading -> not_uploaded  cancel
 
+The live lane (upload/live.py: uploaded while recording, in the recording process, never by the queue):
+
+    not_uploaded -> live             recording starts with its lane (autoUpload + uploadWhileRecording)
+    live         -> live             a part accepted (checkpoint, as the queue's)
+    live         -> done             Stop: last parts, Complete, verified, x-amz-meta-sha256 stamped
+    live         -> pending          handed over after Stop (process exits, offline, paused): the
+                                     queue completes the same multipart upload and stamps it
+                                     (stampAfterComplete)
+    live         -> failed           permanent error (credentials, bucket); the recording goes on
+    live         -> not_uploaded     cancel: the lane aborts the multipart upload, sends nothing more
+
 Every function here takes the current UploadState and the time and returns the
 next one; none of them touches the disk, the clock or the network, so the
 queue's rules are tested directly.
@@ -27,12 +38,24 @@ from traycap.upload.engine import ResumePoint, UploadResult
 S = UploadStatus
 
 ALLOWED: dict[UploadStatus, frozenset[UploadStatus]] = {
-    S.NOT_UPLOADED: frozenset({S.PENDING}),
+    S.NOT_UPLOADED: frozenset({S.PENDING, S.LIVE}),
     S.PENDING: frozenset({S.UPLOADING, S.NOT_UPLOADED}),
     S.UPLOADING: frozenset({S.DONE, S.PENDING, S.FAILED, S.NOT_UPLOADED}),
     S.FAILED: frozenset({S.PENDING}),
     S.DONE: frozenset(),
+    S.LIVE: frozenset({S.NOT_UPLOADED, S.DONE, S.PENDING, S.FAILED}),
 }
+
+LIVE_BUSY = "it is already uploading while it is recorded"
+
+
+def refuse_while_live(state: UploadState) -> None:
+    """A user's or auto-upload's request to queue a session its recording process uploads already
+    (live -> pending is the lane's own hand-over, never a request)."""
+    if state.status is S.LIVE:
+        raise IllegalTransition(
+            f"Session {state.sessionId}: {LIVE_BUSY}", "its link is ready moments after the recording stops"
+        )
 
 _HINTS: dict[tuple[UploadStatus, UploadStatus], str] = {
     (S.DONE, S.PENDING): "it is already in the bucket; `traycap link ID` prints its link",
@@ -72,7 +95,14 @@ def _require(state: UploadState, *allowed: UploadStatus, action: str) -> None:
 
 def _move(state: UploadState, new: UploadStatus, now_ms: int, **changes: object) -> UploadState:
     check(state.sessionId, state.status, new)
-    return state.with_(status=new, updatedAt=now_ms, **changes)
+    return _unstamped_without_upload(state.with_(status=new, updatedAt=now_ms, **changes))
+
+
+def _unstamped_without_upload(state: UploadState) -> UploadState:
+    """stampAfterComplete belongs to a multipart upload: a state without one has nothing to stamp."""
+    if state.uploadId is None and state.stampAfterComplete:
+        return state.with_(stampAfterComplete=False)
+    return state
 
 
 def new_state(session_id: str, now_ms: int) -> UploadState:
@@ -97,18 +127,18 @@ def attempt_started(state: UploadState, now_ms: int) -> UploadState:
 
 
 def checkpointed(state: UploadState, point: ResumePoint | None, now_ms: int) -> UploadState:
-    """Still uploading; remember the multipart upload so a restart resumes it."""
-    if state.status is not S.UPLOADING:
+    """Still uploading (by the queue, or live); remember the multipart upload so a restart resumes it."""
+    if state.status not in (S.UPLOADING, S.LIVE):
         raise IllegalTransition(f"Session {state.sessionId} is {state.status.value}, not uploading")
     if point is None:
-        return state.with_(uploadId=None, partSize=None, parts=(), updatedAt=now_ms)
+        return state.with_(uploadId=None, partSize=None, parts=(), updatedAt=now_ms, stampAfterComplete=False)
     done = sum(p.size for p in point.parts)
     # A part accepted (or another multipart upload): whatever stalled before is moving again.
     moving = point.uploadId != state.uploadId or len(point.parts) > len(state.parts)
     return state.with_(
         uploadId=point.uploadId, partSize=point.partSize, parts=point.parts,
         bytesUploaded=min(done, state.totalBytes) if state.totalBytes else done, updatedAt=now_ms,
-        stalls=0 if moving else state.stalls,
+        stalls=0 if moving else state.stalls, stampAfterComplete=point.stampAfterComplete,
     )
 
 
@@ -117,6 +147,7 @@ def succeeded(state: UploadState, result: UploadResult, now_ms: int) -> UploadSt
         state, S.DONE, now_ms,
         s3Key=result.key, bytesUploaded=result.size, totalBytes=result.size, completedAt=now_ms,
         lastError=None, nextAttemptAt=None, uploadId=None, partSize=None, parts=(), stalls=0, freshStarts=0,
+        stampAfterComplete=False,
     )
 
 
@@ -192,15 +223,53 @@ def retried(state: UploadState, *, key: str, total: int, max_retries: int, now_m
         partSize=state.partSize if keep_resume else None,
         parts=state.parts if keep_resume else (),
         bytesUploaded=state.bytesUploaded if keep_resume else 0,
+        stampAfterComplete=state.stampAfterComplete and keep_resume,
     )
 
 
 def cancelled(state: UploadState, now_ms: int) -> UploadState:
-    """pending/uploading -> not_uploaded; the caller aborts the multipart upload it held."""
+    """pending/uploading/live -> not_uploaded; the caller aborts the multipart upload it held."""
     return _move(
         state, S.NOT_UPLOADED, now_ms,
         bytesUploaded=0, retryCount=0, lastError=None, nextAttemptAt=None, uploadId=None, partSize=None, parts=(),
-        stalls=0, freshStarts=0,
+        stalls=0, freshStarts=0, stampAfterComplete=False,
+    )
+
+
+# --- the live lane ------------------------------------------------------------------
+def went_live(state: UploadState, *, key: str, max_retries: int, now_ms: int) -> UploadState:
+    """not_uploaded -> live: the recording starts and its lane uploads it as it grows."""
+    _require(state, S.NOT_UPLOADED, action="uploaded while recording")
+    return _move(
+        state, S.LIVE, now_ms,
+        createdAt=now_ms, s3Key=key, totalBytes=0, bytesUploaded=0, retryCount=0, maxRetries=max_retries,
+        lastError=None, lastAttemptAt=now_ms, completedAt=None, nextAttemptAt=None,
+        uploadId=None, partSize=None, parts=(), stalls=0, freshStarts=0, stampAfterComplete=False,
+    )
+
+
+def live_progress(state: UploadState, *, committed: int, error: str | None, now_ms: int) -> UploadState:
+    """Still live: how much of the zip is final (totalBytes, until Stop), and the lane's latest
+    trouble (an outage: it keeps trying) or None once it sends again."""
+    _require(state, S.LIVE, action="updated as live")
+    return state.with_(totalBytes=max(state.totalBytes, committed), lastError=error, updatedAt=now_ms)
+
+
+def live_failed(state: UploadState, error: str, now_ms: int) -> UploadState:
+    """live -> failed: a permanent error (credentials, bucket). The multipart upload is kept:
+    `traycap retry` after the fix lets the queue finish it (once the recording is exported)."""
+    _require(state, S.LIVE, action="marked failed while recording")
+    return _move(state, S.FAILED, now_ms, lastError=error, nextAttemptAt=None, retryCount=state.maxRetries)
+
+
+def handed_over(state: UploadState, *, total: int, now_ms: int) -> UploadState:
+    """live -> pending: the recording is exported but its lane did not finish (the process exits,
+    offline, paused). The queue resumes the same multipart upload and stamps x-amz-meta-sha256."""
+    _require(state, S.LIVE, action="handed to the queue")
+    return _move(
+        state, S.PENDING, now_ms,
+        totalBytes=total, retryCount=0, nextAttemptAt=None, stalls=0, freshStarts=0,
+        stampAfterComplete=state.uploadId is not None,
     )
 
 
@@ -209,7 +278,8 @@ def restored(state: UploadState, now_ms: int) -> UploadState | None:
 
     uploading -> pending (it was interrupted); failed with retries left -> pending
     (its nextAttemptAt backoff kept); pending stays pending; failed at maxRetries,
-    done and not_uploaded stay.
+    done and not_uploaded stay. live stays: its recording process (or the recovery of its
+    recording, which hands it over once the zip is finished) owns it, never the queue.
     """
     if state.status is S.UPLOADING:
         return interrupted(state, now_ms)
@@ -235,7 +305,10 @@ def eligible(state: UploadState, now_ms: int) -> bool:
 def resume_point(state: UploadState) -> ResumePoint | None:
     if state.uploadId is None or state.partSize is None:
         return None
-    return ResumePoint(uploadId=state.uploadId, partSize=state.partSize, parts=state.parts)
+    return ResumePoint(
+        uploadId=state.uploadId, partSize=state.partSize, parts=state.parts,
+        stampAfterComplete=state.stampAfterComplete,
+    )
 
 
 StateChange = Callable[[UploadState | None], UploadState | None]

@@ -27,8 +27,6 @@ from traycap.bundle.reader import BundleModel, BundleZip, pread
 from traycap.byte_window import ByteWindow
 from traycap.errors import CorruptFile
 
-BundleData = BundleModel  # the name this module used before the reader moved to traycap.bundle
-
 
 class MemberSlice(ByteWindow, io.RawIOBase):
     """A read-only, seekable view of bytes [offset, offset+size) of a file (a stored zip member).
@@ -180,8 +178,11 @@ class BundleReader:
             if self._video_parts is not None:
                 return self._video_parts
         parts: list[MemberSlice] = []
+        ranges = self.zip.video_ranges()
+        if ranges is not None:  # all stored: slices of the zip itself
+            parts = [MemberSlice(self.zip.fd, offset, size) for offset, size in ranges]
         try:
-            for name in names:
+            for name in names if ranges is None else ():
                 parts.append(self.open_member(name))
         except BaseException:
             for part in parts:

@@ -157,10 +157,10 @@ class S3Client:
         )
 
     # --- multipart ------------------------------------------------------------
-    def create_multipart_upload(self, key: str, *, sha256: str) -> str:
-        params: dict[str, Any] = {
-            "Key": key, "ContentType": CONTENT_TYPE, "Metadata": {META_SHA256: sha256}, **self._encryption(),
-        }
+    def create_multipart_upload(self, key: str, *, sha256: str | None) -> str:
+        params: dict[str, Any] = {"Key": key, "ContentType": CONTENT_TYPE, **self._encryption()}
+        if sha256 is not None:
+            params["Metadata"] = {META_SHA256: sha256}
         if not self.config.compatibility:
             params["ChecksumAlgorithm"] = "SHA256"
         return str(self._call("create_multipart_upload", **params)["UploadId"])
@@ -198,6 +198,14 @@ class S3Client:
 
     def abort_multipart_upload(self, key: str, upload_id: str) -> None:
         self._call("abort_multipart_upload", Key=key, UploadId=upload_id)
+
+    def stamp_sha256(self, key: str, *, sha256: str) -> None:
+        # CopySource as a dict: botocore quotes the key. The metadata is exactly what PutObject
+        # and CreateMultipartUpload set on the classic path (Content-Type, sha256, encryption).
+        self._call(
+            "copy_object", Key=key, CopySource={"Bucket": self.bucket, "Key": key}, MetadataDirective="REPLACE",
+            ContentType=CONTENT_TYPE, Metadata={META_SHA256: sha256}, **self._encryption(),
+        )
 
     def close(self) -> None:
         """Close the pooled connections (a paused queue holds none open); the next call reconnects."""

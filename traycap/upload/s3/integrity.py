@@ -108,6 +108,41 @@ def verify_stored(
         encryption.verify(head, key)
 
 
+def full_sha256_checksum(sha256_hex: str) -> str:
+    """A whole object's SHA-256 as S3 reports a full-object checksum (base64)."""
+    return b64(bytes.fromhex(sha256_hex))
+
+
+def unstamped(head: Mapping[str, Any] | None, size: int) -> bool:
+    """The object has the zip's size but no x-amz-meta-sha256: completed, not stamped yet."""
+    return head is not None and int(head.get("ContentLength", -1)) == size and META_SHA256 not in _metadata(head)
+
+
+def verify_stamped(
+    head: Mapping[str, Any] | None,
+    key: str,
+    *,
+    size: int,
+    sha256: str,
+    parts: list[CompletedPart] | None,
+    check_checksum: bool,
+    encryption: Encryption | None = None,
+) -> None:
+    """After the self-copy that stamps x-amz-meta-sha256: size and that metadata, and S3's checksum
+    where reported (a copy may keep the composite one, or compute a full-object SHA-256). The
+    ETag changes with a copy and is not compared."""
+    verify_stored(
+        head, key, size=size, sha256=sha256, single_checksum=full_sha256_checksum(sha256), parts=parts,
+        check_checksum=check_checksum, encryption=encryption,
+    )
+    assert head is not None
+    if _metadata(head).get(META_SHA256) != sha256:
+        raise VerificationFailed(
+            f"{key} in the bucket has no SHA-256 metadata after it was stamped",
+            "the store may not keep metadata on a copy (CopyObject with MetadataDirective=REPLACE)",
+        )
+
+
 @dataclass(frozen=True)
 class Encryption:
     """The server-side encryption an upload asked for."""

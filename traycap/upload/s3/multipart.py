@@ -29,6 +29,7 @@ import hashlib
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -87,6 +88,67 @@ def abandon(calls: S3Calls, job: UploadJob, upload_id: str | None) -> None:
     job.on_checkpoint(None)
 
 
+def send_part(
+    calls: S3Calls,
+    key: str,
+    upload_id: str,
+    number: int,
+    data: memoryview,
+    *,
+    md5: bool,
+    retry: Retry,
+    stop: Callable[[], bool],
+    wake: threading.Event | None,
+    count: Callable[[int], None],
+    report: Callable[[int], None],
+    throttle: Callable[[int], None] | None,
+) -> CompletedPart:
+    """UploadPart of one part's bytes with the checksum the store verifies (x-amz-checksum-sha256,
+    or Content-MD5 in compatibility mode), a few quick tries (Retry). `report(sent)` gets the bytes
+    of the current try on the wire (0 when a try failed). Raises UploadError or Stopped."""
+    checksum = Checksum.of(data, md5=md5)
+
+    def once() -> str:
+        body = metered_body(data, stop=stop, count=count, report=report, throttle=throttle)
+        try:
+            return calls.upload_part(key, upload_id, number, body, checksum)
+        except UploadError:
+            report(0)  # this try's bytes do not count
+            raise
+
+    etag = retry.call(once, what=f"part {number}", stop=stop, wake=wake)
+    return CompletedPart(number, etag, len(data), checksum.value)
+
+
+def complete_upload(
+    calls: S3Calls,
+    key: str,
+    upload_id: str,
+    parts: list[CompletedPart],
+    *,
+    retry: Retry,
+    wake: threading.Event | None,
+    on_gone: Callable[[], None],
+) -> None:
+    """CompleteMultipartUpload, retried. NoSuchUpload on a later try means an earlier try completed
+    it but its answer was lost (verification decides); on the first try it is gone (expired or
+    aborted elsewhere): `on_gone()`, then UploadGone is raised."""
+    tries = 0
+
+    def complete() -> None:
+        nonlocal tries
+        tries += 1
+        try:
+            calls.complete_multipart_upload(key, upload_id, parts)
+        except UploadGone:
+            if tries > 1:
+                return
+            on_gone()
+            raise
+
+    retry.call(complete, what="complete", wake=wake)
+
+
 def resume_fits(resume: ResumePoint, size: int, *, md5: bool) -> bool:
     """A checkpoint can go on only with parts S3 accepts, a file that fits in them, and parts
     checksummed the way this upload checksums (switching compatibility mode changes MD5 <-> SHA-256:
@@ -120,6 +182,12 @@ class MultipartUpload:
         self._stop_sending = threading.Event()  # set on a permanent error: stop the other parts too
         self._finished = 0  # parts finished by this call
         self._failed_part: int | None = None  # the first part that failed in this call
+        # The upload was created without x-amz-meta-sha256 (by the live lane): the caller stamps
+        # it after verification. A fresh upload created here carries the metadata.
+        self.stamp_after_complete = False
+
+    def _point(self, upload_id: str, done: dict[int, CompletedPart]) -> ResumePoint:
+        return ResumePoint(upload_id, self.part_size, _sorted(done), self.stamp_after_complete)
 
     def run(self, resume: ResumePoint | None) -> list[CompletedPart]:
         """Upload the job's file; returns the parts it is made of (for verification)."""
@@ -129,11 +197,13 @@ class MultipartUpload:
         done: dict[int, CompletedPart] = {}
         upload_id: str | None = None
         if resume is not None:
+            self.stamp_after_complete = resume.stampAfterComplete
             upload_id, done = self._reconcile(resume, ranges)
         if upload_id is None:
+            self.stamp_after_complete = False
             upload_id = self.calls.create_multipart_upload(job.key, sha256=job.sha256)
             done = {}
-            job.on_checkpoint(ResumePoint(upload_id, self.part_size, ()))
+            job.on_checkpoint(self._point(upload_id, done))
         job.progress(sum(p.size for p in done.values()))
         try:
             self._send_parts(upload_id, ranges, done)
@@ -193,7 +263,7 @@ class MultipartUpload:
                 done[part.partNumber] = part
         log.info("resuming %s: %d of %d parts already in the bucket", job.key, len(done), len(ranges))
         if len(done) != len(resume.parts):
-            job.on_checkpoint(ResumePoint(resume.uploadId, resume.partSize, _sorted(done)))
+            job.on_checkpoint(self._point(resume.uploadId, done))
         return resume.uploadId, done
 
     def _send_parts(
@@ -216,7 +286,7 @@ class MultipartUpload:
                 done[event.part.partNumber] = event.part
                 done_bytes += event.part.size
                 self._finished += 1
-                job.on_checkpoint(ResumePoint(upload_id, self.part_size, _sorted(done)))
+                job.on_checkpoint(self._point(upload_id, done))
             else:
                 in_flight.pop(event.part, None)
                 if self._failed_part is None and isinstance(event.error, UploadError):
@@ -288,21 +358,12 @@ class MultipartUpload:
     def _part_worker(self, upload_id: str, number: int, data: memoryview) -> None:
         """On the pool: send one part (with retries) and tell the reader how it went."""
         try:
-            checksum = Checksum.of(data, md5=self.md5)
-
-            def once() -> str:
-                body = metered_body(
-                    data, stop=self._stop_now, count=self.job.count_sent,
-                    report=lambda sent: self._events.put(_Sent(number, sent)), throttle=self.job.throttle,
-                )
-                try:
-                    return self.calls.upload_part(self.job.key, upload_id, number, body, checksum)
-                except UploadError:
-                    self._events.put(_Sent(number, 0))  # this attempt's bytes do not count
-                    raise
-
-            etag = self.retry.call(once, what=f"part {number}", stop=self._stop_now, wake=self.job.cancel.event)
-            self._events.put(_Done(CompletedPart(number, etag, len(data), checksum.value)))
+            part = send_part(
+                self.calls, self.job.key, upload_id, number, data, md5=self.md5, retry=self.retry,
+                stop=self._stop_now, wake=self.job.cancel.event, count=self.job.count_sent,
+                report=lambda sent: self._events.put(_Sent(number, sent)), throttle=self.job.throttle,
+            )
+            self._events.put(_Done(part))
         except (Stopped, UploadError) as exc:
             self._events.put(_Failed(number, exc))
         except Exception as exc:  # a bug here must not hang the reader
@@ -312,24 +373,14 @@ class MultipartUpload:
 
     def _complete(self, upload_id: str, done: dict[int, CompletedPart]) -> None:
         job = self.job
-        tries = 0
-
-        def complete() -> None:
-            nonlocal tries
-            tries += 1
-            try:
-                self.calls.complete_multipart_upload(job.key, upload_id, list(done.values()))
-            except UploadGone:
-                if tries > 1:
-                    # An earlier try completed it but its answer was lost: verification decides.
-                    return
-                # Gone without an earlier try: expired or aborted elsewhere, so the next
-                # attempt starts afresh (a retryable error, not a failed verification).
-                job.on_checkpoint(None)
-                raise
-
-        self.retry.call(complete, what="complete", wake=job.cancel.event)
-        job.on_checkpoint(None)
+        # Gone without an earlier try: expired or aborted elsewhere, so the next attempt
+        # starts afresh (a retryable error, not a failed verification).
+        complete_upload(
+            self.calls, job.key, upload_id, list(done.values()), retry=self.retry, wake=job.cancel.event,
+            on_gone=lambda: job.on_checkpoint(None),
+        )
+        if not self.stamp_after_complete:  # else the resume point stays until the stamp is on
+            job.on_checkpoint(None)
 
 
 def _sorted(done: dict[int, CompletedPart]) -> tuple[CompletedPart, ...]:
