@@ -113,10 +113,22 @@ def main() -> int:
         bundler_mod._preview = timed_preview  # type: ignore[assignment]
         if args.decode_preview:
             b.thumbs = None
+        told: dict[str, float] = {}
+
+        class Sink:
+            def committed(self, size: int) -> None: ...
+
+            def finished(self, size: int, sha256: str) -> None:
+                told["finished"] = time.perf_counter()
+
+            def abandon(self) -> None: ...
+
         t0 = time.perf_counter()
-        done = finish_live(ctx, sid, b, None)
+        done = finish_live(ctx, sid, b, Sink())
         total = time.perf_counter() - t0
-        print(f"Stop tail: {total * 1000:.0f} ms (preview.jpg {timings.get('preview', 0) * 1000:.0f} ms); "
+        print(f"Stop tail: sink.finished after {(told['finished'] - t0) * 1000:.0f} ms "
+              f"(preview.jpg {timings.get('preview', 0) * 1000:.0f} ms); "
+              f"all done (raw files checked and removed) after {total * 1000:.0f} ms; "
               f"zip {done.fileSizeBytes / 1e6:.1f} MB, {len(zf.names)} entries")
     return 0
 

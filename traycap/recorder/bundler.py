@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import struct
 import threading
 import time
@@ -364,6 +365,18 @@ class Bundler:
         if got is not None:
             self.thumbs.add(segment, got[0], got[1])
 
+    def trim_sources(self) -> None:
+        """Recovery, once the zip is final: cut each raw file to the prefix the zip holds (a torn
+        fragment, frame lines past the video's frames, a torn last line), so the raw files are
+        the zip's content again and one_copy removes them, as after a format-1 recovery."""
+        paths = {K_VIDEO: self.files.video, "actions": self.files.actions, "frames": self.files.frames,
+                 "shotsIndex": self.files.shots_index}
+        for key, path in paths.items():
+            keep = int(self._cur[key])
+            if _file_size(path) > keep:
+                log.info("%s: %s cut to the %d bytes its bundle holds", self.files.dir.name, path.name, keep)
+                os.truncate(path, keep)
+
     @property
     def frames_in_zip(self) -> int:
         """Frames (video samples) of the video segments in the zip so far."""
@@ -416,7 +429,13 @@ def _shot_name(line: bytes) -> str | None:
 def start_live(ctx: Context, session_id: str, sink: LiveSink, clock: Clock) -> Bundler:
     """A new live bundle for a session being recorded, its bundler thread running."""
     directory = ctx.paths.session_dir(session_id)
-    zf = LiveZip.create(live_zip_path(directory, session_id), journal_path(directory), on_commit=sink.committed)
+    def on_commit(size: int) -> None:
+        try:
+            sink.committed(size)
+        except Exception:  # the lane's problem, not the bundle's: it stays resumable either way
+            log.exception("session %s: the upload lane failed on a commit", session_id)
+
+    zf = LiveZip.create(live_zip_path(directory, session_id), journal_path(directory), on_commit=on_commit)
     bundler = Bundler(SessionFiles(directory), zf, clock, cut_every_s=CUT_EVERY_S, chunk_every_s=CHUNK_EVERY_S,
                       thumbnails=True)
     bundler.start()
@@ -445,6 +464,8 @@ def finish_live(ctx: Context, session_id: str, bundler: Bundler, sink: LiveSink 
     body = (json.dumps(info, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
     zf.add(layout.SESSION_JSON, body, compress=True, cursor=cursor)
     final = zf.finish(cursor=cursor)
+    if not closed:
+        bundler.trim_sources()
     return _after_final(ctx, meta, info, final, zf.path, len(frames), len(shots), files, sink)
 
 
@@ -470,14 +491,18 @@ def live_info(info: dict[str, Any]) -> dict[str, Any]:
 
 def _after_final(ctx: Context, meta: SessionMeta, info: dict[str, Any], final: Final, zip_path: Path,
                  frames: int, shots: int, files: SessionFiles, sink: LiveSink | None) -> SessionMeta:
-    done = record_export(ctx, meta, info, zip_path, final.sha256, final.size, frames=frames, shots=shots,
-                         files=files, video_ref=layout.VIDEO_SEGMENTS)
-    if sink is not None:
+    def tell_sink(done: SessionMeta) -> None:
+        # The zip, its meta and the marker are on disk: the last part may go (before the raw
+        # files are checked against the zip and removed, which reads the video twice).
+        if sink is None:
+            return
         try:
             sink.finished(final.size, final.sha256)
         except Exception:
             log.exception("session %s: the upload lane did not take the finished zip", meta.sessionId)
-    return done
+
+    return record_export(ctx, meta, info, zip_path, final.sha256, final.size, frames=frames, shots=shots,
+                         files=files, video_ref=layout.VIDEO_SEGMENTS, before_removal=tell_sink)
 
 
 def finish_final(ctx: Context, session_id: str, final: Final) -> SessionMeta:

@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -154,9 +155,14 @@ def export_session(ctx: Context, session_id: str, *, checkpoint: Checkpoint = no
 
 def record_export(ctx: Context, meta: SessionMeta, info: dict[str, Any], zip_path: Path, sha: str, size: int, *,
                   frames: int, shots: int, files: SessionFiles, video_ref: str = VIDEO_REF,
-                  checkpoint: Checkpoint = no_checkpoint) -> SessionMeta:
+                  checkpoint: Checkpoint = no_checkpoint,
+                  before_removal: Callable[[SessionMeta], None] | None = None) -> SessionMeta:
     """After the zip is final on disk (format 1 here, format 2 by recorder/bundler.py): the meta
-    (zipPath, fileSizeBytes, sha256, counts), then `.exported`, then the raw files the zip holds go."""
+    (zipPath, fileSizeBytes, sha256, counts), then `.exported`, then the raw files the zip holds go.
+
+    `before_removal(meta)` runs once the marker is written, before the raw files are checked
+    against the zip and removed (the live bundle's upload goes on from there: that check reads
+    the whole video twice, and nothing sent depends on it)."""
     session_id = meta.sessionId
     rec = dict(meta.extra.get("recorder") or {})
     rec["status"] = "exported"
@@ -177,6 +183,8 @@ def record_export(ctx: Context, meta: SessionMeta, info: dict[str, Any], zip_pat
     checkpoint("meta-saved")
     mark_exported(ctx, done)
     checkpoint("marked")
+    if before_removal is not None:
+        before_removal(done)
     try:
         freed = remove_raw_files(zip_path, files, checkpoint=checkpoint)
     except (OSError, CorruptFile) as exc:
