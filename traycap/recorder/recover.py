@@ -27,6 +27,7 @@ import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from traycap.bundle.livezip import LiveZip
 from traycap.context import Context
@@ -150,20 +151,19 @@ def _recover_live(ctx: Context, session_id: str, files: SessionFiles) -> None:
         raise
 
 
+def _interrupted(meta: SessionMeta, recorder: dict[str, Any], last_ms: float, frames: int) -> SessionMeta:
+    """The meta of a recording a crash interrupted, as recovery found it."""
+    recorder = {**recorder, "status": "stopped", "recovered": True, "stoppedAtMs": last_ms, "framesEncoded": frames,
+                "endReason": "the recorder was interrupted (crash or kill); everything on disk was kept"}
+    return meta.with_(endedAt=meta.createdAt + round(last_ms), extra={**meta.extra, "recorder": recorder})
+
+
 def _note_interrupted(ctx: Context, meta: SessionMeta, files: SessionFiles, frames: int) -> None:
     recorder = dict(meta.extra.get("recorder") or {})
     actions = read_jsonl(files.actions)
     times = [float(r["t"]) for r in read_jsonl(files.frames)[:frames] + actions if "t" in r]
     last_ms = max(times) if times else 0.0
-    recorder.update({
-        "status": "stopped",
-        "recovered": True,
-        "stoppedAtMs": last_ms,
-        "framesEncoded": frames,
-        "endReason": "the recorder was interrupted (crash or kill); everything on disk was kept",
-    })
-    ctx.sessions.save_meta(meta.with_(endedAt=meta.createdAt + round(last_ms),
-                                      extra={**meta.extra, "recorder": recorder}))
+    ctx.sessions.save_meta(_interrupted(meta, recorder, last_ms, frames))
     log.warning("session %s was interrupted while recording and uploading: kept %d frames and %d actions",
                 meta.sessionId, frames, len(actions))
 
@@ -184,14 +184,7 @@ def _recover_classic(ctx: Context, session_id: str, files: SessionFiles) -> None
         truncate_jsonl(files.shots_index, len(read_jsonl(files.shots_index)))
         times = [float(r["t"]) for r in read_jsonl(files.frames) + actions if "t" in r]
         last_ms = max(times) if times else 0.0
-        recorder.update({
-            "status": "stopped",
-            "recovered": True,
-            "stoppedAtMs": last_ms,
-            "framesEncoded": frames,
-            "endReason": "the recorder was interrupted (crash or kill); everything on disk was kept",
-        })
-        meta = meta.with_(endedAt=meta.createdAt + round(last_ms), extra={**meta.extra, "recorder": recorder})
+        meta = _interrupted(meta, recorder, last_ms, frames)
         ctx.sessions.save_meta(meta)
         log.warning("session %s was interrupted while recording: kept %d frames and %d actions",
                     session_id, frames, len(actions))

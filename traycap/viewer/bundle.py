@@ -28,7 +28,21 @@ from traycap.byte_window import ByteWindow
 from traycap.errors import CorruptFile
 
 
-class MemberSlice(ByteWindow, io.RawIOBase):
+class _SpanReader(ByteWindow, io.RawIOBase):
+    """A window whose bytes come from `read_span(start, length)`: reads at the position."""
+
+    def read_span(self, start: int, length: int) -> bytes:
+        raise NotImplementedError
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read_span(self._pos, len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self._pos += n
+        return n
+
+
+class MemberSlice(_SpanReader):
     """A read-only, seekable view of bytes [offset, offset+size) of a file (a stored zip member).
 
     Reads use os.pread on one shared descriptor, so the HTTP server's threads
@@ -45,20 +59,13 @@ class MemberSlice(ByteWindow, io.RawIOBase):
     def window_size(self) -> int:
         return self.size
 
-    def readinto(self, buffer: Any) -> int:
-        data = self.read_span(self._pos, len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self._pos += n
-        return n
-
     def read_span(self, start: int, length: int) -> bytes:
         """`length` bytes from `start` (clamped to the member), without moving the position."""
         length = max(0, min(length, self.size - start))
         return pread(self._fd, length, self._offset + start) if length else b""
 
 
-class SliceChain(ByteWindow, io.RawIOBase):
+class SliceChain(_SpanReader):
     """Several slices end to end, read as one seekable file (a format-2 video: its segments in order).
 
     A read or span that crosses a boundary reads the end of one slice and the start of the next.
@@ -80,13 +87,6 @@ class SliceChain(ByteWindow, io.RawIOBase):
 
     def window_size(self) -> int:
         return self.size
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read_span(self._pos, len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self._pos += n
-        return n
 
     def read_span(self, start: int, length: int) -> bytes:
         """`length` bytes from `start` (clamped to the chain), without moving the position."""
