@@ -140,3 +140,23 @@ def test_a_live_zip_that_cannot_be_finished_at_stop_falls_back_to_format_1(
     zip_path = live_ctx.sessions.zip_path(meta)
     assert "video/screen.mp4" in _names(zip_path) and not (zip_path.parent / "live-zip.jsonl").exists()
     assert live_ctx.sessions.is_exported(sid)
+
+
+def test_pause_and_resume_during_a_live_recording(live_ctx: Context) -> None:
+    # Pausing the recording pauses what the bundle gets, not the bundle: after Resume it grows
+    # again, and the finished zip holds the pause and resume markers like a format-1 bundle.
+    sink, events, inputs = RecordingSink(), [], NullInput()
+    ctl = _controller(live_ctx, sink, events, inputs)
+    sid = ctl.start()
+    wait_until("a first entry", lambda: len(sink.committed_sizes) >= 2, timeout=30)
+    ctl.pause()
+    ctl.resume()
+    after_resume = len(sink.committed_sizes)
+    wait_until("entries after Resume", lambda: len(sink.committed_sizes) >= after_resume + 2, timeout=30)
+    meta = ctl.stop()
+    assert sink.done == (meta.fileSizeBytes, meta.sha256) and not sink.abandoned
+    zip_path = live_ctx.sessions.zip_path(meta)
+    types = [json.loads(x)["type"] for x in concat(zip_path, layout.ACTIONS_CHUNKS).splitlines()]
+    assert types.index("pause") < types.index("resume")
+    assert [e.kind.value for e in events] == ["started", "paused", "resumed", "stopped", "exported"]
+    assert live_ctx.sessions.read_meta(sid).sha256 == meta.sha256
