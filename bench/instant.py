@@ -10,7 +10,8 @@ real S3 computes ETags at write time), one after the other on the same display:
   * live:     autoUpload on, uploadWhileRecording on (the default): the bundle is uploaded while it
               is recorded; at Stop only the tail is left.
 
-Stop is this script's SIGINT to `traycap record` (as Ctrl-C); verified is the moment the session's
+Stop is this script's SIGTERM to `traycap record` (handled as Ctrl-C; SIGINT is ignored by
+background jobs of a non-interactive shell, so the bench would not stop it there); verified is the moment the session's
 upload-state.json says `done` (object completed, its size, parts and x-amz-meta-sha256 checked).
 Printed per run: Stop -> verified, the bundle size, bytes sent at the proxy (body bytes of every
 request), frames dropped (late + encoder busy), CPU of the record process in cores (steady state,
@@ -106,7 +107,7 @@ def run_one(display: XDisplay, server: S3Server, proxy: FaultProxy, work: Path, 
     c1, t1 = cpu_seconds(rec.pid), time.monotonic()
     pointer.stop()
     stop_at = time.monotonic()
-    rec.send_signal(signal.SIGINT)
+    rec.send_signal(signal.SIGTERM)
     verified: float | None = None
     deadline = stop_at + 120 + seconds  # the classic path sends the whole bundle after Stop
     while time.monotonic() < deadline:
