@@ -211,3 +211,25 @@ def test_cancel_during_the_recording_aborts_the_upload_and_keeps_recording(
     zip_of(ctx, sid)  # the recording is kept, exported and intact
     listed = rclone.client().list_objects_v2(Bucket=rclone.bucket, Prefix=prefix)
     assert listed.get("KeyCount", 0) == 0
+
+
+def test_offline_at_stop_the_queue_finishes_the_same_upload(display: XDisplay, home: Path, ctx: Context,
+                                                             rclone: S3Server, proxy: FaultProxy) -> None:
+    rec, sid = record(display, home)
+    wait_until("a part uploaded", lambda: parts_up(ctx, sid, 1), 90)
+    proxy.set_offline(True)
+    wait_until("the lane to notice the outage",
+               lambda: (s := state(ctx, sid)) is not None and s.lastError is not None, 60)
+    rec.proc.send_signal(signal.SIGINT)
+    code, _out, err = rec.finish(timeout=120)  # `record` does not wait out an outage
+    assert code == 0, err
+    assert "continues in the background" in err, err
+    handed = state(ctx, sid)
+    assert handed is not None and handed.status is S.PENDING and handed.stampAfterComplete and handed.uploadId
+    proxy.set_offline(False)
+    creates = proxy.count("CreateMultipartUpload")
+    done = subprocess.run([sys.executable, "-m", "traycap", "upload", sid, "--wait"], capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_object_is_the_zip(ctx, rclone, sid)
+    assert proxy.count("CreateMultipartUpload") == creates  # the same multipart upload, stamped by the queue

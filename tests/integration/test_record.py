@@ -272,7 +272,7 @@ def test_record_queues_the_session_when_auto_upload_is_on(display: XDisplay, hom
     """The command, not the recorder, applies the auto-upload rule (traycap/auto_upload.py)."""
     (home / "upload-config.json").write_text(json.dumps({
         "bucket": "bucket-a", "region": "us-east-1", "accessKeyId": "AKIA", "secretAccessKey": "s3cr3t-key",
-        "autoUpload": True}))
+        "autoUpload": True, "uploadWhileRecording": False}))  # upload while recording: test_instant_share.py
     rec = start_record(display.env, home, "--duration", "1")
     session_id = rec.wait_ready()
     code, out, err = rec.finish()

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIVE_WAIT_S = 120.0  # `record` waits this long for a live upload to be verified, then hands it over
+LIVE_TROUBLE_GRACE_S = 10.0  # ... or this long while the lane reports an outage (it retries at once at Stop)
 
 
 def _settings(args: argparse.Namespace, ctx: Context) -> AppSettings:
@@ -123,9 +124,12 @@ def _finish_live_upload(ctx: Context, lanes: LiveLanes, session_id: str, stop: t
     stop.clear()
     started = ctx.clock.monotonic()
     deadline = started + LIVE_WAIT_S
+    trouble: str | None = None
     while not stop.is_set() and not lane.wait(0.1):
-        if ctx.clock.monotonic() > deadline:
-            break
+        now = ctx.clock.monotonic()
+        trouble = _lane_trouble(ctx, session_id)
+        if (trouble is not None and now - started > LIVE_TROUBLE_GRACE_S) or now > deadline:
+            break  # still offline (or very slow): the queue finishes it when it can; no point in waiting here
     state = lane.outcome
     if state is not None and state.status is UploadStatus.DONE:
         print(f"traycap: uploaded while recording: {state.s3Key}, verified "
@@ -135,8 +139,20 @@ def _finish_live_upload(ctx: Context, lanes: LiveLanes, session_id: str, stop: t
         print(f"traycap: the upload failed: {state.lastError}; `traycap retry {session_id}` tries again",
               file=sys.stderr, flush=True)
     elif state is None or state.status is UploadStatus.LIVE:
-        print("traycap: the rest of the upload continues in the background (the tray or `traycap worker` "
-              "finishes it)", file=sys.stderr, flush=True)
+        why = f" ({trouble})" if trouble else ""
+        print(f"traycap: the rest of the upload continues in the background{why}: the tray or `traycap worker` "
+              "finishes it", file=sys.stderr, flush=True)
+
+
+def _lane_trouble(ctx: Context, session_id: str) -> str | None:
+    """What keeps a live upload from finishing now (an outage the lane is retrying), or None."""
+    try:
+        state = ctx.states.read(session_id)
+    except TraycapError:
+        return None
+    if state is None or state.status is not UploadStatus.LIVE:
+        return None
+    return state.lastError
 
 
 def _apply_retention(ctx: Context) -> None:
