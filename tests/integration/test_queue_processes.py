@@ -136,12 +136,16 @@ def test_worker_and_upload_wait_never_upload_a_session_twice(paths: Paths, moto:
         make_exported_session(paths, sid, 6 * MIB if sid != "e" else 16 * MIB, created_at=1_700_000_000_000 + i)
     proxy.limit_rate(16 * MIB)
 
-    # 1. `upload --wait` runs the queue itself; a worker started meanwhile refuses to.
+    # 1. `upload --wait` runs the queue itself; a worker started meanwhile refuses to. The upload is
+    # slowed down so that it still holds the queue when the worker (a new Python process) asks.
+    proxy.limit_rate(MIB // 2)
     first = spawn(paths, "upload", "d", "--wait", log_name="upload-d.log")
     wait_until("upload --wait to start", lambda: holds_queue_lock(paths, first) or first.poll() is not None, 30)
     refused = traycap(paths, "worker")
+    assert first.poll() is None, "the upload ended before the worker asked: the test proves nothing"
     assert refused.returncode == 1
     assert f"already run by process {first.pid}" in refused.stderr
+    proxy.limit_rate(16 * MIB)
     assert first.wait(timeout=60) == 0, (paths.root / "upload-d.log").read_text()
 
     # 2. With a worker running, `upload --wait` only asks and waits.
