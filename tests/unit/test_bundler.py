@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import struct
 import zipfile
 from pathlib import Path
@@ -125,6 +126,13 @@ class Session:
             self.n += 1
             self.t_ms += 100
 
+    def kill(self) -> None:
+        """What a SIGKILL leaves of the video: the bytes written so far, the file closed (the OS closes a
+        killed process's files; on Windows an open file cannot be replaced, as recovery's salvage does)."""
+        written = self.files.video.stat().st_size
+        self.encoder.abandon()  # closing writes what was buffered and a trailer: cut off again
+        os.truncate(self.files.video, written)
+
     def stop(self, ctx: Context) -> None:
         self.encoder.close()
         meta = ctx.sessions.read_meta(self.sid)
@@ -243,6 +251,7 @@ def test_recovery_with_a_corrupt_journal_drops_the_live_zip_and_exports_format_1
     clock.advance(31)
     b.tick()
     b.zf.close()
+    s.kill()
     journal = journal_path(s.files.dir)
     lines = journal.read_bytes().splitlines(keepends=True)
     journal.write_bytes(b'{"not": "an entry"}\n' + b"".join(lines[1:]))  # garbage in the middle: CorruptFile
