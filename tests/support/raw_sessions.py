@@ -49,7 +49,7 @@ def raw_snapshot(directory: Path) -> dict[str, bytes]:
         elif top.is_dir():
             for path in sorted(top.rglob("*")):
                 if path.is_file():
-                    out[str(path.relative_to(directory))] = path.read_bytes()
+                    out[path.relative_to(directory).as_posix()] = path.read_bytes()
     return out
 
 

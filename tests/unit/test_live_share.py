@@ -1,5 +1,10 @@
 """Upload while recording, wired (traycap/live_share.py) and the auto-upload rule for live sessions:
-which recordings get a lane, what start-up recovery does with live sessions, what Stop queues."""
+which recordings get a lane, what start-up recovery does with live sessions, what Stop queues.
+
+A test with a running lane uses `live_ctx` (the real clock), as tests/conftest.py asks of tests whose
+threads really run: on a FakeClock the lane thread's idle waits take no time, so it reads
+upload-state.json in a tight loop, and on Windows a file open for reading cannot be replaced:
+the test's own state writes then fail even after traycap's retries (osutil/files.py)."""
 
 from __future__ import annotations
 
@@ -52,64 +57,66 @@ def test_no_lane_without_auto_upload_and_upload_while_recording(ctx: Context, cl
     assert engines.made == 0 and ctx.states.read("s1") is None  # nothing is sent, nothing is written
 
 
-def test_a_lane_per_recording_when_both_are_on(ctx: Context, clock: FakeClock) -> None:
-    save_config(ctx.paths.config, CONFIG)
-    live, _engines = lanes(ctx, clock)
-    make_session_dir(ctx.paths, "s1", created_ms=T0)
+def test_a_lane_per_recording_when_both_are_on(live_ctx: Context, clock: FakeClock) -> None:
+    save_config(live_ctx.paths.config, CONFIG)
+    live, _engines = lanes(live_ctx, clock)
+    make_session_dir(live_ctx.paths, "s1", created_ms=T0)
     lane = live.factory("s1")
     try:
         assert lane is not None and live.lane("s1") is lane
-        state = ctx.states.read("s1")
+        state = live_ctx.states.read("s1")
         assert state is not None and state.status is S.LIVE
         # Stop: the recorder's export event; the auto-upload rule leaves a live session to its lane.
-        assert auto_upload(ctx, "s1", lambda sid: request_upload(ctx, sid)) == UPLOADING_LIVE
+        assert auto_upload(live_ctx, "s1", lambda sid: request_upload(live_ctx, sid)) == UPLOADING_LIVE
     finally:
         live.hand_over_all()
 
 
-def test_a_cancel_during_the_recording_is_not_undone_at_stop(ctx: Context, clock: FakeClock) -> None:
-    save_config(ctx.paths.config, CONFIG)
-    live, _engines = lanes(ctx, clock)
-    make_session_dir(ctx.paths, "s1", created_ms=T0)
+def test_a_cancel_during_the_recording_is_not_undone_at_stop(live_ctx: Context, clock: FakeClock) -> None:
+    save_config(live_ctx.paths.config, CONFIG)
+    live, _engines = lanes(live_ctx, clock)
+    make_session_dir(live_ctx.paths, "s1", created_ms=T0)
     assert live.factory("s1") is not None
-    request_cancel(ctx, "s1")
+    request_cancel(live_ctx, "s1")
     live.hand_over_all()
-    make_session_dir(ctx.paths, "s1", created_ms=T0, exported=True)
+    make_session_dir(live_ctx.paths, "s1", created_ms=T0, exported=True)
     asked: list[str] = []
-    assert auto_upload(ctx, "s1", asked.append) == CANCELLED_LIVE and asked == []
+    assert auto_upload(live_ctx, "s1", asked.append) == CANCELLED_LIVE and asked == []
 
 
-def test_an_abandoned_lane_is_aborted_and_the_classic_export_queued(ctx: Context, clock: FakeClock) -> None:
-    save_config(ctx.paths.config, CONFIG)
-    live, engines = lanes(ctx, clock)
-    make_session_dir(ctx.paths, "s1", created_ms=T0)
+def test_an_abandoned_lane_is_aborted_and_the_classic_export_queued(live_ctx: Context, clock: FakeClock) -> None:
+    save_config(live_ctx.paths.config, CONFIG)
+    live, engines = lanes(live_ctx, clock)
+    make_session_dir(live_ctx.paths, "s1", created_ms=T0)
     lane = live.factory("s1")
     assert lane is not None
     upload_id = engines.s3.create_multipart_upload("sessions/s1.zip", sha256=None)
-    ctx.states.write(ctx.states.read("s1").with_(uploadId=upload_id, s3Key="sessions/s1.zip"))  # type: ignore[union-attr]
+    state = live_ctx.states.read("s1")
+    assert state is not None
+    live_ctx.states.write(state.with_(uploadId=upload_id, s3Key="sessions/s1.zip"))
     lane.abandon()
     lane.wait(5)
-    make_session_dir(ctx.paths, "s1", created_ms=T0, exported=True)  # exported in format 1 instead
+    make_session_dir(live_ctx.paths, "s1", created_ms=T0, exported=True)  # exported in format 1 instead
     live.settle_export("s1")
     assert upload_id not in engines.s3.uploads  # the parts of the broken live bundle are aborted
-    assert ctx.states.read("s1") is None
-    assert auto_upload(ctx, "s1", lambda sid: request_upload(ctx, sid)) == QUEUED
+    assert live_ctx.states.read("s1") is None
+    assert auto_upload(live_ctx, "s1", lambda sid: request_upload(live_ctx, sid)) == QUEUED
 
 
-def test_recovery_hands_a_finished_live_bundle_to_the_queue(ctx: Context, clock: FakeClock) -> None:
-    save_config(ctx.paths.config, CONFIG)
-    live, _engines = lanes(ctx, clock)
-    make_session_dir(ctx.paths, "s1", created_ms=T0)
+def test_recovery_hands_a_finished_live_bundle_to_the_queue(live_ctx: Context, clock: FakeClock) -> None:
+    save_config(live_ctx.paths.config, CONFIG)
+    live, _engines = lanes(live_ctx, clock)
+    make_session_dir(live_ctx.paths, "s1", created_ms=T0)
     assert live.factory("s1") is not None
-    state = ctx.states.read("s1")
+    state = live_ctx.states.read("s1")
     assert state is not None
-    ctx.states.write(state.with_(uploadId="u-1", s3Key="sessions/s1.zip"))
+    live_ctx.states.write(state.with_(uploadId="u-1", s3Key="sessions/s1.zip"))
     live.hand_over_all()  # the zip is not finished: the session stays live for recovery
-    assert ctx.states.read("s1").status is S.LIVE  # type: ignore[union-attr]
-    make_session_dir(ctx.paths, "s1", created_ms=T0, exported=True)  # recovery finished the zip
-    make_session_dir(ctx.paths, "s2", created_ms=T0 + 1, exported=True)  # finished, no upload state yet
-    classic = settle_recovered(ctx, ["s1", "s2"], [])
-    after = ctx.states.read("s1")
+    assert live_ctx.states.read("s1").status is S.LIVE  # type: ignore[union-attr]
+    make_session_dir(live_ctx.paths, "s1", created_ms=T0, exported=True)  # recovery finished the zip
+    make_session_dir(live_ctx.paths, "s2", created_ms=T0 + 1, exported=True)  # finished, no upload state yet
+    classic = settle_recovered(live_ctx, ["s1", "s2"], [])
+    after = live_ctx.states.read("s1")
     assert after is not None and after.status is S.PENDING and after.uploadId == "u-1" and after.stampAfterComplete
     assert classic == ["s2"]  # the auto-upload rule applies to it as to any exported session
 

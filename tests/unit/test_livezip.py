@@ -1,7 +1,7 @@
 """LiveZip: the append-only zip written while recording, its journal, and resume after a crash.
 
-Real files in tmp_path; crashes are real SIGKILLs of a child process; the finished zips are read
-by zipfile and by `unzip -t` (Info-ZIP).
+Real files in tmp_path; crashes are real SIGKILLs of a child process (TerminateProcess on Windows);
+the finished zips are read by zipfile and by `unzip -t` (Info-ZIP; zipfile alone on Windows, which has no unzip).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import inspect
 import json
 import os
 import random
-import signal
 import struct
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.platforms import KILL, KILLED_RETURNCODE, zip_test_errors
 from traycap.bundle import livezip
 from traycap.bundle.livezip import LiveZip
 from traycap.errors import CorruptFile, DiskFull, StorageError
@@ -50,9 +50,7 @@ def paths(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def unzip_ok(path: Path) -> None:
-    run = subprocess.run(["unzip", "-t", str(path)], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "No errors detected" in run.stdout
+    assert zip_test_errors(path) is None, zip_test_errors(path)
 
 
 def check_finished(path: Path, final: livezip.Final, expected: dict[str, bytes]) -> None:
@@ -525,9 +523,9 @@ def run_child_and_kill(zip_path: Path, journal: Path, rng: random.Random, *, sta
         if stall < 0:
             time.sleep(rng.uniform(0, 0.05))  # a random moment to kill at: that is the point of the test
     finally:
-        child.send_signal(signal.SIGKILL)  # also when an assertion above failed: never leave it writing
+        os.kill(child.pid, KILL)  # also when an assertion above failed: never leave it writing
         child.communicate(timeout=30)
-    assert child.returncode == -signal.SIGKILL
+    assert child.returncode == KILLED_RETURNCODE
     return prefixes
 
 
@@ -571,6 +569,6 @@ def test_zipfile_internals_are_used_by_livezip_only() -> None:
     """Resume puts entries into ZipFile.filelist/NameToInfo, which is not public API: one module
     does it, so a Python release that changes them breaks one module (and the byte-identical test)."""
     package = ROOT / "traycap"
-    users = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
+    users = sorted(p.relative_to(package).as_posix() for p in package.rglob("*.py")
                    if any(word in p.read_text(encoding="utf-8") for word in ("NameToInfo", ".filelist", "_didModify")))
     assert users == ["bundle/livezip.py"]

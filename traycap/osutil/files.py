@@ -1,4 +1,4 @@
-"""File operations whose spelling differs by OS: read flags, atomic replace, file modes."""
+"""File operations whose spelling differs by OS: read flags, atomic replace and removal, file modes."""
 
 from __future__ import annotations
 
@@ -33,6 +33,23 @@ def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str], *,
     for attempt in range(REPLACE_ATTEMPTS):
         try:
             os.replace(src, dst)
+            return
+        except PermissionError:
+            if not windows or attempt == REPLACE_ATTEMPTS - 1:
+                raise
+        sleep(REPLACE_WAIT_S)
+
+
+def remove(path: str | os.PathLike[str], *, sleep: Callable[[float], object] = time.sleep,
+           windows: bool = WINDOWS) -> None:
+    """os.unlink, a missing file being fine; on Windows retried for about a second while another
+    handle holds `path` open (os.open and open() share no FILE_SHARE_DELETE: a reader, such as the
+    live upload lane reading a part of the zip, makes the unlink fail until it closes the file)."""
+    for attempt in range(REPLACE_ATTEMPTS):
+        try:
+            os.unlink(path)
+            return
+        except FileNotFoundError:
             return
         except PermissionError:
             if not windows or attempt == REPLACE_ATTEMPTS - 1:

@@ -38,6 +38,7 @@ from traycap.clock import Clock
 from traycap.context import Context
 from traycap.errors import RecorderError
 from traycap.models import SessionMeta
+from traycap.osutil import files as files_os
 from traycap.recorder.api import LiveSink
 from traycap.recorder.export import bundle_meta, record_export
 from traycap.recorder.preview import Thumbnails, preview_from_thumbnails, preview_or_none
@@ -75,10 +76,11 @@ def live_zip_path(session_dir: Path, session_id: str) -> Path:
 
 
 def discard_live_zip(session_dir: Path, session_id: str) -> None:
-    """A broken live bundle goes (the recording is then exported as format 1 from its raw files)."""
+    """A broken live bundle goes (the recording is then exported as format 1 from its raw files).
+
+    Windows: retried while the abandoned upload lane may still be reading a part of the zip."""
     for path in (live_zip_path(session_dir, session_id), journal_path(session_dir)):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        files_os.remove(path)
 
 
 # --- the MP4 box cutter (pure) ------------------------------------------------------------------

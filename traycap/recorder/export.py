@@ -31,6 +31,7 @@ from typing import Any
 from traycap.context import Context
 from traycap.errors import CorruptFile, DiskFull, StorageError
 from traycap.models import SessionMeta
+from traycap.osutil import files as files_os
 from traycap.paths import EXPORTED_MARKER
 from traycap.recorder.actions import INPUT_TYPES
 from traycap.recorder.one_copy import (
@@ -141,7 +142,7 @@ def export_session(ctx: Context, session_id: str, *, checkpoint: Checkpoint = no
         checkpoint("zip-written")
         sha, size = _fsync_and_hash(tmp)
         checkpoint("zip-synced")
-        os.replace(tmp, zip_path)
+        files_os.replace(tmp, zip_path)  # Windows: retried while a reader (the viewer, a scanner) holds it
         checkpoint("zip-renamed")
     except OSError as exc:
         with contextlib.suppress(OSError):

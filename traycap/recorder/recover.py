@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +32,7 @@ from traycap.bundle.livezip import LiveZip
 from traycap.context import Context
 from traycap.errors import CorruptFile, TraycapError
 from traycap.models import SessionMeta
+from traycap.osutil import files as files_os
 from traycap.recorder.bundler import Bundler, discard_live_zip, finish_final, finish_live, journal_path, live_zip_path
 from traycap.recorder.export import export_session, mark_exported
 from traycap.recorder.one_copy import DedupReport, dedup_exported, remove_raw_files, zip_verified
@@ -177,7 +177,7 @@ def _recover_classic(ctx: Context, session_id: str, files: SessionFiles) -> None
             tmp = files.video.with_name(".salvage-" + files.video.name)
             kept = salvage_video(files.video, tmp)
             if tmp.exists():
-                os.replace(tmp, files.video)
+                files_os.replace(tmp, files.video)  # Windows: retried while a reader holds it
         frames = truncate_jsonl(files.frames, kept)
         actions = read_jsonl(files.actions)
         truncate_jsonl(files.actions, len(actions))  # drop a torn last line, if any
