@@ -138,7 +138,7 @@ def recover_and_settle(ctx: Context) -> list[str]:
     report = recover_unfinished(ctx)
     if report.exported:
         log.info("recovered and exported %d unfinished recording(s): %s", len(report.exported), report.exported)
-    classic = settle_recovered(ctx, report.live, report.live_dropped, abort=LiveLanes(ctx).abort_function())
+    classic = settle_recovered(ctx, report.live, report.live_dropped, abort=LiveLanes(ctx).abort)
     return [*report.exported, *(sid for sid in classic if sid not in report.exported)]
 
 
@@ -146,7 +146,7 @@ def _make_queue_with(rate: SharedRate) -> Callable[[Context], QueueLike]:
     def make(ctx: Context) -> QueueLike:
         from traycap.upload.queue import UploadQueue
 
-        q: QueueLike = UploadQueue(ctx, rate.engine)
+        q: QueueLike = UploadQueue(ctx, rate.service)
         return q
 
     return make

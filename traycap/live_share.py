@@ -6,10 +6,10 @@ a live lane, builds the lane for the recorder, and settles the lanes of a proces
 the live sessions a crash left behind.
 
     rate = SharedRate(ctx.clock)                               # one rate cap: queue + lanes
-    UploadQueue(ctx, rate.engine)
+    UploadQueue(ctx, rate.service)
     lanes = LiveLanes(ctx, on_progress=router.on_progress, rate=rate)
     RecordingController(ctx, settings, live=lanes.factory)     # a lane per recording
-    lanes.wait(session_id, timeout)                            # `traycap record`: the link, then exit
+    lanes.lane(session_id).wait(timeout)                       # `traycap record`: the link, then exit
     lanes.hand_over_all()                                      # the process exits: the queue finishes
     settle_recovered(ctx, report)                              # start-up after a crash
 """
@@ -19,15 +19,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from traycap.clock import Clock
 from traycap.context import Context
 from traycap.errors import CorruptFile, TraycapError
-from traycap.models import UploadConfig, UploadProgress, UploadState, UploadStatus
+from traycap.models import UploadConfig, UploadProgress
 from traycap.upload.bandwidth import TokenBucket
-from traycap.upload.engine import UploadEngine
 from traycap.upload.live import LiveEngine, LiveUpload, hand_over
 from traycap.upload.requests import request_cancel
+
+if TYPE_CHECKING:
+    from traycap.upload.s3 import UploadService
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +56,11 @@ class SharedRate:
                 self._buckets[mbps] = made
             return self._buckets[mbps]
 
-    def engine(self, config: UploadConfig) -> UploadEngine:
-        """An S3 engine whose rate cap is the shared one (the queue's EngineFactory)."""
-        from traycap.upload.s3 import UploadService  # type: ignore[import-not-found,unused-ignore]
+    def service(self, config: UploadConfig) -> UploadService:
+        """An S3 engine whose rate cap is the shared one: the queue's and the lanes' engine factory."""
+        from traycap.upload.s3 import UploadService
 
-        engine: UploadEngine = UploadService(config, bandwidth=self.bucket(config))
-        return engine
+        return UploadService(config, bandwidth=self.bucket(config))
 
 
 class LiveLanes:
@@ -75,7 +77,7 @@ class LiveLanes:
         self._ctx = ctx
         self._on_progress = on_progress
         self._rate = rate or SharedRate(ctx.clock)
-        self._engine_factory = engine_factory or self._s3_engine
+        self._engine_factory: EngineFactory = engine_factory or self._rate.service
         self._lock = threading.Lock()
         self._lanes: dict[str, LiveUpload] = {}
 
@@ -102,23 +104,9 @@ class LiveLanes:
         log.info("session %s: uploading while recording", session_id)
         return lane
 
-    def _s3_engine(self, config: UploadConfig) -> LiveEngine:
-        from traycap.upload.s3 import UploadService  # type: ignore[import-not-found,unused-ignore]
-
-        engine: LiveEngine = UploadService(config, bandwidth=self._rate.bucket(config))
-        return engine
-
     def lane(self, session_id: str) -> LiveUpload | None:
         with self._lock:
             return self._lanes.get(session_id)
-
-    def wait(self, session_id: str, timeout: float | None) -> UploadState | None:
-        """Until the session's lane has ended (done, failed, cancelled), at most `timeout` s; its state."""
-        lane = self.lane(session_id)
-        if lane is None:
-            return None
-        lane.wait(timeout)
-        return lane.outcome
 
     def settle_export(self, session_id: str) -> None:
         """Before the auto-upload rule, at the export event: a lane the recorder abandoned (its live
@@ -131,16 +119,13 @@ class LiveLanes:
         with self._lock:
             self._lanes.pop(session_id, None)
         log.info("session %s: its live bundle was replaced by a classic export; uploading that instead", session_id)
-        settle_recovered(self._ctx, (), (session_id,), abort=self._abort)
+        settle_recovered(self._ctx, (), (session_id,), abort=self.abort)
 
-    def _abort(self, key: str, upload_id: str) -> None:
+    def abort(self, key: str, upload_id: str) -> None:
+        """Abort a multipart upload with the current settings (live bundles that were dropped)."""
         config = self._ctx.load_config()
         if config is not None:
             self._engine_factory(config).abort(key, upload_id)
-
-    def abort_function(self) -> Callable[[str, str], None]:
-        """Abort a multipart upload with the current settings (recovery of dropped live bundles)."""
-        return self._abort
 
     def hand_over_all(self) -> None:
         """The process stops: every lane stops sending; a finished bundle goes to the queue (the same
@@ -192,7 +177,3 @@ def _forget_cancel(ctx: Context, session_id: str) -> None:
     """A dropped live bundle's reset state must not read as "cancelled by the user" (auto_upload skips those)."""
     ctx.paths.state(session_id).unlink(missing_ok=True)
 
-
-def cancelled_while_recording(state: UploadState | None) -> bool:
-    """An upload state that exists but says not_uploaded at export: the user cancelled the live upload."""
-    return state is not None and state.status is UploadStatus.NOT_UPLOADED
