@@ -8,7 +8,7 @@ last cut, preview.jpg, session.json + central directory + meta.
     python bench/live_bundler.py VIDEO.mp4 [--fps 15] [--shot-every 5]
 
 VIDEO.mp4: a fragmented MP4 as the recorder writes it (e.g. a `traycap record` session's
-video/screen.mp4, or one made with traycap.recorder.screen.VideoEncoder).
+video/screen.mp4, or one made with traycap.media.video.VideoEncoder).
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.synthetic_session import Synthetic, frame_image
+from traycap.bundle import bundler as bundler_mod
+from traycap.bundle.bundler import Bundler, finish_live, journal_path, live_zip_path, mp4_boxes_in
 from traycap.bundle.livezip import LiveZip
+from traycap.bundle.raw import SessionFiles
 from traycap.clock import FakeClock
 from traycap.context import make_context
+from traycap.media.video import encode_png
 from traycap.models import SessionMeta
 from traycap.paths import Paths
-from traycap.recorder import bundler as bundler_mod
-from traycap.recorder.bundler import Bundler, finish_live, journal_path, live_zip_path, mp4_boxes_in
-from traycap.recorder.screen import encode_png
-from traycap.recorder.session import SessionFiles
 
 
 def main() -> int:

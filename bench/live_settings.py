@@ -29,13 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.list_sessions import populate
 from tests.support.tray_host import tray_host, wait_until
-from traycap.app_view import TrayModel
 from traycap.clock import SystemClock
 from traycap.context import make_context
 from traycap.models import AppSettings
 from traycap.paths import Paths
 from traycap.storage.config_store import save_settings
 from traycap.storage.settings_watch import SettingsWatch
+from traycap.tray.view import TrayModel
 from traycap.ui.menu import build_menu, icon_spec, tooltip
 
 TARGET_S = 2.0

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.support.display import xvfb
 from tests.support.secret_service import secret_service
 from tests.support.waiting import stop_process, wait_until
-from traycap.recorder.focus import X11Focus
+from traycap.recorder.focus.x11 import X11Focus
 
 SECRET = "bench-secret-value-0123456789"
 

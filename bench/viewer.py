@@ -135,7 +135,7 @@ def _time_preview(zip_path: Path) -> float:
     """What the export spends on preview.jpg: decode 12 frames, draw, encode (from the zip here)."""
     import io
 
-    from traycap.recorder.preview import preview_jpeg
+    from traycap.bundle.preview import preview_jpeg
     from traycap.viewer.bundle import BundleReader
 
     with BundleReader(zip_path) as bundle, bundle.open_video() as member:

@@ -21,7 +21,7 @@ from traycap.paths import Paths
 
 # command name -> "module:function"; each function is (args, ctx) -> exit code
 _HANDLERS: dict[str, str] = {
-    "tray": "traycap.commands.tray_cmd:run",
+    "tray": "traycap.tray.main:run",
     "record": "traycap.commands.record_cmd:run",
     "sessions": "traycap.commands.sessions_cmd:run",
     "upload": "traycap.commands.upload_cmd:run_upload",

@@ -24,6 +24,7 @@ SETTINGS_FILE = "app-settings.json"
 META_FILE = "session-meta.json"
 STATE_FILE = "upload-state.json"
 EXPORTED_MARKER = ".exported"
+RECORDING_LOCK = ".recording.lock"  # held by the process recording (then exporting) the session
 LOCK_FILE = "queue.lock"
 INSTANCE_LOCK_FILE = "tray.lock"
 

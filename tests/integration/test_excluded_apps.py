@@ -22,7 +22,7 @@ from tests.support.recording import read_bundle, start_record
 from tests.support.waiting import stop_process, wait_until
 from traycap.context import make_context
 from traycap.paths import Paths
-from traycap.recorder.focus import X11Focus, parse_active_window
+from traycap.recorder.focus.x11 import X11Focus, parse_active_window
 
 pytestmark = pytest.mark.x11
 

@@ -30,11 +30,11 @@ from tests.support.recording import RecordProcess, start_record
 from tests.support.s3servers import S3Server
 from tests.support.sessions import write_config
 from tests.support.waiting import wait_until
-from traycap.app_parts import recover_and_settle
 from traycap.clock import SystemClock
 from traycap.context import Context, make_context
 from traycap.models import UploadState, UploadStatus
 from traycap.paths import Paths
+from traycap.tray.parts import recover_and_settle
 from traycap.upload.live import LIVE_PART_SIZE
 
 pytestmark = [pytest.mark.x11, pytest.mark.s3]

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.raw_sessions import disk_usage, make_raw_session, raw_snapshot
+from traycap.bundle.export import export_session
+from traycap.bundle.one_copy import zip_verified
 from traycap.context import Context
-from traycap.recorder.export import export_session
-from traycap.recorder.one_copy import zip_verified
 from traycap.recorder.recover import recover_unfinished
 
 SID = "20240101-090000-aaaaaa"
@@ -30,7 +30,7 @@ import os, signal, sys
 from pathlib import Path
 from traycap.context import make_context
 from traycap.paths import Paths
-from traycap.recorder.export import export_session
+from traycap.bundle.export import export_session
 
 home, sid, target = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 seen = []

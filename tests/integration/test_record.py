@@ -20,10 +20,10 @@ from tests.support.recording import (
     video_positions_ms,
 )
 from tests.support.waiting import wait_until
+from traycap.bundle.raw import read_jsonl
 from traycap.context import make_context
 from traycap.paths import Paths
 from traycap.recorder.recover import recover_unfinished
-from traycap.recorder.session import read_jsonl
 
 pytestmark = pytest.mark.x11
 

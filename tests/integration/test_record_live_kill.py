@@ -17,8 +17,8 @@ from tests.support.live_recording import concat
 from tests.support.waiting import wait_until
 from traycap.bundle import layout
 from traycap.context import Context
+from traycap.media.video import video_frame_count
 from traycap.recorder.recover import recover_unfinished
-from traycap.recorder.screen import video_frame_count
 
 _CHILD = r"""
 import sys, threading
@@ -27,9 +27,10 @@ from tests.support.live_recording import RecordingSink
 from traycap.context import make_context
 from traycap.paths import Paths
 from traycap.models import AppSettings
-from traycap.recorder import bundler
+from traycap.bundle import bundler
 from traycap.recorder.controller import RecordingController
-from traycap.recorder.null import NullInput, NullScreen
+from traycap.media.capture.null import NullScreen
+from traycap.recorder.null import NullInput
 
 home, log = Path(sys.argv[1]), Path(sys.argv[2])
 bundler.CUT_EVERY_S, bundler.CHUNK_EVERY_S = 0.3, 1.0

@@ -22,9 +22,9 @@ from tests.support.sessions import write_config
 from tests.support.synthetic_session import Synthetic, make_synthetic_session
 from tests.support.viewer import start_view
 from tests.support.waiting import stop_process, wait_until
+from traycap.bundle.preview import PREVIEW_MAX_BYTES, plan_sheet
 from traycap.context import Context
 from traycap.models import UploadStatus
-from traycap.recorder.preview import PREVIEW_MAX_BYTES, plan_sheet
 
 SMALL = Synthetic(seconds=20, fps=2, width=640, height=360, actions=300, screenshot_every_s=5, pause=(8, 10))
 

@@ -11,13 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.support.sessions import make_session_dir
-from traycap.app import TrayApp
-from traycap.app_parts import Parts
 from traycap.context import Context
 from traycap.errors import HotkeyUnavailable
 from traycap.models import AppSettings, SessionMeta, UploadConfig, UploadProgress, UploadState, UploadStatus
 from traycap.recorder.api import EventSink, Recorder, RecorderEvent, RecorderEventKind, RecorderState
+from traycap.recorder.recover import RecoveryReport
 from traycap.storage.state_store import StateStore
+from traycap.tray.app import TrayApp
+from traycap.tray.parts import Parts
 from traycap.ui import notify
 from traycap.ui.menu import Action, ActionKind, IconSpec, MenuItem
 
@@ -167,7 +168,6 @@ class Harness:
         self.delivered: list[notify.Notice] = []
         self.copied: list[str] = []
         self.opened: list[Path] = []
-        self.requests: list[str] = []
         self.queue: FakeQueue | None = None
         self.recorder: FakeRecorder | None = None
         self.hotkeys: list[FakeHotkey] = []
@@ -190,12 +190,9 @@ class Harness:
             self.hotkeys.append(hk)
             return hk
 
-        def cleanup_spy(c: Context) -> list[str]:
+        def cleanup_spy(c: Context) -> RecoveryReport:
             self.log.append("recover")
-            return []
-
-        def request(kind: str) -> Callable[[Context, str], None]:
-            return lambda c, sid: self.requests.append(f"{kind} {sid}")
+            return RecoveryReport()
 
         self.notifier = notify.Notifier(self.delivered.append, available=lambda: True)
         self.parts = Parts(
@@ -210,9 +207,6 @@ class Harness:
             share_link=lambda cfg, key, exp: f"{cfg.endpointUrl or 'https://s3'}/{cfg.bucket}/{key}?X-Amz-Expires={exp}",
             launch_settings=lambda c: _DoneProcess(),
             recover=cleanup_spy,
-            request_upload=request("upload"),
-            request_retry=request("retry"),
-            request_cancel=request("cancel"),
         )
         self.app = TrayApp(ctx, self.parts)
 

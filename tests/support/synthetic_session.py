@@ -15,11 +15,12 @@ from typing import Any
 import cv2
 import numpy as np
 
+from traycap.bundle.export import export_session
+from traycap.bundle.raw import SessionFiles
 from traycap.context import Context
+from traycap.media.images import encode_png
+from traycap.media.video import VideoEncoder
 from traycap.models import SessionMeta
-from traycap.recorder.export import export_session
-from traycap.recorder.screen import VideoEncoder, encode_png
-from traycap.recorder.session import SessionFiles
 
 
 @dataclass(frozen=True)

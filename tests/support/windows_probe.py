@@ -233,7 +233,7 @@ def tray() -> int:
 
 def capture() -> int:
     """mss grabs the (Wine desktop) screen."""
-    from traycap.recorder.screen import ScreenGrabber
+    from traycap.media.video import ScreenGrabber
 
     source = ScreenGrabber(0)
     try:

@@ -1,5 +1,6 @@
-"""The live bundler (traycap/recorder/bundler.py): the MP4 box cutter on bytes, and the bundler on
-session files written step by step with the recorder's own encoder, on a fake clock."""
+"""The format-2 writer (traycap/bundle/bundler.py): where a video segment ends, and the bundler on
+session files written step by step with the recorder's own encoder, on a fake clock. The MP4 box
+parser it reads the video with is tests/unit/test_mp4.py."""
 
 from __future__ import annotations
 
@@ -15,22 +16,20 @@ import pytest
 
 from tests.support.platforms import zip_test_errors
 from traycap.bundle import layout
+from traycap.bundle.bundler import Bundler, finish_live, journal_path, live_zip_path, video_cut
 from traycap.bundle.livezip import LiveZip
+from traycap.bundle.raw import SessionFiles
 from traycap.clock import FakeClock
 from traycap.context import Context
+from traycap.media.capture.null import NullScreen
+from traycap.media.images import encode_png
+from traycap.media.mp4 import boxes_in
+from traycap.media.video import VideoEncoder
 from traycap.models import SessionMeta
-from traycap.recorder.bundler import Bundler, finish_live, journal_path, live_zip_path, mp4_boxes_in, video_cut
-from traycap.recorder.null import NullScreen
-from traycap.recorder.screen import VideoEncoder, encode_png
-from traycap.recorder.session import SessionFiles
 
 
 def _box(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", 8 + len(body)) + kind + body
-
-
-def _big(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", 1) + kind + struct.pack(">Q", 16 + len(body)) + body
 
 
 @pytest.fixture
@@ -38,56 +37,31 @@ def zip_cls() -> Any:
     return LiveZip
 
 
-# --- the box cutter --------------------------------------------------------------------------------
-
-def test_boxes_complete_torn_and_64_bit() -> None:
-    data = _box(b"ftyp", b"x" * 20) + _box(b"moov", b"m" * 100) + _big(b"moof", b"f" * 30) + _box(b"mdat", b"d" * 50)
-    boxes = mp4_boxes_in(data)
-    assert [(b.type, b.end - b.start) for b in boxes] == [("ftyp", 28), ("moov", 108), ("moof", 46), ("mdat", 58)]
-    assert boxes[-1].end == len(data)
-    for cut in range(len(data)):  # torn anywhere: only the boxes wholly before the tear
-        got = mp4_boxes_in(data[:cut])
-        assert all(b.end <= cut for b in got)
-        assert len(got) == sum(1 for b in boxes if b.end <= cut)
-
-
-def test_size_zero_is_to_the_end_only_once_closed_and_nonsense_stops() -> None:
-    data = _box(b"ftyp", b"x" * 4) + struct.pack(">I", 0) + b"mdat" + b"z" * 10
-    assert [b.type for b in mp4_boxes_in(data)] == ["ftyp"]
-    assert [(b.type, b.end) for b in mp4_boxes_in(data, closed=True)] == [("ftyp", 12), ("mdat", len(data))]
-    bad = _box(b"ftyp", b"") + struct.pack(">I", 4) + b"free" + b"rest"
-    assert [b.type for b in mp4_boxes_in(bad, closed=True)] == ["ftyp"]
-
+# --- where a segment ends ---------------------------------------------------------------------
 
 def test_video_cut_rules() -> None:
     data = (_box(b"ftyp", b"x") + _box(b"moov", b"m") + _box(b"moof", b"1") + _box(b"mdat", b"11")
             + _box(b"moof", b"2"))
-    boxes = mp4_boxes_in(data)
+    boxes = boxes_in(data)
     moov_end = boxes[1].end
     assert video_cut(boxes, 0, 0, len(data), closed=False) == moov_end
-    rest = mp4_boxes_in(data, start=moov_end)
+    rest = boxes_in(data, start=moov_end)
     assert video_cut(rest, 1, moov_end, len(data), closed=False) == boxes[3].end  # the lone moof waits
     assert video_cut(rest, 1, moov_end, len(data), closed=True) == len(data)
-    assert video_cut(mp4_boxes_in(data[:15]), 0, 0, 15, closed=False) is None  # no moov yet
+    assert video_cut(boxes_in(data[:15]), 0, 0, 15, closed=False) is None  # no moov yet
     assert video_cut([], 3, len(data), len(data), closed=True) is None
 
 
 # --- the bundler on session files ----------------------------------------------------------------
 
 class Sink:
+    """The bundle's commit subscriber: what a live upload lane would be told."""
+
     def __init__(self) -> None:
         self.committed: list[int] = []
-        self.done: tuple[int, str] | None = None
-        self.abandoned = False
 
     def committed_(self, size: int) -> None:
         self.committed.append(size)
-
-    def finished(self, size: int, sha256: str) -> None:
-        self.done = (size, sha256)
-
-    def abandon(self) -> None:
-        self.abandoned = True
 
 
 class Session:
@@ -180,7 +154,8 @@ def test_bundler_cuts_as_the_session_grows_and_finishes_a_valid_format_2_zip(ctx
     raw_video = s.files.video.read_bytes()
     raw = {p: p.read_bytes() for p in (s.files.actions, s.files.frames, s.files.shots_index)}
     shots = {p.name: p.read_bytes() for p in s.files.shots_dir.glob("*.png")}
-    meta = finish_live(ctx, s.sid, b, sink)  # type: ignore[arg-type]
+    done = finish_live(ctx, s.sid, b)
+    meta = done.meta
 
     zip_path = live_zip_path(s.files.dir, s.sid)
     assert zip_test_errors(zip_path) is None, zip_test_errors(zip_path)
@@ -198,10 +173,15 @@ def test_bundler_cuts_as_the_session_grows_and_finishes_a_valid_format_2_zip(ctx
     assert info["formatVersion"] == 2 and info["video"]["segments"] == "video/screen/"
     assert info["counts"]["frames"] == s.n and info["counts"]["screenshots"] == len(shots)
     assert meta.zipPath == zip_path.name and meta.fileSizeBytes == zip_path.stat().st_size
-    assert sink.done == (meta.fileSizeBytes, meta.sha256)
+    assert (done.final.size, done.final.sha256) == (meta.fileSizeBytes, meta.sha256)  # for the upload's last part
     assert ctx.sessions.is_exported(s.sid)
     assert meta.extra["recorder"]["status"] == "exported"
     assert b.stats.cuts >= 3
+    # The raw files are still there until the caller passed the zip on; then they go, as the bundle took them.
+    assert done.taken.sizes["video"] == len(raw_video) and set(done.taken.shots) == set(shots)
+    assert done.remove_raw_files() == len(raw_video) + sum(len(v) for v in raw.values()) + sum(
+        len(v) for v in shots.values())
+    assert not s.files.video.exists() and not s.files.shots_dir.exists() and not s.files.actions.exists()
 
 
 def test_bundler_resumes_from_the_journal_cursor(ctx: Context, clock: FakeClock, zip_cls: Any) -> None:
@@ -218,25 +198,13 @@ def test_bundler_resumes_from_the_journal_cursor(ctx: Context, clock: FakeClock,
     zf = zip_cls.reopen(live_zip_path(s.files.dir, s.sid), journal_path(s.files.dir))
     assert zf.cursor == cursor
     b2 = Bundler(s.files, zf, clock)
-    finish_live(ctx, s.sid, b2, None)
+    finish_live(ctx, s.sid, b2)
     zip_path = live_zip_path(s.files.dir, s.sid)
     assert zip_path.read_bytes()[:len(prefix)] == prefix
     assert zip_test_errors(zip_path) is None, zip_test_errors(zip_path)
     with zipfile.ZipFile(zip_path) as z:
         frames = b"".join(z.read(n) for n in sorted(z.namelist()) if n.startswith("video/frames/"))
     assert frames.count(b"\n") == s.n
-
-
-def test_fragment_samples_counts_the_frames_of_a_real_fragmented_mp4(ctx: Context, tmp_path: Path) -> None:
-    from traycap.recorder.bundler import fragment_samples
-    from traycap.recorder.screen import video_frame_count
-
-    s = Session(ctx, "20260101-000000-count")
-    s.record(3.3, shot=False)
-    s.encoder.close()
-    data = s.files.video.read_bytes()
-    boxes = mp4_boxes_in(data)
-    assert fragment_samples(lambda o, n: data[o:o + n], boxes) == s.n == video_frame_count(s.files.video)
 
 
 # --- recovery of live sessions -----------------------------------------------------------------
@@ -265,7 +233,7 @@ def test_recovery_with_a_corrupt_journal_drops_the_live_zip_and_exports_format_1
 
 def test_recovery_of_a_finished_live_zip_only_writes_its_meta_and_marker(ctx: Context, clock: FakeClock,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from traycap.recorder import bundler as bundler_mod
+    from traycap.bundle import bundler as bundler_mod
     from traycap.recorder.recover import recover_unfinished
 
     s, sink = Session(ctx, "20260101-000000-final"), Sink()
@@ -278,7 +246,7 @@ def test_recovery_of_a_finished_live_zip_only_writes_its_meta_and_marker(ctx: Co
 
     monkeypatch.setattr(bundler_mod, "record_export", killed)
     with pytest.raises(KeyboardInterrupt):
-        finish_live(ctx, s.sid, b, sink)  # type: ignore[arg-type]
+        finish_live(ctx, s.sid, b)
     monkeypatch.undo()
     zip_path = live_zip_path(s.files.dir, s.sid)
     final = LiveZip.read_final(journal_path(s.files.dir))
@@ -313,7 +281,7 @@ def test_recovery_of_a_live_session_killed_during_its_stop_finishes_everything(c
 
 
 def test_thumbnails_stay_few_and_evenly_spread() -> None:
-    from traycap.recorder.preview import Thumbnails
+    from traycap.bundle.preview import Thumbnails
 
     keep = Thumbnails(limit=24)
     for n in range(1, 721):  # an hour of 5-s segments
@@ -329,9 +297,9 @@ def test_thumbnails_stay_few_and_evenly_spread() -> None:
 
 def test_a_live_bundle_s_preview_comes_from_frames_kept_while_recording(ctx: Context, clock: FakeClock,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from traycap.recorder import bundler as bundler_mod
+    from traycap.bundle import bundler as bundler_mod
 
-    s, sink = Session(ctx, "20260101-000000-thumb"), Sink()
+    s = Session(ctx, "20260101-000000-thumb")
     zf = LiveZip.create(live_zip_path(s.files.dir, s.sid), journal_path(s.files.dir))
     b = Bundler(s.files, zf, clock, thumbnails=True)
     for _ in range(4):
@@ -345,6 +313,6 @@ def test_a_live_bundle_s_preview_comes_from_frames_kept_while_recording(ctx: Con
         raise AssertionError("the preview was decoded at Stop")
 
     monkeypatch.setattr(bundler_mod, "preview_or_none", no_decoding)
-    finish_live(ctx, s.sid, b, sink)  # type: ignore[arg-type]
+    finish_live(ctx, s.sid, b)
     with zipfile.ZipFile(live_zip_path(s.files.dir, s.sid)) as z:
         assert z.read("preview.jpg")[:2] == b"\xff\xd8"

@@ -11,10 +11,11 @@ from tests.support.recording import read_bundle
 from traycap.clock import SystemClock
 from traycap.context import Context, make_context
 from traycap.errors import LowDisk
+from traycap.media.capture.null import NullScreen
 from traycap.models import MIB, AppSettings
 from traycap.paths import Paths
 from traycap.recorder.controller import RecorderEvent, RecorderState, RecordingController
-from traycap.recorder.null import NullInput, NullScreen
+from traycap.recorder.null import NullInput
 from traycap.storage.diskspace import check_free, free_bytes
 
 

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from traycap.errors import RecorderError
-from traycap.recorder.focus import MacFocus, NullFocus, WindowsFocus, open_focus_backend
+from traycap.recorder.focus import NullFocus, open_focus_backend
+from traycap.recorder.focus.macos import MacFocus
+from traycap.recorder.focus.windows import WindowsFocus
 from traycap.recorder.privacy import WindowInfo
 
 

@@ -10,13 +10,13 @@ from tests.support.fake_app_parts import CONFIG, Harness
 from tests.support.fake_engine import FakeEngine
 from tests.support.sessions import TEST_CONFIG, make_session_dir, write_config
 from tests.support.sessions import make_exported_session as make_exported
-from traycap.app import SETTINGS_POLL_S
 from traycap.clock import FakeClock
 from traycap.context import Context
 from traycap.models import AppSettings, UploadState, UploadStatus
 from traycap.storage.atomic import write_json_atomic
 from traycap.storage.config_store import save_config, save_settings
 from traycap.storage.settings_watch import SettingsWatch
+from traycap.tray.app import SETTINGS_POLL_S
 from traycap.ui.menu import IconState, find_action
 from traycap.upload.queue import UploadQueue
 

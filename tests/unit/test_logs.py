@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 import pytest
 
-from traycap.app_parts import _share_link
 from traycap.logs import SecretRedactor, redact, register_secret, setup_logging
 from traycap.models import UploadConfig
+from traycap.tray.parts import _share_link
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYlogtest1"
 TOKEN = "FwoGZXIvYXdzEBYaDtoken-logtest-9876"

@@ -12,9 +12,9 @@ import pytest
 from tests.support.bundle_repack import repack_v2, write_raw_files
 from tests.support.raw_sessions import raw_snapshot
 from tests.support.synthetic_session import Synthetic, make_synthetic_session
+from traycap.bundle.one_copy import dedup_exported, file_sha256, remove_raw_files
+from traycap.bundle.raw import SessionFiles
 from traycap.context import Context
-from traycap.recorder.one_copy import dedup_exported, file_sha256, remove_raw_files
-from traycap.recorder.session import SessionFiles
 
 SPEC = Synthetic(seconds=5, fps=4, width=320, height=180, actions=60, screenshot_every_s=2)
 SID = "20270101-090000-aaaaaa"

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
+from traycap.bundle.preview import MAX_TILES, clock_label, grid_columns, pick_frames, plan_sheet
 from traycap.errors import RecorderError
-from traycap.recorder.preview import MAX_TILES, clock_label, grid_columns, pick_frames, plan_sheet
 
 
 def test_picks_spread_from_the_first_frame_to_the_last() -> None:

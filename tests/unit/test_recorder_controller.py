@@ -11,12 +11,13 @@ from tests.support.recording import read_bundle
 from tests.support.waiting import wait_until
 from traycap.context import Context
 from traycap.errors import AlreadyRecording, CaptureLost, DiskFull, NotRecording, TraycapError
+from traycap.media.capture.null import NullScreen
+from traycap.media.video import video_frame_count
 from traycap.models import AppSettings, KeystrokePrivacy, SessionMeta
 from traycap.recorder.actions import RawClick, RawKey, RawMove
 from traycap.recorder.api import RecorderEvent, RecorderState
 from traycap.recorder.controller import RecordingController
-from traycap.recorder.null import NullInput, NullScreen
-from traycap.recorder.screen import video_frame_count
+from traycap.recorder.null import NullInput
 from traycap.storage.atomic import write_json_atomic
 
 

@@ -12,11 +12,12 @@ from tests.support.waiting import wait_until
 from traycap.clock import SystemClock
 from traycap.context import Context, make_context
 from traycap.errors import RecorderError
+from traycap.media.capture.null import NullScreen
 from traycap.models import AppSettings
 from traycap.paths import Paths
 from traycap.recorder.actions import RawClick, RawKey
 from traycap.recorder.controller import RecordingController
-from traycap.recorder.null import NullInput, NullScreen
+from traycap.recorder.null import NullInput
 from traycap.recorder.privacy import WindowInfo
 
 VAULT = WindowInfo(classes=("keepassxc", "KeePassXC"), title="Vault")

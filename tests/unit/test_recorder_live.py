@@ -14,16 +14,17 @@ import pytest
 from tests.support.live_recording import RecordingSink, concat
 from tests.support.platforms import zip_test_errors
 from tests.support.waiting import wait_until
+from traycap.bundle import bundler as bundler_mod
 from traycap.bundle import layout
 from traycap.bundle.reader import BundleZip
 from traycap.context import Context
+from traycap.media.capture.null import NullScreen
+from traycap.media.video import video_frame_count
 from traycap.models import AppSettings
-from traycap.recorder import bundler as bundler_mod
 from traycap.recorder.actions import RawClick
 from traycap.recorder.api import RecorderEvent
 from traycap.recorder.controller import RecordingController
-from traycap.recorder.null import NullInput, NullScreen
-from traycap.recorder.screen import video_frame_count
+from traycap.recorder.null import NullInput
 
 
 @pytest.fixture(autouse=True)
@@ -124,12 +125,12 @@ def test_no_sink_records_classic(live_ctx: Context) -> None:
 
 def test_a_live_zip_that_cannot_be_finished_at_stop_falls_back_to_format_1(
         live_ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
-    import traycap.recorder.controller as controller_mod
+    import traycap.recorder.live as live_mod
 
     def disk_full(*args: Any, **kwargs: Any) -> Any:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(controller_mod, "finish_live", disk_full)
+    monkeypatch.setattr(live_mod, "finish_live", disk_full)
     sink, events, inputs = RecordingSink(), [], NullInput()
     ctl = _controller(live_ctx, sink, events, inputs)
     sid = ctl.start()

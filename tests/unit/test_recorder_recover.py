@@ -11,18 +11,19 @@ from pathlib import Path
 
 from tests.support.recording import read_bundle
 from tests.support.waiting import wait_until
-from traycap.auto_upload import auto_upload_all
+from traycap.bundle.export import export_session
+from traycap.bundle.raw import RecordingLock
 from traycap.clock import SystemClock
 from traycap.context import Context, make_context
 from traycap.errors import StorageError
+from traycap.media.capture.null import NullScreen
 from traycap.models import AppSettings, SessionMeta
 from traycap.recorder.controller import Exporter, RecordingController
-from traycap.recorder.export import export_session
-from traycap.recorder.null import NullInput, NullScreen
+from traycap.recorder.null import NullInput
 from traycap.recorder.recover import recover_unfinished
-from traycap.recorder.session import RecordingLock
+from traycap.sharing.requests import UploadRequests
+from traycap.sharing.startup import settle_at_start
 from traycap.storage.atomic import write_json_atomic
-from traycap.upload.requests import request_upload
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -141,8 +142,8 @@ def test_recover_exports_a_crashed_session_and_skips_a_live_one(live_ctx: Contex
     assert not live_ctx.sessions.is_exported("20240101-000000-bbbbbb")
     assert (dead / ".exported").exists()
     assert not (dead / "upload-state.json").exists()  # recovery only exports; its caller decides
-    # The composition's rule, as the tray and `traycap record` apply it: queued like a normal stop.
-    auto_upload_all(live_ctx, report.exported, lambda sid: request_upload(live_ctx, sid))
+    # The composition's start-up step, as the tray, `traycap record` and `worker` run it: queued like a normal stop.
+    settle_at_start(live_ctx, UploadRequests(live_ctx), recover=lambda c: report)
     assert json.loads((dead / "upload-state.json").read_text())["status"] == "pending"
     assert not (live / "upload-state.json").exists()
 

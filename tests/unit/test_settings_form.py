@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
-from traycap.ui.settings import FIELDS, form_values, parse_form
+from traycap.ui.settings_form import FIELDS, form_values, parse_form
 
 GOOD = UploadConfig(bucket="my-bucket", region="eu-west-1", accessKeyId="AKIAX", secretAccessKey="secret-1234")
 
@@ -86,7 +86,7 @@ def test_every_bad_s3_field_is_marked_at_once() -> None:
 
 
 def test_a_change_made_elsewhere_updates_the_fields_the_user_did_not_edit() -> None:
-    from traycap.ui.settings import merge_changed_elsewhere
+    from traycap.ui.settings_form import merge_changed_elsewhere
 
     shown = form_values(GOOD, AppSettings())
     current = {**shown, "region": "us-west-2", "fps": "12"}  # the user's unsaved edits
@@ -108,7 +108,7 @@ def test_excluded_apps_are_a_comma_separated_list_in_the_form() -> None:
 
 
 def test_the_form_says_what_is_recorded_and_how_to_exclude_apps() -> None:
-    from traycap.ui.settings import WHAT_IS_RECORDED
+    from traycap.ui.settings_form import WHAT_IS_RECORDED
 
     text = WHAT_IS_RECORDED.lower()
     assert "every key you type" in text and "passwords included" in text and "never record these apps" in text

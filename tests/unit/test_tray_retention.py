@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.support.sessions import make_exported_session
-from traycap.app import TrayApp
-from traycap.app_parts import Parts
 from traycap.context import Context
 from traycap.models import MIB, AppSettings, UploadProgress, UploadState, UploadStatus
 from traycap.storage.config_store import save_settings
+from traycap.tray.app import TrayApp
+from traycap.tray.parts import Parts
 from traycap.ui import notify
 from traycap.ui.menu import Action, IconSpec, IconState, MenuItem, build_menu, icon_spec
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from traycap.errors import AutostartError, StorageError
+from traycap.errors import AutostartError, AutostartUnsupported, StorageError
 from traycap.storage.atomic import write_bytes_atomic
 
 APP_NAME = "traycap"
@@ -131,3 +131,19 @@ def _remove(path: Path) -> bool:
     except OSError as exc:
         raise AutostartError(f"Could not remove {path}: {exc.strerror or exc}") from exc
     return True
+
+
+@dataclass(frozen=True)
+class UnsupportedAutostart:
+    reason: str
+    name: str = "none"
+    capabilities: Capabilities = Capabilities(False, False, "never")
+
+    def status(self, expected: LaunchCommand | None = None) -> AutostartStatus:
+        return AutostartStatus(enabled=False, location="(none)", notes=(self.reason,))
+
+    def enable(self, command: LaunchCommand) -> AutostartStatus:
+        raise AutostartUnsupported(f"Autostart is not available here: {self.reason}")
+
+    def disable(self) -> AutostartStatus:
+        return self.status()

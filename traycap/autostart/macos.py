@@ -114,3 +114,11 @@ class LaunchAgentAutostart:
     def disable(self) -> AutostartStatus:
         _remove(self.path)
         return self.status()
+
+
+def run_subprocess(argv: Sequence[str]) -> CommandResult:
+    try:
+        proc = subprocess.run(list(argv), capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return CommandResult(returncode=127, stderr=str(exc))
+    return CommandResult(proc.returncode, proc.stdout, proc.stderr)

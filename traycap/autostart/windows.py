@@ -1,13 +1,16 @@
-"""Windows: the HKCU Run value (and the installer's Start-up shortcut, Task Manager's on/off)."""
+"""Windows: the HKCU Run value (and the installer's Start-up shortcut, Task Manager's on/off), and the
+registry through winreg (the one module that imports it; importable on Windows only)."""
 
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from traycap.autostart.base import RUN_VALUE, STARTUP_SHORTCUT, AutostartStatus, Capabilities, LaunchCommand, _remove
+from traycap.errors import AutostartUnsupported
 
 # --- Windows: the Run key -------------------------------------------------------------------
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
@@ -86,3 +89,42 @@ class WindowsAutostart:
             _remove(shortcut)
         self.registry.delete(APPROVED_FOLDER_KEY, STARTUP_SHORTCUT)
         return self.status()
+
+
+@dataclass(frozen=True)
+class WinregRegistry:
+    """HKEY_CURRENT_USER through winreg (only importable on Windows)."""
+
+    hive_name: str = field(default="HKEY_CURRENT_USER")
+
+    def get(self, key: str, name: str) -> str | bytes | None:
+        if sys.platform != "win32":
+            raise AutostartUnsupported("the Windows registry exists only on Windows")
+        import winreg
+
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key) as handle:
+                value, _kind = winreg.QueryValueEx(handle, name)
+        except FileNotFoundError:
+            return None
+        return value if isinstance(value, (str, bytes)) else None
+
+    def set_string(self, key: str, name: str, value: str) -> None:
+        if sys.platform != "win32":
+            raise AutostartUnsupported("the Windows registry exists only on Windows")
+        import winreg
+
+        with winreg.CreateKeyEx(winreg.HKEY_CURRENT_USER, key, 0, winreg.KEY_SET_VALUE) as handle:
+            winreg.SetValueEx(handle, name, 0, winreg.REG_SZ, value)
+
+    def delete(self, key: str, name: str) -> bool:
+        if sys.platform != "win32":
+            raise AutostartUnsupported("the Windows registry exists only on Windows")
+        import winreg
+
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, key, 0, winreg.KEY_SET_VALUE) as handle:
+                winreg.DeleteValue(handle, name)
+        except FileNotFoundError:
+            return False
+        return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -178,3 +179,11 @@ class XdgAutostart:
         else:
             _remove(self.path)
         return self.status()
+
+
+def xdg_dirs(environ: Mapping[str, str], home: Path) -> tuple[Path, tuple[Path, ...]]:
+    # The spec says relative paths in these variables are invalid and must be ignored.
+    config_home = environ.get("XDG_CONFIG_HOME", "")
+    home_dir = Path(config_home) if os.path.isabs(config_home) else home / ".config"
+    dirs = tuple(Path(d) for d in (environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":") if os.path.isabs(d))
+    return home_dir, dirs

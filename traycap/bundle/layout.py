@@ -28,6 +28,10 @@ from __future__ import annotations
 FORMAT_CLASSIC = 1
 FORMAT_LIVE = 2
 
+# the action records (docs/bundle-format.md): inputs, and the markers the recorder writes between them
+INPUT_TYPES = frozenset({"mouse_move", "mouse_down", "mouse_up", "scroll", "key_down", "key_up"})
+MARKER_TYPES = frozenset({"pause", "resume"})
+
 SESSION_JSON = "session.json"
 PREVIEW_JPG = "preview.jpg"
 SHOTS_PREFIX = "screenshots/"

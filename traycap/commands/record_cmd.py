@@ -4,6 +4,10 @@ Stops at the end of --duration, on Ctrl-C / SIGTERM, or when recording
 fails (disk full, display lost); always exports what was recorded and prints
 the session id on stdout. stderr gets a "recording <id>" line once the first
 frame is captured and the input listeners are ready (scripts wait for it).
+What is uploaded, and how, is traycap/sharing/'s, as in the tray: start-up
+settles what a crash left, the recorder gets `Sharing.live_sink`, the export
+event asks `Sharing.exported`; requests go to disk for the process that runs
+the queue.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from traycap.models import AppSettings, SessionMeta, UploadStatus
 from traycap.osutil import signals
 
 if TYPE_CHECKING:
-    from traycap.live_share import LiveLanes
+    from traycap.sharing.recordings import Sharing
 
 log = logging.getLogger(__name__)
 
@@ -45,26 +49,24 @@ def _settings(args: argparse.Namespace, ctx: Context) -> AppSettings:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from traycap.app_parts import recover_and_settle
-    from traycap.auto_upload import auto_upload, auto_upload_all
-    from traycap.live_share import LiveLanes
+    from traycap.media.capture import check_display
     from traycap.recorder.api import RecorderEvent, RecorderEventKind
     from traycap.recorder.controller import RecordingController
-    from traycap.recorder.screen import check_display
-    from traycap.upload.requests import request_upload
-
-    def enqueue(session_id: str) -> object:
-        return request_upload(ctx, session_id)  # the process running the queue picks it up
+    from traycap.sharing.lanes import LiveLanes
+    from traycap.sharing.recordings import Sharing
+    from traycap.sharing.requests import UploadRequests
+    from traycap.sharing.startup import settle_at_start
 
     check_display()  # NoDisplay: readable message + hint, exit 1 (cli.py)
     settings = _settings(args, ctx)
     if args.monitor is not None and args.monitor < 0:
         return fail("--monitor must be 0 (all), 1 (primary) or a monitor number")
-    recovered = recover_and_settle(ctx)
-    for session_id in recovered:
-        print(f"traycap: exported session {session_id}, which had been interrupted", file=sys.stderr)
-    auto_upload_all(ctx, recovered, enqueue)
+    requests = UploadRequests(ctx)  # this process runs no queue: requests go to disk
     lanes = LiveLanes(ctx)  # upload while recording (autoUpload + uploadWhileRecording)
+    started = settle_at_start(ctx, requests, abort=lanes.abort)
+    for session_id in started.recovered:
+        print(f"traycap: exported session {session_id}, which had been interrupted", file=sys.stderr)
+    sharing = Sharing(ctx, requests, lanes)
 
     problems: list[str] = []
 
@@ -73,8 +75,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             problems.append(event.message)
             print(f"traycap: {event.message}", file=sys.stderr, flush=True)
         elif event.kind is RecorderEventKind.EXPORTED:
-            lanes.settle_export(event.sessionId)
-            note = auto_upload(ctx, event.sessionId, enqueue)
+            note = sharing.exported(event.sessionId)
             if note:
                 print(f"traycap: {note}", file=sys.stderr, flush=True)
 
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     # SIGHUP: the terminal running it was closed; stop and export like Ctrl-C (unless ignored: nohup).
     previous = signals.install_stop_handler(on_signal)
     try:
-        controller = RecordingController(ctx, settings, on_event=on_event, live=lanes.factory)
+        controller = RecordingController(ctx, settings, on_event=on_event, live=sharing.live_sink)
         session_id = controller.start()
         print(f"traycap: recording {session_id} (Ctrl-C to stop)", file=sys.stderr, flush=True)
         deadline = None if args.duration is None else ctx.clock.monotonic() + args.duration
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         except TraycapError:
             controller.wait_idle()
             meta = controller.last_meta  # a failure already stopped and exported it
-        _finish_live_upload(ctx, lanes, session_id, stop)
+        _finish_live_upload(ctx, sharing, session_id, stop)
     finally:
         lanes.hand_over_all()  # whatever is not finished goes on in the queue (tray or `traycap worker`)
         signals.restore(previous)
@@ -115,10 +116,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_FAIL if problems else EXIT_OK
 
 
-def _finish_live_upload(ctx: Context, lanes: LiveLanes, session_id: str, stop: threading.Event) -> None:
+def _finish_live_upload(ctx: Context, sharing: Sharing, session_id: str, stop: threading.Event) -> None:
     """Uploaded while recording: wait for the tail, Complete and verify (seconds), so the link
     exists when this command returns. Another Ctrl-C, or LIVE_WAIT_S, hands it to the queue."""
-    lane = lanes.lane(session_id)
+    lane = sharing.lane(session_id)
     if lane is None:
         return
     stop.clear()

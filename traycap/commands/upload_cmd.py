@@ -299,6 +299,7 @@ def run_worker(args: argparse.Namespace, ctx: Context) -> int:
     stop = threading.Event()
     try:
         with _stop_on_signals(stop):
+            _settle_at_start(ctx)
             report = ctx.sessions.cleanup_orphans(ctx.clock.now_ms())
             for session_id in report.deleted:
                 log.info("removed orphaned session %s", session_id)
@@ -324,6 +325,26 @@ def run_worker(args: argparse.Namespace, ctx: Context) -> int:
     finally:
         lock.release()
     return EXIT_OK
+
+
+def _settle_at_start(ctx: Context) -> None:
+    """What a crash left, as the tray does at start-up (traycap/sharing/startup.py): recordings
+    recovered, a live upload handed to this queue, the others queued (autoUpload). Before the queue
+    is restored: the requests go to disk and restore picks them up."""
+    from traycap.sharing.requests import UploadRequests
+    from traycap.sharing.startup import settle_at_start
+
+    def abort(key: str, upload_id: str) -> None:
+        engine_factory(ctx.require_config()).abort(key, upload_id)
+
+    try:
+        report = settle_at_start(ctx, UploadRequests(ctx), abort=abort)
+    except Exception:
+        log.exception("recovering unfinished recordings failed")
+        return
+    for session_id in report.recovered:
+        log.info("session %s had been interrupted: recovered%s", session_id,
+                 ", its upload continues" if session_id in report.handed_over else "")
 
 
 def _over_budget_logger() -> Callable[[PruneReport], None]:

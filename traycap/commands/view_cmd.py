@@ -51,7 +51,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _write_sheet(zip_path: Path, out: Path) -> int:
-    from traycap.recorder.preview import sheet_bytes
+    from traycap.bundle.preview import sheet_bytes
 
     with _cache_dir() as cache, BundleReader(zip_path, cache) as bundle:
         if not bundle.has_video:

@@ -22,14 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from traycap.bundle.layout import MARKER_TYPES
 from traycap.models import KeystrokePrivacy
 
 MOVE_MIN_INTERVAL_S = 0.05  # at most 20 mouse moves a second are recorded
 CLICK_SCREENSHOT_MIN_INTERVAL_S = 1.0
 MASK = "*"
 
-INPUT_TYPES = frozenset({"mouse_move", "mouse_down", "mouse_up", "scroll", "key_down", "key_up"})
-MARKER_TYPES = frozenset({"pause", "resume"})
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ exported) and no live process holds its .recording.lock. The video keeps
 every complete fragment (packets are copied, not re-encoded), frames.jsonl
 is cut to the frames the video really holds, a torn last line of
 actions.jsonl is dropped, then the session is exported like any other. Whether
-it is then queued for upload is the caller's decision (traycap/auto_upload.py).
+it is then queued for upload is the caller's decision (traycap/sharing/).
 Last, exported sessions that still hold raw files (older versions kept both, or a
 crash mid-removal) keep only their zip, once its SHA-256 matches the meta
 (one_copy.dedup_exported).
 
 A session recorded with upload while recording has a live bundle (`live-zip.jsonl` next to its
-zip, recorder/bundler.py). Its screen.mp4 is not salvaged (the zip's committed segments are its
+zip, bundle/bundler.py). Its screen.mp4 is not salvaged (the zip's committed segments are its
 bytes): the zip is reopened at its last committed entry and the bundler appends what the raw
 files hold after its cursor (complete MP4 boxes, complete lines, frame lines up to the frames the
 video holds), then finishes it as at Stop, `recovered: true`. Those sessions are reported in
@@ -28,16 +28,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from traycap.bundle.bundler import Bundler, discard_live_zip, finish_final, finish_live, journal_path, live_zip_path
+from traycap.bundle.export import drop_raw_files, export_session, mark_exported
 from traycap.bundle.livezip import LiveZip
+from traycap.bundle.one_copy import DedupReport, dedup_exported, remove_raw_files, zip_verified
+from traycap.bundle.raw import RecordingLock, SessionFiles, read_jsonl, truncate_jsonl
 from traycap.context import Context
 from traycap.errors import CorruptFile, TraycapError
+from traycap.media.video import salvage_video
 from traycap.models import SessionMeta
 from traycap.osutil import files as files_os
-from traycap.recorder.bundler import Bundler, discard_live_zip, finish_final, finish_live, journal_path, live_zip_path
-from traycap.recorder.export import export_session, mark_exported
-from traycap.recorder.one_copy import DedupReport, dedup_exported, remove_raw_files, zip_verified
-from traycap.recorder.screen import salvage_video
-from traycap.recorder.session import RecordingLock, SessionFiles, read_jsonl, truncate_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,8 @@ def _recover_live(ctx: Context, session_id: str, files: SessionFiles) -> None:
             mark_exported(ctx, meta)  # killed between the meta and the marker
             remove_raw_files(ctx.sessions.zip_path(meta), files)
         else:
-            finish_final(ctx, session_id, final)
+            done = finish_final(ctx, session_id, final)
+            drop_raw_files(done, ctx.sessions.zip_path(done), files)
         return
     zf = LiveZip.reopen(live_zip_path(files.dir, session_id), journal)
     try:
@@ -144,7 +145,7 @@ def _recover_live(ctx: Context, session_id: str, files: SessionFiles) -> None:
             bundler.cut(chunks=False, closed=False)  # complete boxes only: a torn fragment stays out
             _note_interrupted(ctx, meta, files, bundler.frames_in_zip)
         # status "stopped": killed during Stop's export, the files were closed: everything goes in
-        finish_live(ctx, session_id, bundler, None, closed=not interrupted)
+        finish_live(ctx, session_id, bundler, closed=not interrupted).remove_raw_files()
     except BaseException:
         with contextlib.suppress(Exception):
             zf.close()

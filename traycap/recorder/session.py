@@ -1,18 +1,8 @@
 """A session's files while it is being recorded, written so that a kill at any moment loses (almost) nothing.
 
-    sessions/<id>/
-      session-meta.json      written at START (recorder.status = "recording"), so a
-                             crashed recording is still a visible session
-      .recording.lock        flock held by the recording process (a dead holder = unfinished)
-      actions.jsonl          one action per line, written (to the OS) as each event comes
-      video/screen.mp4       fragmented H.264 MP4 (screen.py)
-      video/frames.jsonl     one line per video frame: index, capture time, video time
-      screenshots/           <t ms, 9 digits>-<reason>.png
-      screenshots/index.jsonl
-
-Every line is one write() of a complete line: after SIGKILL the kernel still
-has it. fsync runs at most once a second (and at stop) so power loss costs
-at most about a second. A partial last line (power loss) is skipped by readers.
+Where each file is: bundle/raw.py (SessionFiles). Every line is one write() of a complete line:
+after SIGKILL the kernel still has it. fsync runs at most once a second (and at stop) so power loss
+costs at most about a second. A partial last line (power loss) is skipped by readers (raw.read_jsonl).
 """
 
 from __future__ import annotations
@@ -21,24 +11,16 @@ import errno
 import json
 import logging
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from traycap.bundle.raw import RecordingLock, SessionFiles
 from traycap.errors import DiskFull, StorageError
 from traycap.osutil.private import make_private_dir
 from traycap.storage.atomic import write_bytes_atomic
-from traycap.storage.filelock import PidLock
 
 log = logging.getLogger(__name__)
 
-ACTIONS_FILE = "actions.jsonl"
-VIDEO_DIR = "video"
-VIDEO_FILE = "screen.mp4"
-FRAMES_FILE = "frames.jsonl"
-SHOTS_DIR = "screenshots"
-SHOTS_INDEX = "index.jsonl"
-LOCK_NAME = ".recording.lock"
 FSYNC_INTERVAL_S = 1.0
 
 
@@ -87,94 +69,6 @@ class JsonLines:
             self.sync()
         finally:
             self._fh.close()
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The complete records of a JSON-lines file; a torn or garbled line is skipped (and logged)."""
-    return list(iter_jsonl(path))
-
-
-def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    try:
-        fh = open(path, "rb")  # noqa: SIM115
-    except FileNotFoundError:
-        return
-    with fh:
-        for number, raw in enumerate(fh, 1):
-            if not raw.endswith(b"\n"):
-                log.info("%s: incomplete last line %d skipped", path, number)
-                break
-            try:
-                record = json.loads(raw)
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                log.warning("%s: unreadable line %d skipped", path, number)
-                continue
-            if isinstance(record, dict):
-                yield record
-
-
-def truncate_jsonl(path: Path, keep: int) -> int:
-    """Rewrite `path` (atomically) with only its first `keep` complete records; returns how many remain."""
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            torn = False
-            if size:
-                fh.seek(size - 1)
-                torn = fh.read(1) != b"\n"
-    except FileNotFoundError:
-        return 0
-    records = read_jsonl(path)
-    if len(records) <= keep and not torn:
-        return len(records)
-    kept = records[:keep]
-    data = "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n" for r in kept)
-    write_bytes_atomic(path, data.encode("utf-8"))
-    return len(kept)
-
-
-class SessionFiles:
-    """Paths of one session directory (no I/O)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.dir = directory
-
-    @property
-    def actions(self) -> Path:
-        return self.dir / ACTIONS_FILE
-
-    @property
-    def video_dir(self) -> Path:
-        return self.dir / VIDEO_DIR
-
-    @property
-    def video(self) -> Path:
-        return self.dir / VIDEO_DIR / VIDEO_FILE
-
-    @property
-    def frames(self) -> Path:
-        return self.dir / VIDEO_DIR / FRAMES_FILE
-
-    @property
-    def shots_dir(self) -> Path:
-        return self.dir / SHOTS_DIR
-
-    @property
-    def shots_index(self) -> Path:
-        return self.dir / SHOTS_DIR / SHOTS_INDEX
-
-    @property
-    def lock(self) -> Path:
-        return self.dir / LOCK_NAME
-
-
-class RecordingLock(PidLock):
-    """Held on .recording.lock for as long as the session is being recorded, so
-    `is_held` tells a live recording from one a crash left behind."""
-
-    def acquire(self) -> bool:
-        return self.try_acquire()
 
 
 class SessionWriter:

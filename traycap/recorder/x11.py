@@ -1,5 +1,5 @@
 """python-xlib, loaded for the recorder's two X11 needs: waking the RECORD listeners (inputs.nudge)
-and asking which window has focus (focus.X11Focus). The one module that imports Xlib.
+and asking which window has focus (focus/x11.py X11Focus). The one module that imports Xlib.
 
 python-xlib comes with pynput on Linux and has no type information; it is loaded lazily because
 importing it elsewhere (Windows, macOS, no display) fails.

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from traycap.errors import SecretStoreError
-from traycap.storage.secrets import SERVICE
 
 log = logging.getLogger(__name__)
+
+SERVICE = "traycap"  # the keyring entries' service name (config_store.secret_account names each entry)
 
 CALL_TIMEOUT_S = 5.0
 PROBE_ACCOUNT = "availability-probe"

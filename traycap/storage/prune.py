@@ -19,14 +19,33 @@ import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from traycap.context import Context
+from traycap.clock import Clock
 from traycap.errors import CorruptFile, TraycapError
 from traycap.models import AppSettings, UploadProgress, UploadState, UploadStatus
-from traycap.paths import EXPORTED_MARKER, META_FILE, STATE_FILE, is_valid_session_id
+from traycap.paths import EXPORTED_MARKER, META_FILE, RECORDING_LOCK, STATE_FILE, Paths, is_valid_session_id
+from traycap.storage.filelock import PidLock
 from traycap.storage.retention import Deletion, Policy, RetentionPlan, SessionUsage, plan
+from traycap.storage.state_store import StateStore
 
 log = logging.getLogger(__name__)
+
+
+class Stores(Protocol):
+    """What retention needs of the data dir (traycap.context.Context is one; storage never imports it)."""
+
+    @property
+    def paths(self) -> Paths: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def states(self) -> StateStore: ...
+
+    def load_settings(self) -> AppSettings: ...
+
 
 HOURLY_S = 3600.0
 _DESCRIBING = (META_FILE, STATE_FILE, EXPORTED_MARKER)
@@ -55,7 +74,7 @@ def _tree_bytes(path: str) -> int:
     return total
 
 
-def _usage(ctx: Context, session_id: str, directory: str) -> SessionUsage:
+def _usage(ctx: Stores, session_id: str, directory: str) -> SessionUsage:
     total = copy = 0
     try:
         entries = list(os.scandir(directory))
@@ -84,7 +103,7 @@ def _uploaded_at(state: UploadState) -> int:
     return state.completedAt if state.completedAt is not None else state.updatedAt
 
 
-def measure(ctx: Context) -> tuple[list[SessionUsage], int]:
+def measure(ctx: Stores) -> tuple[list[SessionUsage], int]:
     """Every session dir's usage, and the bytes of the data dir outside session dirs."""
     sessions_dir = os.fspath(ctx.paths.sessions)
     rows: list[SessionUsage] = []
@@ -139,7 +158,7 @@ class _NotDone(Exception):
     pass
 
 
-def remove_local_copy(ctx: Context, session_id: str, uploaded_at: int) -> int:
+def remove_local_copy(ctx: Stores, session_id: str, uploaded_at: int) -> int:
     """Delete the session's local copy if it is still `done` with the same upload; returns the bytes freed."""
     state = ctx.states.read(session_id)
     if state is None or state.status is not UploadStatus.DONE:
@@ -147,6 +166,10 @@ def remove_local_copy(ctx: Context, session_id: str, uploaded_at: int) -> int:
     if _uploaded_at(state) != uploaded_at:
         raise _NotDone("its upload state changed since it was measured")
     directory = ctx.paths.session_dir(session_id)
+    if PidLock.is_held(directory / RECORDING_LOCK):
+        # Uploaded while it recorded and done before its export finished removing the raw files:
+        # the next run takes it (the recorder's lock goes once its export is complete).
+        raise _NotDone("its export is still finishing")
     freed = 0
     names = sorted(os.scandir(directory), key=lambda e: not e.name.endswith(".zip"))  # the big one first
     for entry in names:
@@ -162,7 +185,7 @@ def remove_local_copy(ctx: Context, session_id: str, uploaded_at: int) -> int:
     return freed
 
 
-def apply(ctx: Context, the_plan: RetentionPlan) -> PruneReport:
+def apply(ctx: Stores, the_plan: RetentionPlan) -> PruneReport:
     removed: list[Removed] = []
     skipped: dict[str, str] = {}
     for deletion in the_plan.deletions:
@@ -181,7 +204,7 @@ def apply(ctx: Context, the_plan: RetentionPlan) -> PruneReport:
     return PruneReport(the_plan, tuple(removed), skipped)
 
 
-def prune(ctx: Context, settings: AppSettings, *, dry_run: bool = False) -> PruneReport:
+def prune(ctx: Stores, settings: AppSettings, *, dry_run: bool = False) -> PruneReport:
     rows, other = measure(ctx)
     the_plan = plan(rows, Policy.of(settings), ctx.clock.now_ms(), other_bytes=other)
     if dry_run:
@@ -194,7 +217,7 @@ class RetentionRunner:
 
     def __init__(
         self,
-        ctx: Context,
+        ctx: Stores,
         *,
         load_settings: Callable[[], AppSettings] | None = None,
         on_report: Callable[[PruneReport], None] | None = None,

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from typing import Protocol
 
 KEYRING_ENV = "TRAYCAP_KEYRING"
-SERVICE = "traycap"
 
 
 class SecretLocation(str, enum.Enum):

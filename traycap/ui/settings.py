@@ -8,8 +8,8 @@ show the new values, edited ones are kept. "Test connection" runs HeadBucket on 
 helper thread and reports back through Tk's `after` polling, because Tk may
 only be touched from its own thread.
 
-The form logic is pure (`form_values`, `parse_form`) and tested without Tk;
-`SettingsDialog` only moves strings between widgets and those functions.
+The form logic is pure (settings_form.py: `form_values`, `parse_form`) and tested
+without Tk; `SettingsDialog` only moves strings between widgets and those functions.
 Set TRAYCAP_SETTINGS_STATE to a file path and the dialog writes its visible
 state (field errors, status line, widget positions) there after each change:
 tests use it to find widgets and read the inline errors.
@@ -23,24 +23,26 @@ import sys
 import threading
 import tkinter as tk
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from tkinter import ttk
 from typing import Any
 
 from traycap.errors import TraycapError
-from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
+from traycap.models import AppSettings, UploadConfig
 from traycap.storage.atomic import write_json_atomic
-from traycap.storage.config_store import (
-    SSE_MODES,
-    check_assignments,
-    check_settings_assignments,
-    read_config,
-    save_config,
-    save_settings,
-)
+from traycap.storage.config_store import read_config, save_config, save_settings
 from traycap.storage.secrets import SecretStore
 from traycap.storage.settings_watch import SettingsWatch
+from traycap.ui.settings_form import (
+    FIELD_BY_KEY,
+    FIELDS,
+    PAGES,
+    WHAT_IS_RECORDED,
+    Field,
+    form_values,
+    merge_changed_elsewhere,
+    parse_form,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,169 +50,6 @@ STATE_ENV = "TRAYCAP_SETTINGS_STATE"
 CLOSED_WITHOUT_SAVING = 3  # exit status: the user cancelled (0 = saved, 1 = could not open)
 WATCH_INTERVAL_S = 1.0  # how often the open dialog looks at the settings files (one stat each)
 WATCH_TICK_MS = 250
-
-
-@dataclass(frozen=True)
-class Field:
-    key: str  # UploadConfig / AppSettings JSON name
-    label: str
-    kind: str  # text | secret | bool | int | choice
-    target: str  # config | settings
-    choices: tuple[str, ...] = ()
-    hint: str = ""
-    tab: str = ""  # the notebook page; "" = the target's page (Upload / Recording)
-
-    @property
-    def page(self) -> str:
-        return self.tab or ("Upload" if self.target == "config" else "Recording")
-
-
-FIELDS: tuple[Field, ...] = (
-    Field("bucket", "Bucket", "text", "config"),
-    Field("region", "Region", "text", "config", hint="for example us-east-1"),
-    Field("keyPrefix", "Key prefix", "text", "config", hint="sessions/ puts sessions/ID.zip in the bucket"),
-    Field("endpointUrl", "Endpoint URL", "text", "config", hint="blank for AWS; http://host:port for MinIO etc."),
-    Field("pathStyle", "Path-style addressing", "bool", "config"),
-    Field("accessKeyId", "Access key ID", "text", "config"),
-    Field("secretAccessKey", "Secret access key", "secret", "config"),
-    Field("sessionToken", "Session token (optional)", "secret", "config"),
-    Field("profile", "AWS profile (instead of keys)", "text", "config"),
-    Field("useDefaultCredentials", "Use the standard AWS credential chain (no keys here)", "bool", "config"),
-    Field("maxRetries", "Max retries", "int", "config"),
-    Field("partSizeMiB", "Part size (MiB)", "int", "config", hint="5 or more"),
-    Field("maxUploadMBps", "Upload rate cap (MB/s)", "text", "config", hint="0 = no cap; 2.5 = 2.5 MB/s"),
-    Field("sse", "Server-side encryption", "choice", "config", SSE_MODES,
-          hint="none, AES256 (keys kept by S3) or aws:kms"),
-    Field("sseKmsKeyId", "KMS key (with aws:kms)", "text", "config", hint="key id, key ARN or alias/NAME"),
-    Field("autoUpload", "Upload automatically after a recording stops", "bool", "config"),
-    Field("uploadWhileRecording", "Upload while recording (the link is ready moments after Stop)", "bool",
-          "config", hint="with automatic upload"),
-    Field("hotkey", "Hotkey", "text", "settings", hint="pynput syntax: <ctrl>+<shift>+r"),
-    Field("fps", "Frames per second", "int", "settings"),
-    Field("screenshotIntervalS", "Screenshot every (seconds)", "text", "settings"),
-    Field("keystrokePrivacy", "Keystrokes", "choice", "settings", tuple(k.value for k in KeystrokePrivacy),
-          hint="full, no_text (letters masked) or none"),
-    Field("excludedApps", "Never record these apps", "text", "settings",
-          hint="comma-separated window classes or titles: KeePassXC, 1Password, *Private Browsing*"),
-    Field("copyLinkOnDone", "Copy the share link when an upload is done", "bool", "settings", tab="Upload"),
-    Field("keepUploadedDays", "Keep uploaded sessions locally (days)", "int", "settings",
-          hint="0 = delete once verified, -1 = keep forever", tab="Storage"),
-    Field("localBudgetMB", "Local disk budget (MB)", "int", "settings", hint="0 = no budget", tab="Storage"),
-    Field("minFreeMB", "Stop recording below free disk (MB)", "int", "settings", hint="0 = no check",
-          tab="Storage"),
-)
-# One page each, so the dialog fits a 1366x768 laptop screen with room to spare.
-PAGES = ("Upload", "Recording", "Storage")
-# Said plainly before anyone records (issue: people must know what a recording holds).
-WHAT_IS_RECORDED = (
-    "A recording holds the screen (video and screenshots), every mouse move and click, and every key you "
-    "type, passwords included, unless Keystrokes is no_text or none. While a window listed under "
-    "\"Never record these apps\" has focus, its keys are left out and the screen is recorded blank."
-)
-EXCLUDED_SEPARATOR = ","
-FIELD_BY_KEY = {f.key: f for f in FIELDS}
-RETENTION_KEYS = ("keepUploadedDays", "localBudgetMB", "minFreeMB")  # whole numbers, as typed
-
-
-# --- pure form logic -------------------------------------------------------------
-def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str, Any]:
-    """What the widgets show: strings for entries, bools for check boxes."""
-    c = config or UploadConfig()
-    return {
-        "bucket": c.bucket,
-        "region": c.region,
-        "keyPrefix": c.keyPrefix,
-        "endpointUrl": c.endpointUrl or "",
-        "pathStyle": c.pathStyle,
-        "accessKeyId": c.accessKeyId,
-        "secretAccessKey": c.secretAccessKey,
-        "sessionToken": c.sessionToken or "",
-        "profile": c.profile or "",
-        "useDefaultCredentials": c.useDefaultCredentials,
-        "maxRetries": str(c.maxRetries),
-        "partSizeMiB": _mib_text(c.partSizeBytes),
-        "maxUploadMBps": f"{c.maxUploadMBps:g}",
-        "sse": c.sse,
-        "sseKmsKeyId": c.sseKmsKeyId or "",
-        "autoUpload": c.autoUpload,
-        "uploadWhileRecording": c.uploadWhileRecording,
-        "hotkey": settings.hotkey,
-        "fps": str(settings.fps),
-        "screenshotIntervalS": f"{settings.screenshotIntervalS:g}",
-        "keystrokePrivacy": settings.keystrokePrivacy.value,
-        "copyLinkOnDone": settings.copyLinkOnDone,
-        "excludedApps": f"{EXCLUDED_SEPARATOR} ".join(settings.excludedApps),
-        **{key: str(getattr(settings, key)) for key in RETENTION_KEYS},
-    }
-
-
-def _mib_text(n: int) -> str:
-    return str(n // MIB) if n % MIB == 0 else f"{n / MIB:g}"
-
-
-def parse_form(
-    values: dict[str, Any], base_config: UploadConfig | None, base_settings: AppSettings,
-) -> tuple[UploadConfig | None, AppSettings | None, dict[str, str]]:
-    """(config, settings, errors by field key). Config (or settings) is None when one of its fields is bad;
-    Save needs no errors at all, Test connection only a good config."""
-    errors: dict[str, str] = {}
-    text = {k: str(v).strip() for k, v in values.items() if not isinstance(v, bool)}
-    flags = {k: v for k, v in values.items() if isinstance(v, bool)}
-    assignments = {
-        k: text.get(k, "") for k in (
-            "bucket", "region", "keyPrefix", "endpointUrl", "accessKeyId", "secretAccessKey", "sessionToken",
-            "profile", "maxRetries", "maxUploadMBps", "sse", "sseKmsKeyId",
-        )
-    }
-    assignments["pathStyle"] = "true" if flags.get("pathStyle") else "false"
-    assignments["autoUpload"] = "true" if flags.get("autoUpload") else "false"
-    assignments["uploadWhileRecording"] = "true" if flags.get("uploadWhileRecording", True) else "false"
-    assignments["useDefaultCredentials"] = "true" if flags.get("useDefaultCredentials") else "false"
-    part = text.get("partSizeMiB", "")
-    try:
-        mib = float(part)
-        if mib <= 0:
-            raise ValueError
-        assignments["partSizeBytes"] = str(int(mib * MIB))
-    except ValueError:
-        errors["partSizeMiB"] = "must be a number of MiB, 5 or more"
-    # Every problem at once: values that do not parse AND what validation finds in the rest.
-    config: UploadConfig | None
-    config, problems = check_assignments(base_config or UploadConfig(), assignments)
-    for key, message in problems.items():
-        errors.setdefault("partSizeMiB" if key == "partSizeBytes" else key, message)
-    config_bad = bool(errors)
-
-    settings: AppSettings | None
-    settings, settings_errors = check_settings_assignments(base_settings, {
-        "hotkey": text.get("hotkey", "").lower(),
-        "fps": text.get("fps", ""),
-        "screenshotIntervalS": text.get("screenshotIntervalS", ""),
-        "keystrokePrivacy": text.get("keystrokePrivacy", ""),
-        "copyLinkOnDone": "true" if flags.get("copyLinkOnDone") else "false",
-        "excludedApps": text.get("excludedApps", ""),
-        **{key: text[key] for key in RETENTION_KEYS if key in text},
-    })
-    errors.update(settings_errors)
-    return (None if config_bad else config), (None if settings_errors else settings), errors
-
-
-def merge_changed_elsewhere(current: dict[str, Any], shown: dict[str, Any],
-                            incoming: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The form once another program changed the settings files while the dialog is open: a field the
-    user has not edited takes the new value, an edited one keeps the user's text. Returns the values
-    and the edited fields that now differ from the files."""
-    merged: dict[str, Any] = {}
-    kept: list[str] = []
-    for key, new in incoming.items():
-        mine = current.get(key, new)
-        if mine == shown.get(key):
-            merged[key] = new
-        else:
-            merged[key] = mine
-            if mine != new:
-                kept.append(key)
-    return merged, kept
 
 
 def check_connection(config: UploadConfig) -> tuple[bool, str]:

@@ -1,0 +1,119 @@
+"""Sharing (traycap/sharing/recordings.py): which recordings get a lane at Start, and what their
+export event does: a live session is left to its lane, a cancel during the recording is not undone,
+an abandoned lane's upload is aborted and the classic export queued.
+
+A test with a running lane uses `live_ctx` (the real clock), as tests/conftest.py asks of tests whose
+threads really run: on a FakeClock the lane thread's idle waits take no time, so it reads
+upload-state.json in a tight loop, and on Windows a file open for reading cannot be replaced:
+the test's own state writes then fail even after traycap's retries (osutil/files.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.fake_s3 import FakeS3
+from tests.support.sessions import make_session_dir
+from traycap.clock import FakeClock
+from traycap.context import Context
+from traycap.models import UploadConfig, UploadStatus
+from traycap.sharing.lanes import LiveLanes
+from traycap.sharing.policy import CANCELLED_LIVE, QUEUED, UPLOADING_LIVE
+from traycap.sharing.recordings import Sharing
+from traycap.sharing.requests import UploadRequests
+from traycap.storage.config_store import save_config
+from traycap.upload.live import LiveEngine
+from traycap.upload.requests import request_cancel
+from traycap.upload.s3 import UploadService
+
+T0 = 1_700_000_000_000
+S = UploadStatus
+CONFIG = UploadConfig(bucket="bucket-a", region="us-east-1", accessKeyId="AKIA", secretAccessKey="s3cr3t-key",
+                      autoUpload=True)
+
+
+class Engines:
+    def __init__(self, clock: FakeClock) -> None:
+        self.s3 = FakeS3()
+        self.clock = clock
+        self.made = 0
+
+    def __call__(self, config: UploadConfig) -> LiveEngine:
+        self.made += 1
+        return UploadService(config, clock=self.clock, calls=self.s3, part_attempts=1)
+
+
+class Made:
+    def __init__(self, ctx: Context, clock: FakeClock) -> None:
+        self.engines = Engines(clock)
+        self.lanes = LiveLanes(ctx, engine_factory=self.engines)
+        self.sharing = Sharing(ctx, UploadRequests(ctx), self.lanes)
+
+
+@pytest.fixture
+def made(live_ctx: Context, clock: FakeClock) -> Iterator[Made]:
+    m = Made(live_ctx, clock)
+    yield m
+    m.lanes.hand_over_all()
+
+
+@pytest.mark.parametrize("config", [None, CONFIG.with_(autoUpload=False), CONFIG.with_(uploadWhileRecording=False)])
+def test_no_lane_without_auto_upload_and_upload_while_recording(ctx: Context, clock: FakeClock,
+                                                                config: UploadConfig | None) -> None:
+    if config is not None:
+        save_config(ctx.paths.config, config)
+    m = Made(ctx, clock)
+    make_session_dir(ctx.paths, "s1", created_ms=T0)
+    assert m.sharing.live_sink("s1") is None
+    assert m.engines.made == 0 and ctx.states.read("s1") is None  # nothing is sent, nothing is written
+
+
+def test_no_lanes_at_all_records_every_session_classic(ctx: Context) -> None:
+    save_config(ctx.paths.config, CONFIG)
+    sharing = Sharing(ctx, UploadRequests(ctx), None)
+    make_session_dir(ctx.paths, "s1", created_ms=T0)
+    assert sharing.live_sink("s1") is None and sharing.lane("s1") is None
+
+
+def test_a_lane_per_recording_when_both_are_on(live_ctx: Context, made: Made) -> None:
+    save_config(live_ctx.paths.config, CONFIG)
+    make_session_dir(live_ctx.paths, "s1", created_ms=T0)
+    lane = made.sharing.live_sink("s1")
+    assert lane is not None and made.sharing.lane("s1") is lane
+    state = live_ctx.states.read("s1")
+    assert state is not None and state.status is S.LIVE
+    # Stop: the recorder's export event; the lane made at Start carries the decision, nothing is queued.
+    assert made.sharing.exported("s1") == UPLOADING_LIVE
+    assert live_ctx.states.read("s1").status is S.LIVE  # type: ignore[union-attr]
+
+
+def test_a_cancel_during_the_recording_is_not_undone_at_stop(live_ctx: Context, made: Made) -> None:
+    save_config(live_ctx.paths.config, CONFIG)
+    make_session_dir(live_ctx.paths, "s1", created_ms=T0)
+    lane = made.sharing.live_sink("s1")
+    assert lane is not None
+    request_cancel(live_ctx, "s1")  # `traycap cancel s1` in another terminal
+    assert lane.wait(10)  # the lane sees it on disk and stops
+    make_session_dir(live_ctx.paths, "s1", created_ms=T0, exported=True)
+    assert made.sharing.exported("s1") == CANCELLED_LIVE
+    assert live_ctx.states.read("s1").status is S.NOT_UPLOADED  # type: ignore[union-attr]
+
+
+def test_an_abandoned_lane_is_aborted_and_the_classic_export_queued(live_ctx: Context, made: Made) -> None:
+    save_config(live_ctx.paths.config, CONFIG)
+    make_session_dir(live_ctx.paths, "s1", created_ms=T0)
+    lane = made.sharing.live_sink("s1")
+    assert lane is not None
+    upload_id = made.engines.s3.create_multipart_upload("sessions/s1.zip", sha256=None)
+    state = live_ctx.states.read("s1")
+    assert state is not None
+    live_ctx.states.write(state.with_(uploadId=upload_id, s3Key="sessions/s1.zip"))
+    lane.abandon()
+    lane.wait(5)
+    make_session_dir(live_ctx.paths, "s1", created_ms=T0, exported=True)  # exported in format 1 instead
+    assert made.sharing.exported("s1") == QUEUED
+    assert upload_id not in made.engines.s3.uploads  # the parts of the broken live bundle are aborted
+    after = live_ctx.states.read("s1")
+    assert after is not None and after.status is S.PENDING and after.uploadId is None  # the new zip, afresh
+    assert made.sharing.lane("s1") is None

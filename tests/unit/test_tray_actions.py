@@ -1,0 +1,57 @@
+"""The tray app's action dispatcher (traycap/app_actions.py).
+
+View: the app starts `traycap view ID` through its parts (no browser here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from traycap.context import Context
+from traycap.models import SessionMeta
+from traycap.tray.app import TrayApp
+from traycap.tray.parts import Parts
+from traycap.ui import notify
+from traycap.ui.menu import Action, ActionKind, AppView, build_menu, find_action
+
+
+class _Process:
+    def poll(self) -> int | None:
+        return None
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+    def terminate(self) -> None: ...
+
+
+def _unused(*_args: Any) -> Any:
+    raise AssertionError("not used by this test")
+
+
+def test_view_starts_the_viewer_for_that_session(ctx: Context) -> None:
+    meta = SessionMeta(sessionId="s-view", createdAt=1_700_000_000_000, zipPath="s-view.zip")
+    ctx.sessions.save_meta(meta)
+    ctx.paths.exported_marker(meta.sessionId).touch()
+    launched: list[tuple[str, str]] = []
+
+    def launch_viewer(c: Context, sid: str) -> _Process:
+        launched.append((str(c.paths.root), sid))
+        return _Process()
+
+    class Tray:
+        def __init__(self, on_action: Callable[[Action], None]) -> None: ...
+        def update(self, *args: Any) -> None: ...
+        def run(self, on_shown: Callable[[], None]) -> None: ...
+        def stop(self) -> None: ...
+
+    parts = Parts(make_tray=Tray, make_queue=_unused, make_recorder=_unused, make_hotkey=_unused,
+                  queue_lock=_unused, notifier=notify.Notifier(lambda n: None, available=lambda: True),
+                  copy_text=_unused, open_folder=_unused, share_link=_unused, launch_settings=_unused,
+                  launch_viewer=launch_viewer)
+    app = TrayApp(ctx, parts)
+    item = find_action(build_menu(AppView(recent=(ctx.sessions.item(meta.sessionId),))), f"view:{meta.sessionId}")
+    assert item is not None and item.label == "View" and item.action is not None
+    app.dispatch.perform(item.action)
+    assert launched == [(str(ctx.paths.root), "s-view")]
+    assert item.action.kind is ActionKind.VIEW

@@ -1,0 +1,194 @@
+"""One recording while it runs: what its worker loops share, and how it is opened.
+
+`open_recording` makes the session dir and writes its meta before the first frame (a crash from
+there on still leaves a visible session), then the files, the video encoder and the action builder.
+A `Recording` lives exactly as long as the recording; the controller owns it, its worker loops
+(loops.py) read and write it, and the first failure one of them meets is kept here (`fail`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import platform
+import queue
+import shutil
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from traycap import __version__
+from traycap.clock import Clock
+from traycap.context import Context
+from traycap.errors import TraycapError
+from traycap.media.capture import FrameSource
+from traycap.media.video import VideoEncoder, backend_info
+from traycap.models import AppSettings, SessionMeta
+from traycap.paths import new_session_id
+from traycap.recorder.actions import CLICK_SCREENSHOT_MIN_INTERVAL_S, ActionBuilder, RateLimiter
+from traycap.recorder.inputs import InputSource
+from traycap.recorder.privacy import PrivateActions, WindowSource
+from traycap.recorder.session import SessionWriter
+
+log = logging.getLogger(__name__)
+
+ENCODER_QUEUE_FRAMES = 8  # frames waiting for the encoder; beyond that a frame is dropped (and counted)
+
+
+@dataclass
+class Frame:
+    image: Any
+    t: float  # monotonic seconds
+    wall_ms: int
+    pts_ms: int
+    seq: int
+
+
+class Recording:
+    """Everything that lives exactly as long as one recording."""
+
+    def __init__(self, session_id: str, origin: float, wall_origin: int, source: FrameSource,
+                 writer: SessionWriter, encoder: VideoEncoder, builder: PrivateActions) -> None:
+        self.session_id = session_id
+        self.origin = origin
+        self.wall_origin = wall_origin
+        self.source = source
+        self.writer = writer
+        self.encoder = encoder
+        self.builder = builder
+        self.actions_lock = threading.Lock()
+        self.queue: queue.Queue[Frame | None] = queue.Queue(maxsize=ENCODER_QUEUE_FRAMES)
+        self.stop = threading.Event()
+        self.signal = threading.Event()  # wakes the capture thread on any state change
+        self.running = threading.Event()  # set while not paused (or when stopping)
+        self.running.set()
+        self.shot_signal = threading.Event()
+        self.frame_cond = threading.Condition()
+        self.latest: Frame | None = None
+        self.first_frame = threading.Event()
+        self.paused_total = 0.0
+        self.paused_since: float | None = None
+        self.late_drops = 0
+        self.busy_drops = 0
+        self.captured = 0
+        self.click_requests: list[float] = []
+        self.click_limiter = RateLimiter(CLICK_SCREENSHOT_MIN_INTERVAL_S)
+        self.input: InputSource | None = None
+        self.threads: list[threading.Thread] = []
+        self.failure: TraycapError | None = None
+        self._failure_lock = threading.Lock()
+        self.finished = threading.Event()
+        self.result: SessionMeta | None = None
+        self.finishing = False
+        self.final_frame = False  # capture one last frame after the inputs stopped
+
+    def fail(self, exc: TraycapError) -> bool:
+        """Keep the first failure; True when this one is it (the caller then stops the recording)."""
+        with self._failure_lock:
+            if self.failure is not None:
+                return False
+            self.failure = exc
+            return True
+
+    def append_actions(self, actions: list[dict[str, Any]]) -> None:
+        for action in actions:
+            self.writer.actions.append(action)
+
+    def wake_all(self) -> None:
+        """Every worker looks at the state again (stop, pause, resume)."""
+        self.signal.set()
+        self.shot_signal.set()
+        with self.frame_cond:
+            self.frame_cond.notify_all()
+
+    def halt(self) -> None:
+        """Stop: the inputs first (the final frame then comes after the last recorded action), the
+        pending actions flushed, then every worker loop ends and is joined."""
+        if self.input is not None:
+            try:
+                self.input.stop()
+            except Exception as exc:
+                log.warning("stopping the input listeners: %s", exc)
+        with self.actions_lock:
+            if self.running.is_set():
+                with contextlib.suppress(TraycapError):
+                    self.append_actions(self.builder.flush())
+        self.final_frame = self.running.is_set()  # stopped while paused: nothing more is captured
+        self.stop.set()
+        self.running.set()
+        self.wake_all()
+        self.join_workers()
+
+    def discard(self) -> None:
+        """The start failed after the session dir was made: undo everything (nothing worth keeping yet)."""
+        self.stop.set()
+        self.running.set()
+        self.wake_all()
+        self.join_workers()
+        with contextlib.suppress(Exception):
+            self.writer.close()
+        with contextlib.suppress(Exception):
+            self.source.close()
+        self.builder.close()
+        shutil.rmtree(self.writer.files.dir, ignore_errors=True)
+
+    def join_workers(self, timeout: float = 60) -> None:
+        for thread in self.threads:
+            if thread is threading.current_thread():
+                continue
+            thread.join(timeout)
+            if thread.is_alive():
+                log.error("%s did not stop within %.0f s", thread.name, timeout)
+
+
+def open_recording(ctx: Context, settings: AppSettings, source: FrameSource, clock: Clock,
+                   focus_factory: Callable[[], WindowSource]) -> Recording:
+    """A new session dir with its meta, files, encoder and action builder (undone if any step fails)."""
+    wall = clock.now_ms()
+    origin = clock.monotonic()
+    session_id = new_session_id(wall)
+    directory = ctx.paths.session_dir(session_id)
+    writer = SessionWriter(directory, clock.monotonic)
+    builder: PrivateActions | None = None
+    try:
+        builder = PrivateActions.for_patterns(ActionBuilder(origin, settings.keystrokePrivacy), origin,
+                                              settings.excludedApps, focus_factory, clock.monotonic)
+        # Written before the first frame: a crash from here on still leaves a visible session.
+        ctx.sessions.save_meta(SessionMeta(sessionId=session_id, createdAt=wall, videoRef="video/screen.mp4",
+                                           extra={"recorder": _recorder_info(settings, source, wall, origin)}))
+        encoder = VideoEncoder(writer.files.video, source.width, source.height, settings.fps)
+    except BaseException:
+        if builder is not None:
+            builder.close()
+        writer.close()
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return Recording(session_id, origin, wall, source, writer, encoder, builder)
+
+
+def _recorder_info(settings: AppSettings, source: FrameSource, wall: int, origin: float) -> dict[str, Any]:
+    """The meta's "recorder" part at Start: settings, screen, time base, encoder, platform."""
+    caps = source.capabilities
+    return {
+        "status": "recording",
+        "fps": settings.fps,
+        "monitor": settings.monitor,
+        "screen": source.describe(),
+        "capture": {"backend": caps.name, "damageDriven": caps.damage_driven},
+        "keystrokePrivacy": settings.keystrokePrivacy.value,
+        "screenshotIntervalS": settings.screenshotIntervalS,
+        "timeBase": {
+            "clock": "monotonic",
+            "unit": "ms",
+            "wallOriginMs": wall,
+            "monotonicOriginS": origin,
+            "note": "t = ms since the recording started; wall time = wallOriginMs + t",
+        },
+        "video": {**backend_info(), "width": source.width, "height": source.height,
+                  "pts": "ms of recording time, paused spans cut out"},
+        "platform": {"system": platform.system(), "release": platform.release(),
+                     "machine": platform.machine(), "python": platform.python_version(), "sys": sys.platform},
+        "app": {"name": "traycap", "version": __version__},
+    }

@@ -1,0 +1,180 @@
+"""ActionDispatcher: what a menu click or the hotkey does (recording, upload requests, links, folders,
+the settings dialog).
+
+The toolkit's thread and pynput's only post work (`handle`, `hotkey_pressed`);
+it runs on the ActionRunner's lanes: recording work and Quit keep their order
+on the main lane, the rest runs on another, so it still answers during a long
+export. A failing action becomes a notification, never a dead menu.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from traycap.context import Context
+from traycap.errors import ConfigError, TraycapError, UiError
+from traycap.models import UploadStatus
+from traycap.recorder.api import Recorder, RecorderState
+from traycap.sharing.requests import UploadRequests
+from traycap.tray.parts import Parts, ProcessLike, Running
+from traycap.tray.view import TrayModel, recording_mode
+from traycap.ui import notify
+from traycap.ui.action_runner import MAIN_LANE, ActionRunner
+from traycap.ui.menu import Action, ActionKind, RecordingMode
+from traycap.upload.pause import set_uploads_paused
+
+log = logging.getLogger(__name__)
+
+_RECORDING_ACTIONS = frozenset({ActionKind.TOGGLE_RECORDING, ActionKind.PAUSE, ActionKind.RESUME,
+                                ActionKind.QUIT})
+_SETTINGS_EXIT_OK = (0, 3, -15)  # saved, cancelled, ended by our quit
+
+
+class ActionDispatcher:
+    def __init__(self, ctx: Context, parts: Parts, model: TrayModel, running: Running, requests: UploadRequests, *,
+                 show_mode: Callable[[RecordingMode], None], quit: Callable[[], None],
+                 settings_closed: Callable[[], None]) -> None:
+        self._ctx = ctx
+        self._parts = parts
+        self._requests = requests
+        self._model = model
+        self._running = running
+        self._show_mode = show_mode  # sets the mode and renders at once
+        self._quit = quit
+        self._settings_closed = settings_closed
+        self._settings_proc: ProcessLike | None = None
+        self.runner = ActionRunner(self._failed)
+
+    # --- entry points (other threads) ------------------------------------------
+    def handle(self, action: Action) -> None:
+        """Called on the toolkit's thread: never blocks."""
+        lane = MAIN_LANE if action.kind in _RECORDING_ACTIONS else "menu"
+        self.runner.post(action.id, lambda: self.perform(action), lane=lane)
+
+    def hotkey_pressed(self) -> None:
+        if self._model.mode is RecordingMode.STOPPING:
+            # A second press while the export runs would otherwise start a new recording right after it.
+            log.info("hotkey pressed while the recording is being exported: ignored")
+            return
+        log.info("hotkey pressed")
+        self.runner.post("hotkey", self.toggle_recording)
+
+    # --- the work -------------------------------------------------------------
+    def perform(self, action: Action) -> None:
+        log.info("action %s", action.id)
+        kind, sid = action.kind, action.session_id
+        if kind is ActionKind.TOGGLE_RECORDING:
+            self.toggle_recording()
+        elif kind is ActionKind.PAUSE:
+            self._require_recorder().pause()
+            self._show_mode(RecordingMode.PAUSED)
+        elif kind is ActionKind.RESUME:
+            self._require_recorder().resume()
+            self._show_mode(RecordingMode.RECORDING)
+        elif kind is ActionKind.OPEN_SETTINGS:
+            self.open_settings()
+        elif kind in (ActionKind.PAUSE_UPLOADS, ActionKind.RESUME_UPLOADS):
+            # A flag on disk: whichever process runs the queue obeys it within a second.
+            set_uploads_paused(self._ctx.paths, kind is ActionKind.PAUSE_UPLOADS, now_ms=self._ctx.clock.now_ms())
+        elif kind is ActionKind.OPEN_SESSIONS_FOLDER:
+            self._parts.open_folder(self._ctx.paths.sessions)
+        elif kind is ActionKind.QUIT:
+            self._quit()
+        elif sid is not None:
+            self._session_action(kind, sid)
+        self._model.changed()
+
+    def _session_action(self, kind: ActionKind, sid: str) -> None:
+        if kind is ActionKind.UPLOAD:
+            self._requests.upload(sid)
+        elif kind is ActionKind.RETRY:
+            self._requests.retry(sid)
+        elif kind is ActionKind.CANCEL:
+            self._requests.cancel(sid)
+        elif kind is ActionKind.COPY_LINK:
+            link = self.share_link(sid)
+            self._parts.copy_text(link)
+            self._parts.notifier.send(
+                notify.Notice(notify.NoticeKind.PROBLEM, "Share link copied", f"Session {sid}: {link}", sid)
+            )
+        elif kind is ActionKind.OPEN_FOLDER:
+            self._parts.open_folder(self._ctx.paths.session_dir(sid))
+        elif kind is ActionKind.VIEW:
+            self._parts.launch_viewer(self._ctx, sid)
+        elif kind is ActionKind.SHOW_ERROR:
+            item = self._model.cache.get(sid)
+            text = (item.problem or item.lastUploadError) if item else None
+            self._parts.notifier.send(
+                notify.Notice(notify.NoticeKind.PROBLEM, "Session problem", f"Session {sid}: {text or 'no error'}", sid)
+            )
+        self._model.refresh_row(sid)
+
+    def share_link(self, sid: str) -> str:
+        state = self._ctx.states.read(sid)
+        if state is None or state.status is not UploadStatus.DONE or not state.s3Key:
+            raise UiError(f"Session {sid} has not been uploaded yet")
+        config, problem = self._model.usable_config()
+        if config is None or problem:
+            raise ConfigError(f"Upload settings are needed for a share link ({problem})")
+        return self._parts.share_link(config, state.s3Key, self._model.settings.linkExpiresS)
+
+    def toggle_recording(self) -> None:
+        recorder = self._require_recorder()
+        if recorder.state is RecorderState.IDLE:
+            self._model.set_recorder_problem(None)
+            sid = recorder.start()
+            log.info("recording %s started", sid)
+            self._show_mode(RecordingMode.RECORDING)
+            return
+        self._show_mode(RecordingMode.STOPPING)
+        try:
+            meta = recorder.stop()  # exports the zip (at its EXPORTED event the router asks Sharing); may take a while
+        finally:
+            self._show_mode(recording_mode(recorder.state))
+        log.info("recording %s stopped and exported", meta.sessionId)
+        self._model.refresh_row(meta.sessionId)
+
+    def _require_recorder(self) -> Recorder:
+        recorder = self._running.recorder
+        if recorder is None:
+            raise UiError("traycap is still starting up")
+        return recorder
+
+    def _failed(self, name: str, exc: Exception) -> None:
+        if isinstance(exc, TraycapError):
+            text = exc.user_text()
+            log.warning("%s: %s", name, text)
+        else:
+            text = f"{type(exc).__name__}: {exc}"
+            log.error("%s failed", name, exc_info=exc)
+        self._parts.notifier.send(notify.Notice(notify.NoticeKind.PROBLEM, "traycap", text))
+        self._model.changed()
+
+    # --- the settings dialog ------------------------------------------------------
+    def open_settings(self) -> None:
+        proc = self._settings_proc
+        if proc is not None and proc.poll() is None:
+            log.info("the settings dialog is already open")
+            return
+        proc = self._parts.launch_settings(self._ctx)
+        self._settings_proc = proc
+
+        def watch() -> None:
+            code = proc.wait()
+            log.info("settings dialog closed (exit %s)", code)
+            if code not in _SETTINGS_EXIT_OK:
+                self._parts.notifier.send(notify.Notice(
+                    notify.NoticeKind.PROBLEM, "Upload settings",
+                    f"The settings window could not be opened (exit status {code}); see the log",
+                ))
+            self._settings_closed()
+
+        threading.Thread(target=watch, name="traycap-settings-watch", daemon=True).start()
+
+    def close_settings(self) -> None:
+        """At quit: a dialog still open is ended (it has saved nothing the user did not confirm)."""
+        proc = self._settings_proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
