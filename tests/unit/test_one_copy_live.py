@@ -5,6 +5,7 @@ each PNG against its member — and dedup_exported at start-up does the same aft
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ import pytest
 from tests.support.bundle_repack import repack_v2, write_raw_files
 from tests.support.raw_sessions import raw_snapshot
 from tests.support.synthetic_session import Synthetic, make_synthetic_session
-from traycap.bundle.one_copy import dedup_exported, file_sha256, remove_raw_files
+from traycap.bundle.one_copy import Taken, dedup_exported, file_sha256, remove_raw_files
 from traycap.bundle.raw import SessionFiles
+from traycap.bundle.reader import BundleZip
 from traycap.context import Context
 
 SPEC = Synthetic(seconds=5, fps=4, width=320, height=180, actions=60, screenshot_every_s=2)
@@ -55,7 +57,8 @@ def _flip(path: Path, at: int) -> None:
     path.write_bytes(bytes(data))
 
 
-def test_a_raw_file_that_differs_from_the_zip_is_kept(ctx: Context, live: tuple[Path, dict[str, bytes]]) -> None:
+def test_a_raw_file_that_differs_from_the_zip_is_kept(ctx: Context, live: tuple[Path, dict[str, bytes]],
+                                                     caplog: pytest.LogCaptureFixture) -> None:
     zip_path, raw = live
     directory = ctx.paths.session_dir(SID)
     _flip(directory / "video/screen.mp4", len(raw["video/screen.mp4"]) // 2)  # same size, other bytes
@@ -67,6 +70,56 @@ def test_a_raw_file_that_differs_from_the_zip_is_kept(ctx: Context, live: tuple[
     _flip(directory / shot, 100)
     remove_raw_files(zip_path, SessionFiles(directory))
     assert set(raw_snapshot(directory)) == {"video/screen.mp4", "actions.jsonl", "video/frames.jsonl", shot}
+    kept = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "it is kept" in r.getMessage()]
+    assert len(kept) == 4 and any(shot.split("/")[-1] in m for m in kept)  # a real mismatch still warns
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_raw_file_gone_before_its_check_is_no_warning(ctx: Context, live: tuple[Path, dict[str, bytes]],
+                                                        caplog: pytest.LogCaptureFixture,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 24: files listed and then removed by someone else (retention of an upload verified
+    meanwhile) were reported as "could not compare ... No such file" and "not in the zip; kept"."""
+    from traycap.bundle import one_copy
+
+    zip_path, raw = live
+    directory = ctx.paths.session_dir(SID)
+    files = SessionFiles(directory)
+    with BundleZip(zip_path) as bundle:
+        listed = one_copy.raw_files(files, bundle.format)
+    gone = [n for n in raw if n.endswith(".png")][:2]
+    for name in gone:
+        (directory / name).unlink()
+    monkeypatch.setattr(one_copy, "raw_files", lambda f, fmt=1: listed)
+    freed = remove_raw_files(zip_path, files)
+    assert raw_snapshot(directory) == {} and freed == sum(len(b) for n, b in raw.items() if n not in gone)
+    assert _warnings(caplog) == []
+
+
+def test_what_the_live_bundle_took_is_removed_without_reading_it_again(
+        ctx: Context, live: tuple[Path, dict[str, bytes]], caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from traycap.bundle import one_copy
+
+    zip_path, raw = live
+    directory = ctx.paths.session_dir(SID)
+    kinds = {"video/screen.mp4": "video", "actions.jsonl": "actions", "video/frames.jsonl": "frames",
+             "screenshots/index.jsonl": "shots_index"}
+    taken = Taken({kinds[n]: len(b) for n, b in raw.items() if n in kinds},
+                  {n.split("/")[-1]: len(b) for n, b in raw.items() if n.endswith(".png")})
+    stale = next(n for n in raw if n.endswith(".png"))
+    (directory / stale).write_bytes(raw[stale] + b"x")  # changed after the bundle took it: compared, kept
+    compared: list[str] = []
+    real = one_copy._held_by
+    monkeypatch.setattr(one_copy, "_held_by", lambda bundle, r: compared.append(r.path.name) or real(bundle, r))
+    remove_raw_files(zip_path, SessionFiles(directory), taken=taken)
+    assert set(raw_snapshot(directory)) == {stale}
+    assert compared == [stale.split("/")[-1]]  # everything else by its size alone
+    assert [m for m in _warnings(caplog) if "it is kept" in m] == [f"{directory / stale} is not in {zip_path.name} "
+                                                                    "as it is on disk; it is kept"]
 
 
 def test_jsonl_lines_are_compared_as_records_not_bytes(ctx: Context, live: tuple[Path, dict[str, bytes]]) -> None:

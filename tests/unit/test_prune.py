@@ -89,6 +89,26 @@ def test_a_session_that_changed_since_it_was_measured_is_skipped(ctx: Context) -
     assert ctx.sessions.item("s1").localCopy
 
 
+def test_a_session_whose_export_is_still_finishing_is_left_for_the_next_run(ctx: Context) -> None:
+    """Uploaded while it recorded, an upload can be verified while the recorder still removes the raw
+    files its bundle took (the recorder holds .recording.lock until then); keepUploadedDays=0 must not
+    remove the same files under it (issue 24: warnings about files that were gone)."""
+    from traycap.bundle.raw import RecordingLock
+
+    _session(ctx, "s1", UploadStatus.DONE, uploaded_days_ago=0)
+    save_settings(ctx.paths.settings, AppSettings(keepUploadedDays=0))
+    lock = RecordingLock(ctx.paths.session_dir("s1") / ".recording.lock")
+    assert lock.acquire()
+    try:
+        report = RetentionRunner(ctx).run()
+        assert report is not None and report.removed == () and "still finishing" in report.skipped["s1"]
+        assert ctx.sessions.item("s1").localCopy
+    finally:
+        lock.release(remove=True)
+    report = RetentionRunner(ctx).run()
+    assert report is not None and [r.deletion.sessionId for r in report.removed] == ["s1"]
+
+
 def test_the_runner_runs_hourly_on_the_injected_clock_and_after_each_verified_upload(
     ctx: Context, clock: FakeClock
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,8 @@ def _names(zip_path: Path) -> list[str]:
         return z.namelist()
 
 
-def test_a_live_recording_writes_its_format_2_zip_while_recording(live_ctx: Context, tmp_path: Path) -> None:
+def test_a_live_recording_writes_its_format_2_zip_while_recording(live_ctx: Context, tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
     sink, events, inputs = RecordingSink(), [], NullInput()
     ctl = _controller(live_ctx, sink, events, inputs)
     sid = ctl.start()
@@ -83,9 +85,10 @@ def test_a_live_recording_writes_its_format_2_zip_while_recording(live_ctx: Cont
         assert bundle.format == 2 and len(model.frames) == frames and len(model.actions) == len(actions)
         assert model.video == tuple(n for n in names if n.startswith(layout.VIDEO_SEGMENTS))
         assert bundle.video_ranges() is not None
-    # One copy on disk: the raw files the zip holds are gone.
+    # One copy on disk: the raw files the zip holds are gone, and nothing was said about them (issue 24).
     assert not (directory / "video" / "screen.mp4").exists() and not (directory / "actions.jsonl").exists()
     assert not list((directory / "screenshots").glob("*.png")) if (directory / "screenshots").exists() else True
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_a_broken_bundler_leaves_the_recording_alone_and_stop_exports_format_1(

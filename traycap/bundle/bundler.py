@@ -333,8 +333,8 @@ class Bundler:
         cur = self._cur
         sizes = {"video": cur[K_VIDEO], "actions": cur["actions"], "frames": cur["frames"],
                  "shots_index": cur["shotsIndex"]}
-        shots = frozenset(n[len(layout.SHOTS_PREFIX):] for n in self._names
-                          if n.startswith(layout.SHOTS_PREFIX) and "/" not in n[len(layout.SHOTS_PREFIX):])
+        shots = {n[len(layout.SHOTS_PREFIX):]: size for n, size in self.zf.sizes().items()
+                 if n.startswith(layout.SHOTS_PREFIX) and "/" not in n[len(layout.SHOTS_PREFIX):]}
         return Taken({k: int(v) for k, v in sizes.items()}, shots)
 
     # --- the thread ---------------------------------------------------------

@@ -532,6 +532,10 @@ class LiveZip:
     def names(self) -> list[str]:
         return [zi.filename for zi in self._infos]
 
+    def sizes(self) -> dict[str, int]:
+        """Each committed entry's uncompressed size, by name."""
+        return {zi.filename: zi.file_size for zi in self._infos}
+
     @property
     def final(self) -> Final | None:
         return self._final

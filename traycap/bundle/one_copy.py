@@ -81,15 +81,16 @@ class RawFile:
 @dataclass(frozen=True)
 class Taken:
     """What a live bundle's writer copied into its zip: for each raw file kind ("video", "actions",
-    "frames", "shots_index"), the bytes from its start; and the screenshot files taken whole."""
+    "frames", "shots_index"), the bytes from its start; and each screenshot taken whole, by name,
+    with its size. A raw file of that size now holds those bytes: the recorder only appends to
+    the first four and writes each PNG once, under a new name."""
 
     sizes: dict[str, int] = field(default_factory=dict)
-    shots: frozenset[str] = frozenset()
+    shots: dict[str, int] = field(default_factory=dict)
 
     def holds(self, raw: RawFile, size: int) -> bool:
-        if raw.kind == "shot":
-            return raw.path.name in self.shots
-        return raw.kind in self.sizes and self.sizes[raw.kind] == size
+        taken = self.shots.get(raw.path.name) if raw.kind == "shot" else self.sizes.get(raw.kind)
+        return taken == size
 
 
 class _Gone(Exception):
