@@ -18,6 +18,7 @@ from traycap.context import Context, make_context
 from traycap.errors import TraycapError
 from traycap.osutil.private import is_private, set_private_umask, tighten_tree
 from traycap.paths import Paths
+from traycap.storage.config_store import MAX_LINK_EXPIRY_S
 
 # command name -> "module:function"; each function is (args, ctx) -> exit code
 _HANDLERS: dict[str, str] = {
@@ -41,24 +42,41 @@ _HANDLERS: dict[str, str] = {
 }
 
 
+def _number(text: str, kind: type[int] | type[float]) -> int | float:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a {'whole number' if kind is int else 'number'}") from None
+
+
 def _positive_float(text: str) -> float:
-    value = float(text)
+    value = float(_number(text, float))
     if value <= 0:
         raise argparse.ArgumentTypeError("must be greater than 0")
     return value
 
 
 def _non_negative_int(text: str) -> int:
-    value = int(text)
+    value = int(_number(text, int))
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 (all monitors) or more")
     return value
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    value = int(_number(text, int))
     if value <= 0:
         raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def _link_seconds(text: str) -> int:
+    """--expires: an argument error says what the argument may be (not an upload's hint)."""
+    value = _positive_int(text)
+    if value > MAX_LINK_EXPIRY_S:
+        raise argparse.ArgumentTypeError(f"a share link can last 1 to {MAX_LINK_EXPIRY_S} seconds (7 days, S3's "
+                                         f"limit), not {value}")
     return value
 
 
@@ -106,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     link = sub.add_parser("link", help="print a presigned GET URL of an uploaded session")
     link.add_argument("session_id", metavar="ID")
-    link.add_argument("--expires", type=_positive_int, default=None, metavar="S", help="seconds (default 7 days)")
+    link.add_argument("--expires", type=_link_seconds, default=None, metavar="S",
+                      help=f"seconds, 1 to {MAX_LINK_EXPIRY_S} (default: linkExpiresS, 7 days)")
 
     prune = sub.add_parser("prune", help="delete local copies of uploaded sessions now (retention rules)")
     prune.add_argument("--dry-run", action="store_true", help="only print what would be removed")

@@ -3,7 +3,7 @@
 ; Build on Windows, from the repository root:
 ;   py -m pip install -e .[installer]
 ;   pyinstaller --noconfirm installer\traycap.spec          -> dist\traycap\traycap.exe + traycapw.exe
-;   iscc installer\windows\traycap.iss                      -> dist\installer\traycap-setup-0.1.0.exe
+;   iscc installer\windows\traycap.iss                      -> dist\installer\traycap-setup-<version>.exe
 ;
 ; What goes where:
 ;   program    %LOCALAPPDATA%\Programs\traycap\             replaced on upgrade
@@ -13,9 +13,11 @@
 ; uninstalling runs `traycap autostart off`, which removes it and the Run-key entry.
 
 #define AppName "traycap"
-#define AppVersion "0.1.0"
 #define AppExe "traycapw.exe"
 #define CliExe "traycap.exe"
+; The version is traycap's one version (traycap/__init__.py), which traycap.spec writes into the
+; executables' version resource: read back from the executable this installer ships.
+#define AppVersion GetStringFileInfo(AddBackslash(SourcePath) + "..\..\dist\traycap\" + CliExe, "ProductVersion")
 
 [Setup]
 AppId={{8C4F1D2E-5B7A-4E39-9C61-2F0D3A7B9E15}

@@ -106,3 +106,32 @@ def test_shell_scripts_parse() -> None:
         proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
         assert proc.returncode == 0, f"{script}: {proc.stderr}"
         assert script.stat().st_mode & 0o111, f"{script} is not executable"
+
+
+def test_the_version_has_one_source_that_the_installers_read() -> None:
+    """Issue 18: pyproject.toml and traycap/__init__.py each held a version (both 0.1.0 at v0.2); now the
+    second is the one place."""
+    import tomllib
+
+    from traycap import __version__
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "traycap.__version__"}
+    # The spec reads it as text (its _version function, run here on the real file) ...
+    spec = SPEC.read_text(encoding="utf-8")
+    tree = ast.parse(spec)
+    func = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_version")
+    scope: dict[str, object] = {"REPO": REPO, "re": re}
+    exec(compile(ast.Module(body=[func], type_ignores=[]), str(SPEC), "exec"), scope)  # noqa: S102
+    assert scope["_version"]() == __version__  # type: ignore[operator]
+    # ... and gives it to both executables (Windows version resource) and to the macOS app bundle,
+    assert spec.count('version=_windows_version_resource("traycap') == 2
+    assert 'info["CFBundleShortVersionString"] = info["CFBundleVersion"] = VERSION' in spec
+    info = plistlib.loads((MACOS / "Info-extra.plist").read_bytes())
+    assert "CFBundleVersion" not in info and "CFBundleShortVersionString" not in info
+    # ... and the Windows installer reads it back from the executable it ships: no version of its own.
+    text = ISS.read_text(encoding="utf-8")
+    assert re.search(r'^#define AppVersion GetStringFileInfo\(AddBackslash\(SourcePath\) \+ '
+                     r'"\.\.\\\.\.\\dist\\traycap\\" \+ CliExe, "ProductVersion"\)$', text, re.M)
+    assert not re.search(r"\d+\.\d+\.\d+", text)

@@ -22,8 +22,10 @@ import pytest
 
 from tests.support.display import XDisplay, xvfb
 from tests.support.s3servers import moto_server, rclone_server
+from tests.support.sessions import write_config
 from tests.support.waiting import wait_until
 from traycap.models import MIB, UploadConfig
+from traycap.paths import Paths
 from traycap.storage.atomic import read_json
 from traycap.ui.settings import check_connection
 
@@ -131,6 +133,34 @@ def test_fill_validate_test_connection_and_save(display: XDisplay, tmp_path: Pat
         settings = json.loads((home / "app-settings.json").read_text())
         assert settings["fps"] == 12 and settings["hotkey"] == "<ctrl>+<shift>+r"
         assert s3.secret_key not in (dialog.proc.stdout.read().decode() if dialog.proc.stdout else "")
+
+
+@pytest.mark.x11
+def test_record_shortcut_takes_the_next_key_combination(display: XDisplay, tmp_path: Path, home: Path) -> None:
+    """Issue 18: the hotkey field wanted pynput syntax; now it shows "Ctrl+Shift+R", and "Record shortcut"
+    listens for the next combination pressed (a modifier alone waits for the key, Esc keeps the old one)."""
+    write_config(Paths(root=home, logs=home / "logs"))  # upload settings that Save accepts as they are
+    dialog = Dialog(display, home, tmp_path)
+    try:
+        assert dialog.state()["values"]["hotkey"] == "Ctrl+Shift+R"  # as people write it, not <ctrl>+<shift>+r
+        dialog.press("recordShortcut", "Press the new start/stop shortcut")
+        display.run("xdotool", "key", "Escape")
+        wait_until("the old shortcut kept", lambda: "unchanged" in dialog.state()["status"], 10)
+        assert dialog.state()["values"]["hotkey"] == "Ctrl+Shift+R"
+        dialog.press("recordShortcut", "Press the new start/stop shortcut")
+        # Modifiers first, as hands do. (Not Ctrl+Alt+F1..F12: the X server keeps those for switching consoles.)
+        display.run("xdotool", "keydown", "ctrl", "keydown", "alt")
+        display.run("xdotool", "key", "p")
+        display.run("xdotool", "keyup", "alt", "keyup", "ctrl")
+        state = wait_until("the new shortcut in the field", lambda: (s := dialog.state()) and
+                           s["values"]["hotkey"] == "Ctrl+Alt+P" and s, 10)
+        assert state["status"] == "Shortcut Ctrl+Alt+P: Save keeps it."
+        display.screenshot(str(tmp_path / "settings-shortcut.png"))
+        dialog.click("save")
+        assert dialog.proc.wait(timeout=15) == 0
+    finally:
+        dialog.close()
+    assert json.loads((home / "app-settings.json").read_text())["hotkey"] == "<ctrl>+<alt>+p"
 
 
 @pytest.mark.s3

@@ -66,7 +66,7 @@ ROWS: dict[str, Row] = {
     "traycap.osutil": _row(),
     "traycap.osutil.locks": _row(owns="fcntl msvcrt"),
     # storage
-    "traycap.storage": _row("clock errors logs models osutil paths storage.keyring_store"),
+    "traycap.storage": _row("clock errors format logs models osutil paths storage.keyring_store"),
     "traycap.storage.keyring_store": _row("errors", "keyring"),
     "traycap.context": _row("clock models paths storage"),
     # media: pixels, video and the bundle file format
@@ -92,7 +92,7 @@ ROWS: dict[str, Row] = {
     "traycap.upload": _row("byte_window cancel clock context errors logs models osutil paths storage "
                            "upload.s3.client"),
     "traycap.upload.s3.client": _row("errors models upload", "boto3 botocore"),
-    "traycap.recorder": _row("traycap bundle clock context errors media models osutil paths storage "
+    "traycap.recorder": _row("traycap bundle clock context errors format media models osutil paths storage "
                              "recorder.api recorder.inputs"),
     "traycap.recorder.api": _row("models"),
     "traycap.recorder.controller": _row("bundle clock context errors media models storage recorder recorder.api "
@@ -111,14 +111,14 @@ ROWS: dict[str, Row] = {
     "traycap.ui.tray": _row("errors ui.icons ui.menu", "pystray gi"),
     "traycap.ui.icons": _row("ui.menu", "PIL"),
     "traycap.ui.notify": _row("format", "plyer"),
-    "traycap.ui.settings_form": _row("models storage"),
+    "traycap.ui.settings_form": _row("format models storage"),
     "traycap.ui.settings": _row("context errors logs models storage upload ui.settings_form", "tkinter"),
     # composition
     "traycap.sharing": _row("clock context errors models recorder upload"),
     "traycap.tray": _row("context errors format logs models osutil recorder sharing storage ui upload"),
     "traycap.commands": _row("autostart bundle context errors format media models osutil recorder sharing "
                              "storage ui upload viewer"),
-    "traycap.cli": _row("traycap commands context errors logs osutil paths tray"),
+    "traycap.cli": _row("traycap commands context errors logs osutil paths storage tray"),
     "traycap.__main__": _row("cli"),
 }
 

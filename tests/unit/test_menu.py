@@ -16,7 +16,6 @@ from traycap.ui.menu import (
     RecordingMode,
     build_menu,
     find_action,
-    hotkey_label,
     icon_spec,
     row_label,
     session_actions,
@@ -186,14 +185,6 @@ def test_icon_state_and_tooltip(view: AppView, state: IconState, progress: int, 
     spec = icon_spec(view)
     assert (spec.state, spec.progress) == (state, progress)
     assert tooltip(view) == text
-
-
-@pytest.mark.parametrize(
-    ("spec", "label"),
-    [("<ctrl>+<shift>+r", "Ctrl+Shift+R"), ("<alt>+<f9>", "Alt+F9"), ("<cmd>+<shift>+s", "Super+Shift+S")],
-)
-def test_hotkey_label(spec: str, label: str) -> None:
-    assert hotkey_label(spec, "linux") == label
 
 
 def test_session_actions_without_config_show_why_upload_is_disabled() -> None:

@@ -59,7 +59,8 @@ def test_parse_assignments_takes_only_its_files_keys() -> None:
 
 def test_app_settings_are_validated_as_a_whole_with_every_problem_at_once() -> None:
     settings, problems = check_settings_assignments(AppSettings(), {
-        "fps": "0", "monitor": "-1", "hotkey": "ctrl r", "screenshotIntervalS": "0.1", "linkExpiresS": "604801",
+        "fps": "0", "monitor": "-1", "hotkey": "ctrl+hyperdrive", "screenshotIntervalS": "0.1",
+        "linkExpiresS": "604801",
         "keystrokePrivacy": "none", "colour": "blue"})
     assert set(problems) == {"fps", "monitor", "hotkey", "screenshotIntervalS", "linkExpiresS", "colour"}
     assert problems["colour"].startswith("unknown setting (known: ")
@@ -72,3 +73,24 @@ def test_app_settings_are_validated_as_a_whole_with_every_problem_at_once() -> N
 def test_an_upload_key_is_not_an_app_setting() -> None:
     _, problems = check_settings_assignments(AppSettings(), {"bucket": "b"})
     assert problems == {"bucket": "not one of the app settings"}
+
+
+def test_a_list_setting_takes_the_comma_form_or_a_json_list() -> None:
+    """Issue 18: `config set 'excludedApps=["Vaultapp"]'` stored the pattern `["Vaultapp"]` literally."""
+    key = KEYS["excludedApps"]
+    assert parse_value(key, "KeePassXC, 1Password") == ["KeePassXC", "1Password"]
+    assert parse_value(key, '["Vaultapp"]') == ["Vaultapp"]
+    assert parse_value(key, '[" KeePassXC ", "*Private Browsing*"]') == ["KeePassXC", "*Private Browsing*"]
+    assert parse_value(key, "[]") == []
+    for bad in ('["Vaultapp"', "[1, 2]", '[["a"]]'):
+        with pytest.raises(ValueError, match=r"comma-separated \(excludedApps=KeePassXC,1Password\)"):
+            parse_value(key, bad)
+
+
+def test_the_hotkey_is_written_as_people_write_it_stored_as_one_form_shown_as_written() -> None:
+    settings, problems = check_settings_assignments(AppSettings(), {"hotkey": "Ctrl+Alt+F9"})
+    assert problems == {} and settings.hotkey == "<ctrl>+<alt>+<f9>"
+    assert display_value(settings.hotkey, "hotkey") == "Ctrl+Alt+F9"  # what `config show` prints
+    assert parse_value(KEYS["hotkey"], display_value(settings.hotkey, "hotkey")) == settings.hotkey
+    _, problems = check_settings_assignments(AppSettings(), {"hotkey": "R"})
+    assert "needs Ctrl, Alt or the system key" in problems["hotkey"]

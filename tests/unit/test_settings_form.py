@@ -41,7 +41,7 @@ def test_missing_bucket_is_an_inline_error_on_that_field() -> None:
 
 def test_bad_numbers_and_hotkey_are_reported_per_field() -> None:
     values = form_values(GOOD, AppSettings())
-    values.update(maxRetries="many", partSizeMiB="2", fps="0", screenshotIntervalS="x", hotkey="ctrl r",
+    values.update(maxRetries="many", partSizeMiB="2", fps="0", screenshotIntervalS="x", hotkey="ctrl+hyperdrive",
                   endpointUrl="minio:9000")
     config, settings, errors = parse_form(values, GOOD, AppSettings())
     assert config is None and settings is None
@@ -92,7 +92,7 @@ def test_a_change_made_elsewhere_updates_the_fields_the_user_did_not_edit() -> N
     current = {**shown, "region": "us-west-2", "fps": "12"}  # the user's unsaved edits
     incoming = form_values(GOOD.with_(bucket="other-bucket", region="eu-central-1"), AppSettings(fps=12, hotkey="<f9>"))
     merged, kept = merge_changed_elsewhere(current, shown, incoming)
-    assert merged["bucket"] == "other-bucket" and merged["hotkey"] == "<f9>"  # untouched: the new values
+    assert merged["bucket"] == "other-bucket" and merged["hotkey"] == "F9"  # untouched: the new values (as shown)
     assert merged["region"] == "us-west-2" and merged["fps"] == "12"  # edited: the user's text stays
     assert kept == ["region"]  # fps was edited to what the file now says anyway
 
@@ -136,3 +136,23 @@ def test_encryption_and_the_rate_cap_are_in_the_form_and_checked() -> None:
     values.update(sse="AES256", maxUploadMBps="fast")
     config, _settings, errors = parse_form(values, GOOD, AppSettings())
     assert config is None and set(errors) == {"sseKmsKeyId", "maxUploadMBps"}
+
+
+def test_a_key_press_reads_as_the_shortcut_it_makes() -> None:
+    """The dialog's "Record shortcut" (Tk's keysym and modifier state bits per windowing system)."""
+    from traycap.format import parse_hotkey
+    from traycap.ui.settings_form import shortcut_from_keypress
+
+    ctrl, shift, alt_x11, super_x11 = 0x4, 0x1, 0x8, 0x40
+    assert shortcut_from_keypress("R", ctrl | shift, "linux") == "Ctrl+Shift+R"
+    assert shortcut_from_keypress("F9", ctrl | alt_x11, "linux") == "Ctrl+Alt+F9"
+    assert shortcut_from_keypress("Prior", super_x11, "linux") == "Super+PageUp"
+    assert shortcut_from_keypress("F9", ctrl | 0x20000, "win32") == "Ctrl+Alt+F9"  # Alt is another bit on Windows
+    assert shortcut_from_keypress("r", 0x8 | 0x10, "darwin") == "Option+Cmd+R"
+    assert shortcut_from_keypress("minus", ctrl | alt_x11, "linux") == "Ctrl+Alt+-"
+    assert shortcut_from_keypress("Control_L", ctrl, "linux") is None  # a modifier alone: the key is still to come
+    assert shortcut_from_keypress("Shift_R", ctrl | shift, "linux") is None
+    assert shortcut_from_keypress("Escape", 0, "linux") == "Esc"  # the dialog keeps the old shortcut
+    # What the field shows is what Save stores, through the same parser as a typed shortcut.
+    assert parse_hotkey("Option+Cmd+R") == "<alt>+<cmd>+r"
+    assert parse_hotkey(shortcut_from_keypress("minus", ctrl | alt_x11, "linux") or "") == "<ctrl>+<alt>+-"

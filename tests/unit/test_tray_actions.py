@@ -1,4 +1,4 @@
-"""The tray app's action dispatcher (traycap/app_actions.py).
+"""The tray app's action dispatcher (traycap/tray/actions.py).
 
 View: the app starts `traycap view ID` through its parts (no browser here)."""
 
@@ -55,3 +55,21 @@ def test_view_starts_the_viewer_for_that_session(ctx: Context) -> None:
     app.dispatch.perform(item.action)
     assert launched == [(str(ctx.paths.root), "s-view")]
     assert item.action.kind is ActionKind.VIEW
+
+
+def test_the_hotkey_does_nothing_while_the_settings_window_is_open(ctx: Context) -> None:
+    """The dialog's "Record shortcut" listens for a combination: pressing the current one there must
+    not start a recording in the tray."""
+    from tests.support.fake_app_parts import Harness
+
+    open_window = _Process()  # poll() None: still open
+    h = Harness(ctx)
+    h.parts.launch_settings = lambda c: open_window
+    h.app.startup()
+    h.do("open_settings")
+    h.hotkeys[-1].callback()
+    assert h.app.actions.drain() and h.recorder is not None and h.recorder.count == 0
+    open_window.poll = lambda: 0  # type: ignore[method-assign]  # the window closed
+    h.hotkeys[-1].callback()
+    assert h.app.actions.drain() and h.recorder.count == 1
+    h.app.actions.close()

@@ -64,7 +64,7 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
                                    (ctx.paths.settings, SettingsFile.APP, app)):
             print(f"# {path}{'' if path.exists() else ' (not written yet: defaults)'}")
             for key in keys_of(file):
-                print(f"{key.name} = {display_value(values.get(key.name))}")
+                print(f"{key.name} = {display_value(values.get(key.name), key.name)}")
             if file is SettingsFile.UPLOAD and location is not None:
                 print(f"secret stored in: {location}")
     if stored is None:

@@ -22,7 +22,7 @@ from typing import TextIO
 
 from traycap.commands.common import EXIT_FAIL, EXIT_OK, fail
 from traycap.context import Context
-from traycap.errors import CorruptFile, TraycapError
+from traycap.errors import CorruptFile, IllegalTransition, TraycapError
 from traycap.format import human_size
 from traycap.models import UploadConfig, UploadProgress, UploadState, UploadStatus
 from traycap.osutil import signals
@@ -264,9 +264,27 @@ def run_retry(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def _nothing_to_cancel(session_id: str, state: UploadState | None) -> str:
+    """Why a session has no upload to cancel, in one sentence with what to do instead."""
+    status = state.status if state is not None else UploadStatus.NOT_UPLOADED
+    if status is UploadStatus.DONE:
+        return (f"{session_id} is already uploaded, so there is nothing to cancel "
+                f"(`traycap link {session_id}` prints its link)")
+    if status is UploadStatus.FAILED:
+        return f"{session_id}'s upload failed, so there is nothing to cancel (`traycap retry {session_id}` tries again)"
+    return f"{session_id} is not queued, so there is nothing to cancel"
+
+
 def run_cancel(args: argparse.Namespace, ctx: Context) -> int:
     lock = QueueLock(ctx.paths)
-    before, after = request_cancel(ctx, args.session_id)
+    try:
+        before, after = request_cancel(ctx, args.session_id)
+    except IllegalTransition:
+        try:
+            state = ctx.states.read(args.session_id)
+        except CorruptFile:
+            state = None
+        return fail(_nothing_to_cancel(args.session_id, state))
     owner_running = not lock.try_acquire()
     try:
         # An upload running in the queue process is aborted there (it sees the

@@ -1,9 +1,11 @@
-"""The global start/stop hotkey (pynput syntax, e.g. "<ctrl>+<shift>+r"), via the input adapter."""
+"""The global start/stop hotkey, via the input adapter: pynput syntax ("<ctrl>+<shift>+r"); a combination
+written as people write it ("Ctrl+Shift+R", in a hand-edited settings file) is read as that."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from traycap.format import parse_hotkey
 from traycap.recorder.inputs import GlobalHotkey, check_hotkey
 
 DEFAULT_HOTKEY = "<ctrl>+<shift>+r"
@@ -20,7 +22,10 @@ class HotkeyListener:
     """
 
     def __init__(self, hotkey: str = DEFAULT_HOTKEY, callback: Callable[[], None] | None = None) -> None:
-        self.hotkey = hotkey
+        try:
+            self.hotkey = parse_hotkey(hotkey)
+        except ValueError:
+            self.hotkey = hotkey  # start() says what pynput makes of it
         self._callback = callback or (lambda: None)
         self._impl: GlobalHotkey | None = None
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from traycap.errors import ConfigInvalid, ConfigMissing, CorruptFile, SecretStoreError, SecretUnreachable
+from traycap.format import parse_hotkey
 from traycap.logs import register_secret
 from traycap.models import MIN_PART_SIZE, AppSettings, UploadConfig
 from traycap.storage.atomic import read_json, write_json_atomic
@@ -33,7 +34,6 @@ _CONFIG_HINT = "fix or delete that file, then run `traycap config set KEY=VALUE 
 _SETTINGS_HINT = "fix or delete that file to go back to the default settings; sessions are unaffected"
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 _REGION_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{0,40}$")
-HOTKEY_RE = re.compile(r"^(<[a-z0-9_]+>\+)*(<[a-z0-9_]+>|[a-z0-9])$")
 MAX_FPS = 60
 MIN_SCREENSHOT_INTERVAL_S = 0.5
 MAX_SCREENSHOT_INTERVAL_S = 3600.0
@@ -294,8 +294,10 @@ def _assign(current: _Settings, file: SettingsFile, assignments: dict[str, str])
 def validate_settings(settings: AppSettings) -> dict[str, str]:
     """One readable message per bad app setting; empty when all are usable."""
     problems: dict[str, str] = {}
-    if not HOTKEY_RE.fullmatch(settings.hotkey):
-        problems["hotkey"] = "write it like <ctrl>+<shift>+r (pynput syntax, lower case)"
+    try:
+        parse_hotkey(settings.hotkey)
+    except ValueError as exc:
+        problems["hotkey"] = str(exc)
     if not 1 <= settings.fps <= MAX_FPS:
         problems["fps"] = f"must be a whole number from 1 to {MAX_FPS}"
     if settings.monitor < 0:

@@ -10,13 +10,17 @@ table follows the dataclasses. Values are parsed by the field's type:
     str             as written
     X | None        as X; an empty value clears it (None)
     an Enum         one of its values (keystrokePrivacy=no_text)
-    tuple/list[str] comma-separated (excludedApps=Slack,zoom); empty = none
+    tuple/list[str] comma-separated (excludedApps=Slack,zoom), or a JSON list
+                    (excludedApps=["Slack","zoom"]); empty = none
+    hotkey          a key combination as people write it (Ctrl+Shift+R), stored as pynput
+                    writes it (<ctrl>+<shift>+r) and shown as people write it
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import re
 import types
 import typing
@@ -24,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from traycap.format import hotkey_label, parse_hotkey
 from traycap.models import AppSettings, UploadConfig
 
 
@@ -100,8 +105,30 @@ def _parse_float(text: str) -> float:
 _SCALARS: dict[Any, Callable[[str], Any]] = {bool: _parse_bool, int: _parse_int, float: _parse_float, str: str}
 
 
+def _parse_list(name: str, text: str) -> list[str]:
+    """Comma-separated, or a JSON list of strings (what `config show --json` prints)."""
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            items = json.loads(stripped)
+        except json.JSONDecodeError:
+            items = None
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ValueError(f"write the list comma-separated ({name}=KeePassXC,1Password) or as a JSON list "
+                             f"of names ({name}=[\"KeePassXC\",\"1Password\"])")
+        return [i.strip() for i in items if i.strip()]
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+# Settings a person writes in their own way: parsed to the one form the file keeps.
+_SPECIAL: dict[str, Callable[[str], Any]] = {"hotkey": parse_hotkey}
+_SHOWN: dict[str, Callable[[Any], str]] = {"hotkey": hotkey_label}
+
+
 def parse_value(key: SettingKey, text: str) -> Any:
     """The value `text` means for `key`, as JSON would hold it; ValueError with a readable reason."""
+    if key.name in _SPECIAL:
+        return _SPECIAL[key.name](text)
     kind, optional = _optional(key.kind)
     if optional and not text.strip():
         return None
@@ -113,12 +140,14 @@ def parse_value(key: SettingKey, text: str) -> Any:
             raise ValueError(f"must be one of {', '.join(choices)}")
         return text.strip()
     if typing.get_origin(kind) in (tuple, list) and typing.get_args(kind)[:1] == (str,):
-        return [part.strip() for part in text.split(",") if part.strip()]
+        return _parse_list(key.name, text)
     raise TypeError(f"setting {key.name!r} has a type `config set` cannot parse: {key.kind!r}")
 
 
-def display_value(value: Any) -> str:
+def display_value(value: Any, name: str = "") -> str:
     """A JSON value as `config show` prints it (what `config set` would take back)."""
+    if name in _SHOWN and value is not None:
+        return _SHOWN[name](value)
     if value is None:
         return ""
     if isinstance(value, bool):

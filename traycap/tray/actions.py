@@ -54,6 +54,12 @@ class ActionDispatcher:
         self.runner.post(action.id, lambda: self.perform(action), lane=lane)
 
     def hotkey_pressed(self) -> None:
+        settings = self._settings_proc
+        if settings is not None and settings.poll() is None:
+            # The settings window may be listening for a new shortcut ("Record shortcut"): pressing
+            # the current one there must not start a recording.
+            log.info("hotkey pressed while the settings window is open: ignored")
+            return
         if self._model.mode is RecordingMode.STOPPING:
             # A second press while the export runs would otherwise start a new recording right after it.
             log.info("hotkey pressed while the recording is being exported: ignored")

@@ -14,10 +14,11 @@ import threading
 
 from traycap.context import Context
 from traycap.errors import TraycapError
+from traycap.format import hotkey_label
 from traycap.models import AppSettings, UploadConfig, UploadProgress, UploadStatus
 from traycap.recorder.api import RecorderState
 from traycap.ui import notify
-from traycap.ui.menu import RECENT_LIMIT, AppView, RecordingMode, hotkey_label
+from traycap.ui.menu import RECENT_LIMIT, AppView, RecordingMode
 from traycap.ui.session_cache import SessionCache
 from traycap.upload.pause import uploads_paused
 

@@ -8,7 +8,6 @@ renders those with pystray. Tests drive these functions directly.
 from __future__ import annotations
 
 import enum
-import sys
 from dataclasses import dataclass
 
 from traycap.format import human_duration, human_size, local_time, status_text
@@ -105,26 +104,6 @@ class AppView:
     storage_problem: str | None = None  # sessions not uploaded fill the local disk budget, low disk
     ready: bool = True  # start-up (recovery, restore) finished
     uploads_paused: bool = False  # `traycap pause-uploads` or the menu; kept across restarts
-
-
-# What each OS calls pynput's <cmd> and <alt> keys on its keyboards and in its menus.
-_SYSTEM_KEY = {"win32": "Win", "darwin": "Cmd"}
-_ALT_KEY = {"darwin": "Option"}
-
-
-def hotkey_label(spec: str, platform: str = sys.platform) -> str:
-    """pynput's "<ctrl>+<shift>+r" as a person of this OS writes it: "Ctrl+Shift+R" (Win+Alt+R, Cmd+Option+R)."""
-    system = _SYSTEM_KEY.get(platform, "Super")
-    names = {"ctrl": "Ctrl", "shift": "Shift", "alt": _ALT_KEY.get(platform, "Alt"),
-             "cmd": system, "super": system, "win": system}
-    parts = []
-    for raw in spec.split("+"):
-        key = raw.strip().strip("<>").lower()
-        if not key:
-            continue
-        base = key.split("_")[0]  # ctrl_l -> ctrl
-        parts.append(names.get(base, key.upper() if len(key) == 1 else key.capitalize()))
-    return "+".join(parts)
 
 
 def row_label(item: SessionListItem) -> str:

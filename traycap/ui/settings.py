@@ -42,6 +42,7 @@ from traycap.ui.settings_form import (
     form_values,
     merge_changed_elsewhere,
     parse_form,
+    shortcut_from_keypress,
 )
 
 log = logging.getLogger(__name__)
@@ -157,14 +158,55 @@ class SettingsDialog:
             var = tk.StringVar(value=str(value))
             if f.kind == "choice":
                 widget = ttk.Combobox(frame, textvariable=var, values=list(f.choices), state="readonly", width=36)
+            elif f.key == "hotkey":
+                widget = self._shortcut_field(frame, row, var)
             else:
                 widget = ttk.Entry(frame, textvariable=var, width=38, show="•" if f.kind == "secret" else "")
-            widget.grid(row=row, column=1, sticky="ew", pady=2)
+            if f.key != "hotkey":
+                widget.grid(row=row, column=1, sticky="ew", pady=2)
         error = ttk.Label(frame, text=f.hint, style="Hint.TLabel", wraplength=300)
         error.grid(row=row, column=2, sticky="w", padx=(8, 0))
         self.vars[f.key] = var
         self.widgets[f.key] = widget
         self.error_labels[f.key] = error
+
+    def _shortcut_field(self, frame: ttk.Frame, row: int, var: tk.StringVar) -> ttk.Entry:
+        """The shortcut's entry, and beside it "Record shortcut": the next key combination pressed fills it."""
+        box = ttk.Frame(frame)
+        box.grid(row=row, column=1, sticky="ew", pady=2)
+        entry = ttk.Entry(box, textvariable=var, width=22)
+        entry.pack(side="left", fill="x", expand=True)
+        self.record_button = ttk.Button(box, text="Record shortcut", command=self.record_shortcut)
+        self.record_button.pack(side="left", padx=(6, 0))
+        self.record_button.bind("<KeyPress>", self._shortcut_key)
+        self.widgets["recordShortcut"] = self.record_button
+        self._recording_shortcut = False
+        return entry
+
+    def record_shortcut(self) -> None:
+        """Listen for the next key combination (the button holds the keyboard focus meanwhile)."""
+        self._recording_shortcut = True
+        self.record_button.configure(text="Press the keys…")
+        self.record_button.focus_set()
+        self.set_status("Press the new start/stop shortcut, for example Ctrl+Shift+R (Esc keeps the old one).")
+
+    def _shortcut_key(self, event: tk.Event[Any]) -> str | None:
+        if not self._recording_shortcut:
+            return None  # space or Enter on the button press it, as usual
+        text = shortcut_from_keypress(str(event.keysym), int(event.state))
+        if text is None:
+            return "break"  # a modifier alone: wait for the key
+        self._recording_shortcut = False
+        self.record_button.configure(text="Record shortcut")
+        if text == "Esc":
+            self.set_status("The shortcut is unchanged.")
+        else:
+            self.set_value("hotkey", text)
+            _config, _settings, errors = parse_form(self.values(), self.base_config, self.base_settings)
+            problem = errors.get("hotkey")
+            self.set_status(f"{text} cannot be the shortcut: {problem}." if problem else
+                            f"Shortcut {text}: Save keeps it.", error=problem is not None)
+        return "break"  # the key press is the shortcut, not a click of the button
 
     def _sync_live_box(self) -> None:
         box = self.widgets["uploadWhileRecording"]
@@ -305,7 +347,7 @@ class SettingsDialog:
                 **self._tab_boxes(),
             },
             "page": self.selected_page(),
-            "pageOf": {f.key: f.page for f in FIELDS},
+            "pageOf": {**{f.key: f.page for f in FIELDS}, "recordShortcut": FIELD_BY_KEY["hotkey"].page},
         }
         write_json_atomic(self.state_path, state)
 

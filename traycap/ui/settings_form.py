@@ -6,9 +6,11 @@ widgets and these functions; tests drive them without Tk.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
+from traycap.format import MODIFIER_ORDER, hotkey_label
 from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
 from traycap.storage.config_store import SSE_MODES, check_assignments, check_settings_assignments
 
@@ -48,7 +50,7 @@ FIELDS: tuple[Field, ...] = (
     Field("autoUpload", "Upload automatically after a recording stops", "bool", "config"),
     Field("uploadWhileRecording", "Upload while recording (the link is ready moments after Stop)", "bool",
           "config", hint="with automatic upload"),
-    Field("hotkey", "Hotkey", "text", "settings", hint="pynput syntax: <ctrl>+<shift>+r"),
+    Field("hotkey", "Start/stop shortcut", "text", "settings", hint="for example Ctrl+Shift+R"),
     Field("fps", "Frames per second", "int", "settings"),
     Field("screenshotIntervalS", "Screenshot every (seconds)", "text", "settings"),
     Field("keystrokePrivacy", "Keystrokes", "choice", "settings", tuple(k.value for k in KeystrokePrivacy),
@@ -96,7 +98,7 @@ def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str,
         "sseKmsKeyId": c.sseKmsKeyId or "",
         "autoUpload": c.autoUpload,
         "uploadWhileRecording": c.uploadWhileRecording,
-        "hotkey": settings.hotkey,
+        "hotkey": hotkey_label(settings.hotkey),
         "fps": str(settings.fps),
         "screenshotIntervalS": f"{settings.screenshotIntervalS:g}",
         "keystrokePrivacy": settings.keystrokePrivacy.value,
@@ -145,7 +147,7 @@ def parse_form(
 
     settings: AppSettings | None
     settings, settings_errors = check_settings_assignments(base_settings, {
-        "hotkey": text.get("hotkey", "").lower(),
+        "hotkey": text.get("hotkey", ""),
         "fps": text.get("fps", ""),
         "screenshotIntervalS": text.get("screenshotIntervalS", ""),
         "keystrokePrivacy": text.get("keystrokePrivacy", ""),
@@ -173,3 +175,36 @@ def merge_changed_elsewhere(current: dict[str, Any], shown: dict[str, Any],
             if mine != new:
                 kept.append(key)
     return merged, kept
+
+
+# --- the "Record shortcut" button: a key press as the field shows it -------------------------------
+# Tk's event.state bits for the modifiers held, per windowing system (Tk's own docs and tk.tcl).
+_STATE_BITS = {
+    "x11": ((0x4, "ctrl"), (0x1, "shift"), (0x8, "alt"), (0x40, "cmd")),
+    "win32": ((0x4, "ctrl"), (0x1, "shift"), (0x20000, "alt"), (0x40, "cmd")),
+    "darwin": ((0x4, "ctrl"), (0x1, "shift"), (0x10, "alt"), (0x8, "cmd")),
+}
+_MODIFIER_KEYSYMS = frozenset({
+    "Shift_L", "Shift_R", "Control_L", "Control_R", "Alt_L", "Alt_R", "Meta_L", "Meta_R", "Super_L", "Super_R",
+    "Hyper_L", "Hyper_R", "ISO_Level3_Shift", "Mode_switch", "Caps_Lock", "Num_Lock", "Win_L", "Win_R",
+    "Option_L", "Option_R", "Command",
+})
+# Tk keysyms -> pynput's key names (the rest of the named keys are the same, in lower case).
+_KEYSYMS = {"Return": "enter", "Escape": "esc", "Prior": "page_up", "Next": "page_down", "BackSpace": "backspace",
+            "Print": "print_screen", "KP_Enter": "enter", "minus": "-", "equal": "=", "comma": ",", "period": ".",
+            "slash": "/", "backslash": "\\", "semicolon": ";", "apostrophe": "'", "grave": "`",
+            "bracketleft": "[", "bracketright": "]"}
+
+
+def shortcut_from_keypress(keysym: str, state: int, platform: str = sys.platform) -> str | None:
+    """The combination a key press makes, as the hotkey field shows it ("Ctrl+Alt+F9"); None while only
+    modifiers are held (the dialog waits for the key). Whether it can be a shortcut is checked on Save
+    (parse_form), like a typed one."""
+    if keysym in _MODIFIER_KEYSYMS:
+        return None
+    bits = _STATE_BITS.get(platform, _STATE_BITS["x11"])
+    mods = [name for bit, name in bits if state & bit]
+    name = _KEYSYMS.get(keysym, keysym)
+    key = name.lower() if len(name) == 1 else f"<{name.lower()}>"
+    ordered = [f"<{m}>" for m in MODIFIER_ORDER if m in mods]
+    return hotkey_label("+".join([*ordered, key]), platform)
