@@ -24,12 +24,13 @@ from typing import Any
 
 from tests.support.synthetic_session import Synthetic, frame_image
 from traycap.bundle import bundler as bundler_mod
-from traycap.bundle.bundler import Bundler, finish_live, journal_path, live_zip_path, mp4_boxes_in
+from traycap.bundle.bundler import Bundler, finish_live, journal_path, live_zip_path
 from traycap.bundle.livezip import LiveZip
 from traycap.bundle.raw import SessionFiles
 from traycap.clock import FakeClock
 from traycap.context import make_context
-from traycap.media.video import encode_png
+from traycap.media.images import encode_png
+from traycap.media.mp4 import boxes_in
 from traycap.models import SessionMeta
 from traycap.paths import Paths
 
@@ -43,7 +44,7 @@ def main() -> int:
                         help="draw preview.jpg by decoding the video at Stop (as format 1) instead of from kept frames")
     args = parser.parse_args()
     data = args.video.read_bytes()
-    boxes = mp4_boxes_in(data, closed=True)
+    boxes = boxes_in(data, closed=True)
     moov = next(b for b in boxes if b.type == "moov")
     moofs = [b for b in boxes if b.type == "moof"]
     width, height = 1920, 1080
@@ -113,23 +114,15 @@ def main() -> int:
         bundler_mod._preview = timed_preview  # type: ignore[assignment]
         if args.decode_preview:
             b.thumbs = None
-        told: dict[str, float] = {}
-
-        class Sink:
-            def committed(self, size: int) -> None: ...
-
-            def finished(self, size: int, sha256: str) -> None:
-                told["finished"] = time.perf_counter()
-
-            def abandon(self) -> None: ...
-
         t0 = time.perf_counter()
-        done = finish_live(ctx, sid, b, Sink())
+        done = finish_live(ctx, sid, b)  # the recorder tells its sink the size and SHA-256 at this point
+        finished = time.perf_counter()
+        done.remove_raw_files()
         total = time.perf_counter() - t0
-        print(f"Stop tail: sink.finished after {(told['finished'] - t0) * 1000:.0f} ms "
+        print(f"Stop tail: zip final and exported after {(finished - t0) * 1000:.0f} ms "
               f"(preview.jpg {timings.get('preview', 0) * 1000:.0f} ms); "
-              f"all done (raw files checked and removed) after {total * 1000:.0f} ms; "
-              f"zip {done.fileSizeBytes / 1e6:.1f} MB, {len(zf.names)} entries")
+              f"all done (raw files removed, as the bundle took them) after {total * 1000:.0f} ms; "
+              f"zip {(done.meta.fileSizeBytes or 0) / 1e6:.1f} MB, {len(zf.names)} entries")
     return 0
 
 
