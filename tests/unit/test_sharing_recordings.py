@@ -23,7 +23,7 @@ from traycap.sharing.policy import CANCELLED_LIVE, QUEUED, UPLOADING_LIVE
 from traycap.sharing.recordings import Sharing
 from traycap.sharing.requests import UploadRequests
 from traycap.storage.config_store import save_config
-from traycap.upload.live import LiveEngine
+from traycap.upload.live import LiveEngine, LiveUpload
 from traycap.upload.requests import request_cancel
 from traycap.upload.s3 import UploadService
 
@@ -58,6 +58,15 @@ def made(live_ctx: Context, clock: FakeClock) -> Iterator[Made]:
     m.lanes.hand_over_all()
 
 
+def _start(ctx: Context, made: Made) -> LiveUpload:
+    """A recording starts with both settings on: its lane."""
+    save_config(ctx.paths.config, CONFIG)
+    make_session_dir(ctx.paths, "s1", created_ms=T0)
+    lane = made.sharing.live_sink("s1")
+    assert isinstance(lane, LiveUpload) and made.sharing.lane("s1") is lane
+    return lane
+
+
 @pytest.mark.parametrize("config", [None, CONFIG.with_(autoUpload=False), CONFIG.with_(uploadWhileRecording=False)])
 def test_no_lane_without_auto_upload_and_upload_while_recording(ctx: Context, clock: FakeClock,
                                                                 config: UploadConfig | None) -> None:
@@ -77,10 +86,7 @@ def test_no_lanes_at_all_records_every_session_classic(ctx: Context) -> None:
 
 
 def test_a_lane_per_recording_when_both_are_on(live_ctx: Context, made: Made) -> None:
-    save_config(live_ctx.paths.config, CONFIG)
-    make_session_dir(live_ctx.paths, "s1", created_ms=T0)
-    lane = made.sharing.live_sink("s1")
-    assert lane is not None and made.sharing.lane("s1") is lane
+    _start(live_ctx, made)
     state = live_ctx.states.read("s1")
     assert state is not None and state.status is S.LIVE
     # Stop: the recorder's export event; the lane made at Start carries the decision, nothing is queued.
@@ -89,10 +95,7 @@ def test_a_lane_per_recording_when_both_are_on(live_ctx: Context, made: Made) ->
 
 
 def test_a_cancel_during_the_recording_is_not_undone_at_stop(live_ctx: Context, made: Made) -> None:
-    save_config(live_ctx.paths.config, CONFIG)
-    make_session_dir(live_ctx.paths, "s1", created_ms=T0)
-    lane = made.sharing.live_sink("s1")
-    assert lane is not None
+    lane = _start(live_ctx, made)
     request_cancel(live_ctx, "s1")  # `traycap cancel s1` in another terminal
     assert lane.wait(10)  # the lane sees it on disk and stops
     make_session_dir(live_ctx.paths, "s1", created_ms=T0, exported=True)
@@ -101,10 +104,7 @@ def test_a_cancel_during_the_recording_is_not_undone_at_stop(live_ctx: Context, 
 
 
 def test_an_abandoned_lane_is_aborted_and_the_classic_export_queued(live_ctx: Context, made: Made) -> None:
-    save_config(live_ctx.paths.config, CONFIG)
-    make_session_dir(live_ctx.paths, "s1", created_ms=T0)
-    lane = made.sharing.live_sink("s1")
-    assert lane is not None
+    lane = _start(live_ctx, made)
     upload_id = made.engines.s3.create_multipart_upload("sessions/s1.zip", sha256=None)
     state = live_ctx.states.read("s1")
     assert state is not None
