@@ -232,10 +232,10 @@ def tray() -> int:
 
 
 def capture() -> int:
-    """mss grabs the (Wine desktop) screen."""
-    from traycap.media.video import ScreenGrabber
+    """mss grabs the (Wine desktop) screen, through the capture factory as the recorder opens it."""
+    from traycap.media.capture import open_capture
 
-    source = ScreenGrabber(0)
+    source = open_capture(0)
     try:
         frame = source.grab()
         info = source.describe()
