@@ -257,9 +257,7 @@ class RecordingController:
 
     def _stop_and_export(self, rec: Recording) -> SessionMeta:
         rec.halt()
-        live = self._live_bundles.get(rec)
-        if live is not None:
-            live.stop_thread()  # its last cut runs in the export step, once the files are closed
+        live = self._live_bundles.get(rec)  # its last cut runs in the export step, once the files are closed
         stopped_at = self._clock.monotonic()
         try:
             rec.writer.close(keep_lock=True)  # held until exported: no other process "recovers" it meanwhile

@@ -58,19 +58,20 @@ class LiveBundle:
             return None
         return cls(ctx, session_id, bundler, sink)
 
-    def stop_thread(self) -> None:
-        """At Stop, before the files close: no cut runs from here on (the last one is `finish`'s)."""
+    def finish(self) -> SessionMeta | None:
+        """At Stop, once the recording's files are closed: the bundler thread stops (a cut in progress
+        ends first; a cut after the files closed only takes complete boxes and lines, as always), the
+        last cut finishes the zip, the sink is told, the raw files the bundle took are removed.
+
+        The finished zip's meta; None when the live bundle cannot be finished (it is then discarded:
+        the caller exports format 1). A zip that is complete but whose meta or marker could not be
+        written raises: recovery records it at the next start."""
+        bundler = self.bundler
         try:
-            self.bundler.stop()
+            bundler.stop()
         except RecorderError as exc:
             log.error("session %s: %s", self._sid, exc.user_text())
-            self.bundler.failure = exc
-
-    def finish(self) -> SessionMeta | None:
-        """The finished zip's meta, the sink told and the raw files removed; None when the live bundle
-        cannot be finished (it is then discarded: the caller exports format 1). A zip that is complete
-        but whose meta or marker could not be written raises: recovery records it at the next start."""
-        bundler = self.bundler
+            bundler.failure = exc
         if not bundler.failed:
             try:
                 done = finish_live(self._ctx, self._sid, bundler)
