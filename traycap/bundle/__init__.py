@@ -1,2 +1,3 @@
-"""The session bundle as a file format: the names inside the zip (layout.py), the append-only
-zip written while recording (livezip.py) and one reader for every bundle format (reader.py)."""
+"""The session bundle: its names (layout.py), a session's raw files (raw.py), both writers (export.py:
+format 1 at Stop; bundler.py: format 2 while recording, over the append-only zip of livezip.py), the
+preview picture (preview.py), one copy on disk (one_copy.py) and one reader for every format (reader.py)."""
