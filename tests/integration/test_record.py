@@ -269,7 +269,7 @@ def test_under_nohup_sighup_is_still_ignored(home: Path) -> None:
 
 
 def test_record_queues_the_session_when_auto_upload_is_on(display: XDisplay, home: Path) -> None:
-    """The command, not the recorder, applies the auto-upload rule (traycap/auto_upload.py)."""
+    """The command, not the recorder, applies the auto-upload rule (traycap/sharing/, as the tray)."""
     (home / "upload-config.json").write_text(json.dumps({
         "bucket": "bucket-a", "region": "us-east-1", "accessKeyId": "AKIA", "secretAccessKey": "s3cr3t-key",
         "autoUpload": True, "uploadWhileRecording": False}))  # upload while recording: test_instant_share.py

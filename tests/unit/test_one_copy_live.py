@@ -1,4 +1,4 @@
-"""recorder/one_copy.py on a format-2 (live) bundle: each raw file is removed only when the zip holds
+"""bundle/one_copy.py on a format-2 (live) bundle: each raw file is removed only when the zip holds
 it — screen.mp4 against its segments concatenated, the .jsonl files against their chunks' records,
 each PNG against its member — and dedup_exported at start-up does the same after the SHA-256 check."""
 

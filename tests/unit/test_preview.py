@@ -1,4 +1,4 @@
-"""traycap/recorder/preview.py: which frames the contact sheet shows and where (pure parts)."""
+"""traycap/bundle/preview.py: which frames the contact sheet shows and where (pure parts)."""
 
 from __future__ import annotations
 

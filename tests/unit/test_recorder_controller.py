@@ -112,7 +112,7 @@ def test_a_failure_while_recording_stops_exports_and_says_why(live_ctx: Context,
 
 
 def test_the_recorder_only_exports_whatever_auto_upload_says(live_ctx: Context) -> None:
-    """Queuing is the composition's decision (traycap/auto_upload.py), never the recorder's."""
+    """Queuing is the composition's decision (traycap/sharing/), never the recorder's."""
     write_json_atomic(live_ctx.paths.config, {
         "bucket": "bucket-a", "region": "us-east-1", "accessKeyId": "AKIA", "secretAccessKey": "s3cr3t-key",
         "autoUpload": True})
