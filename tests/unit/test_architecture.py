@@ -24,13 +24,19 @@ LIBRARY_OWNERS: dict[str, frozenset[str] | None] = {
     "mss": frozenset({"traycap.recorder.screen"}),
     "cv2": frozenset({"traycap.recorder.screen"}),
     "av": frozenset({"traycap.recorder.screen"}),
-    # Frames are numpy arrays; the null capture backend (tests, headless runs) makes them too.
-    "numpy": frozenset({"traycap.recorder.screen", "traycap.recorder.null"}),
+    # Frames are numpy arrays; the null capture backend (tests, headless runs) and the PipeWire
+    # frames (Wayland) make them too.
+    "numpy": frozenset({"traycap.recorder.screen", "traycap.recorder.null", "traycap.wayland.pipewire"}),
     "pynput": frozenset({"traycap.recorder.inputs"}),
     "Xlib": frozenset({"traycap.recorder.x11"}),
     "AppKit": frozenset({"traycap.recorder.focus"}),  # pyobjc, macOS only: the focused app
     "pystray": frozenset({"traycap.ui.tray"}),
-    "gi": frozenset({"traycap.ui.tray"}),
+    # PyGObject, split by the library each module binds: `import gi` (require_version) by each of
+    # them; GLib by the tray (GTK's loop) and the D-Bus adapter (its own loop); Gio and Gst by one each.
+    "gi": frozenset({"traycap.ui.tray", "traycap.wayland.dbus", "traycap.wayland.pipewire"}),
+    "gi.repository.GLib": frozenset({"traycap.ui.tray", "traycap.wayland.dbus"}),
+    "gi.repository.Gio": frozenset({"traycap.wayland.dbus"}),
+    "gi.repository.Gst": frozenset({"traycap.wayland.pipewire"}),
     "plyer": frozenset({"traycap.ui.notify"}),
     "PIL": frozenset({"traycap.ui.icons"}),
     "tkinter": frozenset({"traycap.ui.settings"}),
@@ -48,7 +54,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                         "traycap.osutil", "traycap.format", "traycap.paths", "traycap.logs",
                         "traycap.byte_window"})),
     ("storage", frozenset({"traycap.storage", "traycap.context", "traycap.bundle"})),
-    ("services", frozenset({"traycap.upload", "traycap.recorder", "traycap.autostart", "traycap.viewer"})),
+    ("services", frozenset({"traycap.upload", "traycap.recorder", "traycap.autostart", "traycap.viewer",
+                            "traycap.wayland"})),
     ("ui", frozenset({"traycap.ui"})),
     ("composition", frozenset({"traycap.app", "traycap.app_parts", "traycap.app_actions", "traycap.app_events",
                                "traycap.app_view", "traycap.app_retention", "traycap.auto_upload", "traycap.live_share",
@@ -61,6 +68,10 @@ APART: tuple[tuple[str, str], ...] = (
     ("traycap.upload", "traycap.recorder"),
     ("traycap.upload", "traycap.autostart"),
     ("traycap.recorder", "traycap.autostart"),
+    # The Wayland capture is used by the recorder, never the other way round (nor by upload).
+    ("traycap.wayland", "traycap.upload"),
+    ("traycap.upload", "traycap.wayland"),
+    ("traycap.wayland", "traycap.autostart"),
 )
 
 # Imports that break a rule today, each with the work that removes it. The test fails when one
@@ -100,8 +111,12 @@ def imports_in(source: str, module: str, *, is_package: bool = False) -> list[Im
                 target = ".".join([*base, node.module] if node.module else base)
             else:
                 target = node.module or ""
-            if target != "__future__":
+            if target == "__future__":
+                continue
+            if node.level or target.split(".")[0] == "traycap":
                 found.append(Import(module, target, node.lineno))
+            else:  # a library: each name imported from it, so `from gi.repository import Gst` is gi.repository.Gst
+                found += [Import(module, f"{target}.{alias.name}", node.lineno) for alias in node.names]
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
               and node.func.attr == "import_module" and node.args
               and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
@@ -148,6 +163,16 @@ def test_every_module_is_in_a_layer() -> None:
         layer_of(module_name(path))
 
 
+def library_key(target: str) -> str:
+    """The entry of LIBRARY_OWNERS for an import: the longest one that names it or a package above it."""
+    parts = target.split(".")
+    for n in range(len(parts), 0, -1):
+        key = ".".join(parts[:n])
+        if key in LIBRARY_OWNERS:
+            return key
+    return parts[0]
+
+
 def test_each_library_is_imported_by_its_one_adapter() -> None:
     wrong = []
     for imp in all_imports():
@@ -158,7 +183,7 @@ def test_each_library_is_imported_by_its_one_adapter() -> None:
             if top not in sys.stdlib_module_names:
                 wrong.append(f"{imp}: {top} has no owner in LIBRARY_OWNERS")
             continue
-        owners = LIBRARY_OWNERS[top]
+        owners = LIBRARY_OWNERS[library_key(imp.target)]
         if owners is None:
             wrong.append(f"{imp}: {top} has no owner yet; name its one module in LIBRARY_OWNERS")
         elif imp.module not in owners:
@@ -196,3 +221,8 @@ def test_the_rules_catch_what_they_are_for() -> None:
     source = "def f():\n    import boto3\n    importlib.import_module('pystray.x')\nfrom ..upload import queue\n"
     found = {imp.target for imp in imports_in(source, "traycap.recorder.export")}
     assert found == {"boto3", "pystray.x", "traycap.upload"}
+    found = {imp.target for imp in imports_in("from gi.repository import Gio, GLib\n", "traycap.ui.tray")}
+    assert found == {"gi.repository.Gio", "gi.repository.GLib"}
+    assert library_key("gi.repository.Gst") == "gi.repository.Gst"
+    assert library_key("gi") == "gi" and library_key("mss.exception") == "mss"
+    assert breaks_layering(Import("traycap.wayland.screen", "traycap.upload.queue", 1))
