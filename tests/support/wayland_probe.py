@@ -25,6 +25,8 @@ import os
 import resource
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +36,11 @@ from traycap.clock import SystemClock
 from traycap.errors import TraycapError
 from traycap.recorder.timing import FrameScheduler
 from traycap.wayland.dbus import GioBus
+from traycap.wayland.restore_token import RestoreTokenStore
 from traycap.wayland.screen import PortalScreen, open_portal_screen
 from traycap.wayland.screencast import ScreenCastPortal
 
-WINDOW_S = 0.4  # frames that arrived this close to a screenshot are compared with it
+WINDOW_S = 0.5  # frames that arrived this close to a screenshot are compared with it
 
 
 def say(obj: dict[str, Any]) -> None:
@@ -58,8 +61,31 @@ def digest(image: Any) -> str:
     return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=8).hexdigest()
 
 
+class WatchedScreen(PortalScreen):
+    """A PortalScreen that also keeps the last images that arrived, whether a grab took them or not."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.arrivals: list[tuple[float, Any]] = []
+        self._arrivals_lock = threading.Lock()
+
+    def put(self, image: Any) -> None:
+        super().put(image)
+        with self._arrivals_lock:
+            self.arrivals = [*self.arrivals[-30:], (time.monotonic(), image)]
+
+    def arrived_between(self, t0: float, t1: float) -> list[tuple[float, Any]]:
+        with self._arrivals_lock:
+            return [(t, img) for t, img in self.arrivals if t0 <= t <= t1]
+
+
 def started(args: argparse.Namespace, clock: SystemClock) -> tuple[PortalScreen, float]:
-    screen = open_portal_screen(Path(args.data), clock, max_fps=args.fps)
+    if getattr(args, "watch", False):
+        bus = GioBus()
+        screen: PortalScreen = WatchedScreen(ScreenCastPortal(bus, RestoreTokenStore.in_dir(Path(args.data))), clock,
+                                             max_fps=args.fps, bus=bus)
+    else:
+        screen = open_portal_screen(Path(args.data), clock, max_fps=args.fps)
     t0 = clock.monotonic()
     screen.start()
     return screen, clock.monotonic() - t0
@@ -80,21 +106,19 @@ def cmd_caps(_args: argparse.Namespace) -> dict[str, Any]:
 def cmd_record(args: argparse.Namespace) -> dict[str, Any]:
     clock = SystemClock()
     out = Path(args.out)
+    args.watch = True
     screen, startup = started(args, clock)
+    assert isinstance(screen, WatchedScreen)
     grabs: list[dict[str, Any]] = []
     shots: list[dict[str, Any]] = []
     pending: list[dict[str, Any]] = []  # screenshots whose neighbouring frames are not saved yet
-    recent: list[tuple[float, Any]] = []  # (arrived_t, image) of the last distinct images
-    saved: set[str] = set()
 
     def save_around(shot: dict[str, Any]) -> None:
-        for arrived, image in recent:
-            if shot["t0"] - WINDOW_S <= arrived <= shot["t1"] + WINDOW_S:
-                path = out / f"frame-{int(arrived * 1e6)}.npy"
-                if path.name not in saved:
-                    np.save(path, np.ascontiguousarray(image))
-                    saved.add(path.name)
-                shot["frames"].append({"path": str(path), "arrived": arrived})
+        for arrived, image in screen.arrived_between(shot["t0"] - WINDOW_S, shot["t1"] + WINDOW_S):
+            path = out / f"frame-{int(arrived * 1e6)}.npy"
+            if not path.exists():
+                np.save(path, np.ascontiguousarray(image))
+            shot["frames"].append({"path": str(path), "arrived": arrived})
 
     try:
         begin = clock.monotonic()
@@ -108,8 +132,6 @@ def cmd_record(args: argparse.Namespace) -> dict[str, Any]:
             sched.captured(clock.monotonic())
             grabs.append({"t": frame.t, "arrived": frame.arrived_t, "fresh": frame.fresh, "seq": frame.seq,
                           "digest": digest(frame.image)})
-            if frame.fresh:
-                recent = [*recent[-20:], (frame.arrived_t, frame.image)]
             now = clock.monotonic()
             for shot in [s for s in pending if now > s["t1"] + WINDOW_S]:
                 save_around(shot)

@@ -155,7 +155,6 @@ class PipeWireFrames:
     def _watch(self, Gst: Any) -> None:
         bus = self._pipeline.get_bus()
         pad = self._pipeline.get_by_name("src").get_static_pad("src")
-        started = False
         wanted = Gst.MessageType.ERROR | Gst.MessageType.EOS
         while not self._stop.is_set():
             message = bus.timed_pop_filtered(round(WATCH_INTERVAL_S * Gst.SECOND), wanted)
@@ -168,10 +167,8 @@ class PipeWireFrames:
                     error, _debug = message.parse_error()
                     self._sink.fail(CaptureLost(f"The screen cast stopped: {error.message}"))
                 return
-            task = pad.get_task_state()
-            if task == Gst.TaskState.STARTED:
-                started = True
-            elif started and task == Gst.TaskState.PAUSED:
+            # The task starts when the pipeline plays and pauses only when a flow stops (the stream is gone).
+            if pad.get_task_state() == Gst.TaskState.PAUSED:
                 self._sink.fail(CaptureLost(
                     "The screen cast stopped: the desktop ended the stream (a monitor unplugged, the screen "
                     "size changed, or the screen-sharing service stopped)"))
