@@ -357,6 +357,27 @@ def _wireplumber_ready(desk: WaylandDesktop) -> bool:
 
 
 @contextmanager
+def bus_without_activation(tmp: Path) -> Iterator[str]:
+    """A private session bus (ours) on which nothing is D-Bus-activated: only what a test starts answers."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    config = tmp / "dbus.conf"
+    config.write_text(DBUS_CONFIG.format(runtime=tmp))
+    holder = subprocess.Popen(
+        ["dbus-run-session", f"--config-file={config}", "--", SYSTEM_PYTHON, "-c",
+         "import os, sys; print(os.environ['DBUS_SESSION_BUS_ADDRESS'], flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert holder.stdout is not None
+        address = holder.stdout.readline().decode().strip()
+        if not address:
+            raise AssertionError("dbus-run-session did not start a bus")
+        yield address
+    finally:
+        close_stdin_and_wait(holder)
+
+
+@contextmanager
 def wayland_desktop(tmp_parent: Path | None = None) -> Iterator[WaylandDesktop]:
     check_tools()
     user = ensure_test_user()

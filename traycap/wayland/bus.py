@@ -21,6 +21,7 @@ UNKNOWN_METHOD = "org.freedesktop.DBus.Error.UnknownMethod"
 UNKNOWN_INTERFACE = "org.freedesktop.DBus.Error.UnknownInterface"
 UNKNOWN_OBJECT = "org.freedesktop.DBus.Error.UnknownObject"
 UNKNOWN_PROPERTY = "org.freedesktop.DBus.Error.UnknownProperty"
+INVALID_ARGS = "org.freedesktop.DBus.Error.InvalidArgs"
 NO_REPLY = "org.freedesktop.DBus.Error.NoReply"
 TIMEOUT = "org.freedesktop.DBus.Error.Timeout"
 NO_BUS = "org.freedesktop.DBus.Error.NoServer"  # no session bus to connect to

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from traycap.errors import CaptureCancelled, PortalError, PortalFailed, PortalUnavailable
-from traycap.wayland.bus import NOT_IMPLEMENTED, NOT_THERE, TIMEOUT, Bus, BusCallError, BusReply, Variant
+from traycap.wayland.bus import INVALID_ARGS, NOT_IMPLEMENTED, NOT_THERE, TIMEOUT, Bus, BusCallError, BusReply, Variant
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,8 @@ class PortalInterface:
         if exc.name in NOT_THERE:
             return PortalUnavailable(f"No desktop portal answers on the session bus, so {self._what} is not "
                                      f"possible ({exc.text})", step=step)
-        if exc.name in NOT_IMPLEMENTED:
+        if exc.name in NOT_IMPLEMENTED or (exc.name == INVALID_ARGS and "interface" in exc.text.lower()):
+            # GDBus answers a property read on an interface it does not have with InvalidArgs.
             return PortalUnavailable(f"The desktop portal offers no {self.interface.rsplit('.', 1)[-1]} interface, "
                                      f"so {self._what} is not possible on this desktop", step=step)
         if exc.name == TIMEOUT:
