@@ -356,6 +356,21 @@ def _wireplumber_ready(desk: WaylandDesktop) -> bool:
     return {"WirePlumber", "WirePlumber [export]"} <= names
 
 
+def run_unprivileged(tmp: Path, code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`code` run by the system python3 as the unprivileged test user (as us when we are not root), with a
+    readable copy of traycap on its path."""
+    user = ensure_test_user()
+    py = tmp / "py"
+    shutil.copytree(REPO / "traycap", py / "traycap", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for path in [tmp, *tmp.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)  # the other user reads the copy
+    argv = [SYSTEM_PYTHON, "-c", code]
+    if user is not None:
+        argv = ["setpriv", f"--reuid={user.uid}", f"--regid={user.gid}", "--clear-groups", *argv]
+    return subprocess.run(argv, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(py), "LANG": "C.UTF-8"},
+                          cwd=tmp, capture_output=True, text=True, timeout=timeout, check=False)
+
+
 @contextmanager
 def bus_without_activation(tmp: Path) -> Iterator[str]:
     """A private session bus (ours) on which nothing is D-Bus-activated: only what a test starts answers."""

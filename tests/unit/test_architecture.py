@@ -42,7 +42,8 @@ LIBRARY_OWNERS: dict[str, frozenset[str] | None] = {
     "tkinter": frozenset({"traycap.ui.settings"}),
     "platformdirs": frozenset({"traycap.paths"}),
     "winreg": frozenset({"traycap.autostart"}),
-    "fcntl": frozenset({"traycap.osutil.locks"}),  # the OS seams (docs/platforms.md)
+    "fcntl": frozenset({"traycap.osutil.locks",  # the OS seams (docs/platforms.md)
+                        "traycap.wayland.evdev_devices"}),  # EVIOCGABS: a touchscreen's axis ranges
     "msvcrt": frozenset({"traycap.osutil.locks"}),
     "keyring": frozenset({"traycap.storage.keyring_store"}),
 }
