@@ -121,6 +121,7 @@ def test_a_recording_of_a_moving_client_matches_grim(desk: WaylandDesktop, count
 
 @pytest.mark.slow
 def test_a_still_screen_gives_the_last_frame_again_on_the_clock(desk: WaylandDesktop) -> None:
+    desk.damage()  # one change, so the cast has a first image; nothing changes after it
     out = desk.shared_dir("still")
     result = desk.python("record", "--data", str(desk.shared_dir("still-data")), "--out", str(out),
                          "--seconds", "1.5", "--fps", "10")
@@ -185,6 +186,23 @@ def test_the_second_session_needs_no_picker_and_a_cancelled_one_says_so(desk: Wa
         assert "choose a screen" in cancelled["hint"]
     finally:
         desk.restart_portal_backend("none")
+
+
+def test_an_unchanged_screen_starts_without_an_image_until_it_changes(desk: WaylandDesktop) -> None:
+    """Found while building issue 21: wlroots sends a new cast of a screen that was cast before and has not
+    changed since no frame at all until something changes, so a start that waited for a first frame failed
+    on an idle sway desktop. The stream is negotiated, so the source starts and its first image comes with
+    the first change."""
+    probe = desk.probe("idle-start", "--data", str(desk.shared_dir("idle-data")), "--timeout", "20")
+    assert probe.stdout is not None
+    started = json.loads(probe.stdout.readline().decode())
+    assert started == {"event": "started", "image": False, "width": SIZE[0], "height": SIZE[1]}, started
+    desk.damage()
+    answer = json.loads(probe.stdout.readline().decode())
+    probe.wait(timeout=30)
+    assert answer["image"] is True and answer["fresh"] is True, answer
+    assert answer["shape"] == [SIZE[1], SIZE[0], 4]
+    assert answer["startup"] < 5  # the grace after negotiation, not the no-frame timeout
 
 
 @pytest.mark.slow

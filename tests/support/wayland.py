@@ -197,6 +197,12 @@ class WaylandDesktop:
         done = self.run("swaymsg", "-s", str(self.sway_socket), "-r", *args)
         return json.loads(done.stdout)
 
+    def damage(self) -> None:
+        """Change something on the screen (the background colour): wlroots sends a cast's frames on change only,
+        so a cast started on a screen that was cast before and is unchanged since gets its first frame then."""
+        self._bg = not getattr(self, "_bg", False)
+        self.swaymsg("output", OUTPUT, "bg", "#203040" if self._bg else "#213041", "solid_color")
+
     def grim(self, path: Path) -> None:
         """A PPM screenshot of the whole output, taken by grim as the user (screencopy, like the portal)."""
         self.run("grim", "-t", "ppm", str(path))

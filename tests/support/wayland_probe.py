@@ -13,6 +13,7 @@ line (or each line, for the commands that report while they run). A TraycapError
     stall --data D --fps F --before B --stall S --after A
                                            grab, stop grabbing (holding frames) for S s, grab again
     until-lost --data D                    grab until the stream ends (the test ends it)
+    idle-start --data D                    start on a screen that does not change; wait for its first image
     bench --data D --seconds S --fps F     start-up to first frame, fps, CPU
 """
 
@@ -130,8 +131,9 @@ def cmd_record(args: argparse.Namespace) -> dict[str, Any]:
                 clock.sleep(delay)
             frame = screen.grab()
             sched.captured(clock.monotonic())
-            grabs.append({"t": frame.t, "arrived": frame.arrived_t, "fresh": frame.fresh, "seq": frame.seq,
-                          "digest": digest(frame.image)})
+            if frame is not None:
+                grabs.append({"t": frame.t, "arrived": frame.arrived_t, "fresh": frame.fresh, "seq": frame.seq,
+                              "digest": digest(frame.image)})
             now = clock.monotonic()
             for shot in [s for s in pending if now > s["t1"] + WINDOW_S]:
                 save_around(shot)
@@ -161,7 +163,8 @@ def cmd_open(args: argparse.Namespace) -> dict[str, Any]:
         frame = screen.grab()
         token_file = Path(args.data) / "wayland-restore-token.json"
         return {"ok": True, "startup": startup, "width": screen.width, "height": screen.height,
-                "persisted": screen.capabilities.remembers_choice, "digest": digest(frame.image),
+                "persisted": screen.capabilities.remembers_choice,
+                "digest": digest(frame.image) if frame is not None else None,
                 "token": json.loads(token_file.read_text())["restoreToken"] if token_file.exists() else None}
     finally:
         screen.close()
@@ -180,8 +183,8 @@ def cmd_stall(args: argparse.Namespace) -> dict[str, Any]:
             say({"event": f"{phase}_begin", "t": clock.monotonic()})
             end = clock.monotonic() + seconds
             while clock.monotonic() < end:
-                if grabbing:
-                    frame = screen.grab()
+                frame = screen.grab() if grabbing else None
+                if frame is not None:
                     fresh += frame.fresh
                     held = [*held[-30:], frame.image]  # a consumer that keeps what it took costs nothing upstream
                 clock.sleep(1 / args.fps)
@@ -201,12 +204,33 @@ def cmd_until_lost(args: argparse.Namespace) -> dict[str, Any]:
         deadline = clock.monotonic() + args.timeout
         while clock.monotonic() < deadline:
             try:
-                screen.grab()
+                screen.grab()  # None or a frame: either way the stream still runs
             except TraycapError as exc:
                 return {"lost": True, "grabs": grabs, **error_answer(exc)}
             grabs += 1
             clock.sleep(0.1)
         return {"lost": False, "grabs": grabs}
+    finally:
+        screen.close()
+
+
+def cmd_idle_start(args: argparse.Namespace) -> dict[str, Any]:
+    """A cast of a screen that was just cast and has not changed: it starts; its first image comes with a change."""
+    clock = SystemClock()
+    drain, _startup = started(args, clock)  # takes whatever change is pending
+    drain.close()
+    screen, startup = started(args, clock)
+    try:
+        first = screen.grab()
+        say({"event": "started", "image": first is not None, "width": screen.width, "height": screen.height})
+        t0 = clock.monotonic()
+        while clock.monotonic() - t0 < args.timeout:
+            frame = screen.grab()
+            if frame is not None:
+                return {"startup": startup, "image": True, "after": clock.monotonic() - t0, "fresh": frame.fresh,
+                        "shape": list(frame.image.shape)}
+            clock.sleep(0.05)
+        return {"startup": startup, "image": False}
     finally:
         screen.close()
 
@@ -226,7 +250,7 @@ def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
                 clock.sleep(delay)
             frame = screen.grab()
             grabs += 1
-            fresh += frame.fresh
+            fresh += frame is not None and frame.fresh
             sched.captured(clock.monotonic())
         wall = clock.monotonic() - begin
         return {"startup": startup, "startup_cpu": cpu1 - cpu0, "start_wall": begin - wall0, "seconds": wall,
@@ -241,7 +265,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="wayland_probe")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("caps")
-    for name in ("record", "open", "stall", "until-lost", "bench"):
+    for name in ("record", "open", "stall", "until-lost", "bench", "idle-start"):
         p = sub.add_parser(name)
         p.add_argument("--data", required=True)
         p.add_argument("--fps", type=int, default=10)
@@ -254,11 +278,11 @@ def main(argv: list[str]) -> int:
             p.add_argument("--before", type=float, default=0.5)
             p.add_argument("--stall", type=float, default=2.0)
             p.add_argument("--after", type=float, default=1.0)
-        if name == "until-lost":
+        if name in ("until-lost", "idle-start"):
             p.add_argument("--timeout", type=float, default=20.0)
     args = parser.parse_args(argv)
     commands = {"caps": cmd_caps, "record": cmd_record, "open": cmd_open, "stall": cmd_stall,
-                "until-lost": cmd_until_lost, "bench": cmd_bench}
+                "until-lost": cmd_until_lost, "bench": cmd_bench, "idle-start": cmd_idle_start}
     os.umask(0o022)  # the test (another user) reads what this writes
     try:
         say(commands[args.command](args))

@@ -27,8 +27,9 @@ SESSION = "/org/freedesktop/portal/desktop/session/1_42/s1"
 class FakeFrames:
     """Plays pipewire.PipeWireFrames: start() sends `first` frames to the sink."""
 
-    def __init__(self, first: int = 1) -> None:
+    def __init__(self, first: int = 1, negotiated: tuple[int, int] | None = None) -> None:
         self.first = first
+        self.negotiated = negotiated
         self.sink: FrameSink | None = None
         self.opened: tuple[int, int, int | None] | None = None
         self.started = self.closed = False
@@ -46,6 +47,9 @@ class FakeFrames:
     def send(self, image: Any) -> None:
         assert self.sink is not None
         self.sink.put(image)
+
+    def negotiated_size(self) -> tuple[int, int] | None:
+        return self.negotiated
 
     def close(self) -> None:
         self.closed = True
@@ -83,10 +87,11 @@ def test_grab_repeats_the_last_frame_until_a_new_one_comes(tmp_path: Path) -> No
     screen, _bus = make(tmp_path, frames)
     screen.start()
     first, again = screen.grab(), screen.grab()
+    assert first is not None and again is not None
     assert first.fresh and not again.fresh and again.image is first.image
     frames.send(frame(8, 6, 2))
     newer = screen.grab()
-    assert newer.fresh and int(newer.image[0, 0, 0]) == 2
+    assert newer is not None and newer.fresh and int(newer.image[0, 0, 0]) == 2
     screen.close()
 
 
@@ -110,9 +115,24 @@ def test_the_desktop_closing_the_session_ends_the_source(tmp_path: Path) -> None
     screen.close()
 
 
+def test_a_still_screen_starts_without_an_image_until_it_changes(tmp_path: Path) -> None:
+    """wlroots sends a new cast of an unchanged screen no frame until something changes (seen with sway):
+    the stream is negotiated, so the recording starts and its first image comes with the first change."""
+    frames = FakeFrames(first=0, negotiated=(9, 7))
+    screen, bus = make(tmp_path, frames)
+    screen.start()
+    assert (screen.width, screen.height) == (8, 6)  # from the negotiated format, cropped to even
+    assert screen.grab() is None and screen.grab() is None
+    frames.send(frame(8, 6, 5))
+    first = screen.grab()
+    assert first is not None and first.fresh and int(first.image[0, 0, 0]) == 5
+    screen.close()
+    assert bus.closed_sessions == [SESSION]
+
+
 def test_no_first_frame_is_a_clear_error_and_closes_everything(tmp_path: Path) -> None:
-    """What a PipeWire without WirePlumber does: the cast starts and no frame ever comes."""
-    frames = FakeFrames(first=0)
+    """What a PipeWire without WirePlumber does: the cast starts, no session manager links it, no frame comes."""
+    frames = FakeFrames(first=0, negotiated=None)
     screen, bus = make(tmp_path, frames)
     with pytest.raises(PipeWireUnavailable) as caught:
         screen.start()

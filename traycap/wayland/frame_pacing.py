@@ -10,6 +10,10 @@ The producer (GStreamer's streaming thread, pipewire.py) hands over its own copy
 and keeps nothing: holding GStreamer samples would drain PipeWire's buffer pool, and the
 portal backend then busy-loops waiting for a free buffer. A consumer that is slow for a while
 therefore costs nothing upstream: images that nobody took are simply replaced.
+
+Before the first image there is nothing to show (`take` answers None): a wlroots compositor
+sends a new cast's first frame only once something on the screen changes, if that screen was
+cast before and has not changed since.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from traycap.clock import Clock
-from traycap.errors import CaptureLost, TraycapError
+from traycap.errors import TraycapError
 
 
 @dataclass(frozen=True)
@@ -88,14 +92,15 @@ class LatestFrame:
                     return True
             self._clock.sleep(min(remaining, 0.25), self._arrived)
 
-    def take(self) -> PacedFrame:
-        """The newest image, stamped now; CaptureLost (or the stream's own error) once the stream ended."""
+    def take(self) -> PacedFrame | None:
+        """The newest image, stamped now; None before the first one came; CaptureLost (or the stream's
+        own error) once the stream ended."""
         now = self._clock.monotonic()
         with self._lock:
             if self._failure is not None:
                 raise self._failure
             if self._seq == 0:
-                raise CaptureLost("No frame has come from the screen cast yet")
+                return None
             fresh = self._seq != self._taken_seq
             self._taken_seq = self._seq
             self.taken += 1

@@ -122,6 +122,19 @@ class PipeWireFrames:
                                          daemon=True)
         self._watcher.start()
 
+    def negotiated_size(self) -> tuple[int, int] | None:
+        """(width, height) once PipeWire and the producer agreed on a format: before any frame, and never when
+        no session manager linked the stream (no WirePlumber)."""
+        if self._pipeline is None:
+            return None
+        caps = self._pipeline.get_by_name("src").get_static_pad("src").get_current_caps()
+        if caps is None or caps.get_size() == 0:
+            return None
+        structure = caps.get_structure(0)
+        ok_w, width = structure.get_int("width")
+        ok_h, height = structure.get_int("height")
+        return (int(width), int(height)) if ok_w and ok_h else None
+
     def close(self) -> None:
         self._stop.set()
         if self._watcher is not None:

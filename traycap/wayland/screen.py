@@ -31,10 +31,14 @@ from traycap.wayland.restore_token import RestoreTokenStore
 from traycap.wayland.screencast import CursorMode, ScreenCast, ScreenCastPortal, SourceType
 
 FIRST_FRAME_TIMEOUT_S = 5.0  # a compositor sends the first frame within ~0.1 s of Start
+IMAGE_GRACE_S = 0.5  # after PipeWire negotiated the stream: how long an unchanged screen may keep it imageless
+POLL_S = 0.05
 
 
 class FrameStream(Protocol):
     def start(self) -> None: ...
+
+    def negotiated_size(self) -> tuple[int, int] | None: ...
 
     def close(self) -> None: ...
 
@@ -81,7 +85,13 @@ class PortalScreen:
 
     # --- start / close ----------------------------------------------------------------------
     def start(self) -> None:
-        """Open the cast (the desktop's picker the first time) and wait for the first frame."""
+        """Open the cast (the desktop's picker the first time) and wait for the first frame.
+
+        When PipeWire negotiated the stream (its size is known) and no image followed within IMAGE_GRACE_S,
+        the screen simply has not changed: start returns and grab() answers None until it does. When the
+        stream is not negotiated within `first_frame_timeout_s` (no session manager linked it):
+        PipeWireUnavailable.
+        """
         self._window_offered = self._portal.capabilities().offers_window
         cast = self._portal.open(window=self._window)
         self._cast = cast
@@ -89,11 +99,7 @@ class PortalScreen:
             cast.on_closed(lambda: self._latest.fail(CaptureLost("The desktop ended the screen cast")))
             self._frames = self._factory(cast.pipewire_fd, cast.stream.node_id, self, self._max_fps)
             self._frames.start()
-            if not self._latest.wait_first(self._first_timeout):
-                raise PipeWireUnavailable(
-                    f"No frame came from PipeWire within {self._first_timeout:.0f} s of the screen cast's start",
-                    "check that WirePlumber (PipeWire's session manager) runs: systemctl --user status wireplumber",
-                )
+            self._wait_for_first_frame()
             if self._latest.failure is not None:
                 raise self._latest.failure
         except BaseException:
@@ -104,6 +110,30 @@ class PortalScreen:
         self._capabilities = CaptureCapabilities(damage_driven=True, cursor=cursor,
                                                  window_pick=self._window and self._window_offered,
                                                  remembers_choice=cast.persisted)
+
+    def _wait_for_first_frame(self) -> None:
+        """The first image, or a negotiated stream whose screen does not change, or PipeWireUnavailable."""
+        assert self._frames is not None
+        clock = self._clock
+        deadline = clock.monotonic() + self._first_timeout
+        negotiated_at: float | None = None
+        while not self._latest.wait_first(POLL_S):
+            now = clock.monotonic()
+            size = self._frames.negotiated_size()
+            if size is not None and negotiated_at is None:
+                negotiated_at = now
+            if negotiated_at is not None and size is not None and now - negotiated_at >= IMAGE_GRACE_S:
+                # The stream is up and the screen has not changed since it was last cast (wlroots sends a
+                # frame on change only): the recording starts; its first image comes with the first change.
+                with self._shape_lock:
+                    if self._shape is None:
+                        self._shape = (size[1] - size[1] % 2, size[0] - size[0] % 2, 4)
+                return
+            if now >= deadline:
+                raise PipeWireUnavailable(
+                    f"No frame came from PipeWire within {self._first_timeout:.0f} s of the screen cast's start",
+                    "check that WirePlumber (PipeWire's session manager) runs: systemctl --user status wireplumber",
+                )
 
     def close(self) -> None:
         frames, self._frames = self._frames, None
@@ -156,7 +186,9 @@ class PortalScreen:
         """Counters of frames received, taken and repeated (for session.json and the bench)."""
         return self._latest
 
-    def grab(self) -> PacedFrame:
+    def grab(self) -> PacedFrame | None:
+        """The newest frame, stamped now (the last one again when nothing changed); None until the screen
+        first changes after a start without an image (see start); CaptureLost once the stream ended."""
         return self._latest.take()
 
     def describe(self) -> dict[str, Any]:
