@@ -36,12 +36,13 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from tests.support.waiting import close_stdin_and_wait, stop_process, wait_until
+from tests.support.tray_host import session_bus
+from tests.support.waiting import stop_process, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 USER = "traycap-wayland"
@@ -312,22 +313,6 @@ def _wayland_socket(runtime: Path) -> str | None:
     return sorted(sockets)[0] if sockets else None
 
 
-def _start_bus(desk: WaylandDesktop) -> subprocess.Popen[bytes]:
-    holder = subprocess.Popen(
-        desk.argv(["dbus-run-session", f"--config-file={desk.root / 'dbus.conf'}", "--", SYSTEM_PYTHON, "-c",
-                   "import os, sys; print(os.environ['DBUS_SESSION_BUS_ADDRESS'], flush=True); sys.stdin.read()"]),
-        env=desk.env, cwd=desk.home, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=(desk.root / "logs" / "dbus.log").open("ab"),
-    )
-    assert holder.stdout is not None
-    address = holder.stdout.readline().decode().strip()
-    if not address:
-        close_stdin_and_wait(holder)
-        raise AssertionError(f"dbus-run-session did not start a bus\n{desk.log_tails()}")
-    desk.env["DBUS_SESSION_BUS_ADDRESS"] = address
-    return holder
-
-
 def _start_sway(desk: WaylandDesktop) -> None:
     sway = desk.spawn("sway", ["sway", "-c", str(desk.root / "config" / "sway" / "config")])
     uid = desk.user.uid if desk.user is not None else os.geteuid()
@@ -383,19 +368,8 @@ def bus_without_activation(tmp: Path) -> Iterator[str]:
     tmp.mkdir(parents=True, exist_ok=True)
     config = tmp / "dbus.conf"
     config.write_text(DBUS_CONFIG.format(runtime=tmp))
-    holder = subprocess.Popen(
-        ["dbus-run-session", f"--config-file={config}", "--", SYSTEM_PYTHON, "-c",
-         "import os, sys; print(os.environ['DBUS_SESSION_BUS_ADDRESS'], flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert holder.stdout is not None
-        address = holder.stdout.readline().decode().strip()
-        if not address:
-            raise AssertionError("dbus-run-session did not start a bus")
+    with session_bus(config) as address:
         yield address
-    finally:
-        close_stdin_and_wait(holder)
 
 
 @contextmanager
@@ -403,27 +377,24 @@ def wayland_desktop(tmp_parent: Path | None = None) -> Iterator[WaylandDesktop]:
     check_tools()
     user = ensure_test_user()
     root = Path(tempfile.mkdtemp(prefix="traycap-wayland-", dir=tmp_parent))
-    desk: WaylandDesktop | None = None
-    holder: subprocess.Popen[bytes] | None = None
     try:
-        _prepare(root, user)
-        desk = WaylandDesktop(root=root, env=_base_env(root, user), user=user)
-        holder = _start_bus(desk)
-        pipewire = desk.spawn("pipewire", ["pipewire"])
-        _start_sway(desk)
-        wait_until("PipeWire's socket", lambda: (desk.runtime / "pipewire-0").exists() or pipewire.poll() is not None,
-                   START_TIMEOUT_S)
-        desk.spawn("wireplumber", ["wireplumber"])
-        desk.spawn("permission-store", ["/usr/libexec/xdg-permission-store", "--replace"])
-        wait_until("WirePlumber connected to PipeWire", lambda: _wireplumber_ready(desk), START_TIMEOUT_S)
-        desk.restart_portal_backend("none")
-        desk.wait_for_name(PERMISSION_STORE)
-        desk.spawn("xdg-desktop-portal", ["/usr/libexec/xdg-desktop-portal"])
-        desk.wait_for_name(PORTAL)
-        yield desk
+        with ExitStack() as stack:
+            _prepare(root, user)
+            desk = WaylandDesktop(root=root, env=_base_env(root, user), user=user)
+            desk.env["DBUS_SESSION_BUS_ADDRESS"] = stack.enter_context(
+                session_bus(root / "dbus.conf", as_user=desk.argv([]), python=SYSTEM_PYTHON, env=desk.env))
+            stack.callback(desk.stop_all)
+            pipewire = desk.spawn("pipewire", ["pipewire"])
+            _start_sway(desk)
+            wait_until("PipeWire's socket",
+                       lambda: (desk.runtime / "pipewire-0").exists() or pipewire.poll() is not None, START_TIMEOUT_S)
+            desk.spawn("wireplumber", ["wireplumber"])
+            desk.spawn("permission-store", ["/usr/libexec/xdg-permission-store", "--replace"])
+            wait_until("WirePlumber connected to PipeWire", lambda: _wireplumber_ready(desk), START_TIMEOUT_S)
+            desk.restart_portal_backend("none")
+            desk.wait_for_name(PERMISSION_STORE)
+            desk.spawn("xdg-desktop-portal", ["/usr/libexec/xdg-desktop-portal"])
+            desk.wait_for_name(PORTAL)
+            yield desk
     finally:
-        if desk is not None:
-            desk.stop_all()
-        if holder is not None:
-            close_stdin_and_wait(holder)
         shutil.rmtree(root, ignore_errors=True)

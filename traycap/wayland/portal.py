@@ -57,6 +57,19 @@ def request_path(unique_name: str, token: str) -> str:
     return REQUEST_PREFIX + unique_name.lstrip(":").replace(".", "_") + "/" + token
 
 
+def keyed_entries(value: Any) -> list[tuple[Any, dict[str, Any]]]:
+    """The entries of an a(xa{sv}) result (Start's streams, BindShortcuts' shortcuts) as (key, properties);
+    malformed entries are left out."""
+    out = []
+    for entry in value or ():
+        try:
+            key, props = entry
+            out.append((key, dict(props)))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
 @dataclass(frozen=True)
 class Answer:
     code: int

@@ -39,7 +39,7 @@ from traycap.errors import (
     TraycapError,
 )
 from traycap.wayland.bus import Bus, Variant
-from traycap.wayland.portal import PICKER_TIMEOUT_S, PortalInterface, new_token
+from traycap.wayland.portal import PICKER_TIMEOUT_S, PortalInterface, keyed_entries, new_token
 from traycap.wayland.restore_token import RestoreTokenStore
 
 log = logging.getLogger(__name__)
@@ -255,21 +255,11 @@ class ScreenCastPortal:
 
 def parse_streams(value: Any) -> tuple[CastStream, ...]:
     """Start's `streams` (a(ua{sv})) as CastStreams; malformed entries are left out."""
-    out = []
-    for entry in value or ():
-        try:
-            node, props = entry
-            props = dict(props)
-        except (TypeError, ValueError):
-            continue
-        source = props.get("source_type")
-        out.append(CastStream(
-            node_id=int(node),
-            size=_pair(props.get("size")),
-            position=_pair(props.get("position")),
-            source_type=SourceType(int(source) & 7) if isinstance(source, int) else None,
-        ))
-    return tuple(out)
+    return tuple(
+        CastStream(node_id=int(node), size=_pair(props.get("size")), position=_pair(props.get("position")),
+                   source_type=SourceType(int(source) & 7) if isinstance(source := props.get("source_type"), int)
+                   else None)
+        for node, props in keyed_entries(value))
 
 
 def _pair(value: Any) -> tuple[int, int] | None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from traycap.errors import CaptureCancelled, HotkeyUnavailable, PortalError, PortalUnavailable
 from traycap.wayland.bus import Bus, Variant
-from traycap.wayland.portal import DESKTOP_PATH, PICKER_TIMEOUT_S, PortalInterface, new_token
+from traycap.wayland.portal import DESKTOP_PATH, PICKER_TIMEOUT_S, PortalInterface, keyed_entries, new_token
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +124,7 @@ class GlobalShortcutsPortal:
 
 
 def parse_bound(value: Any) -> tuple[BoundShortcut, ...]:
-    out = []
-    for entry in value or ():
-        try:
-            shortcut_id, props = entry
-            props = dict(props)
-        except (TypeError, ValueError):
-            continue
-        out.append(BoundShortcut(id=str(shortcut_id), description=str(props.get("description", "")),
-                                 trigger=str(props.get("trigger_description", ""))))
-    return tuple(out)
+    """BindShortcuts' `shortcuts` (a(sa{sv})) as BoundShortcuts."""
+    return tuple(BoundShortcut(id=str(sid), description=str(props.get("description", "")),
+                               trigger=str(props.get("trigger_description", "")))
+                 for sid, props in keyed_entries(value))
