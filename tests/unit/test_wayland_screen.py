@@ -80,6 +80,7 @@ def test_start_opens_the_cast_and_waits_for_the_first_frame(tmp_path: Path) -> N
     assert described["sourceType"] == "monitor" and described["damageDriven"] is True
     screen.close()
     assert frames.closed and bus.closed_sessions == [SESSION] and bus.closed
+    assert screen.describe() == described  # still known after close, for session.json
 
 
 def test_grab_repeats_the_last_frame_until_a_new_one_comes(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from traycap.wayland.bus import Bus
 from traycap.wayland.frame_pacing import LatestFrame, PacedFrame
 from traycap.wayland.pipewire import FrameSink, PipeWireFrames
 from traycap.wayland.restore_token import RestoreTokenStore
-from traycap.wayland.screencast import CursorMode, ScreenCast, ScreenCastPortal, SourceType
+from traycap.wayland.screencast import CastStream, CursorMode, ScreenCast, ScreenCastPortal, SourceType
 
 FIRST_FRAME_TIMEOUT_S = 5.0  # a compositor sends the first frame within ~0.1 s of Start
 IMAGE_GRACE_S = 0.5  # after PipeWire negotiated the stream: how long an unchanged screen may keep it imageless
@@ -82,6 +82,8 @@ class PortalScreen:
         self._shape_lock = threading.Lock()
         self._capabilities: CaptureCapabilities | None = None
         self._window_offered = False
+        self._stream: CastStream | None = None  # what was cast, kept for describe() after close
+        self._notice: TraycapError | None = None
 
     # --- start / close ----------------------------------------------------------------------
     def start(self) -> None:
@@ -95,6 +97,8 @@ class PortalScreen:
         self._window_offered = self._portal.capabilities().offers_window
         cast = self._portal.open(window=self._window)
         self._cast = cast
+        self._stream = cast.stream
+        self._notice = cast.notice
         try:
             cast.on_closed(lambda: self._latest.fail(CaptureLost("The desktop ended the screen cast")))
             self._frames = self._factory(cast.pipewire_fd, cast.stream.node_id, self, self._max_fps)
@@ -179,7 +183,7 @@ class PortalScreen:
     @property
     def notice(self) -> TraycapError | None:
         """Something to tell the person once (an old portal that asks at every recording)."""
-        return self._cast.notice if self._cast is not None else None
+        return self._notice
 
     @property
     def latest(self) -> LatestFrame:
@@ -192,9 +196,10 @@ class PortalScreen:
         return self._latest.take()
 
     def describe(self) -> dict[str, Any]:
-        cast = self._cast
-        stream = cast.stream if cast is not None else None
+        """What is recorded, for session.json (also after close)."""
+        stream = self._stream
         source = stream.source_type if stream is not None else None
+        caps = self._capabilities
         return {
             "backend": self.backend,
             "width": self.width,
@@ -202,9 +207,9 @@ class PortalScreen:
             "node": stream.node_id if stream is not None else None,
             "sourceType": source.name.lower() if isinstance(source, SourceType) and source.name else None,
             "position": list(stream.position) if stream is not None and stream.position else None,
-            "cursor": self._capabilities.cursor if self._capabilities else None,
+            "cursor": caps.cursor if caps else None,
             "damageDriven": True,
-            "remembersChoice": bool(cast and cast.persisted),
+            "remembersChoice": bool(caps and caps.remembers_choice),
         }
 
     def _size(self) -> tuple[int, int]:
