@@ -19,14 +19,28 @@ cd "$here"
 # chromium-driver for the replay page's browser tests (driven over WebDriver), and Wine for the
 # Windows bench (scripts/windows-bench.sh, run by tests/integration/test_windows_bench.py: the
 # real Windows CPython under Debian's Wine).
+# Wayland (docs/wayland.md): recording goes through the desktop's ScreenCast portal and PipeWire,
+# read with GStreamer's pipewiresrc through PyGObject (gir1.2-gstreamer-1.0, the -base plugins for
+# videoconvert/appsink, gstreamer1.0-pipewire). The Wayland tests run a headless desktop: sway,
+# pipewire + wireplumber, xdg-desktop-portal, grim (screenshots), foot and wtype (a client to
+# record, typing into it), libglib2.0-bin (`gdbus wait` for bus names), fonts for foot; the
+# desktop's user runs the system python3 with python3-gi and python3-numpy (root's venv is not
+# readable by it); and xdg-desktop-portal-wlr is rebuilt from Debian's source to cast without a
+# GPU (scripts/build-xdpw.sh: dpkg-dev and patch to unpack and patch it, meson, ninja and the
+# -dev packages to build it; ~2 s, then cached).
 runtime_pkgs=(
   python3 python3-venv python3-dev python3-tk build-essential pkg-config
   libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1
   dbus dbus-x11 libnotify-bin xclip xdg-utils x11-xserver-utils
+  gir1.2-gstreamer-1.0 gstreamer1.0-plugins-base gstreamer1.0-pipewire
 )
 test_pkgs=(
   xvfb xdotool x11-utils trayer dunst imagemagick ffmpeg desktop-file-utils
   gnome-keyring libsecret-tools chromium chromium-driver wine wine64
+  sway pipewire pipewire-bin wireplumber xdg-desktop-portal grim foot wtype libglib2.0-bin fonts-dejavu-core
+  python3-gi python3-numpy
+  dpkg-dev patch meson ninja-build libpipewire-0.3-dev libwayland-dev wayland-protocols libinih-dev libgbm-dev
+  libdrm-dev libsystemd-dev
 )
 pkgs=("${runtime_pkgs[@]}")
 if [[ "$mode" == "test" || "$mode" == "deps-test" ]]; then pkgs+=("${test_pkgs[@]}"); fi
@@ -67,6 +81,11 @@ extras="gtk"
 if [[ "$mode" == "test" || "$mode" == "deps-test" ]]; then extras="gtk,test,bench,installer"; fi
 echo "setup: pip install -e .[$extras]"
 "$py" -m pip install -q --disable-pip-version-check -e ".[$extras]"
+
+if [[ "$mode" == "test" || "$mode" == "deps-test" ]]; then
+  # The Wayland tests' portal backend (cached under ~/.cache/traycap/xdpw: a no-op once built).
+  echo "setup: xdg-desktop-portal-wlr for the Wayland tests: $(bash "$here/scripts/build-xdpw.sh")"
+fi
 
 case "$mode" in
   run) exec "$py" -m traycap "$@" ;;

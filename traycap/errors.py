@@ -42,9 +42,16 @@ code, `status`: the HTTP status), so nobody digs them out of `__cause__`.
     │   └── QueueBusy                     another process holds the queue lock
     ├── RecorderError                     permanent
     │   ├── NoDisplay
-    │   ├── CaptureLost                   display went away mid-recording
-    │   ├── HotkeyUnavailable
-    │   └── AlreadyRecording / NotRecording
+    │   ├── CaptureLost                   display went away mid-recording (Wayland: the screen cast stopped)
+    │   ├── HotkeyUnavailable             (Wayland: no GlobalShortcuts portal, or the binding was declined)
+    │   ├── AlreadyRecording / NotRecording
+    │   ├── PortalError                   Wayland: the desktop portal gave no screen cast (.step)
+    │   │   ├── PortalUnavailable         no xdg-desktop-portal, or no ScreenCast in it
+    │   │   ├── PortalTooOld              ScreenCast before version 4: no remembered permission
+    │   │   ├── CaptureCancelled          the person closed the desktop's screen picker
+    │   │   └── PortalFailed              the portal answered "failed" or refused a call
+    │   ├── PipeWireUnavailable           no PipeWire connection, or no frame from it
+    │   └── InputDevicesDenied            /dev/input/event* unreadable: not in the input group
     ├── UiError                           permanent
     │   └── TrayUnavailable               no tray backend with a menu
     └── AutostartError                    permanent: start-at-login entry not readable/writable
@@ -277,6 +284,42 @@ class AlreadyRecording(RecorderError):
 
 class NotRecording(RecorderError):
     pass
+
+
+class PortalError(RecorderError):
+    """The desktop portal (Wayland) gave no screen cast; `step` names the portal call that failed."""
+
+    def __init__(self, message: str, hint: str | None = None, *, step: str = "") -> None:
+        super().__init__(message, hint)
+        self.step = step
+
+
+class PortalUnavailable(PortalError):
+    default_hint = ("install xdg-desktop-portal with your desktop's backend (xdg-desktop-portal-gnome, -kde or -wlr) "
+                    "and log in again, or record in an X11 session")
+
+
+class PortalTooOld(PortalError):
+    default_hint = "update xdg-desktop-portal to 1.12 or later so the desktop remembers the screen you chose"
+
+
+class CaptureCancelled(PortalError):
+    default_hint = "Start again and choose a screen (or a window) in the desktop's dialog"
+
+
+class PortalFailed(PortalError):
+    default_hint = ("check that PipeWire and WirePlumber run (systemctl --user status pipewire wireplumber), "
+                    "then Start again")
+
+
+class PipeWireUnavailable(RecorderError):
+    default_hint = ("start PipeWire and WirePlumber (systemctl --user start pipewire wireplumber) and check that "
+                    "the GStreamer PipeWire plugin is installed (gstreamer1.0-pipewire)")
+
+
+class InputDevicesDenied(RecorderError):
+    default_hint = ("to record clicks and keys on Wayland, add yourself to the input group "
+                    "(sudo usermod -aG input $USER) and log in again; the screen is recorded either way")
 
 
 # --- UI --------------------------------------------------------------------

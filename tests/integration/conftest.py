@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.faultproxy import FaultProxy
 from tests.support.s3servers import S3Server, moto_server, rclone_server
+from tests.support.wayland import WaylandDesktop, wayland_desktop
 
 
 @pytest.fixture(scope="module")
@@ -37,3 +38,10 @@ def proxy(moto: S3Server) -> Iterator[FaultProxy]:
     """A fault-injecting proxy in front of the module's moto server."""
     with FaultProxy(moto.host, moto.port) as p:
         yield p
+
+
+@pytest.fixture(scope="session")
+def wayland_desk() -> Iterator[WaylandDesktop]:
+    """The headless Wayland desktop (tests/support/wayland.py), started once for the whole run (~0.5 s)."""
+    with wayland_desktop() as desk:
+        yield desk

@@ -26,7 +26,7 @@ from typing import IO
 from PIL import Image
 
 from tests.support.display import XDisplay, xvfb
-from tests.support.waiting import stop_process, wait_until
+from tests.support.waiting import close_stdin_and_wait, stop_process, wait_until
 
 TOOLS = ("Xvfb", "xdotool", "xwininfo", "import", "dbus-run-session", "dbus-monitor", "dunst", "trayer")
 PANEL_HEIGHT = 32
@@ -200,12 +200,18 @@ def check_tools() -> None:
 
 
 @contextmanager
-def session_bus() -> Iterator[str]:
-    """A private D-Bus session from dbus-run-session; it ends (with its daemon) when we close stdin."""
+def session_bus(config: Path | None = None, *, as_user: list[str] | None = None, python: str = sys.executable,
+                env: dict[str, str] | None = None) -> Iterator[str]:
+    """A private D-Bus session from dbus-run-session; it ends (with its daemon) when we close stdin.
+
+    `config`: its own bus configuration instead of the session default; `as_user`: a command prefix
+    that runs it as another user (setpriv ...), whose `python` and `env` then apply.
+    """
+    options = [f"--config-file={config}"] if config is not None else []
     holder = subprocess.Popen(
-        ["dbus-run-session", "--", sys.executable, "-c",
+        [*(as_user or []), "dbus-run-session", *options, "--", python, "-c",
          "import os, sys; print(os.environ['DBUS_SESSION_BUS_ADDRESS'], flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
     )
     try:
         assert holder.stdout is not None
@@ -214,13 +220,7 @@ def session_bus() -> Iterator[str]:
             raise AssertionError("dbus-run-session did not start a session bus")
         yield address
     finally:
-        if holder.stdin is not None:
-            holder.stdin.close()
-        try:
-            holder.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            holder.kill()
-            holder.wait()
+        close_stdin_and_wait(holder)
 
 
 def start_trayer(host: TrayHost) -> None:

@@ -17,6 +17,21 @@ def from_bgra(raw: Any, width: int, height: int) -> Any:
     return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 4)
 
 
+def from_padded_bgrx(data: bytes, width: int, height: int, *, even: bool = False) -> Any:
+    """A BGRx frame over rows of `width` pixels that may each be padded (a PipeWire buffer's stride),
+    cropped to even sizes when `even` (H.264 in yuv420p needs them). None when `data` is too short."""
+    import numpy as np
+
+    if width < 2 or height < 2:
+        return None
+    stride = len(data) // height
+    if stride < width * 4:
+        return None
+    rows = np.frombuffer(data, dtype=np.uint8, count=stride * height).reshape(height, stride)
+    image = rows[:, : width * 4].reshape(height, width, 4)
+    return image[: height - height % 2, : width - width % 2] if even else image
+
+
 def blank_like(image: Any) -> Any:
     """A black frame of the same size, in place of a screen that must not be recorded (excluded apps)."""
     import numpy as np

@@ -1,0 +1,34 @@
+"""RestoreTokenStore (traycap/wayland/restore_token.py): the token that spares the picker, kept safely."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from traycap.wayland.restore_token import FILE_NAME, RestoreTokenStore
+
+
+def test_a_saved_token_comes_back_from_a_private_file(tmp_path: Path) -> None:
+    store = RestoreTokenStore.in_dir(tmp_path)
+    assert store.load() is None
+    store.save("abc")
+    assert RestoreTokenStore.in_dir(tmp_path).load() == "abc"
+    assert stat.S_IMODE((tmp_path / FILE_NAME).stat().st_mode) == 0o600
+    store.save("def")  # it can change: the newest replaces it
+    assert store.load() == "def"
+    assert [p.name for p in tmp_path.iterdir()] == [FILE_NAME]  # no temp file left behind
+
+
+def test_forgetting_removes_it(tmp_path: Path) -> None:
+    store = RestoreTokenStore.in_dir(tmp_path)
+    store.save("abc")
+    store.save(None)
+    store.save(None)
+    assert store.load() is None and not (tmp_path / FILE_NAME).exists()
+
+
+def test_an_unreadable_file_means_the_picker_shows_again(tmp_path: Path) -> None:
+    (tmp_path / FILE_NAME).write_text("{not json")
+    assert RestoreTokenStore.in_dir(tmp_path).load() is None
+    (tmp_path / FILE_NAME).write_text('{"restoreToken": 7}')
+    assert RestoreTokenStore.in_dir(tmp_path).load() is None
