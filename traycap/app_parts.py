@@ -18,6 +18,7 @@ from traycap.context import Context
 from traycap.live_share import LiveLanes, SharedRate
 from traycap.models import AppSettings, UploadConfig, UploadProgress, UploadState
 from traycap.recorder.api import EventSink, LiveFactory, LiveSink, Recorder
+from traycap.share_links import ShareLinks
 from traycap.ui import notify
 from traycap.ui.menu import (
     Action,
@@ -144,9 +145,10 @@ def recover_and_settle(ctx: Context) -> list[str]:
 
 def _make_queue_with(rate: SharedRate) -> Callable[[Context], QueueLike]:
     def make(ctx: Context) -> QueueLike:
+        from traycap.sidecars import with_sidecars
         from traycap.upload.queue import UploadQueue
 
-        q: QueueLike = UploadQueue(ctx, rate.service)
+        q: QueueLike = UploadQueue(ctx, with_sidecars(rate.service, ctx.clock))
         return q
 
     return make
@@ -159,11 +161,12 @@ def _make_live_with(rate: SharedRate) -> Callable[[Context, Callable[[UploadProg
     return make
 
 
-def _share_link(config: UploadConfig, key: str, expires_s: int) -> str:
-    from traycap.upload.s3 import UploadService
+_LINKS = ShareLinks()  # one per process: the player page is checked once per bucket
 
-    link: str = UploadService(config).share_link(key, expires_s)
-    return link
+
+def _share_link(config: UploadConfig, key: str, expires_s: int) -> str:
+    """Copy share link: the player link (it plays in the browser, from the bucket alone)."""
+    return _LINKS.player(config, key, expires_s)
 
 
 def real_parts(ctx: Context, make_tray: Callable[[Callable[[Action], None]], TrayLike]) -> Parts:

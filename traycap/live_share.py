@@ -25,6 +25,7 @@ from traycap.clock import Clock
 from traycap.context import Context
 from traycap.errors import CorruptFile, TraycapError
 from traycap.models import UploadConfig, UploadProgress
+from traycap.sidecars import LiveSidecar
 from traycap.upload.bandwidth import TokenBucket
 from traycap.upload.live import LiveEngine, LiveUpload, hand_over
 from traycap.upload.requests import request_cancel
@@ -91,11 +92,11 @@ class LiveLanes:
             return None
         if config is None or not config.autoUpload or not config.uploadWhileRecording:
             return None
+        zip_path = self._ctx.paths.session_dir(session_id) / f"{session_id}.zip"
         try:
-            lane = LiveUpload(
-                self._ctx, session_id, self._ctx.paths.session_dir(session_id) / f"{session_id}.zip",
-                engine=self._engine_factory(config), limiter=self._rate.bucket(config), on_progress=self._on_progress,
-            )
+            engine = LiveSidecar(self._engine_factory(config), zip_path, self._ctx.clock)  # traycap/sidecars.py
+            lane = LiveUpload(self._ctx, session_id, zip_path, engine=engine, limiter=self._rate.bucket(config),
+                              on_progress=self._on_progress)
         except TraycapError as exc:
             log.warning("session %s: not uploading while recording: %s", session_id, exc.user_text())
             return None
