@@ -2,7 +2,8 @@
 
 Pure. `keyPrefix` may hold placeholders, so that several machines can share one bucket:
 
-    {host}  this machine's name (its first label, lower case)     team/{host}/  -> team/alice-laptop/
+    {host}  this machine's name (its first label, lower case;     team/{host}/  -> team/alice-laptop/
+            TRAYCAP_HOST overrides it, e.g. in a container whose host name changes each run)
     {user}  the user name of the account that recorded            {user}/       -> {user}/bob/
     {yyyy} {mm} {dd}  the date the session was recorded (the recording machine's local date)
 
@@ -19,6 +20,7 @@ so a prefix with placeholders still has one player for the whole bucket.
 from __future__ import annotations
 
 import getpass
+import os
 import re
 import socket
 import time
@@ -53,13 +55,16 @@ class KeyVars:
         return cls(host=_safe(host.split(".")[0].lower()), user=_safe(user), yyyy=yyyy, mm=mm, dd=dd)
 
 
+HOST_ENV = "TRAYCAP_HOST"
+
+
 def this_machine(created_ms: int) -> KeyVars:
     """KeyVars of a session recorded on this machine, by this user."""
     try:
         user = getpass.getuser()
     except (OSError, KeyError, ImportError):  # no login name (a container without a passwd entry)
         user = ""
-    return KeyVars.of(created_ms, host=socket.gethostname(), user=user)
+    return KeyVars.of(created_ms, host=os.environ.get(HOST_ENV) or socket.gethostname(), user=user)
 
 
 def _safe(value: str) -> str:

@@ -28,6 +28,7 @@ from traycap.clock import Clock
 from traycap.errors import UploadError
 from traycap.models import CompletedPart, UploadConfig
 from traycap.player import sidecar
+from traycap.player.bucket import Bucket
 from traycap.upload.engine import CheckpointFn, CredentialCheck, ProgressFn, ResumePoint, UploadEngine, UploadResult
 from traycap.upload.live import LiveEngine
 
@@ -37,28 +38,32 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _write(config: UploadConfig, key: str, zip_path: Path, *, size: int, sha256: str, clock: Clock) -> None:
+BucketFor = Callable[[UploadConfig], Bucket]
+
+
+def bucket_objects(config: UploadConfig) -> Bucket:
     from traycap.upload.s3.objects import BucketObjects  # boto3 only when an upload has happened
 
-    objects = BucketObjects(config)
+    return BucketObjects(config)
+
+
+def _write(bucket: Bucket, key: str, zip_path: Path, *, size: int, sha256: str, clock: Clock) -> None:
     try:
-        written = sidecar.write(objects, key, zip_path, size=size, sha256=sha256, uploaded_at=clock.now_ms())
+        written = sidecar.write(bucket, key, zip_path, size=size, sha256=sha256, uploaded_at=clock.now_ms())
     except UploadError as exc:
         if exc.transient:
             raise
         log.warning("%s is uploaded and verified, but its sidecar could not be written: %s", key, exc.user_text())
         return
-    finally:
-        objects.close()
     log.info("sidecar %s written", written)
 
 
 class SidecarEngine:
     """The queue's engine, writing the sidecar after each verified upload."""
 
-    def __init__(self, engine: UploadEngine, config: UploadConfig, clock: Clock) -> None:
+    def __init__(self, engine: UploadEngine, bucket: Bucket, clock: Clock) -> None:
         self._engine = engine
-        self._config = config
+        self._bucket = bucket
         self._clock = clock
 
     def upload_file(
@@ -67,7 +72,7 @@ class SidecarEngine:
     ) -> UploadResult:
         result = self._engine.upload_file(zip_path, key, sha256=sha256, resume=resume, on_progress=on_progress,
                                           on_checkpoint=on_checkpoint, cancel=cancel)
-        _write(self._config, result.key, Path(zip_path), size=result.size, sha256=result.sha256, clock=self._clock)
+        _write(self._bucket, result.key, Path(zip_path), size=result.size, sha256=result.sha256, clock=self._clock)
         return result
 
     def abort(self, key: str, upload_id: str) -> None:
@@ -81,23 +86,27 @@ class SidecarEngine:
 
     def close(self) -> None:
         self._engine.close()
+        self._bucket.close()
 
 
 EngineFactory = Callable[[UploadConfig], UploadEngine]
 
 
-def with_sidecars(factory: EngineFactory, clock: Clock) -> EngineFactory:
-    """The queue's engine factory, its engines writing sidecars."""
-    return lambda config: SidecarEngine(factory(config), config, clock)
+def with_sidecars(factory: EngineFactory, clock: Clock, *, bucket_for: BucketFor = bucket_objects) -> EngineFactory:
+    """The queue's engine factory, its engines writing sidecars (to `bucket_for(config)`)."""
+    return lambda config: SidecarEngine(factory(config), bucket_for(config), clock)
 
 
 class LiveSidecar:
     """A live lane's engine, writing the sidecar once the completed upload is verified."""
 
-    def __init__(self, engine: LiveEngine, zip_path: Path, clock: Clock) -> None:
+    def __init__(
+        self, engine: LiveEngine, zip_path: Path, clock: Clock, *, bucket_for: BucketFor = bucket_objects,
+    ) -> None:
         self._engine = engine
         self._zip_path = zip_path
         self._clock = clock
+        self._bucket = bucket_for(engine.config)
         self.config: UploadConfig = engine.config
         self.bandwidth: TokenBucket | None = engine.bandwidth
 
@@ -117,7 +126,7 @@ class LiveSidecar:
         wake: threading.Event | None = None, maybe_done: bool = False,
     ) -> None:
         self._engine.complete_live(key, upload_id, parts, size=size, sha256=sha256, wake=wake, maybe_done=maybe_done)
-        _write(self.config, key, self._zip_path, size=size, sha256=sha256, clock=self._clock)
+        _write(self._bucket, key, self._zip_path, size=size, sha256=sha256, clock=self._clock)
 
     def stamp(
         self, key: str, *, size: int, sha256: str, parts: list[CompletedPart], wake: threading.Event | None = None,

@@ -56,3 +56,7 @@ class Bucket(Protocol):
     def presign_get(self, key: str, expires_s: int) -> str:
         """A presigned GET URL (SigV4: 1 s to 7 days)."""
         ...
+
+    def close(self) -> None:
+        """Close idle connections (the next call opens new ones)."""
+        ...

@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from traycap.bundle import layout
 from traycap.bundle.reader import BundleZip
 from traycap.errors import CorruptFile
 from traycap.object_keys import sidecar_key
@@ -49,13 +50,16 @@ def parse(data: bytes) -> dict[str, Any] | None:
 
 
 def of_zip(zip_path: Path, *, zip_key: str, size: int, sha256: str, uploaded_at: int) -> dict[str, Any]:
-    """The sidecar of a local zip (its session.json and format read from the zip itself)."""
-    with BundleZip(zip_path) as bundle:
-        try:
+    """The sidecar of a local zip (its session.json and format read from the zip itself; a zip that
+    is not a readable bundle gets an empty `session`: the upload it describes is verified already)."""
+    info: dict[str, Any] = {}
+    fmt = layout.FORMAT_CLASSIC
+    try:
+        with BundleZip(zip_path) as bundle:
+            fmt = bundle.format
             info = bundle.info
-        except CorruptFile:
-            info = {}
-        fmt = bundle.format
+    except CorruptFile:
+        pass
     session_id = str(info.get("sessionId") or zip_path.stem)
     return sidecar(info, session_id=session_id, zip_key=zip_key, size=size, sha256=sha256, bundle_format=fmt,
                    uploaded_at=uploaded_at)

@@ -546,6 +546,7 @@
       zipUrl = target.url;
       HOST = { expiresAt: target.expiresAt };
       if (isNum(target.expiresAt) && Date.now() >= target.expiresAt) { document.body.dataset.expired = "1"; stop(expiredText(target.expiresAt)); return; }
+      if (isNum(target.expiresAt)) $("when").textContent = "shared link · plays until " + localTime(target.expiresAt);
       const dl = $("download");
       dl.href = zipUrl; dl.download = target.name; dl.hidden = false;
       $("footerNote").textContent = "played in your browser straight from the sender's storage";

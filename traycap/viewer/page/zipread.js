@@ -16,8 +16,9 @@ class HttpError extends Error {
   constructor(status, text) {
     super("HTTP " + status);
     this.status = status;
-    // S3 says "Request has expired" (AccessDenied) once a presigned URL is past its time.
-    this.expired = status === 403 && /expired/i.test(text || "");
+    // Past its time, a presigned URL gets 403 "Request has expired" from AWS S3, 400 "The difference
+    // between the request time and the server's time exceeds the maximum allowed" from rclone.
+    this.expired = (status === 403 || status === 400) && /expired|request time/i.test(text || "");
     this.text = text || "";
   }
 }
