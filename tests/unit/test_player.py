@@ -16,7 +16,8 @@ from traycap.player.link import compose, player_link
 from traycap.player.publish import CONTENT_TYPE, Publisher
 from traycap.viewer.single_page import Page
 
-PAGE = Page(html=b"<!doctype html><p>player</p>", csp="default-src 'none'", sha256="ab" * 32, version="0.2.0-abababababab")
+PAGE = Page(html=b"<!doctype html><p>player</p>", csp="default-src 'none'", sha256="ab" * 32,
+            version="0.2.0-abababababab")
 
 
 def test_the_player_is_put_once_per_bucket_and_version_head_first() -> None:
