@@ -101,8 +101,8 @@ class VideoFeed {
     await new Promise((resolve) => this.ms.addEventListener("sourceopen", resolve, { once: true }));
     this.sb = this.ms.addSourceBuffer(type);
     this.sb.mode = "segments";
-    if (this.duration > 0) this.ms.duration = this.duration;
     await this.append(headBytes.slice(0, init.initEnd));
+    this.applyDuration();
     this.video.addEventListener("seeking", () => this.need(this.video.currentTime));
     this.video.addEventListener("timeupdate", () => this.need(this.video.currentTime));
     await this.need(0);
@@ -112,11 +112,18 @@ class VideoFeed {
   // would stop at it).
   setDuration(seconds) {
     this.duration = seconds;
-    if (!this.sb) return;  // start() sets it
-    this.queue = this.queue.then(() => {
-      if (this.ms.readyState === "open" && !this.sb.updating && seconds > (this.ms.duration || 0)) this.ms.duration = seconds;
-    }).catch(() => {});
+    if (!this.sb) return;  // start() applies it
+    this.queue = this.queue.then(() => this.applyDuration()).catch(() => {});
     this.need(this.video.currentTime);
+  }
+
+  // The recorder's MP4 says no duration (its moov is written empty before the first frame), so
+  // the browser takes it as endless until told.
+  applyDuration() {
+    if (!(this.duration > 0) || this.ms.readyState !== "open" || this.sb.updating) return;
+    const b = this.sb.buffered, end = b.length ? b.end(b.length - 1) : 0;
+    const want = Math.max(this.duration, end);
+    if (this.ms.duration !== want) this.ms.duration = want;
   }
 
   // --- the SourceBuffer, one operation at a time --------------------------------------------
@@ -272,6 +279,9 @@ class VideoFeed {
       await this.append(data.subarray(s, e));
       for (let i = runFrom; i <= runTo; i++) this.frags[i].loaded = true;
     }
-    if (this.scanEnd >= this.bytes.size) this.indexed = true;
+    if (this.scanEnd >= this.bytes.size) {
+      this.indexed = true;
+      if (this.atLast()) await this.finish();
+    }
   }
 }

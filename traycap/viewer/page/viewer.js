@@ -1,6 +1,6 @@
 // traycap replay page: the UI over the session read from its zip by byte ranges (zipread.js,
 // bundle.js, model.js, video.js). Two hosts run the same page: `traycap view` on 127.0.0.1
-// (<body data-host="local">; the zip at bundle.zip, facts about the upload at host.json, a heartbeat)
+// (its body marked with data-host=local; the zip at bundle.zip, facts about the upload at host.json, a heartbeat)
 // and the share link's player in the user's bucket (the zip's presigned URL after the #). Either way
 // every byte comes from the page's own origin; nothing is loaded from anywhere else. Times: `t` = ms
 // since the recording started (timeline, actions, screenshots); video time = seconds, mapped through
@@ -510,6 +510,9 @@
       videoTime: video.currentTime, stage: stage.getBoundingClientRect().toJSON(), scale: view.scale,
       format: bundle ? bundle.format : null }),
     net: () => Object.assign({}, netStats),
+    data: () => D,
+    feed: () => feed && { duration: feed.duration, msDuration: feed.ms && feed.ms.duration, ended: feed.ended,
+      fragments: feed.frags.length, indexed: feed.indexed, scanned: feed.scanEnd, size: feed.bytes.size },
     model: { captions, frameColumns, actionColumns, videoMapping, facts, humanSize, humanDuration },
   };
 
