@@ -107,7 +107,7 @@ def _measure(browser: Browser, proxy: FaultProxy, link: str, size: int, args: ar
         wait_until("the player to be ready", lambda: browser.js(
             "return document.body.dataset.ready === '1' || document.body.dataset.failed === '1'"), 120, 0.01)
         r = browser.js("return Object.assign({failed: document.body.dataset.failed || null,"
-                       " notice: document.getElementById('notice').textContent}, window.traycapReady || {})")
+                       " said: document.getElementById('novideo').textContent}, window.traycapReady || {})")
         assert not r["failed"], r
         ready.append(float(r["ms"]))
         sent.append(proxy.response_bytes)

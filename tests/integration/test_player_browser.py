@@ -157,8 +157,8 @@ def _open(browser: Browser, url: str) -> dict[str, Any]:
         "return document.body.dataset.ready === '1' || document.body.dataset.failed === '1'"), 60)
     state: dict[str, Any] = browser.js(
         "return Object.assign({failed: document.body.dataset.failed || null,"
-        " notice: document.getElementById('notice').textContent}, window.traycapViewer.state())")
-    assert state["failed"] is None, state["notice"]
+        " said: document.getElementById('novideo').textContent}, window.traycapViewer.state())")
+    assert state["failed"] is None, state["said"]
     return state
 
 
@@ -270,7 +270,7 @@ def test_an_expired_link_says_so_instead_of_playing(rclone: Site, chrome: Chrome
     browser.get(link)
     wait_until("the page to say the link expired", lambda: browser.js("return document.body.dataset.expired === '1'"),
                30)
-    notice = browser.js("return document.getElementById('notice').textContent")
-    assert notice.startswith("This link expired") and "Ask the person who sent it" in notice
+    said = browser.js("return document.getElementById('novideo').textContent")
+    assert said.startswith("This link expired on ") and "Ask the person who sent it for a new link" in said
     assert browser.js("return document.getElementById('video').currentSrc") == ""
     assert rclone.proxy.count("GetObject", key) == 0  # it did not even try the recording

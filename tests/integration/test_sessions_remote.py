@@ -83,5 +83,7 @@ def test_two_machines_share_one_bucket_and_each_lists_both(moto: S3Server, tmp_p
     assert status == 200 and content_type.startswith("text/html") and b"<script>" in page
     assert "/team/player/" in page_url
     assert fetch(moto.endpoint_url + parse_qs(fragment)["z"][0])[2] == zips["s-bob"]
+    plain = traycap(homes["alice-laptop"], "alice-laptop", "link", "s-alice", "--zip")  # the zip itself, as before
+    assert plain.returncode == 0 and "#" not in plain.stdout and fetch(plain.stdout.strip())[2] == zips["s-alice"]
     missing = traycap(homes["alice-laptop"], "alice-laptop", "view", "--remote", "team/nobody/x.zip", "--no-open")
     assert missing.returncode == 1 and "has no object team/nobody/x.zip" in missing.stderr

@@ -518,11 +518,9 @@
 
   // --- start: where the zip is, then its directory, then the data and the video at once --------
   let HOST = {};
-  function say(text, warn) { const n = $("notice"); n.textContent = text; n.classList.toggle("warn", !!warn); n.hidden = false; }
-  function stop(text) {  // nothing to play: say why instead of a broken video
+  function stop(text) {  // nothing to play: say why, where the video would be, instead of a broken video
     document.body.classList.add("no-session");
     $("novideo").textContent = text; $("novideo").hidden = false;
-    say(text, true);
     document.body.dataset.failed = "1";
   }
   function linkTarget() {  // the shared link: the zip's presigned URL after the "#"
@@ -547,7 +545,8 @@
       const target = linkTarget();
       if (target.error) { stop(target.error); return; }
       zipUrl = target.url;
-      HOST = { expiresAt: target.expiresAt };
+      HOST = { expiresAt: target.expiresAt, sessionId: target.name.replace(/\.zip$/, "") };
+      $("title").textContent = "Session " + HOST.sessionId;
       if (isNum(target.expiresAt) && Date.now() >= target.expiresAt) { document.body.dataset.expired = "1"; stop(expiredText(target.expiresAt)); return; }
       if (isNum(target.expiresAt)) $("when").textContent = "shared link · plays until " + localTime(target.expiresAt);
       const dl = $("download");
