@@ -33,6 +33,7 @@ from tests.support.faultproxy import FaultProxy
 from tests.support.recording import Bundle, read_bundle, start_record
 from tests.support.s3servers import S3Server, moto_server, rclone_server
 from tests.support.sessions import write_config
+from tests.support.viewer import seek
 from tests.support.waiting import wait_until
 from tests.support.webdriver import Browser, chromium, have_chromium
 from traycap.models import UploadStatus
@@ -162,17 +163,6 @@ def _open(browser: Browser, url: str) -> dict[str, Any]:
     return state
 
 
-def _seek(browser: Browser, t: float) -> dict[str, Any]:
-    """Seek to recording time t; returns once the video has drawn that frame."""
-    state: dict[str, Any] = browser.js_async(
-        "const done = arguments[arguments.length - 1]; const v = document.getElementById('video');"
-        "window.traycapViewer.seek(arguments[0]);"
-        "const finish = () => requestAnimationFrame(() => requestAnimationFrame("
-        "  () => done(window.traycapViewer.state())));"
-        "if (v.seeking) v.addEventListener('seeked', finish, {once: true}); else finish();", t)
-    return state
-
-
 def _pixel(png: bytes, x: float, y: float) -> tuple[int, int, int]:
     px = Image.open(io.BytesIO(png)).convert("RGB").getpixel((round(x), round(y)))
     assert isinstance(px, tuple)
@@ -227,14 +217,14 @@ def test_the_link_plays_the_session_where_it_happened(
     rect = bundle.info["monitors"]["rect"]
     previous = START_BG
     for a, (x, y, _, colour, background) in zip(downs, CLICKS, strict=True):
-        before = _seek(browser, a["t"] - 1500)
+        before = seek(browser, a["t"] - 1500, frames=2)
         stage, scale = before["stage"], before["scale"]
         corner = (stage["left"] + 12, stage["top"] + 12)  # the screen's colour, far from any click
         png = browser.screenshot_png()
         assert _near(_pixel(png, *corner), previous), f"{_pixel(png, *corner)} 1.5 s before the click at {x},{y}"
         px, py = stage["left"] + (x - rect["left"]) * scale, stage["top"] + (y - rect["top"]) * scale
         assert not _overlay_at(png, px, py, colour), f"click overlay at {x},{y} before the click"
-        state = _seek(browser, a["t"])
+        state = seek(browser, a["t"], frames=2)
         assert abs(state["cur"] - a["t"]) < 1
         png = browser.screenshot_png()
         assert _near(_pixel(png, *corner), background), f"the frame at the click at {x},{y} is from another time"

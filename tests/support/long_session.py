@@ -161,13 +161,21 @@ def _records(spec: LongSpec) -> tuple[list[dict[str, object]], list[dict[str, ob
     return frames, actions, shots
 
 
-def build_format1(ctx: Context, sid: str, video: bytes, spec: LongSpec, shot_png: bytes) -> SessionMeta:
-    """Raw files as the recorder leaves them, exported by the real export (zip, preview.jpg)."""
+Records = list[dict[str, object]]
+
+
+def _start(ctx: Context, sid: str, spec: LongSpec, status: str) -> tuple[SessionFiles, Records, Records, Records]:
+    """The session's directory and meta; its frames, actions and screenshot index, not written yet."""
     files = SessionFiles(ctx.paths.session_dir(sid))
     files.video_dir.mkdir(parents=True)
     files.shots_dir.mkdir()
-    _meta(ctx, sid, spec, "stopped")
-    frames, actions, shots = _records(spec)
+    _meta(ctx, sid, spec, status)
+    return (files, *_records(spec))
+
+
+def build_format1(ctx: Context, sid: str, video: bytes, spec: LongSpec, shot_png: bytes) -> SessionMeta:
+    """Raw files as the recorder leaves them, exported by the real export (zip, preview.jpg)."""
+    files, frames, actions, shots = _start(ctx, sid, spec, "stopped")
     files.video.write_bytes(video)
     files.frames.write_bytes(_lines(frames))
     files.actions.write_bytes(_lines(actions))
@@ -179,11 +187,7 @@ def build_format1(ctx: Context, sid: str, video: bytes, spec: LongSpec, shot_png
 
 def build_format2(ctx: Context, sid: str, video: bytes, spec: LongSpec, shot_png: bytes) -> SessionMeta:
     """The same recording written while recording: the live bundler's cuts every 5 s, then its Stop."""
-    files = SessionFiles(ctx.paths.session_dir(sid))
-    files.video_dir.mkdir(parents=True)
-    files.shots_dir.mkdir()
-    _meta(ctx, sid, spec, "recording")
-    frames, actions, shots = _records(spec)
+    files, frames, actions, shots = _start(ctx, sid, spec, "recording")
     boxes = top_level_boxes(video)
     moofs = [b for b in boxes if b[0] == "moof"]
     clock = FakeClock()
