@@ -70,15 +70,15 @@ def _hex(rgb: tuple[int, int, int]) -> str:
 
 
 def _record(display: XDisplay, home: Path) -> str:
-    """A recording with three clicks, the screen's colour changed 1 s before each, then masked typing."""
+    """A recording with three clicks, the screen's colour changed just before the pointer moves to
+    each (so the move's time is after the change, and the click 1 s later), then masked typing."""
     display.run("xsetroot", "-solid", _hex(START_BG))
     display.run("xdotool", "mousemove", "5", "5")
     rec = start_record(display.env, home, "--fps", "10")
-    session_id = rec.wait_ready()
+    session_id = rec.wait_ready()  # the first frame is captured: it shows START_BG
     for x, y, button, _, background in CLICKS:
         display.run("xsetroot", "-solid", _hex(background))
-        display.run("xdotool", "sleep", "0.7", "mousemove", str(x), str(y), "sleep", "0.3", "click", button,
-                    "sleep", "0.5")
+        display.run("xdotool", "mousemove", str(x), str(y), "sleep", "1.0", "click", button, "sleep", "0.5")
     display.run("xdotool", "type", "ab1")
     wait_until("the clicks and keys in actions.jsonl", lambda: len(rec.actions()) >= 3 * 3 + 6)
     wait_until("a frame after the last key", lambda: rec.frames() and rec.frames()[-1]["t"] > rec.actions()[-1]["t"])
@@ -215,13 +215,15 @@ def test_the_link_plays_the_session_where_it_happened(
     downs = [a for a in bundle.actions if a["type"] == "mouse_down"]
     assert [(a["x"], a["y"]) for a in downs] == [(x, y) for x, y, *_ in CLICKS]
     rect = bundle.info["monitors"]["rect"]
-    previous = START_BG
+    previous, earlier = START_BG, bundle.frames[0]["t"]
     for a, (x, y, _, colour, background) in zip(downs, CLICKS, strict=True):
-        before = seek(browser, a["t"] - 1500, frames=2)
+        # Before the colour changed: the first frame, or 0.2 s after the click before (0.5 s at least
+        # pass before xsetroot runs again); at the click, the colour set before the move 1 s earlier.
+        before = seek(browser, earlier, frames=2)
         stage, scale = before["stage"], before["scale"]
         corner = (stage["left"] + 12, stage["top"] + 12)  # the screen's colour, far from any click
         png = browser.screenshot_png()
-        assert _near(_pixel(png, *corner), previous), f"{_pixel(png, *corner)} 1.5 s before the click at {x},{y}"
+        assert _near(_pixel(png, *corner), previous), f"{_pixel(png, *corner)} before the click at {x},{y}"
         px, py = stage["left"] + (x - rect["left"]) * scale, stage["top"] + (y - rect["top"]) * scale
         assert not _overlay_at(png, px, py, colour), f"click overlay at {x},{y} before the click"
         state = seek(browser, a["t"], frames=2)
@@ -229,7 +231,7 @@ def test_the_link_plays_the_session_where_it_happened(
         png = browser.screenshot_png()
         assert _near(_pixel(png, *corner), background), f"the frame at the click at {x},{y} is from another time"
         assert _overlay_at(png, px, py, colour), f"no click overlay at {x},{y} (page {px:.0f},{py:.0f})"
-        previous = background
+        previous, earlier = background, a["t"] + 200
     # It plays.
     browser.js("window.traycapViewer.seek(0); document.getElementById('play').click()")
     wait_until("playback to move on", lambda: browser.js("return document.getElementById('video').currentTime") > 1.0,
