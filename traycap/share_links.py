@@ -10,18 +10,18 @@ The links are returned, never logged: the fragment is what lets anyone play the 
 
 from __future__ import annotations
 
+import logging
 import threading
-from typing import TYPE_CHECKING
 
-from traycap.errors import ZipMissing
+from traycap.errors import AccessDenied, ZipMissing
 from traycap.models import UploadConfig
 from traycap.object_keys import SIDECAR_SUFFIX, ZIP_SUFFIX
+from traycap.player.bucket import Bucket
 from traycap.player.link import player_link
 from traycap.player.publish import Publisher
 from traycap.viewer.single_page import build
 
-if TYPE_CHECKING:
-    from traycap.upload.s3.objects import BucketObjects
+log = logging.getLogger(__name__)
 
 
 class ShareLinks:
@@ -29,13 +29,16 @@ class ShareLinks:
         self._lock = threading.Lock()
         self._publisher: Publisher | None = None
 
-    def _objects(self, config: UploadConfig) -> BucketObjects:
+    def _objects(self, config: UploadConfig) -> Bucket:
         from traycap.upload.s3.objects import BucketObjects  # boto3 only when a link is made
 
         return BucketObjects(config)
 
-    def player(self, config: UploadConfig, key: str, expires_s: int) -> str:
-        """The player's presigned URL with the zip's in its fragment (the player uploaded first if missing)."""
+    def player(self, config: UploadConfig, key: str, expires_s: int, *, fallback: bool = True) -> str:
+        """The player's presigned URL with the zip's in its fragment (the player uploaded first if missing).
+
+        A bucket that refuses the player page for good (a policy that allows only the zips) gets the
+        zip's own link instead, with a warning (`fallback`): sharing must not stop working."""
         with self._lock:
             if self._publisher is None:
                 self._publisher = Publisher(build())
@@ -43,6 +46,12 @@ class ShareLinks:
         objects = self._objects(config)
         try:
             return player_link(objects, config.keyPrefix, key, expires_s, publisher=publisher)
+        except AccessDenied as exc:
+            if not fallback:
+                raise
+            log.warning("the player page could not be stored in bucket %s (%s): the link downloads the zip instead",
+                        config.bucket, exc.user_text())
+            return objects.presign_get(key, expires_s)
         finally:
             objects.close()
 
@@ -66,4 +75,4 @@ class ShareLinks:
                                  "`traycap sessions --remote` lists the sessions it holds")
         finally:
             objects.close()
-        return self.player(config, key, expires_s)
+        return self.player(config, key, expires_s, fallback=False)
