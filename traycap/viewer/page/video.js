@@ -7,7 +7,8 @@
 
 const HEAD_BYTES = 64 * 1024;
 const LOOK_BACK = 6;  // fragments read before a seek target to find its keyframe (keyframes are 5 s apart)
-const AHEAD_S = 12;  // kept buffered ahead of the playhead
+const AHEAD_S = 12;  // kept buffered ahead of the playhead while playing
+const AHEAD_PAUSED_S = 3;  // ... and while paused (a seek after it then waits for less)
 const AHEAD_BYTES = 1536 * 1024;  // read at most this much ahead at a time
 const KEEP_BEHIND_S = 30, KEEP_TOTAL_S = 150;  // older frames are dropped beyond this (browser memory)
 const SCAN_BYTES = 2 * 1024 * 1024;
@@ -27,7 +28,7 @@ class VideoBytes {
     this.memory = null;  // the whole video, when a member is compressed (a zip from another tool)
   }
 
-  async read(a, b) {
+  async read(a, b, signal) {
     b = Math.min(b, this.size);
     if (this.parts.some((p) => !p.stored)) return this.fromMemory(a, b);
     const pieces = this.parts.filter((p) => p.at < b && p.at + p.size > a);
@@ -37,7 +38,7 @@ class VideoBytes {
       p.dataKnown = true;
       if (first && first.head.length >= to) return first.head.subarray(from, to);
       const start = this.zip.entry(p.name).dataStart;
-      return (await this.zip.read(start + from, start + to)).bytes;
+      return (await this.zip.read(start + from, start + to, signal)).bytes;
     }));
     if (got.length === 1) return got[0];
     const out = new Uint8Array(got.reduce((n, x) => n + x.length, 0));
@@ -69,6 +70,7 @@ class VideoFeed {
     this.queue = Promise.resolve();  // appends and removes, one at a time
     this.busy = null;
     this.want = 0;
+    this.ahead = null;  // the AbortController of a read ahead of the playhead, while one runs
     this.ended = false;
   }
 
@@ -170,22 +172,32 @@ class VideoFeed {
   // Called on every seek and time update: make sure the frame at `v` and a little after it are in.
   need(v) {
     this.want = v;
+    // A read ahead of the playhead gives way to a seek somewhere not buffered.
+    if (this.ahead && this.bufferedAt(v) < 0) this.ahead.abort();
     if (this.busy) return this.busy;
     this.busy = this.fill().catch((e) => this.onProblem(e)).finally(() => { this.busy = null; });
     return this.busy;
   }
 
+  aheadS() { return this.video.paused ? AHEAD_PAUSED_S : AHEAD_S; }
+
   async fill() {
     let tried = null;
     for (let guard = 0; guard < 200; guard++) {
       const v = this.want, end = this.bufferedAt(v);
-      if (end >= 0 && (end >= v + AHEAD_S || end >= this.duration - 0.05 || (this.ended && this.atLast()))) return;
+      if (end >= 0 && (end >= v + this.aheadS() || end >= this.duration - 0.05 || (this.ended && this.atLast()))) return;
       if (!this.indexed && !this.known(end >= 0 ? end : v)) { await this.scan(); continue; }
       if (!this.frags.length) return;
       const at = end >= 0 ? "+" + this.fragAt(end - 1e-3) : String(this.fragAt(v));
       if (at === tried) { this.forget(); return; }  // read and appended, yet not playable: do not loop
       tried = at;
-      const done = await this.load(end >= 0 ? end - 1e-3 : v, end >= 0);
+      let done;
+      try {
+        done = await this.load(end >= 0 ? end - 1e-3 : v, end >= 0);
+      } catch (e) {
+        if (e && e.name === "AbortError") { tried = null; continue; }  // a seek took its place
+        throw e;
+      }
       if (!done) return;
       if (done === LOOKED_BACK) tried = null;
     }
@@ -221,10 +233,16 @@ class VideoFeed {
     let last = Math.max(first, target);
     if (continuing) {
       while (last + 1 < n && this.frags[last + 1].end - this.frags[first].start <= AHEAD_BYTES
-             && this.frags[last + 1].time < v + AHEAD_S) last++;
+             && this.frags[last + 1].time < v + this.aheadS()) last++;
     } else if (last + 1 < n) last++;
     const a = this.frags[first].start, b = this.frags[last].end;
-    const data = await this.bytes.read(a, b);
+    this.ahead = continuing ? new AbortController() : null;
+    let data;
+    try {
+      data = await this.bytes.read(a, b, this.ahead && this.ahead.signal);
+    } finally {
+      this.ahead = null;
+    }
     for (let i = first; i <= last; i++) {
       const info = parseMoof(data, this.frags[i].start - a, this.init.trexFlags);
       if (info) this.frags[i].key = info.key;

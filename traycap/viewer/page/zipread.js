@@ -23,12 +23,12 @@ class HttpError extends Error {
   }
 }
 
-// Bytes [start, end) of `url` (or its last `suffix` bytes): {bytes, start, total}.
-async function fetchRange(url, start, end, suffix) {
+// Bytes [start, end) of `url` (or its last `suffix` bytes): {bytes, start, total}. `signal` cancels it.
+async function fetchRange(url, start, end, suffix, signal) {
   const range = suffix ? "bytes=-" + suffix : "bytes=" + start + "-" + (end - 1);
   netStats.requests++;
   const res = await fetch(url, { headers: { Range: range }, cache: "no-store", credentials: "omit",
-    referrerPolicy: "no-referrer" });
+    referrerPolicy: "no-referrer", signal });
   if (!res.ok) throw new HttpError(res.status, await res.text().catch(() => ""));
   const bytes = new Uint8Array(await res.arrayBuffer());
   netStats.bytes += bytes.length;
@@ -66,7 +66,7 @@ class RemoteZip {
     this.entries = new Map();  // name -> {name, method, compSize, size, lho, nameLen, extraLen, dataStart}
   }
 
-  read(start, end) { return fetchRange(this.url, start, end); }
+  read(start, end, signal) { return fetchRange(this.url, start, end, 0, signal); }
 
   async open() {
     const tail = await fetchRange(this.url, 0, 0, TAIL_BYTES);
