@@ -7,8 +7,10 @@ Builds a synthetic session (tests/support/synthetic_session.py: real H.264
 from the recorder's encoder, actions in the recorder's format, exported by
 the real export, so preview.jpg is built too), serves it with
 `traycap view ID --no-open`, and opens the page in headless Debian chromium.
-"Ready" is the page's own mark: data loaded, every action drawn on the
-timeline, and the video's first frame decoded (performance.now() from
+The page reads the zip by byte ranges from the loopback server, as the share
+link's player reads it from a bucket (bench/player.py measures that, over a
+slow link). "Ready" is the page's own mark: data loaded, every action drawn
+on the timeline, and the video's first frame decoded (performance.now() from
 navigation start). Also: seeks (time until the video shows the frame),
 timeline redraw (a window resize re-buckets all marks), export and preview.
 """
@@ -21,7 +23,6 @@ import os
 import statistics
 import tempfile
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -72,9 +73,6 @@ def main() -> int:
 
         view = start_view(home, meta.sessionId, env={**os.environ, "TRAYCAP_HOME": str(home)})
         try:
-            with urllib.request.urlopen(view.url + "data.json", timeout=60) as resp:
-                data_bytes = len(resp.read())
-            print(f"data.json {data_bytes / 1e6:.2f} MB")
             with chromium(1440, 900) as browser:
                 ready_ms, wall_ms, parts = [], [], []
                 for _ in range(args.loads):

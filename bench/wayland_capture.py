@@ -55,7 +55,7 @@ root.mainloop()
 
 MSS_PROBE = r"""
 import json, resource, sys, time
-from traycap.recorder.screen import ScreenGrabber
+from traycap.media.capture.mss_screen import MssScreen as ScreenGrabber
 from traycap.recorder.timing import FrameScheduler
 seconds, fps = float(sys.argv[1]), int(sys.argv[2])
 def cpu():

@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ses = sub.add_parser("sessions", help="list sessions, newest first")
     ses.add_argument("--json", action="store_true", help="machine-readable output")
+    ses.add_argument("--remote", action="store_true",
+                     help="list what the bucket holds under the key prefix (every machine's), from the sidecars")
 
     up = sub.add_parser("upload", help="queue a session for upload")
     up.add_argument("session_id", metavar="ID")
@@ -122,15 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     cset.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
     cfg_sub.add_parser("test", help="check the bucket and credentials (HeadBucket)")
 
-    link = sub.add_parser("link", help="print a presigned GET URL of an uploaded session")
+    link = sub.add_parser("link", help="print the share link of an uploaded session (it plays in a browser)")
     link.add_argument("session_id", metavar="ID")
     link.add_argument("--expires", type=_link_seconds, default=None, metavar="S",
                       help=f"seconds, 1 to {MAX_LINK_EXPIRY_S} (default: linkExpiresS, 7 days)")
+    link.add_argument("--zip", action="store_true", help="a presigned link of the zip itself (a download)")
 
     prune = sub.add_parser("prune", help="delete local copies of uploaded sessions now (retention rules)")
     prune.add_argument("--dry-run", action="store_true", help="only print what would be removed")
     view = sub.add_parser("view", help="replay a session in the browser (served from this computer only)")
-    view.add_argument("session_id", metavar="ID")
+    view.add_argument("session_id", metavar="ID", nargs="?")
+    view.add_argument("--remote", metavar="KEY", help="play a session in the bucket (a key `sessions --remote` lists)")
     view.add_argument("--no-open", action="store_true", help="print the page's URL instead of opening a browser")
     view.add_argument("--sheet", metavar="OUT.png", help="write the session's contact sheet (PNG, or JPEG for .jpg)")
 

@@ -44,7 +44,9 @@ def test_keep_0_removes_the_local_zip_after_a_verified_upload_and_link_still_wor
     assert rows[0]["sessionId"] == "s1" and rows[0]["localCopy"] is False and rows[0]["uploadStatus"] == "done"
     assert "uploaded, local copy removed" in traycap(home, "sessions").stdout
 
-    link = traycap(home, "link", "s1", "--expires", "600")
+    player = traycap(home, "link", "s1", "--expires", "600")  # the player, reading the zip in the bucket
+    assert player.returncode == 0 and player.stdout.startswith(moto.endpoint_url) and "#z=" in player.stdout
+    link = traycap(home, "link", "s1", "--expires", "600", "--zip")
     assert link.returncode == 0, link.stderr
     url = link.stdout.strip()
     assert url.startswith(moto.endpoint_url)  # 127.0.0.1 only

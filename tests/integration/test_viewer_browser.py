@@ -15,7 +15,7 @@ from PIL import Image
 
 from tests.support.display import XDisplay, have_xvfb, xvfb
 from tests.support.recording import read_bundle, start_record
-from tests.support.viewer import start_view
+from tests.support.viewer import seek, start_view
 from tests.support.waiting import wait_until
 from tests.support.webdriver import Browser, chromium, have_chromium
 
@@ -65,16 +65,6 @@ def _open(browser: Browser, url: str) -> dict[str, Any]:
     return state
 
 
-def _seek(browser: Browser, t: float) -> dict[str, Any]:
-    """Seek the page to recording time t and wait until the video has shown that frame."""
-    state: dict[str, Any] = browser.js_async(
-        "const done = arguments[arguments.length - 1]; const v = document.getElementById('video');"
-        "window.traycapViewer.seek(arguments[0]);"
-        "const finish = () => requestAnimationFrame(() => done(window.traycapViewer.state()));"
-        "if (v.seeking) v.addEventListener('seeked', finish, {once: true}); else finish();", t)
-    return state
-
-
 def _pixel_near(png: bytes, x: float, y: float, colour: tuple[int, int, int], radius: int = 2) -> bool:
     img = Image.open(io.BytesIO(png)).convert("RGB")
     for dx in range(-radius, radius + 1):
@@ -103,18 +93,18 @@ def test_page_marks_every_action_and_draws_each_click_where_it_happened(recorded
                        "document.getElementById('showMoves').dispatchEvent(new Event('change'))")
             assert browser.js("return window.traycapViewer.state().rows") == len(bundle.actions)
             for a, (x, y, _, colour) in zip(downs, CLICKS, strict=True):
-                before = _seek(browser, a["t"] - 900)
+                before = seek(browser, a["t"] - 900)
                 shot = browser.screenshot_png()
                 stage = before["stage"]
                 px = stage["left"] + (x - rect["left"]) * before["scale"]
                 py = stage["top"] + (y - rect["top"]) * before["scale"]
                 assert not _pixel_near(shot, px, py, colour), f"click overlay at {x},{y} before the click"
-                state = _seek(browser, a["t"])
+                state = seek(browser, a["t"])
                 assert abs(state["cur"] - a["t"]) < 1
                 shot = browser.screenshot_png()
                 assert _pixel_near(shot, px, py, colour), f"no click overlay at {x},{y} (page {px:.0f},{py:.0f})"
             # Keyboard: from the start, → jumps to the first click, space plays.
-            _seek(browser, 0)
+            seek(browser, 0)
             browser.key("\ue014")  # ArrowRight
             assert browser.js("return window.traycapViewer.state().cur") == pytest.approx(downs[0]["t"], abs=1)
             browser.key(" ")

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
-from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from PIL import Image
@@ -52,42 +52,42 @@ def member(zip_path: Path, name: str) -> bytes:
         return zf.read(name)
 
 
-def test_serves_page_data_video_ranges_and_screenshots_from_the_zip(ctx: Context, home: Path) -> None:
+def test_serves_the_page_and_the_zip_with_ranges(ctx: Context, home: Path) -> None:
     meta = make_synthetic_session(ctx, "s-serve", SMALL)
     zip_path = ctx.sessions.zip_path(meta)
-    video = member(zip_path, "video/screen.mp4")
-    actions = json.loads(member(zip_path, "actions.json"))
+    whole = zip_path.read_bytes()
     view = start_view(home, meta.sessionId)
     try:
         status, headers, page = fetch(view.url)
-        assert status == 200 and b"viewer.js" in page
-        assert "default-src 'none'" in headers["Content-Security-Policy"]
+        assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+        assert b'<body data-host="local">' in page and b"<script src" not in page  # one document, the share link's
+        csp = headers["Content-Security-Policy"]
+        assert csp.startswith("default-src 'none'") and "script-src 'sha256-" in csp and "frame-ancestors 'none'" in csp
         assert b"http" not in page.replace(b"http-equiv", b"")  # nothing remote in the page itself
-        status, _, raw = fetch(view.url + "data.json")
-        data = json.loads(raw)
-        assert status == 200 and len(data["actions"]["t"]) == len(actions)
-        assert data["video"]["url"] == "video.mp4" and data["end"] == 20_000
+        status, _, raw = fetch(view.url + "host.json")
+        assert status == 200 and json.loads(raw) == {
+            "sessionId": "s-serve", "upload": {"status": "not_uploaded", "uploadedAt": None, "error": None,
+                                               "link": False}}
 
-        status, headers, body = fetch(view.url + "video.mp4", headers={"Range": "bytes=100-1099"})
-        assert status == 206 and body == video[100:1100]
-        assert headers["Content-Range"] == f"bytes 100-1099/{len(video)}"
-        status, headers, body = fetch(view.url + "video.mp4")
-        assert status == 200 and body == video and headers["Accept-Ranges"] == "bytes"
-        status, headers, _ = fetch(view.url + "video.mp4", headers={"Range": f"bytes={len(video)}-"})
-        assert status == 416 and headers["Content-Range"] == f"bytes */{len(video)}"
-
-        shot = data["shots"][0]["file"]
-        status, _, body = fetch(view.url + "shots/" + shot)
-        assert status == 200 and body == member(zip_path, "screenshots/" + shot)
-        assert fetch(view.url + "shots/..%2Fsession.json")[0] == 404
+        status, headers, body = fetch(view.url + "bundle.zip", headers={"Range": "bytes=100-1099"})
+        assert status == 206 and body == whole[100:1100]
+        assert headers["Content-Range"] == f"bytes 100-1099/{len(whole)}"
+        status, headers, body = fetch(view.url + "bundle.zip", headers={"Range": "bytes=-22"})
+        assert status == 206 and body == whole[-22:] and body[:4] == b"PK\x05\x06"  # the end of the directory
+        status, headers, body = fetch(view.url + "bundle.zip")
+        assert status == 200 and body == whole and headers["Accept-Ranges"] == "bytes"
+        status, headers, _ = fetch(view.url + "bundle.zip", headers={"Range": f"bytes={len(whole)}-"})
+        assert status == 416 and headers["Content-Range"] == f"bytes */{len(whole)}"
+        for gone in ("data.json", "video.mp4", "viewer.js", "shots/x.png", "../bundle.zip"):
+            assert fetch(view.url + gone)[0] == 404, gone
         status, _, body = fetch(view.url + "link", method="POST", body=b"{}")
         assert "not been uploaded" in json.loads(body)["error"]
 
         # Only with the token, only by the loopback name, only on 127.0.0.1.
         port = view.url.split(":")[2].split("/")[0]
-        assert fetch(f"http://127.0.0.1:{port}/data.json")[0] == 404
-        assert fetch(f"http://127.0.0.1:{port}/wrong-token/data.json")[0] == 404
-        assert fetch(view.url + "data.json", headers={"Host": f"attacker.example:{port}"})[0] == 403
+        assert fetch(f"http://127.0.0.1:{port}/bundle.zip")[0] == 404
+        assert fetch(f"http://127.0.0.1:{port}/wrong-token/bundle.zip")[0] == 404
+        assert fetch(view.url + "bundle.zip", headers={"Host": f"attacker.example:{port}"})[0] == 403
         other = _non_loopback_address()
         if other is not None:
             with pytest.raises(OSError), socket.create_connection((other, int(port)), timeout=2):
@@ -162,8 +162,10 @@ def _drop_member(zip_path: Path, name: str) -> None:
 
 
 @pytest.mark.s3
-def test_a_session_deleted_after_upload_says_so_and_gives_a_working_share_link(
-        ctx: Context, home: Path, moto: S3Server, tmp_path: Path) -> None:
+def test_a_session_deleted_after_upload_plays_from_the_bucket(ctx: Context, home: Path, moto: S3Server,
+                                                               tmp_path: Path) -> None:
+    """`traycap view ID` of a session whose local zip retention removed opens the share link's player;
+    the local page of one still on disk gives the same kind of link (Copy share link)."""
     write_config(ctx, moto.config(keyPrefix="viewer/"))
     meta = make_synthetic_session(ctx, "s-gone", SMALL)
     zip_path = ctx.sessions.zip_path(meta)
@@ -172,22 +174,30 @@ def test_a_session_deleted_after_upload_says_so_and_gives_a_working_share_link(
     assert up.returncode == 0, up.stderr
     state = ctx.states.read(meta.sessionId)
     assert state is not None and state.status is UploadStatus.DONE
+
+    view = start_view(home, meta.sessionId)
+    try:
+        host = json.loads(fetch(view.url + "host.json")[2])
+        assert host["upload"]["status"] == "done" and host["upload"]["link"] is True
+        from_page = json.loads(fetch(view.url + "link", method="POST", body=b"{}")[2])["url"]
+    finally:
+        view.stop()
     zip_path.unlink()  # what retention does once the bundle is safely in the bucket
 
     sheet = traycap(home, "view", meta.sessionId, "--sheet", str(tmp_path / "s.png"))
     assert sheet.returncode == 1 and "deleted after upload" in sheet.stderr
-    view = start_view(home, meta.sessionId)
-    try:
-        data: dict[str, Any] = json.loads(fetch(view.url + "data.json")[2])
-        assert "deleted after it was uploaded" in data["notice"]
-        assert data["video"]["url"] is None and data["upload"] == {"status": "done", "link": True}
-        assert fetch(view.url + "video.mp4")[0] == 404
-        link = json.loads(fetch(view.url + "link", method="POST", body=b"{}")[2])["url"]
-        assert link.startswith(moto.endpoint_url) and "viewer/s-gone.zip" in link
-        status, _, body = fetch(link)
+    shown = traycap(home, "view", meta.sessionId, "--no-open")
+    assert shown.returncode == 0, shown.stderr
+    for link in (shown.stdout.strip(), from_page):
+        page_url, _, fragment = link.partition("#")
+        assert page_url.startswith(moto.endpoint_url + "/") and "/viewer/player/" in page_url
+        status, headers, page = fetch(page_url)
+        content_type = {k.lower(): v for k, v in headers.items()}["content-type"]
+        assert status == 200 and content_type.startswith("text/html") and b'data-host="local"' not in page
+        zip_url = moto.endpoint_url + parse_qs(fragment)["z"][0]
+        assert "/viewer/s-gone.zip?" in zip_url
+        status, _, body = fetch(zip_url)
         assert status == 200 and body == original
-    finally:
-        view.stop()
 
 
 def test_a_session_that_is_not_exported_is_refused_with_a_reason(ctx: Context, home: Path) -> None:
@@ -216,7 +226,7 @@ def test_without_no_open_the_page_opens_in_the_default_browser(ctx: Context, hom
         url = wait_until("the browser to be started with the page's URL",
                          lambda: opened.exists() and opened.read_text().strip(), 30)
         assert url.startswith("http://127.0.0.1:")
-        assert fetch(url + "data.json")[0] == 200
+        assert fetch(url + "host.json")[0] == 200
         fetch(url + "bye", method="POST", body=b"{}")
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0

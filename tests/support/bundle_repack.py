@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import struct
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -145,3 +146,40 @@ def write_raw_files(bundle: Path, directory: Path) -> dict[str, bytes]:
         (directory / rel).parent.mkdir(parents=True, exist_ok=True)
         (directory / rel).write_bytes(data)
     return out
+
+
+def rewrite_zip(src: Path, dst: Path, *, video: Callable[[bytes], bytes] | None = None,
+                deflate_video: bool = False, zip64: bool = False) -> Path:
+    """A copy of bundle `src` with its format-1 video changed by `video` (e.g. its mfra cut off),
+    deflated instead of stored, and/or with ZIP64 records everywhere a reader could meet them:
+    every entry's local header and central-directory offset, and the end of the central directory
+    (whose 32-bit fields then say 0xFFFF / 0xFFFFFFFF, as a zip past 4 GB or 65,535 entries has them)."""
+    limit = zipfile.ZIP64_LIMIT
+    if zip64:
+        zipfile.ZIP64_LIMIT = 16  # the stdlib writer's own switch: every offset and size is "large" now
+    try:
+        with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", allowZip64=True) as zout:
+            for info in zin.infolist():
+                data = zin.read(info)
+                if info.filename == layout.VIDEO_MP4 and video is not None:
+                    data = video(data)
+                out = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                is_video = info.filename == layout.VIDEO_MP4
+                deflate = info.compress_type == zipfile.ZIP_DEFLATED or (deflate_video and is_video)
+                out.compress_type = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
+                with zout.open(out, "w", force_zip64=zip64) as w:
+                    w.write(data)
+    finally:
+        zipfile.ZIP64_LIMIT = limit
+    if zip64:
+        data = bytearray(dst.read_bytes())
+        end = data.rindex(b"PK\x05\x06")
+        assert data[end - 20: end - 16] == b"PK\x06\x07", "no ZIP64 locator before the end record"
+        data[end + 8: end + 20] = b"\xff" * 12  # entries (this disk, total), directory size and offset
+        dst.write_bytes(bytes(data))
+    return dst
+
+
+def without_mfra(mp4: bytes) -> bytes:
+    """The MP4 as a crash leaves it: the fragments, but no index (mfra) at the end."""
+    return b"".join(mp4[a:b] for kind, a, b in top_level_boxes(mp4) if kind != "mfra")

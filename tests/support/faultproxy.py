@@ -19,7 +19,9 @@ Faults (`fail_next(n, kind, match=None, op=None)`):
                  403 AccessDenied S3 gives when the credentials may not use a KMS key
 `set_offline(True)` resets every connection and every new one (an unreachable
 endpoint); `limit_rate(bytes_per_s)` slows request bodies so a test can act
-while an upload is in the middle (a SIGKILL, a cancel);
+while an upload is in the middle (a SIGKILL, a cancel); `limit_response_rate(bytes_per_s)`
+slows response bodies (a download link of that speed, shared by all connections) and
+`response_bytes` counts them;
 `rewrite_head_responses(fn)` edits HEAD answers (a store that lies);
 `stick_cut_parts()` makes the store refuse a part for good once an attempt at
 it was cut off mid-body (the rclone behaviour issue 11 reports, see there).
@@ -243,6 +245,9 @@ class FaultProxy:
         self._stick = False
         self._stuck: set[tuple[str, int]] = set()  # (uploadId, part number) never answered again
         self._next_send = 0.0
+        self._response_rate: float | None = None
+        self._next_response = 0.0
+        self.response_bytes = 0  # response-body bytes sent to clients
         self.body_bytes = 0  # request-body bytes received from clients
         self.forwarded_bytes = 0  # request-body bytes sent upstream
         self.connections = 0
@@ -322,6 +327,12 @@ class FaultProxy:
             self._rate = bytes_per_s
             self._next_send = time.monotonic()
 
+    def limit_response_rate(self, bytes_per_s: float | None) -> None:
+        """Cap the response-body rate over all connections (None: no cap): a download link's speed."""
+        with self._lock:
+            self._response_rate = bytes_per_s
+            self._next_response = time.monotonic()
+
     def stick_cut_parts(self, on: bool = True) -> None:
         """Emulate the store issue 11 describes ("rclone serve s3 stops answering UploadPart for a part
         number whose previous attempt was cut off mid-body; every later try times out, from any
@@ -381,6 +392,7 @@ class FaultProxy:
         with self._lock:
             self._log.clear()
             self.body_bytes = 0
+            self.response_bytes = 0
             self.forwarded_bytes = 0
             self.connections = 0
 
@@ -468,6 +480,24 @@ class FaultProxy:
             delay = self._next_send - now
         if delay > 0:
             self._closed.wait(delay)
+
+    def _send_response_body(self, dst: socket.socket, data: bytes) -> None:
+        """Response bytes to the client, at most at the response rate (one schedule for every connection)."""
+        with self._lock:
+            rate = self._response_rate
+        for i in range(0, len(data), 16 * 1024) if rate else (0,):
+            piece = data[i: i + 16 * 1024] if rate else data
+            if rate:
+                with self._lock:
+                    now = time.monotonic()
+                    start = max(now, self._next_response)
+                    self._next_response = start + len(piece) / rate
+                    delay = self._next_response - now
+                if delay > 0:
+                    self._closed.wait(delay)
+            dst.sendall(piece)
+            with self._changed:
+                self.response_bytes += len(piece)
 
     def _upstream(self, conn: _Conn) -> tuple[socket.socket, BinaryIO]:
         if conn.upstream is not None and conn.upstream_r is not None:
@@ -615,7 +645,7 @@ class FaultProxy:
                     data = up_r.read1(_CHUNK) if hasattr(up_r, "read1") else up_r.read(_CHUNK)
                     if not data:
                         break
-                    client.sendall(data)
+                    self._send_response_body(client, data)
                 upstream_closes = True
             if upstream_closes:
                 self._drop_upstream(conn)
@@ -655,7 +685,9 @@ class FaultProxy:
             done += len(data)
             if count:
                 self._throttle(len(data))
-            if dst is not None:
+            if dst is not None and not count:
+                self._send_response_body(dst, data)
+            elif dst is not None:
                 dst.sendall(data)
             if count:
                 self._count_body(len(data), len(data) if dst is not None else 0)

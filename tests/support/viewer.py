@@ -1,4 +1,4 @@
-"""Run `traycap view ID --no-open` as a real process and read the URL it prints."""
+"""Run `traycap view ID --no-open` as a real process and read the URL it prints; seek the page in a browser."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.support.waiting import stop_process
+from tests.support.webdriver import Browser
 
 
 @dataclass
@@ -35,3 +37,14 @@ def start_view(home: Path, session_id: str, env: dict[str, str] | None = None) -
         err = proc.stderr.read() if proc.stderr else ""
         raise AssertionError(f"traycap view printed {line!r}; stderr: {err}")
     return ViewProcess(proc, line)
+
+
+def seek(browser: Browser, t: float, *, frames: int = 1) -> dict[str, Any]:
+    """Seek the replay page to recording time t; returns its state once the video has shown that
+    frame (`frames` animation frames after the seek ended)."""
+    state: dict[str, Any] = browser.js_async(
+        "const done = arguments[arguments.length - 1]; const v = document.getElementById('video');"
+        "let n = arguments[1]; window.traycapViewer.seek(arguments[0]);"
+        "const finish = () => requestAnimationFrame(() => (--n > 0 ? finish() : done(window.traycapViewer.state())));"
+        "if (v.seeking) v.addEventListener('seeked', finish, {once: true}); else finish();", t, frames)
+    return state

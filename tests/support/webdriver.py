@@ -95,8 +95,10 @@ def call(base: str, method: str, path: str, body: Any, timeout: float) -> Any:
 
 
 @contextmanager
-def chromium(width: int = 1280, height: int = 860, env: dict[str, str] | None = None) -> Iterator[Browser]:
-    """chromedriver (ended by its PID) + a headless chromium with a new, empty profile."""
+def chromium(width: int = 1280, height: int = 860, env: dict[str, str] | None = None,
+             downloads: Path | None = None) -> Iterator[Browser]:
+    """chromedriver (ended by its PID) + a headless chromium with a new, empty profile;
+    `downloads`: where a download goes (without asking)."""
     port = _free_port()
     driver = subprocess.Popen([CHROMEDRIVER, f"--port={port}", "--allowed-ips=127.0.0.1"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -110,6 +112,8 @@ def chromium(width: int = 1280, height: int = 860, env: dict[str, str] | None = 
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
                 "args": [*CHROMIUM_ARGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"],
+                "prefs": {} if downloads is None else {
+                    "download.default_directory": str(downloads), "download.prompt_for_download": False},
             },
         }}}
         value = call(base, "POST", "/session", caps, 90.0)

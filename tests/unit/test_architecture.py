@@ -42,11 +42,12 @@ def _row(may_import: str = "", owns: str = "") -> Row:
 # The layers, bottom first, by the unit that starts a row's name (its top module or package).
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("core", frozenset({"traycap", "traycap.errors", "traycap.models", "traycap.clock", "traycap.cancel",
-                        "traycap.format", "traycap.paths", "traycap.logs", "traycap.byte_window", "traycap.osutil"})),
+                        "traycap.format", "traycap.paths", "traycap.logs", "traycap.byte_window", "traycap.osutil",
+                        "traycap.object_keys"})),
     ("storage", frozenset({"traycap.storage", "traycap.context"})),
     ("media", frozenset({"traycap.media", "traycap.bundle"})),
     ("services", frozenset({"traycap.upload", "traycap.recorder", "traycap.viewer", "traycap.autostart",
-                            "traycap.wayland"})),
+                            "traycap.wayland", "traycap.player"})),
     ("ui", frozenset({"traycap.ui"})),
     ("composition", frozenset({"traycap.sharing", "traycap.tray", "traycap.commands", "traycap.cli",
                                "traycap.__main__"})),
@@ -64,10 +65,11 @@ ROWS: dict[str, Row] = {
     "traycap.paths": _row("errors osutil", "platformdirs"),
     "traycap.logs": _row("models osutil"),
     "traycap.byte_window": _row(),
+    "traycap.object_keys": _row(),
     "traycap.osutil": _row(),
     "traycap.osutil.locks": _row(owns="fcntl msvcrt"),
     # storage
-    "traycap.storage": _row("clock errors format logs models osutil paths storage.keyring_store"),
+    "traycap.storage": _row("clock errors format logs models object_keys osutil paths storage.keyring_store"),
     "traycap.storage.keyring_store": _row("errors", "keyring"),
     "traycap.context": _row("clock models paths storage"),
     # media: pixels, video and the bundle file format
@@ -90,7 +92,8 @@ ROWS: dict[str, Row] = {
     "traycap.bundle.bundler": _row("clock context errors media models osutil bundle.export bundle.layout "
                                    "bundle.livezip bundle.one_copy bundle.preview bundle.raw"),
     # services
-    "traycap.upload": _row("byte_window cancel clock context errors logs models osutil paths storage "
+    "traycap.upload": _row("byte_window cancel clock context errors logs models object_keys osutil paths player "
+                           "storage "
                            "upload.s3.client"),
     "traycap.upload.s3.client": _row("errors models upload", "boto3 botocore"),
     "traycap.recorder": _row("traycap bundle clock context errors format media models osutil paths storage "
@@ -103,7 +106,7 @@ ROWS: dict[str, Row] = {
     "traycap.recorder.x11": _row(owns="Xlib"),
     "traycap.recorder.focus": _row("errors recorder recorder.focus.macos recorder.x11"),
     "traycap.recorder.focus.macos": _row("errors recorder", "AppKit"),
-    "traycap.viewer": _row("bundle byte_window clock errors format"),
+    "traycap.viewer": _row("traycap bundle byte_window clock errors"),
     "traycap.wayland": _row("errors wayland.bus wayland.portal wayland.restore_token"),
     "traycap.wayland.bus": _row(),
     "traycap.wayland.portal": _row("errors wayland.bus"),
@@ -115,6 +118,7 @@ ROWS: dict[str, Row] = {
                                    "wayland.pipewire wayland.restore_token"),
     "traycap.wayland.evdev": _row("recorder"),
     "traycap.wayland.evdev_devices": _row("errors recorder wayland.evdev", "fcntl"),
+    "traycap.player": _row("bundle errors object_keys viewer"),
     "traycap.autostart": _row("errors storage autostart.windows"),
     "traycap.autostart.windows": _row("errors autostart", "winreg"),
     # ui
@@ -126,10 +130,10 @@ ROWS: dict[str, Row] = {
     "traycap.ui.settings_form": _row("format models storage"),
     "traycap.ui.settings": _row("context errors logs models storage upload ui.settings_form", "tkinter"),
     # composition
-    "traycap.sharing": _row("clock context errors models recorder upload"),
+    "traycap.sharing": _row("cancel clock context errors models object_keys player recorder upload viewer"),
     "traycap.tray": _row("context errors format logs models osutil recorder sharing storage ui upload"),
-    "traycap.commands": _row("autostart bundle context errors format media models osutil recorder sharing "
-                             "storage ui upload viewer"),
+    "traycap.commands": _row("autostart bundle context errors format media models object_keys osutil player "
+                             "recorder sharing storage ui upload viewer"),
     "traycap.cli": _row("traycap commands context errors logs osutil paths storage tray"),
     "traycap.__main__": _row("cli"),
 }
@@ -146,6 +150,9 @@ APART: tuple[tuple[str, str], ...] = (
     ("traycap.wayland", "traycap.upload"),
     ("traycap.upload", "traycap.wayland"),
     ("traycap.wayland", "traycap.autostart"),
+    # The player is told its bucket (upload/s3/objects.py implements player/bucket.py's protocol).
+    ("traycap.player", "traycap.upload"),
+    ("traycap.player", "traycap.recorder"),
 )
 
 # PyGObject binds several libraries; each binding (`from gi.repository import Gst` is the import of

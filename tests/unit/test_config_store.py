@@ -91,6 +91,7 @@ def test_key_id_without_secret_still_flagged_with_profile() -> None:
         ({"region": "us east"}, "region"),
         ({"endpointUrl": "127.0.0.1:9000"}, "endpointUrl"),
         ({"keyPrefix": "/abs/"}, "keyPrefix"),
+        ({"keyPrefix": "team/{hostname}/"}, "keyPrefix"),  # {host} {user} {yyyy} {mm} {dd} only
         ({"maxConcurrency": 0}, "maxConcurrency"),
     ],
 )

@@ -264,6 +264,7 @@ def test_hand_over_leaves_other_states_alone(ctx: Context) -> None:
 def test_a_shared_rate_limiter_paces_the_parts(ctx: Context, clock: FakeClock) -> None:
     h = Harness(ctx, clock)
     shared = TokenBucket(1000.0, clock, burst=256)  # 1 kB/s, the queue's own bucket in the tray
+    ctx.sessions.save_meta(SessionMeta(sessionId="20261202-110001-rate", createdAt=clock.now_ms()))  # as at Start
     h.lane = LiveUpload(
         ctx, "20261202-110001-rate", h.path, engine=h.engine, clock=clock, limiter=shared, part_size=P,
         executor=InlineExecutor(), start=False,

@@ -1,4 +1,4 @@
-"""`traycap upload ID [--wait]`, `retry ID`, `cancel ID`, `worker`, `link ID [--expires S]`,
+"""`traycap upload ID [--wait]`, `retry ID`, `cancel ID`, `worker`, `link ID [--expires S] [--zip]`,
 `pause-uploads`, `resume-uploads`.
 
 Exactly one process runs the queue: the one holding the QueueLock (the tray
@@ -26,6 +26,8 @@ from traycap.errors import CorruptFile, IllegalTransition, TraycapError
 from traycap.format import human_size
 from traycap.models import UploadConfig, UploadProgress, UploadState, UploadStatus
 from traycap.osutil import signals
+from traycap.sharing.links import ShareLinks
+from traycap.sharing.sidecars import with_sidecars
 from traycap.storage.prune import PruneReport, RetentionRunner
 from traycap.upload.engine import UploadEngine
 from traycap.upload.lock import QueueLock
@@ -213,7 +215,7 @@ def _run_queue_until(ctx: Context, session_id: str, printer: ProgressPrinter, st
 
     The queue is FIFO, so sessions queued before this one are uploaded first.
     """
-    queue = UploadQueue(ctx, engine_factory)
+    queue = UploadQueue(ctx, with_sidecars(engine_factory, ctx.clock))
     queue.restore()
     finished = threading.Event()
 
@@ -321,7 +323,7 @@ def run_worker(args: argparse.Namespace, ctx: Context) -> int:
             report = ctx.sessions.cleanup_orphans(ctx.clock.now_ms())
             for session_id in report.deleted:
                 log.info("removed orphaned session %s", session_id)
-            queue = UploadQueue(ctx, engine_factory)
+            queue = UploadQueue(ctx, with_sidecars(engine_factory, ctx.clock))
             queue.restore()
             # Retention (docs/retention.md): at start-up, after every verified upload, hourly
             # (and `traycap record` runs it after each export).
@@ -390,8 +392,9 @@ def run_link(args: argparse.Namespace, ctx: Context) -> int:
         return fail(f"session {session_id} is not uploaded (status: {status}); "
                     f"a share link exists only after `traycap upload {session_id}` is done")
     expires = args.expires if args.expires is not None else ctx.load_settings().linkExpiresS
-    url = engine_factory(ctx.require_config()).share_link(state.s3Key, expires)
-    print(url)
+    links = ShareLinks()
+    make = links.zip if args.zip else links.player
+    print(make(ctx.require_config(), state.s3Key, expires))
     return EXIT_OK
 
 

@@ -1,10 +1,12 @@
-"""`traycap view ID [--no-open] [--sheet OUT.png]`: the replay page, or the contact sheet.
+"""`traycap view ID [--no-open] [--sheet OUT.png]`, `traycap view --remote KEY`: the replay page,
+or the contact sheet.
 
 The page is served from the session's zip by this process, on 127.0.0.1,
 until the tab is closed or left idle (traycap/viewer/lifetime.py). With
 `--no-open` the URL is printed on stdout instead of opening a browser. A
-session whose local zip was deleted after upload (retention) still gets a
-page: its facts and the share link.
+session whose local zip was deleted after upload (retention), and any session
+in the bucket (`--remote KEY`, as `traycap sessions --remote` lists them), open
+in the share link's player instead: the same page, served from the bucket.
 """
 
 from __future__ import annotations
@@ -25,18 +27,22 @@ from traycap.commands.common import EXIT_OK
 from traycap.context import Context
 from traycap.errors import SessionNotExported, UiError, ZipMissing
 from traycap.models import SessionMeta, UploadState, UploadStatus
+from traycap.sharing.links import ShareLinks
 from traycap.storage.atomic import write_bytes_atomic
 from traycap.viewer.bundle import BundleReader
-from traycap.viewer.model import LocalCopy, UploadFacts, info_from_meta, page_data
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    if args.remote:
+        return _open_player(ctx, args, args.remote, why="from the bucket")
+    if not args.session_id:
+        raise UiError("Which session?", "`traycap view ID`, or `traycap view --remote KEY` for one in the bucket")
     session_id: str = args.session_id
     meta = ctx.sessions.read_meta(session_id)
     state = ctx.states.read(session_id)
     zip_path = ctx.sessions.zip_path(meta)
     local = zip_path.is_file() and meta.extra.get("localCopy") is not False
-    uploaded = state is not None and state.status is UploadStatus.DONE
+    uploaded = state is not None and state.status is UploadStatus.DONE and bool(state.s3Key)
     if not local and not uploaded:
         if not ctx.sessions.is_exported(session_id):
             raise SessionNotExported(f"Session {session_id} has not been exported yet",
@@ -45,9 +51,26 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if args.sheet:
         if not local:
             raise ZipMissing(f"The zip of session {session_id} was deleted after upload: no frames to show",
-                             "download the bundle with the share link to look at it")
+                             "`traycap view ID` plays it from the bucket")
         return _write_sheet(zip_path, Path(args.sheet))
-    return _serve(ctx, args, meta, state, zip_path if local else None)
+    if not local:
+        assert state is not None and state.s3Key
+        return _open_player(ctx, args, state.s3Key, why="its local copy was deleted after upload")
+    return _serve(ctx, args, meta, state, zip_path)
+
+
+def _open_player(ctx: Context, args: argparse.Namespace, key: str, *, why: str) -> int:
+    """The share link's player for a zip in the bucket: printed (--no-open) or opened; never logged."""
+    from traycap.viewer.opener import open_url
+
+    url = ShareLinks().remote(ctx.require_config(), key, ctx.load_settings().linkExpiresS)
+    if args.no_open:
+        print(url, flush=True)
+        return EXIT_OK
+    print(f"traycap: playing {key} in the browser ({why})", file=sys.stderr, flush=True)
+    if not open_url(url):
+        raise UiError("No web browser could be started", "`--no-open` prints the link to open elsewhere")
+    return EXIT_OK
 
 
 def _write_sheet(zip_path: Path, out: Path) -> int:
@@ -74,62 +97,46 @@ def _cache_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _upload_facts(ctx: Context, state: UploadState | None) -> tuple[UploadFacts, Callable[[], str] | None]:
-    if state is None:
-        return UploadFacts(UploadStatus.NOT_UPLOADED.value), None
-    link: Callable[[], str] | None = None
-    if state.status is UploadStatus.DONE and state.s3Key:
+LinkMaker = Callable[[], str]
+
+
+def _host(ctx: Context, meta: SessionMeta, state: UploadState | None) -> tuple[dict[str, Any], LinkMaker | None]:
+    """host.json (what the page shows about the upload) and the share-link maker, when uploaded."""
+    status = state.status if state is not None else UploadStatus.NOT_UPLOADED
+    link: LinkMaker | None = None
+    if state is not None and state.status is UploadStatus.DONE and state.s3Key:
         key = state.s3Key
 
         def link() -> str:
-            # Presigned here, by the upload package, with the settings on this machine: the page never sees them.
-            from traycap.commands.upload_cmd import engine_factory
-            from traycap.storage.config_store import require_config
+            # Made here, by this process, with the settings on this machine: the page never sees them.
+            return ShareLinks().player(ctx.require_config(), key, ctx.load_settings().linkExpiresS)
 
-            expires = ctx.load_settings().linkExpiresS
-            url: str = engine_factory(require_config(ctx.paths.config)).share_link(key, expires)
-            return url
-
-    facts = UploadFacts(state.status.value, uploaded_at=state.completedAt, error=state.lastError,
-                        link_available=link is not None)
-    return facts, link
+    upload = {"status": status.value, "uploadedAt": state.completedAt if state else None,
+              "error": state.lastError if state else None, "link": link is not None}
+    return {"sessionId": meta.sessionId, "upload": upload}, link
 
 
 def _serve(ctx: Context, args: argparse.Namespace, meta: SessionMeta, state: UploadState | None,
-           zip_path: Path | None) -> int:
+           zip_path: Path) -> int:
     from traycap.viewer.opener import open_url
     from traycap.viewer.server import Site, ViewerServer
 
-    upload, link = _upload_facts(ctx, state)
-    with _cache_dir() as cache:
-        bundle = BundleReader(zip_path, cache) if zip_path is not None else None
-        try:
-            if bundle is not None:
-                b = bundle.data()
-                local = LocalCopy(True, zip_path.stat().st_size if zip_path else None, str(zip_path))
-                data = page_data(meta.sessionId, b.info or info_from_meta(meta.to_json()), b.actions, b.frames,
-                                 b.shots, upload, local, has_video=b.has_video)
-            else:
-                data = page_data(meta.sessionId, info_from_meta(meta.to_json()), [], [], [], upload,
-                                 LocalCopy(False))
-            server = ViewerServer(Site(data, bundle, link), ctx.clock)
-            server.start()
-            try:
-                if args.no_open:
-                    print(server.url, flush=True)
-                else:
-                    print(f"traycap: showing session {meta.sessionId} at {server.url} (Ctrl-C to stop)",
-                          file=sys.stderr, flush=True)
-                    if not open_url(server.url):
-                        raise UiError("No web browser could be started", f"open {server.url} in a browser")
-                with _stop_on_signals(server.stop):
-                    reason = server.wait()
-                print(f"traycap: viewer stopped: {reason}", file=sys.stderr)
-            finally:
-                server.close()
-        finally:
-            if bundle is not None:
-                bundle.close()
+    host, link = _host(ctx, meta, state)
+    server = ViewerServer(Site(zip_path, host, link), ctx.clock)
+    server.start()
+    try:
+        if args.no_open:
+            print(server.url, flush=True)
+        else:
+            print(f"traycap: showing session {meta.sessionId} at {server.url} (Ctrl-C to stop)",
+                  file=sys.stderr, flush=True)
+            if not open_url(server.url):
+                raise UiError("No web browser could be started", f"open {server.url} in a browser")
+        with _stop_on_signals(server.stop):
+            reason = server.wait()
+        print(f"traycap: viewer stopped: {reason}", file=sys.stderr)
+    finally:
+        server.close()
     return EXIT_OK
 
 

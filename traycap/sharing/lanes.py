@@ -22,6 +22,7 @@ from traycap.clock import Clock
 from traycap.context import Context
 from traycap.errors import TraycapError
 from traycap.models import UploadConfig, UploadProgress
+from traycap.sharing.sidecars import LiveSidecar
 from traycap.upload.bandwidth import TokenBucket
 from traycap.upload.events import ProgressBus
 from traycap.upload.live import LiveEngine, LiveUpload
@@ -77,11 +78,11 @@ class LiveLanes:
     def open(self, session_id: str, config: UploadConfig) -> LiveUpload | None:
         """A lane for a recording that starts now; None when it cannot be made (the session's state
         cannot be written): the recording is then exported and queued as usual."""
+        zip_path = self._ctx.paths.session_dir(session_id) / f"{session_id}.zip"
         try:
-            lane = LiveUpload(
-                self._ctx, session_id, self._ctx.paths.session_dir(session_id) / f"{session_id}.zip",
-                engine=self._engine_factory(config), limiter=self._rate.bucket(config), on_progress=self._bus.publish,
-            )
+            engine = LiveSidecar(self._engine_factory(config), zip_path, self._ctx.clock)  # its sidecar once verified
+            lane = LiveUpload(self._ctx, session_id, zip_path, engine=engine, limiter=self._rate.bucket(config),
+                              on_progress=self._bus.publish)
         except TraycapError as exc:
             log.warning("session %s: not uploading while recording: %s", session_id, exc.user_text())
             return None

@@ -20,6 +20,7 @@ from traycap.errors import ConfigInvalid, ConfigMissing, CorruptFile, SecretStor
 from traycap.format import parse_hotkey
 from traycap.logs import register_secret
 from traycap.models import MIN_PART_SIZE, AppSettings, UploadConfig
+from traycap.object_keys import template_problem
 from traycap.storage.atomic import read_json, write_json_atomic
 from traycap.storage.secrets import SecretLocation, SecretStore
 from traycap.storage.setting_keys import KEYS, SettingsFile, parse_assignments, unknown_setting
@@ -232,6 +233,8 @@ def validate_config(config: UploadConfig) -> dict[str, str]:
         problems["endpointUrl"] = "must start with http:// or https:// (leave blank for AWS)"
     if config.keyPrefix.startswith("/"):
         problems["keyPrefix"] = "must not start with /"
+    elif (placeholder_problem := template_problem(config.keyPrefix)) is not None:
+        problems["keyPrefix"] = placeholder_problem
     if not 0 <= config.maxUploadMBps <= MAX_UPLOAD_MBPS:  # also false for NaN
         problems["maxUploadMBps"] = f"must be between 0 (no cap) and {MAX_UPLOAD_MBPS} MB/s"
     if config.sse not in SSE_MODES:

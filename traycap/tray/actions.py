@@ -100,11 +100,11 @@ class ActionDispatcher:
         elif kind is ActionKind.CANCEL:
             self._requests.cancel(sid)
         elif kind is ActionKind.COPY_LINK:
-            link = self.share_link(sid)
-            self._parts.copy_text(link)
-            self._parts.notifier.send(
-                notify.Notice(notify.NoticeKind.PROBLEM, "Share link copied", f"Session {sid}: {link}", sid)
-            )
+            self._parts.copy_text(self.share_link(sid))
+            # Not the link itself: notifications are logged, and the link is what plays the session.
+            self._parts.notifier.send(notify.Notice(
+                notify.NoticeKind.PROBLEM, "Share link copied",
+                f"Session {sid}: paste the link to share it; it plays in any browser", sid))
         elif kind is ActionKind.OPEN_FOLDER:
             self._parts.open_folder(self._ctx.paths.session_dir(sid))
         elif kind is ActionKind.VIEW:

@@ -19,6 +19,7 @@ from traycap.context import Context
 from traycap.models import AppSettings, UploadConfig, UploadProgress, UploadState
 from traycap.recorder.api import EventSink, LiveFactory, Recorder
 from traycap.sharing.lanes import LiveLanes, SharedRate
+from traycap.sharing.links import ShareLinks
 from traycap.sharing.startup import Recover
 from traycap.ui import notify
 from traycap.ui.menu import (
@@ -120,19 +121,21 @@ def _make_recorder(ctx: Context, settings: AppSettings, on_event: EventSink, liv
 
 def _make_queue_with(rate: SharedRate) -> Callable[[Context], QueueLike]:
     def make(ctx: Context) -> QueueLike:
+        from traycap.sharing.sidecars import with_sidecars
         from traycap.upload.queue import UploadQueue
 
-        q: QueueLike = UploadQueue(ctx, rate.service)
+        q: QueueLike = UploadQueue(ctx, with_sidecars(rate.service, ctx.clock))
         return q
 
     return make
 
 
-def _share_link(config: UploadConfig, key: str, expires_s: int) -> str:
-    from traycap.upload.s3 import UploadService
+_LINKS = ShareLinks()  # one per process: the player page is checked once per bucket
 
-    link: str = UploadService(config).share_link(key, expires_s)
-    return link
+
+def _share_link(config: UploadConfig, key: str, expires_s: int) -> str:
+    """Copy share link: the player link (it plays in the browser, from the bucket alone)."""
+    return _LINKS.player(config, key, expires_s)
 
 
 def real_parts(ctx: Context, make_tray: Callable[[Callable[[Action], None]], TrayLike]) -> Parts:

@@ -33,7 +33,8 @@ class Field:
 FIELDS: tuple[Field, ...] = (
     Field("bucket", "Bucket", "text", "config"),
     Field("region", "Region", "text", "config", hint="for example us-east-1"),
-    Field("keyPrefix", "Key prefix", "text", "config", hint="sessions/ puts sessions/ID.zip in the bucket"),
+    Field("keyPrefix", "Key prefix", "text", "config",
+          hint="sessions/ puts sessions/ID.zip in the bucket; {host} {user} {yyyy} {mm} {dd} are filled in"),
     Field("endpointUrl", "Endpoint URL", "text", "config", hint="blank for AWS; http://host:port for MinIO etc."),
     Field("pathStyle", "Path-style addressing", "bool", "config"),
     Field("accessKeyId", "Access key ID", "text", "config"),

@@ -161,7 +161,7 @@ class AttemptRunner:
         session_id = state.sessionId
         source = check_uploadable(self._ctx, session_id)
         engine = self._engines.get(source.config)
-        key = state.s3Key or s3_key(source.config, session_id)
+        key = state.s3Key or s3_key(source.config, source.meta)
         multipart.key = key
         last_check = float("-inf")
 

@@ -170,7 +170,7 @@ class LiveUpload:
         self._on_progress = on_progress
         self._part_size = part_size
         self._concurrency = max(1, concurrency)
-        self._key = s3_key(engine.config, session_id)
+        self._key = s3_key(engine.config, ctx.sessions.read_meta(session_id))
         self._lock = threading.Lock()
         self._wake = threading.Event()  # committed / finished / a part done / a stop
         self._stop_bodies = threading.Event()  # cancel: request bodies stop at once

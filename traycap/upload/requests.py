@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from traycap import object_keys as keys
 from traycap.context import Context
 from traycap.errors import CorruptFile, IllegalTransition, SessionNotExported, ZipChanged, ZipMissing
 from traycap.models import SessionMeta, UploadConfig, UploadState, UploadStatus
@@ -36,9 +37,12 @@ class UploadSource:
     config: UploadConfig
 
 
-def s3_key(config: UploadConfig, session_id: str) -> str:
-    """keyPrefix + sessionId + ".zip" (the prefix is used as written: "sessions/" -> "sessions/ID.zip")."""
-    return f"{config.keyPrefix}{session_id}.zip"
+def s3_key(config: UploadConfig, meta: SessionMeta, *, stored: str | None = None) -> str:
+    """keyPrefix (its placeholders expanded for this session, upload/keys.py) + sessionId + ".zip".
+    `stored`: the key the session already has; kept while it fits the keyPrefix setting."""
+    if stored and keys.key_fits(config.keyPrefix, stored, meta.sessionId):
+        return stored
+    return keys.zip_key(config.keyPrefix, meta.sessionId, keys.this_machine(meta.createdAt))
 
 
 def check_uploadable(ctx: Context, session_id: str) -> UploadSource:
@@ -109,7 +113,7 @@ def request_upload(ctx: Context, session_id: str) -> UploadState:
                 f"`traycap retry {session_id}` tries again",
             )
         new = transitions.enqueued(
-            state, key=s3_key(source.config, session_id), total=source.size,
+            state, key=s3_key(source.config, source.meta, stored=state.s3Key), total=source.size,
             max_retries=source.config.maxRetries, now_ms=now,
         )
         ctx.states.write(new)
@@ -124,7 +128,7 @@ def request_retry(ctx: Context, session_id: str) -> UploadState:
     def change(state: UploadState | None) -> UploadState:
         current = state or transitions.new_state(session_id, now)
         return transitions.retried(
-            current, key=s3_key(source.config, session_id), total=source.size,
+            current, key=s3_key(source.config, source.meta, stored=current.s3Key), total=source.size,
             max_retries=source.config.maxRetries, now_ms=now,
         )
 

@@ -1,4 +1,4 @@
-"""The viewer's HTTP adapter: the page, its data, the video (with byte ranges) and screenshots from the zip.
+"""The viewer's HTTP adapter: the page and the session's zip, with byte ranges.
 
 Listens on 127.0.0.1 only, on a port the OS picks; every path starts with a
 random token, so another local user or a web page guessing ports gets 404.
@@ -6,15 +6,17 @@ A Host header that is not 127.0.0.1/localhost is refused (DNS rebinding).
 The Content-Security-Policy allows nothing but this origin: the page cannot
 load a remote script, font or image even by mistake.
 
+The page is the share link's player (single_page.py): it reads the zip by byte ranges
+exactly as it reads it from a bucket, so this server only hands out the zip's bytes.
+
 Routes under /<token>/:
 
-    GET  ""  viewer.js  viewer.css     the page (package data, traycap/viewer/page/)
-    GET  data.json                     model.page_data
-    GET  video.mp4                     the bundle's video, Range requests answered with 206
-    GET  shots/<file>                  a screenshot;  GET preview.jpg  the contact sheet
+    GET  ""                            the page (one HTML document, traycap/viewer/single_page.py)
+    GET  host.json                     what the page cannot read in the zip: the upload's status
+    GET  bundle.zip                    the session's zip, Range requests answered with 206 (416 outside it)
     POST heartbeat  {"active": bool}   the tab is open (lifetime.py)
     POST bye                           the tab is going away
-    POST link                          a share link, presigned by this process (never by the page)
+    POST link                          a share link, made by this process (never by the page)
 """
 
 from __future__ import annotations
@@ -22,19 +24,20 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
-from traycap.bundle.layout import PREVIEW_JPG, SHOTS_PREFIX
 from traycap.clock import Clock
 from traycap.errors import TraycapError
-from traycap.viewer.bundle import BundleReader, MemberSlice, SliceChain
+from traycap.viewer import single_page
+from traycap.viewer.bundle import MemberSlice
 from traycap.viewer.lifetime import Lifetime
 from traycap.viewer.ranges import Unsatisfiable, parse_range
 
@@ -43,15 +46,8 @@ log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 CHUNK = 256 * 1024
 CHECK_EVERY_S = 1.0
-PAGE_FILES = {
-    "": ("index.html", "text/html; charset=utf-8"),
-    "viewer.js": ("viewer.js", "text/javascript; charset=utf-8"),
-    "viewer.css": ("viewer.css", "text/css; charset=utf-8"),
-}
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
-                               "frame-ancestors 'none'",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",  # the token is in the URL
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
@@ -60,16 +56,11 @@ SECURITY_HEADERS = {
 
 @dataclass(frozen=True)
 class Site:
-    """What the server serves: the page data and, when the zip is on this machine, the bundle."""
+    """What the server serves: one session's zip and what the page shows about its upload."""
 
-    data: dict[str, Any]
-    bundle: BundleReader | None
+    zip_path: Path
+    host: dict[str, Any]  # host.json
     share_link: Callable[[], str] | None  # None: not uploaded (or no settings to presign with)
-
-
-def page_files() -> dict[str, tuple[bytes, str]]:
-    root = resources.files("traycap.viewer").joinpath("page")
-    return {route: (root.joinpath(name).read_bytes(), ctype) for route, (name, ctype) in PAGE_FILES.items()}
 
 
 class ViewerServer:
@@ -80,8 +71,9 @@ class ViewerServer:
         self.clock = clock
         self.lifetime = lifetime or Lifetime(clock)
         self.token = token or secrets.token_urlsafe(24)
-        self._files = page_files()
-        self._data = json.dumps(site.data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        self._page = single_page.local_html()
+        self._page_csp = single_page.build().csp + "; frame-ancestors 'none'"
+        self._host = json.dumps(site.host, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         self._httpd = ThreadingHTTPServer((HOST, 0), _handler_class(self))
         self._httpd.daemon_threads = True
         self.port: int = self._httpd.server_address[1]
@@ -121,17 +113,12 @@ class ViewerServer:
 
     # --- routes, called by the handler ---------------------------------------------
     def route_get(self, req: _Handler, path: str) -> None:
-        if path in self._files:
-            body, ctype = self._files[path]
-            req.send_bytes(body, ctype)
-        elif path == "data.json":
-            req.send_bytes(self._data, "application/json")
-        elif path == "video.mp4":
-            self._video(req)
-        elif path == "preview.jpg":
-            self._member(req, PREVIEW_JPG, "image/jpeg")
-        elif path.startswith("shots/") and "/" not in path[6:] and path[6:] not in ("", ".", ".."):
-            self._member(req, SHOTS_PREFIX + path[6:], "image/png")
+        if path == "":
+            req.send_bytes(self._page, "text/html; charset=utf-8", csp=self._page_csp)
+        elif path == "host.json":
+            req.send_bytes(self._host, "application/json")
+        elif path == "bundle.zip":
+            self._zip(req)
         else:
             req.send_error_text(HTTPStatus.NOT_FOUND)
 
@@ -159,22 +146,18 @@ class ViewerServer:
         except TraycapError as exc:
             return {"error": exc.user_text()}
 
-    def _video(self, req: _Handler) -> None:
-        """The video as one file, whatever the bundle's format (one member, or its segments end to end)."""
-        bundle = self.site.bundle
-        if bundle is None or not bundle.has_video:
+    def _zip(self, req: _Handler) -> None:
+        try:
+            fd = os.open(self.site.zip_path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        except OSError:
             req.send_error_text(HTTPStatus.NOT_FOUND)
             return
-        self._window(req, bundle.open_video(), "video/mp4")
+        try:
+            self._window(req, MemberSlice(fd, 0, os.fstat(fd).st_size), "application/zip")
+        finally:
+            os.close(fd)
 
-    def _member(self, req: _Handler, name: str, ctype: str) -> None:
-        bundle = self.site.bundle
-        if bundle is None or not bundle.has(name):
-            req.send_error_text(HTTPStatus.NOT_FOUND)
-            return
-        self._window(req, bundle.open_member(name), ctype)
-
-    def _window(self, req: _Handler, window: MemberSlice | SliceChain, ctype: str) -> None:
+    def _window(self, req: _Handler, window: MemberSlice, ctype: str) -> None:
         """Answer GET with `window`'s bytes: 200 whole, 206 for one Range, 416 outside it."""
         with window as member:
             size = member.size
@@ -251,15 +234,15 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the browser cancelled a range request: normal when seeking
 
-    def send_security_headers(self) -> None:
+    def send_security_headers(self, csp: str | None = None) -> None:
         for name, value in SECURITY_HEADERS.items():
-            self.send_header(name, value)
+            self.send_header(name, csp if csp is not None and name == "Content-Security-Policy" else value)
 
-    def send_bytes(self, body: bytes, ctype: str) -> None:
+    def send_bytes(self, body: bytes, ctype: str, *, csp: str | None = None) -> None:
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
-        self.send_security_headers()
+        self.send_security_headers(csp)
         self.end_headers()
         self.wfile.write(body)
 

@@ -5,7 +5,7 @@
     frame = screen.grab()      # PacedFrame: .image (BGRx numpy, even size), .t (clock), .fresh
     screen.close()
 
-Like the mss source (recorder/screen.py) it has width, height, describe(), grab() and close();
+Like the mss source (media/capture/mss_screen.py) it has width, height, describe(), grab() and close();
 unlike it, frames come only when the screen changes (`capabilities.damage_driven`), so grab()
 never waits: it answers with the newest frame, the last one again when nothing changed, and
 the recorder's fixed grid gives the encoder a constant frame rate. grab() raises CaptureLost

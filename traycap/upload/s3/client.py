@@ -156,6 +156,42 @@ class S3Client:
             Metadata={META_SHA256: sha256}, **self._checksum(checksum), **self._encryption(),
         )
 
+    def put_bytes(self, key: str, data: bytes, *, content_type: str, metadata: dict[str, str]) -> None:
+        """PutObject of a small object held in memory (the player page, a sidecar), with a checksum
+        the store verifies (as a part's) and the encryption asked for."""
+        checksum = Checksum.of(data, md5=self.config.compatibility)
+        self._call(
+            "put_object", Key=key, Body=data, ContentLength=len(data), ContentType=content_type,
+            Metadata=metadata, **self._checksum(checksum), **self._encryption(),
+        )
+
+    def get_bytes(self, key: str, *, limit: int) -> bytes | None:
+        """GetObject of a small object (at most `limit` bytes read), or None when there is none."""
+        try:
+            result = self._call("get_object", Key=key, Range=f"bytes=0-{limit - 1}")
+        except UploadError as err:
+            if err.status == 404 and err.code != "NoSuchBucket":
+                return None
+            if err.status == 416:  # an empty object: no byte 0 to start the range at
+                return b""
+            raise
+        body = result["Body"]
+        try:
+            return bytes(self._translated(lambda: body.read(limit)))
+        finally:
+            body.close()
+
+    def list_page(self, prefix: str, token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of ListObjectsV2 under `prefix` (up to 1,000 keys): (objects, next page's token)."""
+        params: dict[str, Any] = {"Prefix": prefix, "MaxKeys": 1000}
+        if token:
+            params["ContinuationToken"] = token
+        page = self._call("list_objects_v2", **params)
+        objects = [{"key": str(o["Key"]), "size": int(o.get("Size", 0)),
+                    "modified": o.get("LastModified")} for o in page.get("Contents", [])]
+        following = page.get("NextContinuationToken") if page.get("IsTruncated") else None
+        return objects, str(following) if following else None
+
     # --- multipart ------------------------------------------------------------
     def create_multipart_upload(self, key: str, *, sha256: str | None) -> str:
         params: dict[str, Any] = {"Key": key, "ContentType": CONTENT_TYPE, **self._encryption()}

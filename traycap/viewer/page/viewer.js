@@ -1,10 +1,12 @@
-// traycap replay page. Everything comes from this origin (data.json, video.mp4, shots/);
-// nothing is loaded from anywhere else. Times: `t` = ms since the recording started
-// (timeline, actions, screenshots); video time = seconds, mapped through data.frames.
-"use strict";
+// traycap replay page: the UI over the session read from its zip by byte ranges (zipread.js,
+// bundle.js, model.js, video.js). Two hosts run the same page: `traycap view` on 127.0.0.1
+// (its body marked with data-host=local; the zip at bundle.zip, facts about the upload at host.json, a heartbeat)
+// and the share link's player in the user's bucket (the zip's presigned URL after the #). Either way
+// every byte comes from the page's own origin; nothing is loaded from anywhere else. Times: `t` = ms
+// since the recording started (timeline, actions, screenshots); video time = seconds, mapped through
+// the frame list.
 (function () {
   const $ = (id) => document.getElementById(id);
-  const KIND = { MOVE: 0, DOWN: 1, UP: 2, SCROLL: 3, KEY_DOWN: 4, KEY_UP: 5, PAUSE: 6, RESUME: 7, OTHER: 8 };
   const KIND_NAME = ["move", "press", "release", "scroll", "key", "key up", "pause", "resume", "other"];
   // Timeline lanes, top to bottom; each action is a mark in exactly one lane.
   const LANES = [
@@ -25,16 +27,13 @@
   const video = $("video"), overlay = $("overlay"), marks = $("marks"), stage = $("stage");
   let D = null, T, K, X, Y, DET, MASK, FT, FV, PTR, CLK, CAP_START, NOTABLE_IDX;
   let cur = 0, playing = false, active = false, stopped = false, listRows = null, markCount = 0;
+  let zip = null, bundle = null, feed = null, shotUrls = new Map();
+  const LOCAL = document.body.dataset.host === "local";
   let view = { w: 0, h: 0, scale: 1 };
   const ready = { data: false, marks: false, frame: false };
   const timing = { data: 0, marks: 0, frame: 0, updates: 0, updateMs: 0, updateMaxMs: 0 };
 
   // --- helpers -------------------------------------------------------------------------
-  function lastLE(arr, value, n) {  // index of the last element <= value, or -1 (arr sorted)
-    let lo = 0, hi = (n === undefined ? arr.length : n) - 1, ans = -1;
-    while (lo <= hi) { const mid = (lo + hi) >> 1; if (arr[mid] <= value) { ans = mid; lo = mid + 1; } else hi = mid - 1; }
-    return ans;
-  }
   function fmt(ms, tenths) {
     const neg = ms < 0; ms = Math.abs(ms);
     const total = tenths ? Math.floor(ms / 100) / 10 : Math.floor(ms / 1000);
@@ -83,14 +82,11 @@
     renderFacts();
     renderStrip();
     buildList();
-    if (data.notice) { $("notice").textContent = data.notice; $("notice").hidden = false; }
-    if (!data.video.url) {
-      video.removeAttribute("src"); video.load();
-      $("novideo").textContent = data.notice ? "The recording is not on this computer." : "This session has no video.";
-      if (data.notice) document.body.classList.add("no-local");
+    if (!data.video.present) {
+      $("novideo").textContent = "This session has no video.";
       $("novideo").hidden = false;
       ready.frame = true;
-    }
+    } else if (feed && FV.length) feed.setDuration(FV[FV.length - 1] + 1 / Math.max(1, data.video.fps));
     layout();
     ready.data = true;
     timing.data = performance.now();
@@ -108,8 +104,10 @@
       dt.textContent = label; dd.textContent = value;
       dl.append(dt, dd);
     }
-    $("copyLink").hidden = !D.upload.link;
-    if (!D.upload.link && D.upload.status === "done") $("linkStatus").textContent = "Upload settings are needed for a link";
+    if (LOCAL) {
+      $("copyLink").hidden = !HOST.upload.link;
+      if (!HOST.upload.link && HOST.upload.status === "done") $("linkStatus").textContent = "Upload settings are needed for a link";
+    }
   }
 
   function renderStrip() {
@@ -120,8 +118,8 @@
       const b = document.createElement("button");
       b.className = "shot"; b.dataset.i = String(i); b.title = "Jump to " + fmt(s.t, true);
       const img = document.createElement("img");
-      img.loading = "lazy"; img.decoding = "async"; img.alt = s.reason + " screenshot at " + fmt(s.t, true);
-      if (D.video.url) img.dataset.src = "shots/" + encodeURIComponent(s.file);  // loaded once the page is ready
+      img.decoding = "async"; img.alt = s.reason + " screenshot at " + fmt(s.t, true);
+      img.dataset.file = s.file;  // read from the zip when it scrolls into view, once the page is ready
       const cap = document.createElement("span");
       cap.textContent = fmt(s.t, true) + " · " + s.reason;
       b.append(img, cap);
@@ -360,7 +358,7 @@
   // --- playback ------------------------------------------------------------------------
   function seekT(t, opts) {
     cur = Math.max(D.start, Math.min(D.end, t));
-    if (D.video.url && FT.length) {
+    if (D.video.present && FT.length) {
       const v = tToV(cur);
       if (Math.abs(video.currentTime - v) > 0.0005) video.currentTime = v;
     }
@@ -384,7 +382,7 @@
     requestAnimationFrame(tick);
   }
   function play() {
-    if (!D.video.url) return;
+    if (!D.video.present) return;
     if (cur >= D.end - 50) seekT(0);
     video.playbackRate = Number($("speed").value);
     video.play().then(() => { playing = true; $("playIcon").setAttribute("d", PAUSE_ICON); requestAnimationFrame(tick); }, () => {});
@@ -425,12 +423,26 @@
 
   function checkReady() {
     if (ready.data && ready.marks && ready.frame && !document.body.dataset.ready) {
-      // Screenshots only now: their PNGs would compete with the video's first frame.
-      for (const img of document.querySelectorAll("#strip img[data-src]")) img.src = img.dataset.src;
+      // Screenshots only now, as they scroll into view: they would compete with the video's first frame.
+      const seen = new IntersectionObserver((entries) => entries.forEach((e) => {
+        if (e.isIntersecting) { seen.unobserve(e.target); loadShot(e.target); }
+      }), { root: $("strip"), rootMargin: "0px 400px" });
+      for (const img of document.querySelectorAll("#strip img[data-file]")) seen.observe(img);
       window.traycapReady = { ms: performance.now(), marks: markCount, dataMs: timing.data, marksMs: timing.marks,
-        frameMs: timing.frame, parsedMs: timing.parsed };
+        frameMs: timing.frame, parsedMs: timing.parsed, requests: netStats.requests, bytes: netStats.bytes };
       document.body.dataset.ready = "1";
     }
+  }
+
+  async function loadShot(img) {
+    const name = bundle.shotMembers.get(img.dataset.file);
+    if (!name || shotUrls.has(name)) return;
+    try {
+      const bytes = await zip.readOne(name);
+      const url = URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
+      shotUrls.set(name, url);
+      img.src = url;
+    } catch (e) { img.alt = "screenshot not readable: " + e.message; }
   }
 
   // --- events -------------------------------------------------------------------------
@@ -461,11 +473,12 @@
   $("timeline").addEventListener("mouseleave", () => { $("hover").hidden = true; });
   video.addEventListener("loadeddata", () => { ready.frame = true; timing.frame = performance.now(); checkReady(); },
     { once: true });
-  video.addEventListener("error", () => {
-    if (D && !D.video.url) return;  // no video in this session: the page already says so
-    $("novideo").textContent = "This browser cannot play the session's video (H.264 MP4). The actions, screenshots and facts are all here.";
+  function cannotPlay(why) {
+    if (D && !D.video.present) return;  // no video in this session: the page already says so
+    $("novideo").textContent = "This browser cannot play the session's video (" + why + "). The actions, screenshots and facts are all here.";
     $("novideo").hidden = false; ready.frame = true; checkReady();
-  });
+  }
+  video.addEventListener("error", () => cannotPlay("H.264 MP4"));
   video.addEventListener("ended", pause);
   video.addEventListener("seeked", () => { if (!playing) drawOverlay(); });
   document.addEventListener("keydown", (e) => {
@@ -483,8 +496,10 @@
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => { if (D) { layout(); drawMarks(); update(false); } }, 100);
   });
-  window.addEventListener("pagehide", () => { navigator.sendBeacon("bye", "{}"); });
-  setInterval(heartbeat, HEARTBEAT_MS);
+  if (LOCAL) {
+    window.addEventListener("pagehide", () => { navigator.sendBeacon("bye", "{}"); });
+    setInterval(heartbeat, HEARTBEAT_MS);
+  }
 
   // Hooks for tests and the bench (read-only views plus seek).
   window.traycapViewer = {
@@ -492,15 +507,77 @@
     timing: () => Object.assign({}, timing),
     redrawMarks: () => { const t0 = performance.now(); drawMarks(); return performance.now() - t0; },
     state: () => ({ cur, playing, marks: markCount, actions: T ? T.length : 0, rows: listRows ? listRows.idx.length : 0,
-      videoTime: video.currentTime, stage: stage.getBoundingClientRect().toJSON(), scale: view.scale }),
+      videoTime: video.currentTime, stage: stage.getBoundingClientRect().toJSON(), scale: view.scale,
+      format: bundle ? bundle.format : null }),
+    net: () => Object.assign({}, netStats),
+    data: () => D,
+    feed: () => feed && { duration: feed.duration, msDuration: feed.ms && feed.ms.duration, ended: feed.ended,
+      fragments: feed.frags.length, indexed: feed.indexed, scanned: feed.scanEnd, size: feed.bytes.size },
+    model: { captions, frameColumns, actionColumns, videoMapping, facts, humanSize, humanDuration },
   };
 
-  // The video loads while the data does: its first frame is usually the slower of the two.
-  video.src = "video.mp4";
-  const t0 = performance.now();
-  fetch("data.json").then((r) => { timing.fetched = performance.now() - t0; return r.json(); }).then((d) => {
-    timing.parsed = performance.now(); load(d);
-  }).catch((e) => {
-    $("notice").textContent = "Could not load the session: " + e; $("notice").hidden = false;
-  });
+  // --- start: where the zip is, then its directory, then the data and the video at once --------
+  let HOST = {};
+  function stop(text) {  // nothing to play: say why, where the video would be, instead of a broken video
+    document.body.classList.add("no-session");
+    $("novideo").textContent = text; $("novideo").hidden = false;
+    document.body.dataset.failed = "1";
+  }
+  function linkTarget() {  // the shared link: the zip's presigned URL after the "#"
+    const p = new URLSearchParams(location.hash.slice(1));
+    const z = p.get("z");
+    if (!z) return { error: "This link is incomplete: the part after the # is missing. Ask the sender to copy the whole link." };
+    let url;
+    try { url = new URL(z, location.href); } catch (e) { return { error: "This link is damaged (the recording's address is not a URL)." }; }
+    if (url.origin !== location.origin) return { error: "This link points to a recording somewhere else; the player only reads from its own storage." };
+    return { url: url.href, expiresAt: presignedExpiry(url), name: decodeURIComponent(url.pathname.split("/").pop() || "session.zip") };
+  }
+  function expiredText(at) {
+    return "This link expired" + (isNum(at) ? " on " + localTime(at) : "") + ". Ask the person who sent it for a new link.";
+  }
+  async function boot() {
+    const t0 = performance.now();
+    let zipUrl = "bundle.zip";
+    if (LOCAL) {
+      HOST = await (await fetch("host.json", { cache: "no-store" })).json();
+      $("download").hidden = true;
+    } else {
+      const target = linkTarget();
+      if (target.error) { stop(target.error); return; }
+      zipUrl = target.url;
+      HOST = { expiresAt: target.expiresAt, sessionId: target.name.replace(/\.zip$/, "") };
+      $("title").textContent = "Session " + HOST.sessionId;
+      if (isNum(target.expiresAt) && Date.now() >= target.expiresAt) { document.body.dataset.expired = "1"; stop(expiredText(target.expiresAt)); return; }
+      if (isNum(target.expiresAt)) $("when").textContent = "shared link · plays until " + localTime(target.expiresAt);
+      const dl = $("download");
+      dl.href = zipUrl; dl.download = target.name; dl.hidden = false;
+      $("footerNote").textContent = "played in your browser straight from the sender's storage";
+    }
+    zip = new RemoteZip(zipUrl);
+    try {
+      await zip.open();
+    } catch (e) { failed(e); return; }
+    HOST.zipSize = zip.size;
+    const members = bundleVideo(zip);
+    if (members.length) {
+      feed = new VideoFeed(video, new VideoBytes(zip, members), { duration: 0, onProblem: (e) => { if (e && e.expired) failed(e); } });
+      feed.start().catch((e) => { if (e && e.status) failed(e); else cannotPlay(e.message || String(e)); });
+    }
+    try {
+      bundle = await readBundle(zip);
+    } catch (e) { failed(e); return; }
+    timing.fetched = performance.now() - t0;
+    timing.parsed = performance.now();
+    load(pageData(bundle, HOST));
+  }
+  function failed(e) {
+    if (e && e.expired) { document.body.dataset.expired = "1"; stop(expiredText(HOST.expiresAt)); }
+    else if (e && e.status === 404) stop("The recording is no longer in the sender's storage (HTTP 404).");
+    else if (e && e.status === 403) stop("The sender's storage refused to give the recording (HTTP 403).");
+    else if (e && e.status) stop("The sender's storage answered HTTP " + e.status + ".");
+    else stop("Could not load the session: " + (e && e.message ? e.message : e));
+  }
+  // Another link to the same player differs only after the "#": a new session, so a new page.
+  window.addEventListener("hashchange", () => location.reload());
+  boot().catch(failed);
 })();
