@@ -1,7 +1,11 @@
 """The S3 engine: resumable, verified multipart uploads on boto3's low-level calls.
 
-    service.py    UploadService, the UploadEngine the queue drives
-    multipart.py  one multipart upload (resume/create, parts in flight, complete)
+    service.py    UploadService, the UploadEngine the queue drives (and the live lane's engine)
+    multipart.py  MultipartDriver: one multipart upload of a part source (resume/create, parts
+                  in flight, checkpoints, stalls, complete), for the queue and the live lane
+    sources.py    the part sources: a finished file (the queue), a zip still growing (the lane)
+    part.py       send_part: the one way a part goes out (checksum, body, retries)
+    stall.py      StallWatch: the one stall rule (a part silent STALL_S in all)
     job.py        one upload_file call's state: the zip, callbacks, bytes sent
     client.py     S3Client: the S3 calls on boto3 (the only boto3/botocore importer)
     calls.py      the protocol of those calls (tests drive fakes of it)
