@@ -23,6 +23,7 @@ from pathlib import Path
 
 from traycap.clock import Clock
 from traycap.errors import CorruptFile, TraycapError
+from traycap.osutil import locks
 from traycap.paths import Paths
 from traycap.storage.atomic import read_json, write_json_atomic
 from traycap.storage.filelock import PidLock
@@ -37,6 +38,22 @@ _STOPPED = ".stopped"
 
 def _lanes_dir(paths: Paths) -> Path:
     return paths.root / LIVE_LANES_DIR
+
+
+def _held(lock: Path) -> bool:
+    """Some live process holds this lane's lock. Probed without creating the file (PidLock.is_held
+    would, had the lane just removed it) and let go at once."""
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except OSError:
+        return False  # gone: the lane ended
+    try:
+        if not locks.try_lock(fd):
+            return True
+        locks.unlock(fd)
+        return False  # nobody holds it: its process died
+    finally:
+        os.close(fd)
 
 
 class LaneMarker:
@@ -74,9 +91,9 @@ class LaneMarker:
         """Verified, failed, cancelled or handed over: the queue goes at full speed again."""
         if not self._lock.held:
             return
+        self._lock.release(remove=True)  # first: without it the other file says nothing
         with contextlib.suppress(OSError):
             self._stopped.unlink()
-        self._lock.release(remove=True)
 
 
 class LivePriority:
@@ -94,7 +111,7 @@ class LivePriority:
             return None
         allowed: int | None = None
         for name in names:
-            if not name.endswith(_LOCK) or not PidLock.is_held(self._dir / name):
+            if not name.endswith(_LOCK) or not _held(self._dir / name):
                 continue
             if self._finishing(self._dir / (name[: -len(_LOCK)] + _STOPPED)):
                 return 0
@@ -115,7 +132,7 @@ def remove_stale(paths: Paths, session_id: str) -> None:
     """Recovery of a crashed lane's session: its marker files, unless a live lane holds them."""
     directory = _lanes_dir(paths)
     lock = directory / f"{session_id}{_LOCK}"
-    if PidLock.is_held(lock):
+    if _held(lock):
         return
     for path in (directory / f"{session_id}{_STOPPED}", lock):
         with contextlib.suppress(OSError):
