@@ -42,6 +42,7 @@ FakeClock and an inline executor; the thread calls it until the lane ends.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import threading
@@ -59,6 +60,7 @@ from traycap.upload import transitions
 from traycap.upload.backoff import backoff_ms
 from traycap.upload.bandwidth import TokenBucket
 from traycap.upload.engine import PartPacing, ResumePoint, UploadResult
+from traycap.upload.live_state import LiveState
 from traycap.upload.pause import uploads_paused
 from traycap.upload.priority import LaneMarker, remove_stale
 from traycap.upload.requests import DISK_CHECK_S, s3_key, update_state
@@ -160,8 +162,9 @@ class LiveUpload:
         then records without a lane."""
         self._ctx = ctx
         self._sid = session_id
-        self._engine = engine
         self._clock: Clock = clock or ctx.clock
+        self._state = LiveState(ctx, session_id, self._clock)
+        self._engine = engine
         self._on_progress = on_progress
         self._part_size = part_size
         self._key = s3_key(engine.config, session_id)
@@ -243,10 +246,7 @@ class LiveUpload:
             state = hand_over(self._ctx, self._sid, total=size, now_ms=self._clock.now_ms())
             if state is not None:
                 self._publish(UploadProgress.of(state))
-        try:
-            return self._ctx.states.read(self._sid)
-        except CorruptFile:
-            return None
+        return self._read()
 
     @property
     def outcome(self) -> UploadState | None:
@@ -293,10 +293,12 @@ class LiveUpload:
     def _round(self) -> bool:
         driver = self._driver
         did = False
-        if self._begun or self._token.cancelled:
+        stopping = self._token.cancelled
+        if self._begun or stopping:
             did = driver.step()  # harvest; stops raise UploadCancelled; ready parts go as paced
         if self._token.cancelled or self._ended.is_set():
-            return True  # a stop is carried out by the next round, once no part is in flight
+            # a stop is carried out by a next round, once no part is in flight
+            return did or not stopping
         if self._held():
             return did
         if not self._begun:
@@ -328,15 +330,8 @@ class LiveUpload:
         self._parts_saved = len(point.parts) if point is not None else 0
         if accepted:
             self._sending_again()
-        now = self._clock.now_ms()
-        committed, error = self._source.committed_size, self._error
-
-        def move(s: UploadState) -> UploadState:
-            s = transitions.live_progress(s, committed=committed, error=error, now_ms=now)
-            return transitions.checkpointed(s, point, now)
-
         try:
-            after = self._write(move)
+            after = self._state.checkpoint(point, committed=self._source.committed_size, error=self._error)
         except TraycapError as exc:  # e.g. a full disk: the parts are in the bucket, saved at the next one
             log.warning("session %s: live upload: %s", self._sid, exc.user_text())
             self._retry_later(exc.user_text())
@@ -362,33 +357,21 @@ class LiveUpload:
 
     def _begin(self) -> None:
         """not_uploaded -> live, or take over a live state (this process's earlier lane)."""
-        now = self._clock.now_ms()
-        key, retries = self._key, self._engine.config.maxRetries
-        taken: list[UploadState] = []
-
-        def change(state: UploadState | None) -> UploadState | None:
-            if state is not None and state.status is UploadStatus.LIVE:
-                taken.append(state)
-                return None
-            return transitions.went_live(
-                state or transitions.new_state(self._sid, now), key=key, max_retries=retries, now_ms=now
-            )
-
-        _, after = update_state(self._ctx, self._sid, change)
-        point = transitions.resume_point(taken[0]) if taken else None
-        if point is not None and point.partSize == self._part_size and taken[0].s3Key == key:
+        written, taken = self._state.go_live(key=self._key, max_retries=self._engine.config.maxRetries)
+        point = transitions.resume_point(taken) if taken is not None else None
+        if taken is not None and point is not None and point.partSize == self._part_size and taken.s3Key == self._key:
             self._resume = point
             log.info("session %s: live upload %s taken over with %d parts", self._sid, point.uploadId,
                      len(point.parts))
-        elif point is not None and taken[0].s3Key:
+        elif taken is not None and point is not None and taken.s3Key:
             # Parts of another size (or key) cannot go on: a fresh upload replaces it at the first part.
             try:
-                self._engine.abort(taken[0].s3Key, point.uploadId)
+                self._engine.abort(taken.s3Key, point.uploadId)
             except TraycapError as exc:
                 log.warning("session %s: could not abort its earlier live upload: %s", self._sid, exc.user_text())
-        elif after is not None:
-            log.info("session %s: not_uploaded -> live (uploading while recording to %s)", self._sid, key)
-            self._publish(UploadProgress.of(after))
+        elif written is not None:
+            log.info("session %s: not_uploaded -> live (uploading while recording to %s)", self._sid, self._key)
+            self._publish(UploadProgress.of(written))
 
     def _request_stop(self, stop: _Stop) -> None:
         with self._lock:
@@ -406,14 +389,19 @@ class LiveUpload:
         with self._lock:
             stop = self._stop
         if stop is _Stop.CANCEL or stop is _Stop.CANCELLED:
-            self._driver.drop()  # done already unless a hand-over's stop came first
-            self._cancelled(write=stop is _Stop.CANCEL)
+            if self._driver.upload_id is not None:  # a hand-over's stop came first: not aborted yet
+                self._driver.drop()
+            written = self._state.cancelled() if stop is _Stop.CANCEL else None
+            log.info("session %s: live -> not_uploaded (cancelled; the recording goes on)", self._sid)
+            self._end(written or self._read(), announce=True)
             return
         log.info("session %s: live upload stopped (%s); sent so far is kept for resume", self._sid,
                  stop.value if stop else "stop")
         self._end(None)
 
-    def _end(self, outcome: UploadState | None) -> None:
+    def _end(self, outcome: UploadState | None, *, announce: bool = False) -> None:
+        if announce and outcome is not None:
+            self._publish(UploadProgress.of(outcome))
         self._outcome = outcome
         self._ended.set()
         self._wake.set()
@@ -434,15 +422,6 @@ class LiveUpload:
         pct = 0 if total <= 0 else max(0, min(100, done * 100 // total))
         self._publish(UploadProgress(self._sid, UploadStatus.LIVE, done, total, pct, self._error))
 
-    def _write(self, move: Callable[[UploadState], UploadState]) -> UploadState | None:
-        """Apply `move` to the state on disk if it is still live; returns the state on disk after
-        (unchanged, and not live, when another process cancelled or took the session)."""
-        _, after = update_state(
-            self._ctx, self._sid,
-            lambda s: move(s) if s is not None and s.status is UploadStatus.LIVE else None,
-        )
-        return after
-
     def _check_disk(self, *, force: bool) -> bool:
         """Read the state file (every DISK_CHECK_S, or now): True if the session is no longer live
         (cancelled by another process: the next round aborts; taken by another: the lane ends)."""
@@ -451,7 +430,7 @@ class LiveUpload:
             return False
         self._last_check = mono
         try:
-            state = self._ctx.states.read(self._sid)
+            state = self._state.read()
         except CorruptFile:
             return False  # the next checkpoint replaces it
         if state is not None and state.status is UploadStatus.LIVE:
@@ -465,20 +444,11 @@ class LiveUpload:
             self._end(None)
         return True
 
-    def _cancelled(self, *, write: bool) -> None:
-        after: UploadState | None = None
-        if write:
-            now = self._clock.now_ms()
-            after = self._write(lambda s: transitions.cancelled(s, now))
-        if after is None:
-            try:
-                after = self._ctx.states.read(self._sid)
-            except CorruptFile:
-                after = None
-        log.info("session %s: live -> not_uploaded (cancelled; the recording goes on)", self._sid)
-        if after is not None:
-            self._publish(UploadProgress.of(after))
-        self._end(after)
+    def _read(self) -> UploadState | None:
+        try:
+            return self._state.read()
+        except CorruptFile:
+            return None
 
     def _retry_later(self, error: str) -> None:
         self._failures += 1
@@ -487,12 +457,8 @@ class LiveUpload:
         if error != self._error:
             self._error = error
             log.warning("session %s: live upload: %s; trying again in %.0f s", self._sid, error, delay)
-            try:
-                now = self._clock.now_ms()
-                committed = self._source.committed_size
-                self._write(lambda s: transitions.live_progress(s, committed=committed, error=error, now_ms=now))
-            except TraycapError:
-                pass
+            with contextlib.suppress(TraycapError):
+                self._state.note(committed=self._source.committed_size, error=error)
             self._live_progress()
 
     def _sending_again(self) -> None:
@@ -501,19 +467,13 @@ class LiveUpload:
         self._failures = 0
         self._error = None
 
-    def _fail(self, exc: UploadError) -> None:
-        """A permanent error: live -> failed, nothing more is sent (the multipart upload is kept)."""
-        now = self._clock.now_ms()
-        text = exc.user_text()
-        after = self._write(lambda s: transitions.live_failed(s, text, now))
-        log.warning("session %s: live -> failed: %s (the recording goes on)", self._sid, text)
-        if after is not None:
-            self._publish(UploadProgress.of(after))
-        self._end(after)
-
     def _handle_error(self, exc: BaseException, what: str) -> None:
+        """A permanent error: live -> failed, nothing more is sent (the multipart upload is kept).
+        Any other: tried again after a backoff."""
         if isinstance(exc, UploadError) and not exc.transient:
-            self._fail(exc)
+            text = exc.user_text()
+            log.warning("session %s: live -> failed: %s (the recording goes on)", self._sid, text)
+            self._end(self._state.failed(text), announce=True)
         elif isinstance(exc, TraycapError):
             self._retry_later(exc.user_text())
         else:
@@ -563,17 +523,13 @@ class LiveUpload:
                     return
                 log.warning("session %s: %s is uploaded and verified but its SHA-256 metadata could not be set: %s",
                             self._sid, self._key, exc.user_text())
-        now = self._clock.now_ms()
-        result = UploadResult(self._key, size, sha256, self.bytes_sent)
         with self._lock:
-            started = self._finished_at or now
-        # lastAttemptAt = Stop: the tray's "Upload done … in 2 s" is Stop -> done, not the recording.
-        after = self._write(lambda s: transitions.succeeded(s, result, now).with_(lastAttemptAt=started))
+            stopped = self._finished_at or self._clock.now_ms()
+        after = self._state.done(UploadResult(self._key, size, sha256, self.bytes_sent), stopped_ms=stopped)
         if after is None or after.status is not UploadStatus.DONE:
             self._check_disk(force=True)
             if not self._ended.is_set():
                 self._end(after)
             return
         log.info("session %s: live -> done (%s, %d bytes)", self._sid, self._key, size)
-        self._publish(UploadProgress.of(after))
-        self._end(after)
+        self._end(after, announce=True)
