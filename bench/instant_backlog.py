@@ -7,8 +7,8 @@ in another process: the case where the lane's priority crosses processes. The ba
 sessions of random bytes) is queued --lead-s before Stop, sized so that --backlog-mb are still
 waiting at Stop even if the queue had the whole uplink meanwhile: the queue is in the middle of
 it when the recording stops. Printed: Stop -> verified (state `done`: completed, checked,
-stamped), what was waiting in the queue at Stop, and the queue's parts that started between Stop
-and verified (seen at the proxy).
+stamped), what was waiting in the queue at Stop, and the queue's parts in flight between Stop and
+verified (seen at the proxy).
 
     python bench/instant_backlog.py [--minutes 5] [--backlog-mb 500] [--rate-mbps 4] [--lead-s 20]
 
@@ -24,12 +24,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.instant import start_record
 from bench.record import ANIMATION, Pointer, wait4
 from tests.support.display import xvfb
 from tests.support.faultproxy import FaultProxy
@@ -82,19 +82,7 @@ def main() -> int:
                                       stdout=subprocess.DEVNULL, stderr=(home / "worker.log").open("wb"))
             try:
                 time.sleep(1.5)
-                rec = subprocess.Popen([sys.executable, "-m", "traycap", "record", "--fps", str(args.fps)], env=env,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                assert rec.stderr is not None
-                session_id = ""
-                for line in rec.stderr:
-                    if line.startswith("traycap: recording"):
-                        session_id = line.split()[2]
-                        break
-                else:
-                    raise SystemExit(f"traycap record did not start: {rec.communicate()}")
-                rest: list[str] = []
-                drain = threading.Thread(target=lambda: rest.extend(rec.stderr or []), daemon=True)
-                drain.start()
+                rec, session_id, rest, drain = start_record(env, args.fps)
                 pointer = Pointer(display.name)
                 pointer.start()
                 seconds = args.minutes * 60.0
@@ -121,8 +109,10 @@ def main() -> int:
                     time.sleep(0.05)
                 code, _usage = wait4(rec)
                 drain.join(5)
-                queue_parts = [e for e in proxy.requests if e.op == "UploadPart" and "backlog-" in e.key
-                               and stop_at <= e.started <= stop_at + (verified or 0)]
+                end = stop_at + (verified or 0)
+                queue_parts = [e for e in proxy.requests if e.op == "UploadPart" and "backlog-" in e.key]
+                overlapping = [e for e in queue_parts if e.started < end and e.ended > stop_at]
+                started = [e for e in overlapping if e.started >= stop_at]
                 live_state = upload_state(paths, session_id) or {}
                 zip_mb = (live_state.get("totalBytes") or 0) / MB
             finally:
@@ -136,7 +126,8 @@ def main() -> int:
     print(f"host: {os.cpu_count()} CPUs; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
     stv = f"{verified:.2f} s" if verified is not None else "not verified"
     print(f"Stop -> verified: {stv}; bundle {zip_mb:.1f} MB; waiting in the queue at Stop: {waiting / MB:.0f} MB; "
-          f"queue parts started between Stop and verified: {len(queue_parts)}; record exit {code}")
+          f"queue parts in flight between Stop and verified: {len(overlapping)} ({len(started)} started after Stop);"
+          f" record exit {code}")
     if code != 0:
         print("".join(rest)[-500:])
     return 0

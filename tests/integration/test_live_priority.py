@@ -23,7 +23,7 @@ from tests.support.s3servers import S3Server
 from tests.support.sessions import make_exported_session, write_config, zip_bytes
 from tests.support.waiting import stop_process, wait_until
 from traycap.clock import SystemClock
-from traycap.context import Context, make_context
+from traycap.context import Context
 from traycap.models import MIB, SessionMeta, UploadConfig, UploadState, UploadStatus
 from traycap.paths import Paths
 from traycap.upload.priority import LivePriority
@@ -149,11 +149,6 @@ def most_at_once(entries: list[LogEntry]) -> int:
 
 
 @pytest.fixture
-def lctx(home: Path) -> Context:
-    return make_context(Paths(root=home, logs=home / "logs"), SystemClock())
-
-
-@pytest.fixture
 def proxy(rclone: S3Server) -> Iterator[FaultProxy]:
     with FaultProxy(rclone.host, rclone.port) as p:
         yield p
@@ -161,8 +156,9 @@ def proxy(rclone: S3Server) -> Iterator[FaultProxy]:
 
 @pytest.mark.s3
 def test_a_recording_process_holds_back_the_queue_of_another_until_it_is_verified(
-    rclone: S3Server, proxy: FaultProxy, lctx: Context, home: Path
+    rclone: S3Server, proxy: FaultProxy, live_ctx: Context, home: Path
 ) -> None:
+    lctx = live_ctx
     config = rclone.config(endpointUrl=proxy.url, keyPrefix="prio/", maxConcurrency=4, partSizeBytes=P)
     write_config(lctx, config)
     make_exported_session(lctx, "q1", 10 * P)  # the backlog: 10 parts
