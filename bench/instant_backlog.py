@@ -37,12 +37,14 @@ from tests.support.s3servers import rclone_server
 from tests.support.sessions import make_exported_session, write_config
 from traycap.clock import SystemClock
 from traycap.context import make_context
+from traycap.models import UploadConfig
 from traycap.paths import Paths
 from traycap.upload.requests import request_upload
 
 W, H = 1920, 1080
 MB = 1_000_000
 BACKLOG_SESSIONS = 5
+DEFAULT_PART = UploadConfig().partSizeBytes  # the app's (10 MiB): what a queue part in flight at Stop holds
 
 
 def upload_state(paths: Paths, session_id: str) -> dict[str, Any] | None:
@@ -75,7 +77,7 @@ def main() -> int:
                 FaultProxy(server.host, server.port) as proxy, xvfb(W, H) as display:
             proxy.limit_rate(args.rate_mbps * MB)
             write_config(paths, server.config(endpointUrl=proxy.url, keyPrefix="backlog/", autoUpload=True,
-                                              uploadWhileRecording=True))
+                                              uploadWhileRecording=True, partSizeBytes=DEFAULT_PART))
             env = dict(display.env, TRAYCAP_HOME=str(home), TRAYCAP_KEYRING="off")
             anim = subprocess.Popen([sys.executable, "-c", ANIMATION], env=display.env)
             worker = subprocess.Popen([sys.executable, "-m", "traycap", "worker"], env=env,
@@ -110,7 +112,7 @@ def main() -> int:
                 code, _usage = wait4(rec)
                 drain.join(5)
                 end = stop_at + (verified or 0)
-                queue_parts = [e for e in proxy.requests if e.op == "UploadPart" and "backlog-" in e.key]
+                queue_parts = [e for e in proxy.requests if e.op == "UploadPart" and e.key.endswith("-backlog.zip")]
                 overlapping = [e for e in queue_parts if e.started < end and e.ended > stop_at]
                 started = [e for e in overlapping if e.started >= stop_at]
                 live_state = upload_state(paths, session_id) or {}

@@ -173,7 +173,7 @@ def test_a_recording_process_holds_back_the_queue_of_another_until_it_is_verifie
     def engine(cfg: UploadConfig) -> UploadService:
         return UploadService(cfg)
 
-    queue = UploadQueue(lctx, engine, priority=spy)  # type: ignore[arg-type]
+    queue = UploadQueue(lctx, engine, priority=spy)
     try:
         assert say(recorder) == "ready"
         queue.enqueue("q1")

@@ -40,9 +40,8 @@ from traycap.logs import redact
 from traycap.models import UploadProgress, UploadState, UploadStatus
 from traycap.upload import transitions
 from traycap.upload.aborts import PendingAborts
-from traycap.upload.engine import EngineCache, ResumePoint, UploadResult
+from traycap.upload.engine import EngineCache, PartPacing, ResumePoint, UploadResult
 from traycap.upload.pause import uploads_paused
-from traycap.upload.priority import LivePriority
 from traycap.upload.requests import DISK_CHECK_S, check_uploadable, s3_key, update_state
 from traycap.upload.scheduler import Problems, Scheduler
 from traycap.upload.transitions import while_uploading
@@ -66,7 +65,7 @@ class _Pacing:
     """The engine's PartPacing for one attempt: the disk is looked at (a cancel, a pause) before
     every part and while parts wait, then the live lanes say how many parts may be in flight."""
 
-    def __init__(self, check_disk: Callable[[], None], priority: LivePriority) -> None:
+    def __init__(self, check_disk: Callable[[], None], priority: PartPacing) -> None:
         self._check_disk = check_disk
         self._priority = priority
 
@@ -87,7 +86,7 @@ class AttemptRunner:
         problems: Problems,
         announce: Announce,
         publish: Publish,
-        priority: LivePriority,
+        priority: PartPacing,
     ) -> None:
         self._ctx = ctx
         self._priority = priority

@@ -19,7 +19,7 @@ Constructing the lane writes not_uploaded -> live (upload-state.json) and starts
 The parts go through the queue's multipart driver (upload/s3/multipart.py) with a GrowingSource:
 part n of LIVE_PART_SIZE is sent once n*P bytes are committed, the short last part after
 `finished`; at most `concurrency` parts are read into memory at once; every accepted part is
-checkpointed. What is left here is the lane's policy:
+checkpointed (its state file: live_state.py). What is left here is the lane's policy:
 - when: not before the first whole part (CreateMultipartUpload, without x-amz-meta-sha256 unless
   the zip is finished already), not while uploads are paused, not during a backoff;
 - an outage (a retryable error): tried again after a backoff capped at RETRY_CAP_S, for as long

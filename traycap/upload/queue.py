@@ -47,7 +47,7 @@ from traycap.models import UploadProgress, UploadState, UploadStatus
 from traycap.upload import transitions
 from traycap.upload.aborts import PendingAborts
 from traycap.upload.attempt import AttemptRunner
-from traycap.upload.engine import EngineCache, EngineFactory, UploadEngine
+from traycap.upload.engine import EngineCache, EngineFactory, PartPacing, UploadEngine
 from traycap.upload.events import ProgressBus
 from traycap.upload.pause import uploads_paused
 from traycap.upload.priority import LivePriority
@@ -70,7 +70,7 @@ class UploadQueue:
         *,
         clock: Clock | None = None,
         progress_interval_s: float = 0.25,
-        priority: LivePriority | None = None,
+        priority: PartPacing | None = None,
     ) -> None:
         """`priority`: what the live lanes allow the queue (upload/priority.py); by default read
         from the data dir, where the lanes of every process mark themselves."""
