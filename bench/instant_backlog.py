@@ -115,6 +115,12 @@ def main() -> int:
                 queue_parts = [e for e in proxy.requests if e.op == "UploadPart" and e.key.endswith("-backlog.zip")]
                 overlapping = [e for e in queue_parts if e.started < end and e.ended > stop_at]
                 started = [e for e in overlapping if e.started >= stop_at]
+                before = [e for e in queue_parts if e.started < stop_at]
+                after = [e for e in queue_parts if e.started >= stop_at]
+                around = (f"last queue part before Stop: {before[-1].started - stop_at:+.2f} .. "
+                          f"{before[-1].ended - stop_at:+.2f} s; " if before else "no queue part before Stop; ")
+                around += (f"first after Stop started at {min(e.started for e in after) - stop_at:+.2f} s"
+                           if after else "none after Stop")
                 live_state = upload_state(paths, session_id) or {}
                 zip_mb = (live_state.get("totalBytes") or 0) / MB
             finally:
@@ -130,6 +136,7 @@ def main() -> int:
     print(f"Stop -> verified: {stv}; bundle {zip_mb:.1f} MB; waiting in the queue at Stop: {waiting / MB:.0f} MB; "
           f"queue parts in flight between Stop and verified: {len(overlapping)} ({len(started)} started after Stop);"
           f" record exit {code}")
+    print(around)
     if code != 0:
         print("".join(rest)[-500:])
     return 0
