@@ -165,14 +165,16 @@ def test_a_worker_sigkilled_mid_part_then_a_stalled_part_still_completes(
 
 
 def test_a_slow_part_cut_while_its_bytes_flow_is_not_a_stall(ctx: Context, rclone: S3Server) -> None:
-    """A 5 MiB part at 0.5 MB/s takes 10 s, longer than the stall time: no accepted part for that
-    long is not what makes a stall. A reset while its bytes go out costs a retry of that part,
-    not the multipart upload. (The read timeout is 10 s here: the proxy's socket buffers on
-    127.0.0.1 hold ~3.4 MB, which take ~7 s to drain at 0.5 MB/s after the last byte is written.)"""
+    """A 16 MiB part at 0.5 MB/s takes 34 s, far longer than the stall time: no accepted part for
+    that long is not what makes a stall. A reset while its bytes go out (2 s into it) costs a
+    retry of that part, not the multipart upload. The part is much bigger than what the socket
+    buffers between client and proxy hold (~3.4 MB on 127.0.0.1 here), so its bytes are still
+    going out when the reset comes; and the read timeout is 10 s, as those buffers take ~7 s to
+    drain at 0.5 MB/s after the last byte is written."""
     with FaultProxy(rclone.host, rclone.port) as proxy:
-        config = rclone.config(endpointUrl=proxy.url, keyPrefix="slow/", maxConcurrency=1)
+        config = rclone.config(endpointUrl=proxy.url, keyPrefix="slow/", maxConcurrency=1, partSizeBytes=16 * MIB)
         queue, clock = queue_for(ctx, config, read_timeout=10.0)
-        make_exported_session(ctx, "s1", 5 * MIB + 1000)
+        make_exported_session(ctx, "s1", 16 * MIB + 1000)
         proxy.limit_rate(500_000)
         proxy.fail_next(1, "reset", op="UploadPart", match=part(1), after_bytes=1 * MIB)  # ~2 s into it
         queue.enqueue("s1")
