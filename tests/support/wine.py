@@ -120,7 +120,7 @@ class WineBench:
             self.argv(args), env=self.env(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, cwd=REPO,
         )
-        out = _drain(proc, start + timeout)
+        out = drain(proc, start + timeout)
         run = Run(
             argv=tuple(args), returncode=proc.returncode,
             stdout=out[0].decode("utf-8", "replace").replace("\r\n", "\n"),
@@ -138,7 +138,7 @@ class WineBench:
         return self.python_run(["-m", "tests.support.windows_probe", *args], timeout=timeout, env=env)
 
 
-def _drain(proc: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes]:
+def drain(proc: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes]:
     """stdout and stderr of `proc`, read until it has exited and nothing is left in the pipes."""
     assert proc.stdout is not None and proc.stderr is not None
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
