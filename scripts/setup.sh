@@ -16,9 +16,11 @@ cd "$here"
 # clipboard, xdg-utils to open folders. Tests add Xvfb, xdotool, a tray host (trayer), a
 # notification daemon (dunst), ImageMagick for screenshots, ffmpeg for the recorder benchmark,
 # a Secret Service (gnome-keyring, libsecret-tools) for the keyring tests, chromium +
-# chromium-driver for the replay page's browser tests (driven over WebDriver), and Wine for the
+# chromium-driver for the replay page's browser tests (driven over WebDriver), Wine for the
 # Windows bench (scripts/windows-bench.sh, run by tests/integration/test_windows_bench.py: the
-# real Windows CPython under Debian's Wine).
+# real Windows CPython under Debian's Wine), NSIS (a native makensis) to pack the Windows setup
+# (scripts/build-windows.sh), and tesseract to read the Windows tray menu and notification off the
+# screen (tests/integration/test_windows_installer.py).
 runtime_pkgs=(
   python3 python3-venv python3-dev python3-tk build-essential pkg-config
   libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1
@@ -26,7 +28,7 @@ runtime_pkgs=(
 )
 test_pkgs=(
   xvfb xdotool x11-utils trayer dunst imagemagick ffmpeg desktop-file-utils
-  gnome-keyring libsecret-tools chromium chromium-driver wine wine64
+  gnome-keyring libsecret-tools chromium chromium-driver wine wine64 nsis tesseract-ocr tesseract-ocr-eng
 )
 pkgs=("${runtime_pkgs[@]}")
 if [[ "$mode" == "test" || "$mode" == "deps-test" ]]; then pkgs+=("${test_pkgs[@]}"); fi
@@ -70,7 +72,12 @@ echo "setup: pip install -e .[$extras]"
 
 case "$mode" in
   run) exec "$py" -m traycap "$@" ;;
-  test) exec "$py" -m pytest "$@" ;;
+  test)
+    # The Windows setup the suite installs under Wine: built once per change of its inputs and
+    # cached outside the clone (minutes when cold, a second when warm); set-up, not test time.
+    PYTHON="$py" bash scripts/build-windows.sh
+    exec "$py" -m pytest "$@"
+    ;;
   deps|deps-test) echo "setup: done" ;;
   *) echo "usage: scripts/setup.sh run|test|deps [args...]" >&2; exit 2 ;;
 esac
