@@ -18,8 +18,8 @@
 # The setup's SHA-256 is printed and written beside it (traycap-<version>-setup.exe.sha256).
 #
 # Cached: ${TRAYCAP_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/traycap}/windows-build/KEY/, KEY being a
-# hash of everything the build is made of (traycap/, installer/, the icon, pyproject.toml, these
-# scripts, the Windows pins, the Wine and NSIS versions), so a fresh clone on the same machine (CI)
+# hash of everything the build is made of (traycap/, installer/, the icon, [project] of
+# pyproject.toml, these scripts, the Windows pins, the Wine and NSIS versions), so a fresh clone on the same machine (CI)
 # reuses it; the two newest builds are kept (an upgrade from the one before can be tried by hand).
 # One build at a time (flock). Each KEY holds:
 #   traycap/                              the app folder (PyInstaller's dist)
@@ -61,8 +61,11 @@ inputs_key() {
   # Every file the build reads from the checkout, by content, plus the tools' versions.
   {
     (cd "$here" && find traycap installer/traycap.spec installer/traycap_entry.py installer/pyi_rth_*.py \
-        installer/windows assets/traycap.ico pyproject.toml scripts/build-windows.sh scripts/windows-bench.sh \
+        installer/windows assets/traycap.ico scripts/build-windows.sh scripts/windows-bench.sh \
         -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum)
+    # Of pyproject.toml, the [project] table (version, dependencies): not the linters' or pytest's settings.
+    "$py" -c 'import json, sys, tomllib; print(json.dumps(tomllib.load(open(sys.argv[1], "rb"))["project"], sort_keys=True))' \
+      "$here/pyproject.toml"
     sha256sum "$bench/requirements-win.txt" | cut -d' ' -f1
     wine --version 2>/dev/null
     makensis -VERSION

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The Windows test bench: traycap under the real Windows CPython 3.13, run by Wine on Linux.
 #
-#   scripts/windows-bench.sh [ARGS]     prepare (cached), then pytest tests/integration/test_windows_bench.py ARGS
+#   scripts/windows-bench.sh [ARGS]     prepare (cached), then pytest tests/integration/test_windows_bench.py
+#                                       --windows-full ARGS: every check, the whole unit suite under Windows
+#                                       Python included (the test suite runs the OS-touching part of it; see there)
 #   scripts/windows-bench.sh prepare    only prepare; prints the bench directory
 #   scripts/windows-bench.sh env        print the environment the bench runs Windows Python with
 #   scripts/windows-bench.sh cache      print the cache folder (below)
@@ -302,7 +304,7 @@ case "$mode" in
   run)
     prepare
     cd "$here"
-    exec "$py" -m pytest tests/integration/test_windows_bench.py -m windows "$@"
+    exec "$py" -m pytest tests/integration/test_windows_bench.py -m windows --windows-full "$@"
     ;;
   *)
     echo "usage: scripts/windows-bench.sh [run|prepare|env|cache|pristine] [pytest args...]" >&2

@@ -230,10 +230,13 @@ def test_settings_from_a_pipe_a_recording_its_upload_and_link(
     saved = desk.traycap("config", "set", *settings, stdin=f"{rclone.secret_key}\n".encode())
     assert saved.returncode == 0, saved.describe()
     assert "secret stored in: keyring" in saved.stdout  # Credential Manager
+    shown = desk.traycap("config", "show")
+    assert shown.returncode == 0, shown.describe()
+    assert f"endpointUrl = {rclone.endpoint_url}" in shown.stdout
     tested = desk.traycap("config", "test")
     assert tested.returncode == 0, tested.describe()
     assert f"bucket '{rclone.bucket}' is reachable" in tested.stdout
-    for run in (saved, tested):
+    for run in (saved, shown, tested):
         assert rclone.secret_key not in run.stdout + run.stderr
 
     recording = desk.spawn([PROGRAM_DIR + "\\traycap.exe", "record", "--duration", "5", "--fps", str(FPS)])

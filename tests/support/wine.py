@@ -9,6 +9,7 @@ costs about a second instead of booting Wine again; `stop()` ends it.
 from __future__ import annotations
 
 import os
+import re
 import selectors
 import subprocess
 import time
@@ -21,6 +22,28 @@ BENCH_SCRIPT = REPO / "scripts" / "windows-bench.sh"
 USER_NAME = "Zoë Smith"
 WINDOWS_HOME = f"C:\\users\\{USER_NAME}"
 DATA_DIR = f"{WINDOWS_HOME}\\AppData\\Local\\traycap"
+
+
+# The unit tests run under Windows Python on every test run: those whose subject touches the
+# operating system, found by what they name (a platform branch, processes, signals, the registry,
+# file modes, replacing files), plus the modules below, whose subjects replace, remove or hold files
+# in ways Windows treats differently (each of those broke there once: git log --grep=Windows). The
+# rest of the unit suite is pure Python that runs the same on every OS; scripts/windows-bench.sh
+# runs all of it under Windows Python on demand.
+OS_TOUCHING = re.compile(
+    r"sys\.platform|posix_only|subprocess|os\.kill|signal\.|winreg|msvcrt|zip_test_errors|os\.replace|chmod|st_mode"
+)
+ALSO_EVERY_RUN = ("test_recorder_recover.py", "test_recorder_controller.py", "test_one_copy_live.py",
+                  "test_prune.py", "test_keyring_store.py", "test_live_share.py")
+
+
+def os_touching_unit_tests(repo: Path = REPO) -> list[str]:
+    """tests/unit modules that run under Windows Python on every test run (see OS_TOUCHING)."""
+    found = []
+    for path in sorted((repo / "tests" / "unit").glob("test_*.py")):
+        if path.name in ALSO_EVERY_RUN or OS_TOUCHING.search(path.read_text(encoding="utf-8")):
+            found.append(path.relative_to(repo).as_posix())
+    return found
 
 
 def windows_path(path: Path) -> str:
