@@ -12,7 +12,7 @@ keeping the recordings, installed again into a long folder name, and uninstalled
 remove my recordings and settings". The user is "Zoë Smith" (a space and a non-ASCII letter).
 
 Screenshots of the tray, its menu, the settings window and the notification land in the test's
-temporary folder (printed at the end); docs/img/ holds copies.
+temporary folder (printed at the end; keep them with --basetemp=DIR); docs/img/ holds copies.
 """
 
 from __future__ import annotations

@@ -108,22 +108,13 @@ class WineBench:
         return env
 
     def start_server(self) -> None:
-        """Keep one wineserver for the whole bench (stdio detached: it would hold our pipes open)."""
-        self._server = subprocess.Popen(
-            ["wineserver", "-f", "-p"], env=self.env(),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        """Keep one wineserver for the whole bench."""
+        self._server = start_wineserver(self.env())
 
     def stop(self) -> None:
         """End every Wine process of this prefix (all started by the bench), then the server we started."""
-        subprocess.run(["wineserver", "-k"], env=self.env(), check=False, timeout=60)
-        if self._server is not None:
-            try:
-                self._server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._server.kill()
-                self._server.wait()
-            self._server = None
+        stop_wine(self.env(), self._server)
+        self._server = None
 
     def argv(self, args: Sequence[str]) -> list[str]:
         return ["wine", str(self.python), *args]
@@ -159,6 +150,24 @@ class WineBench:
     def probe(self, *args: str, timeout: float = 180, env: Mapping[str, str] | None = None) -> Run:
         """tests/support/windows_probe.py: checks that must run inside one Windows process."""
         return self.python_run(["-m", "tests.support.windows_probe", *args], timeout=timeout, env=env)
+
+
+def start_wineserver(env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """A persistent wineserver for env's prefix, so each program starts in about a second instead of
+    booting Wine again (stdio detached: it would hold our pipes open)."""
+    return subprocess.Popen(["wineserver", "-f", "-p"], env=dict(env), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_wine(env: Mapping[str, str], server: subprocess.Popen[bytes] | None) -> None:
+    """End every Wine process of env's prefix (`wineserver -k`: all of them ours), then `server`."""
+    subprocess.run(["wineserver", "-k"], env=dict(env), check=False, timeout=60)
+    if server is not None:
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def drain(proc: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes]:

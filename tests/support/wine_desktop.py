@@ -30,7 +30,7 @@ from PIL import Image
 
 from tests.support.display import XDisplay
 from tests.support.waiting import wait_until
-from tests.support.wine import BENCH_SCRIPT, USER_NAME, Run, drain
+from tests.support.wine import BENCH_SCRIPT, USER_NAME, Run, drain, start_wineserver, stop_wine
 
 WIDTH, HEIGHT = 1280, 800
 TASKBAR_TOP = HEIGHT - 20  # Wine's taskbar is 20 px high at the bottom
@@ -76,12 +76,9 @@ class WineDesktop:
         done = desk.run(["regedit", "/S", str(reg)])
         assert done.returncode == 0, done.describe()
         # Explorer read its settings before regedit wrote them: start Wine again, now as a desktop.
-        subprocess.run(["wineserver", "-k"], env=desk.env(), check=False, timeout=60)
+        stop_wine(desk.env(), None)
         subprocess.run(["wineserver", "-w"], env=desk.env(), check=False, timeout=60)
-        desk._server = subprocess.Popen(
-            ["wineserver", "-f", "-p"], env=desk.env(),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        desk._server = start_wineserver(desk.env())
         return desk
 
     @property
@@ -113,15 +110,8 @@ class WineDesktop:
         return env
 
     def stop(self) -> None:
-        """End every Wine process of this prefix (all ours), then the server we started."""
-        subprocess.run(["wineserver", "-k"], env=self.env(), check=False, timeout=60)
-        if self._server is not None:
-            try:
-                self._server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._server.kill()
-                self._server.wait()
-            self._server = None
+        stop_wine(self.env(), self._server)
+        self._server = None
 
     # --- programs ---------------------------------------------------------------------------
     def run(self, argv: Sequence[str], *, stdin: bytes | None = None, timeout: float = 180,

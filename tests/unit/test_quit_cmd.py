@@ -51,27 +51,18 @@ def test_asks_the_holder_and_waits_until_it_let_go(
     assert capsys.readouterr().out == f"traycap (process {os.getpid()}) has quit\n"
 
 
-def test_a_tray_that_does_not_quit_is_reported_after_the_timeout(
-    ctx: Context, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(("delivered", "message"), [
+    (True, "was asked to quit but is still running after 5 s"),
+    (False, "it does not listen for the request (an older version?); quit it from its menu"),
+])
+def test_a_tray_that_does_not_quit_or_listen_is_reported(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], delivered: bool, message: str
 ) -> None:
     tray = PidLock(ctx.paths.instance_lock)
     assert tray.try_acquire()
-    monkeypatch.setattr(quit_request, "request_quit", lambda root, pid: True)
+    monkeypatch.setattr(quit_request, "request_quit", lambda root, pid: delivered)
     try:
         assert quit_cmd.run(_args(timeout=5), ctx) == 1
     finally:
         tray.release()
-    assert "was asked to quit but is still running after 5 s" in capsys.readouterr().err
-
-
-def test_a_tray_that_does_not_listen_is_reported(
-    ctx: Context, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    tray = PidLock(ctx.paths.instance_lock)
-    assert tray.try_acquire()
-    monkeypatch.setattr(quit_request, "request_quit", lambda root, pid: False)
-    try:
-        assert quit_cmd.run(_args(), ctx) == 1
-    finally:
-        tray.release()
-    assert "quit it from its menu" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
