@@ -94,17 +94,20 @@ build() {
     export PYTHONIOENCODING=utf-8 PYTHONDONTWRITEBYTECODE=1
     export PYTHONPATH="Z:$(echo "$bench/deps" | tr / '\\');Z:$(echo "$here" | tr / '\\')"
     cd "$here"
-    # Pipes, not a file: Python 3.13 under Wine 8 cannot use a redirected regular file as a standard stream.
+    # A pipe, not a file: Python 3.13 under Wine 8 cannot use a redirected regular file as a standard
+    # stream. The UCRT API sets are part of Windows 10 and 11, which PyInstaller cannot know under Wine.
     wine "$bench/py/cp313/python.exe" -m PyInstaller --noconfirm --log-level WARN \
       --distpath "$winwork\\dist" --workpath "$winwork\\work" installer/traycap.spec 2>&1 \
-      | grep -v "Library not found: could not resolve 'api-ms-win-crt-" | cat > "$work/build.log"
+      | { grep -v "Library not found: could not resolve 'api-ms-win-crt-" || true; } > "$work/build.log"
+    echo "PyInstaller exit status ${PIPESTATUS[0]}" >> "$work/build.log"
     wineserver -w
   )
-  test -f "$work/dist/traycap/traycap.exe" && test -f "$work/dist/traycap/traycapw.exe" || {
+  if ! grep -q "exit status 0$" "$work/build.log" || [[ ! -f "$work/dist/traycap/traycapw.exe" ]]; then
+    cp "$work/build.log" "$cache/failed-build.log"  # $work goes with the exit
     tail -n 40 "$work/build.log" >&2
-    echo "build-windows: PyInstaller did not make dist/traycap/traycap.exe (the log: $work/build.log)" >&2
+    echo "build-windows: PyInstaller failed (the whole log: $cache/failed-build.log)" >&2
     exit 1
-  }
+  fi
   pyinst_s=$((SECONDS - started))
 
   local nsis=(makensis -V2 -INPUTCHARSET UTF8 "-DAPPDIR=$work/dist/traycap" "-DICON=$here/assets/traycap.ico")
