@@ -39,6 +39,8 @@ ALSO_EVERY_RUN = ("test_recorder_recover.py", "test_recorder_controller.py", "te
 
 def os_touching_unit_tests(repo: Path = REPO) -> list[str]:
     """tests/unit modules that run under Windows Python on every test run (see OS_TOUCHING)."""
+    missing = [name for name in ALSO_EVERY_RUN if not (repo / "tests" / "unit" / name).is_file()]
+    assert not missing, f"renamed or gone, update ALSO_EVERY_RUN in tests/support/wine.py: {missing}"
     found = []
     for path in sorted((repo / "tests" / "unit").glob("test_*.py")):
         if path.name in ALSO_EVERY_RUN or OS_TOUCHING.search(path.read_text(encoding="utf-8")):
