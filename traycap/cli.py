@@ -36,6 +36,7 @@ _HANDLERS: dict[str, str] = {
     "resume-uploads": "traycap.commands.upload_cmd:run_resume",
     "config": "traycap.commands.config_cmd:run",
     "autostart": "traycap.commands.autostart_cmd:run",
+    "quit": "traycap.commands.quit_cmd:run",
     # Internal: the tray starts the Tk settings dialog as a child process this way,
     # which also works inside a frozen (PyInstaller) build where `-m` does not.
     "settings-dialog": "traycap.commands.settings_cmd:run",
@@ -140,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     auto = sub.add_parser("autostart", help="start traycap at login (current user)")
     auto.add_argument("action", choices=["on", "off", "status"])
+
+    quit_ = sub.add_parser(
+        "quit", help="ask the running tray app to quit (as its menu's Quit) and wait; exit 3 if none was running",
+    )
+    quit_.add_argument("--timeout", type=_positive_float, metavar="S", help="give up after S seconds (default 120)")
 
     sub.add_parser("settings-dialog", help="open the Upload settings window")
     return parser
