@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import plistlib
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -119,12 +120,14 @@ def test_the_version_has_one_source_that_the_installers_read() -> None:
     exec(compile(ast.Module(body=[func], type_ignores=[]), str(SPEC), "exec"), scope)  # noqa: S102
     assert scope["_version"]() == __version__  # type: ignore[operator]
     # ... and gives it to both executables (Windows version resource) and to the macOS app bundle,
-    assert spec.count('version=_windows_version_resource("traycap') == 2
+    assert spec.count('version=_version_info("traycap') == 2
     assert 'info["CFBundleShortVersionString"] = info["CFBundleVersion"] = VERSION' in spec
     info = plistlib.loads((MACOS / "Info-extra.plist").read_bytes())
     assert "CFBundleVersion" not in info and "CFBundleShortVersionString" not in info
-    # ... and the Windows installer reads it back from the executable it ships: no version of its own.
-    text = ISS.read_text(encoding="utf-8")
-    assert re.search(r'^#define AppVersion GetStringFileInfo\(AddBackslash\(SourcePath\) \+ '
-                     r'"\.\.\\\.\.\\dist\\traycap\\" \+ CliExe, "ProductVersion"\)$', text, re.M)
-    assert not re.search(r"\d+\.\d+\.\d+", text)
+    # ... and the Windows setup is told it by scripts/build-windows.sh (makensis -DVERSION=...), which
+    # reads the same line: the NSIS script has no version of its own.
+    text = NSI.read_text(encoding="utf-8")
+    assert "!insertmacro REQUIRE VERSION" in text
+    assert not re.search(r"^[^;]*\d+\.\d+\.\d+", text, re.M)
+    build = (REPO / "scripts" / "build-windows.sh").read_text(encoding="utf-8")
+    assert 'version="$(sed -n \'s/^__version__ = "\\(.*\\)"$/\\1/p\' "$here/traycap/__init__.py")"' in build
