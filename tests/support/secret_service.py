@@ -47,6 +47,14 @@ class SecretService:
         done = self.run("secret-tool", "lookup", "service", service, "username", account)
         return done.stdout if done.returncode == 0 else None
 
+    def daemon_pid(self) -> int:
+        """The process that owns org.freedesktop.secrets (gnome-keyring-daemon, started by this session)."""
+        done = self.run("dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+                        "/org/freedesktop/DBus", "org.freedesktop.DBus.GetConnectionUnixProcessID",
+                        "string:org.freedesktop.secrets")
+        assert done.returncode == 0, done.stderr
+        return int(done.stdout.split()[-1])
+
     def lock(self) -> None:
         """Lock the login collection, as a screen locker or a timeout does (Secret Service `Lock`)."""
         done = self.run("dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.secrets",
