@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.secret_service import secret_service
+from tests.support.secret_service import secret_service, watch_secret_service
 from tests.support.sessions import write_config
 from tests.support.tray_host import TrayHost, tray_host
 from tests.support.waiting import stop_process, wait_until
@@ -79,10 +79,7 @@ def main() -> int:
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; {args.runs} runs each")
     with secret_service(tmp / "keyring") as service, \
             tray_host(tmp / "desk", bus_address=service.env["DBUS_SESSION_BUS_ADDRESS"]) as host:
-        monitor = host.tmp / "secret-service.log"
-        host.spawn(["dbus-monitor", "--session", "destination='org.freedesktop.secrets'",
-                    "interface='org.freedesktop.Secret.Prompt'"], host.tmp, monitor.name)
-        wait_until("dbus-monitor", lambda: "NameAcquired" in monitor.read_text(errors="replace"), 15)
+        monitor = watch_secret_service(host)
         service.lock()
         service.run("dbus-update-activation-environment", f"DISPLAY={host.display.name}")
         for mode in ("auto", "off"):
