@@ -201,11 +201,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.log_level if long_running or args.log_level != "INFO" else "WARNING",
     )
     keep_private(ctx.paths)
+    if command in ("tray", "worker", "record"):
+        # Started at login or by a script: the keyring never prompts, and one that did not answer is not
+        # asked again for a day. The tray and `record` ask it in the background; the worker, with no
+        # window to show first, before its queue runs.
+        ctx = ctx.unattended()
     try:
-        if command in ("tray", "worker", "record"):
-            from traycap.commands.common import settle_secrets
+        if command == "worker":
+            from traycap.storage.config_store import log_secret_location
 
-            settle_secrets(ctx)
+            log_secret_location(ctx.paths.config, ctx.secrets)
         return _handler(command)(args, ctx)
     except TraycapError as exc:
         print(f"traycap: {exc.user_text()}", file=sys.stderr)

@@ -162,7 +162,9 @@ class FakeLock:
 
 
 class Harness:
-    def __init__(self, ctx: Context, *, lock_free: bool = True, hotkey_fails: bool = False) -> None:
+    def __init__(self, ctx: Context, *, lock_free: bool = True, hotkey_fails: bool = False,
+                 settle: bool = True) -> None:
+        """`settle`: run the app's keyring step at once (False: the test runs `app.settle_secrets()`)."""
         self.ctx = ctx
         self.log: list[str] = []
         self.delivered: list[notify.Notice] = []
@@ -209,6 +211,8 @@ class Harness:
             recover=cleanup_spy,
         )
         self.app = TrayApp(ctx, self.parts)
+        if settle:
+            self.app.settle_secrets()  # the step `run()` runs on its own thread: the store answers from now on
 
     def do(self, action_id: str) -> None:
         kind, _, sid = action_id.partition(":")

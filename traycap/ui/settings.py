@@ -31,6 +31,7 @@ from traycap.errors import TraycapError
 from traycap.models import AppSettings, UploadConfig
 from traycap.storage.atomic import write_json_atomic
 from traycap.storage.config_store import read_config, save_config, save_settings
+from traycap.storage.keyring_memory import KeyringMemory
 from traycap.storage.secrets import SecretStore
 from traycap.storage.settings_watch import SettingsWatch
 from traycap.ui.settings_form import (
@@ -80,9 +81,11 @@ class SettingsDialog:
         on_saved: Callable[[], None] | None = None,
         state_path: Path | None = None,
         secrets: SecretStore | None = None,
+        keyring_memory: KeyringMemory | None = None,
     ) -> None:
         self.root = root
         self.secrets = secrets
+        self.keyring_memory = keyring_memory  # Save forgets that the keyring did not answer: it is asked again
         self.config_path = config_path
         self.settings_path = settings_path
         self.base_config = config
@@ -267,7 +270,9 @@ class SettingsDialog:
             self.set_status("Not saved: fix the fields marked in red.", error=True)
             return False
         try:
-            save_config(self.config_path, config, self.secrets)  # keyring, else the 0600 file
+            if self.keyring_memory is not None:
+                self.keyring_memory.forget()
+            save_config(self.config_path, config, self.secrets)  # keyring, else the 0600 file (a file secret moves)
             save_settings(self.settings_path, settings)
         except TraycapError as exc:
             self.set_status(f"Not saved: {exc.user_text()}", error=True)
@@ -383,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     dialog = SettingsDialog(
         root, ctx.paths.config, ctx.paths.settings, config, settings,
         on_saved=root.destroy, state_path=Path(state) if state else None, secrets=ctx.secrets,
+        keyring_memory=ctx.keyring_memory(),
     )
     if problems:
         dialog.set_status("The saved settings could not be read; saving replaces them. " + "; ".join(problems),
