@@ -281,9 +281,17 @@ def test_settings_from_a_pipe_a_recording_its_upload_and_link(
     assert "Upload done" in words, words
     shot.crop((WIDTH - 480, HEIGHT - 240, WIDTH, HEIGHT)).save(shots / "windows-notification.png")
 
+    # The share link is the player page in the bucket with the zip's own link after its "#"; --zip
+    # prints that zip link alone.
     link = desk.traycap("link", session_id, "--expires", "600")
     assert link.returncode == 0, link.describe()
-    with urllib.request.urlopen(link.stdout.strip().splitlines()[-1], timeout=30) as response:
+    player_url, _, fragment = link.stdout.strip().splitlines()[-1].partition("#")
+    assert fragment and rclone.secret_key not in player_url + fragment
+    with urllib.request.urlopen(player_url, timeout=30) as response:
+        assert b"<!doctype html>" in response.read(200).lower()
+    zip_link = desk.traycap("link", session_id, "--expires", "600", "--zip")
+    assert zip_link.returncode == 0, zip_link.describe()
+    with urllib.request.urlopen(zip_link.stdout.strip().splitlines()[-1], timeout=30) as response:
         assert response.read() == zip_path.read_bytes()
 
 

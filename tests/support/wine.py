@@ -34,7 +34,8 @@ OS_TOUCHING = re.compile(
     r"sys\.platform|posix_only|subprocess|os\.kill|signal\.|winreg|msvcrt|zip_test_errors|os\.replace|chmod|st_mode"
 )
 ALSO_EVERY_RUN = ("test_recorder_recover.py", "test_recorder_controller.py", "test_one_copy_live.py",
-                  "test_prune.py", "test_keyring_store.py", "test_live_share.py")
+                  "test_prune.py", "test_keyring_store.py", "test_sharing_lanes.py", "test_sharing_recordings.py",
+                  "test_sharing_startup.py")
 
 
 def os_touching_unit_tests(repo: Path = REPO) -> list[str]:
