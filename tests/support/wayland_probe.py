@@ -35,11 +35,11 @@ import numpy as np
 
 from traycap.clock import SystemClock
 from traycap.errors import TraycapError
+from traycap.media.capture.portal_screen import PortalScreen, open_portal_screen
+from traycap.portal.dbus import GioBus
+from traycap.portal.restore_token import RestoreTokenStore
+from traycap.portal.screencast import ScreenCastPortal
 from traycap.recorder.timing import FrameScheduler
-from traycap.wayland.dbus import GioBus
-from traycap.wayland.restore_token import RestoreTokenStore
-from traycap.wayland.screen import PortalScreen, open_portal_screen
-from traycap.wayland.screencast import ScreenCastPortal
 
 WINDOW_S = 0.5  # frames that arrived this close to a screenshot are compared with it
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from traycap.errors import InputDevicesDenied, RecorderError
 from traycap.recorder.actions import RawEvent
-from traycap.wayland.evdev import (
+from traycap.recorder.evdev import (
     ABS_X,
     ABS_Y,
     BTN_LEFT,
