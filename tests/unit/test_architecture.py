@@ -126,7 +126,7 @@ ROWS: dict[str, Row] = {
     "traycap.autostart": _row("errors storage autostart.windows"),
     "traycap.autostart.windows": _row("errors autostart", "winreg"),
     # ui
-    "traycap.ui": _row("errors models osutil ui.menu"),
+    "traycap.ui": _row("errors models osutil storage ui.menu"),
     "traycap.ui.menu": _row("format models"),
     "traycap.ui.tray": _row("errors ui.icons ui.menu", "pystray gi gi.repository.GLib"),
     "traycap.ui.icons": _row("ui.menu", "PIL"),
@@ -135,7 +135,7 @@ ROWS: dict[str, Row] = {
     "traycap.ui.settings": _row("context errors logs models storage upload ui.settings_form", "tkinter"),
     # composition
     "traycap.sharing": _row("cancel clock context errors models object_keys player recorder upload viewer"),
-    "traycap.tray": _row("context errors format logs models osutil recorder sharing storage ui upload"),
+    "traycap.tray": _row("context errors format logs models osutil portal recorder sharing storage ui upload"),
     "traycap.commands": _row("autostart bundle context errors format media models object_keys osutil player "
                              "recorder sharing storage ui upload viewer"),
     "traycap.cli": _row("traycap commands context errors logs osutil paths storage tray"),

@@ -3,8 +3,9 @@
 Backend choice on Linux matters: pystray's xorg backend draws an icon but has
 no menu and ignores clicks, so it is never picked silently. We use the GTK
 backend (Gtk.StatusIcon, an XEmbed icon every X panel and trayer can host) or,
-on GNOME/Unity desktops that only host StatusNotifier items, AppIndicator;
-both need PyGObject. When neither loads, TrayUnavailable names the packages.
+on GNOME/Unity desktops that only host StatusNotifier items and on every
+Wayland desktop, AppIndicator (a StatusNotifierItem over D-Bus); both need
+PyGObject. When neither loads, TrayUnavailable names the packages.
 PYSTRAY_BACKEND still wins when set (that is pystray's own switch).
 
 pystray is imported lazily: without a display `import pystray` raises.
@@ -51,8 +52,11 @@ def backend_candidates(env: Mapping[str, str], platform: str = sys.platform) -> 
     if platform == "win32":
         return ["win32"]
     desktop = env.get("XDG_CURRENT_DESKTOP", "").lower()
-    # GNOME and Unity dropped XEmbed tray icons; they host StatusNotifier (AppIndicator) items.
-    if any(name in desktop for name in ("gnome", "unity", "ubuntu", "pantheon")):
+    # GNOME and Unity dropped XEmbed tray icons; they host StatusNotifier (AppIndicator) items. On Wayland an
+    # XEmbed icon (Gtk.StatusIcon) has nowhere to go at all: every Wayland tray (KDE's, swaybar, waybar, GNOME's
+    # AppIndicator extension) hosts StatusNotifier items.
+    wayland = bool(env.get("WAYLAND_DISPLAY")) and env.get("XDG_SESSION_TYPE", "").lower() != "x11"
+    if wayland or any(name in desktop for name in ("gnome", "unity", "ubuntu", "pantheon")):
         return ["appindicator", "gtk"]
     return ["gtk", "appindicator"]
 
