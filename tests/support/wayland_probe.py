@@ -15,6 +15,8 @@ line (or each line, for the commands that report while they run). A TraycapError
     until-lost --data D                    grab until the stream ends (the test ends it)
     idle-start --data D                    start on a screen that does not change; wait for its first image
     bench --data D --seconds S --fps F     start-up to first frame, fps, CPU
+    tray-menu                              the tray items on the desktop's StatusNotifierWatcher and the
+                                           first one's menu, as a tray host reads it (dbusmenu)
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def cmd_record(args: argparse.Namespace) -> dict[str, Any]:
             delay = sched.next_due() - clock.monotonic()
             if delay > 0:
                 clock.sleep(delay)
-            frame = screen.grab()
+            frame = screen.take()
             sched.captured(clock.monotonic())
             if frame is not None:
                 grabs.append({"t": frame.t, "arrived": frame.arrived_t, "fresh": frame.fresh, "seq": frame.seq,
@@ -160,7 +162,7 @@ def cmd_open(args: argparse.Namespace) -> dict[str, Any]:
     clock = SystemClock()
     screen, startup = started(args, clock)
     try:
-        frame = screen.grab()
+        frame = screen.take()
         token_file = Path(args.data) / "wayland-restore-token.json"
         return {"ok": True, "startup": startup, "width": screen.width, "height": screen.height,
                 "persisted": screen.capabilities.remembers_choice,
@@ -183,7 +185,7 @@ def cmd_stall(args: argparse.Namespace) -> dict[str, Any]:
             say({"event": f"{phase}_begin", "t": clock.monotonic()})
             end = clock.monotonic() + seconds
             while clock.monotonic() < end:
-                frame = screen.grab() if grabbing else None
+                frame = screen.take() if grabbing else None
                 if frame is not None:
                     fresh += frame.fresh
                     held = [*held[-30:], frame.image]  # a consumer that keeps what it took costs nothing upstream
@@ -221,11 +223,11 @@ def cmd_idle_start(args: argparse.Namespace) -> dict[str, Any]:
     drain.close()
     screen, startup = started(args, clock)
     try:
-        first = screen.grab()
+        first = screen.take()
         say({"event": "started", "image": first is not None, "width": screen.width, "height": screen.height})
         t0 = clock.monotonic()
         while clock.monotonic() - t0 < args.timeout:
-            frame = screen.grab()
+            frame = screen.take()
             if frame is not None:
                 return {"startup": startup, "image": True, "after": clock.monotonic() - t0, "fresh": frame.fresh,
                         "shape": list(frame.image.shape)}
@@ -248,7 +250,7 @@ def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
             delay = sched.next_due() - clock.monotonic()
             if delay > 0:
                 clock.sleep(delay)
-            frame = screen.grab()
+            frame = screen.take()
             grabs += 1
             fresh += frame is not None and frame.fresh
             sched.captured(clock.monotonic())
@@ -261,10 +263,53 @@ def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
         screen.close()
 
 
+def cmd_tray_menu(_args: argparse.Namespace) -> dict[str, Any]:
+    """The tray items registered with the desktop's StatusNotifierWatcher (swaybar here), and the first one's menu
+    as a host shows it (com.canonical.dbusmenu GetLayout): labels, each "(label)" when disabled."""
+    import gi
+
+    gi.require_version("Gio", "2.0")
+    from gi.repository import Gio, GLib
+
+    bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+
+    def call(dest: str, path: str, iface: str, method: str, params: Any, reply: str) -> Any:
+        return bus.call_sync(dest, path, iface, method, params, GLib.VariantType(reply), Gio.DBusCallFlags.NONE,
+                             5000, None).unpack()
+
+    (items,) = call("org.kde.StatusNotifierWatcher", "/StatusNotifierWatcher", "org.freedesktop.DBus.Properties",
+                    "Get", GLib.Variant("(ss)", ("org.kde.StatusNotifierWatcher", "RegisteredStatusNotifierItems")),
+                    "(v)")
+    if not items:
+        return {"items": [], "menu": []}
+    service, _, path = items[0].partition("/")
+    props = {}
+    for name in ("Title", "Status", "Menu", "IconName"):
+        (props[name],) = call(service, "/" + path, "org.freedesktop.DBus.Properties", "Get",
+                              GLib.Variant("(ss)", ("org.kde.StatusNotifierItem", name)), "(v)")
+    _revision, layout = call(service, props["Menu"], "com.canonical.dbusmenu", "GetLayout",
+                             GLib.Variant("(iias)", (0, -1, ["label", "enabled", "type", "visible"])), "(u(ia{sv}av))")
+
+    def labels(node: Any) -> list[Any]:
+        out: list[Any] = []
+        for child in node[2]:
+            _id, child_props, _children = child
+            if child_props.get("type") == "separator" or child_props.get("visible") is False:
+                continue
+            label = str(child_props.get("label", "")).replace("_", "")
+            out.append(label if child_props.get("enabled", True) else f"({label})")
+            if child[2]:
+                out.append(labels(child))
+        return out
+
+    return {"items": list(items), "title": props["Title"], "status": props["Status"], "menu": labels(layout)}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="wayland_probe")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("caps")
+    sub.add_parser("tray-menu")
     for name in ("record", "open", "stall", "until-lost", "bench", "idle-start"):
         p = sub.add_parser(name)
         p.add_argument("--data", required=True)
@@ -282,7 +327,8 @@ def main(argv: list[str]) -> int:
             p.add_argument("--timeout", type=float, default=20.0)
     args = parser.parse_args(argv)
     commands = {"caps": cmd_caps, "record": cmd_record, "open": cmd_open, "stall": cmd_stall,
-                "until-lost": cmd_until_lost, "bench": cmd_bench, "idle-start": cmd_idle_start}
+                "until-lost": cmd_until_lost, "bench": cmd_bench, "idle-start": cmd_idle_start,
+                "tray-menu": cmd_tray_menu}
     os.umask(0o022)  # the test (another user) reads what this writes
     try:
         say(commands[args.command](args))
