@@ -133,6 +133,7 @@ class Tray:
         self._tooltip: str | None = None
         self._icon: Any = self._pystray.Icon(name, icons.render(IconSpec(IconState.IDLE)), "traycap")
         self.menu_builds = 0
+        self._stopped = False
         self.shown_at: float | None = None
         self.embedded_at: float | None = None
 
@@ -204,7 +205,14 @@ class Tray:
             self._restore_sigint(sigint)
             on_shown()
 
-        self._icon.run(setup)
+        try:
+            self._icon.run(setup)
+        except Exception as exc:
+            if not self._stopped:
+                raise
+            # pystray's GTK backends withdraw their notification at exit through org.freedesktop.Notifications and
+            # raise when no notification daemon runs (a bare sway session): traycap has already quit cleanly.
+            log.info("the tray backend failed while closing: %s", exc)
 
     def _restore_sigint(self, handler: Any) -> None:
         """pystray's GTK loop sets SIGINT to SIG_DFL (Ctrl-C kills the process at once); put back
@@ -245,5 +253,6 @@ class Tray:
         GLib.timeout_add(50, check)
 
     def stop(self) -> None:
+        self._stopped = True
         self._icon.visible = False
         self._icon.stop()
