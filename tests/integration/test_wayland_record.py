@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 import time
 import zipfile
@@ -31,8 +33,10 @@ import pytest
 from tests.support.recording import read_bundle
 from tests.support.s3servers import S3Server
 from tests.support.sessions import write_config
+from tests.support.viewer import seek, start_view
 from tests.support.waiting import stop_process, wait_until
-from tests.support.wayland import SIZE, WaylandDesktop
+from tests.support.wayland import REPO, SIZE, WaylandDesktop
+from tests.support.webdriver import chromium
 from traycap.clock import SystemClock
 from traycap.context import Context, make_context
 from traycap.models import UploadStatus
@@ -210,6 +214,37 @@ def test_a_recording_of_a_moving_client_is_what_grim_saw_and_uploads_while_recor
     assert rclone.object_bytes(state.s3Key) == zip_path.read_bytes()
     print(f"\nWayland `traycap record`: process start to first frame {first_frame_s:.2f} s, "
           f"{len(bundle.frames)} frames, fps {info['fps']['achieved']}")
+    check_the_replay_page(ctx, sid, tmp_path)
+
+
+def check_the_replay_page(ctx: Context, sid: str, tmp_path: Path) -> None:
+    """The replay page of the Wayland recording (headless chromium, `traycap view` on a copy of the session): its
+    facts say which tracks it holds and why, and it offers no typed text or click overlay it does not have."""
+    home = tmp_path / "view-home"
+    shutil.copytree(ctx.paths.session_dir(sid), home / "sessions" / sid)
+    view = start_view(home, sid)
+    try:
+        with chromium(1280, 860) as browser:
+            browser.get(view.url)
+            wait_until("the page to be ready", lambda: browser.js("return document.body.dataset.ready === '1'"), 60)
+            facts = browser.js("return Array.from(document.querySelectorAll('#facts dt'),"
+                               " (dt) => [dt.textContent, dt.nextElementSibling.textContent])")
+            lines = dict(facts)
+            assert lines["Tracks"] == f"screen with the pointer drawn in; no clicks or keys: {WAYLAND_NO_INPUT}"
+            assert lines["Capture"] == "Wayland screen cast (the desktop's portal, PipeWire)"
+            assert "Keystrokes" not in lines
+            hidden = browser.js("return ['showCaption', 'showPointer'].map("
+                                "(id) => document.getElementById(id).closest('label').hidden)")
+            assert hidden == [True, True]
+            assert browser.js("return document.getElementById('actionCount').textContent") == \
+                "not recorded (see Tracks)"
+            seek(browser, 2500)
+            shot = browser.screenshot_png()
+            (tmp_path / "wayland-replay.png").write_bytes(shot)
+            if os.environ.get("TRAYCAP_UPDATE_DOCS_IMG"):
+                (REPO / "docs" / "img" / "wayland-replay.png").write_bytes(shot)
+    finally:
+        view.stop()
 
 
 def test_the_second_recording_needs_no_picker_and_a_cancelled_one_leaves_nothing(desk: WaylandDesktop) -> None:

@@ -23,7 +23,7 @@ from traycap.models import AppSettings, KeystrokePrivacy, WaylandInput, WaylandS
 from traycap.osutil.desktop import WAYLAND
 
 WAYLAND_NO_INPUT = ("on Wayland no app can hear clicks and keys outside its own windows; to record them, set "
-                    "\"Clicks and keys on Wayland\" to devices (your user in the input group)")
+                    "Clicks and keys to devices in the settings (waylandInput=devices, your user in the input group)")
 NO_KEYS_BY_SETTING = "keystrokes are not recorded (Keystrokes is none)"
 EXCLUSIONS_ON_WAYLAND = RecorderError(
     "On Wayland traycap cannot see which window has focus, so \"Never record these apps\" cannot be honoured",
