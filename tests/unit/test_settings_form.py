@@ -193,8 +193,8 @@ def test_a_wayland_form_saves_its_choices_and_keeps_the_hotkey_it_does_not_show(
     base = AppSettings(hotkey="<ctrl>+<alt>+k")
     values = {k: v for k, v in form_values(None, base).items()
               if k in {f.key for f in fields_for(DesktopInfo(wayland=True))}}
-    values.update(bucket="traycap-test", region="us-east-1", accessKeyId="AKIAX", secretAccessKey="s", waylandSource="window",
-                  waylandInput="devices")
+    values.update(bucket="traycap-test", region="us-east-1", accessKeyId="AKIAX", secretAccessKey="s",
+                  waylandSource="window", waylandInput="devices")
     _config, settings, errors = parse_form(values, None, base)
     assert errors == {} and settings is not None
     assert settings.waylandSource is WaylandSource.WINDOW and settings.waylandInput is WaylandInput.DEVICES
