@@ -283,8 +283,8 @@ class TrayApp:
         self.register_hotkey()
         step("hotkey")
         self.model.set_ready()
-        log.info("traycap is ready: %d session(s), hotkey %s (%s)", len(self.model.cache),
-                 self.model.settings.hotkey, ", ".join(steps))
+        keys = "the desktop's (Wayland)" if self.parts.desktop == WAYLAND else self.model.settings.hotkey
+        log.info("traycap is ready: %d session(s), hotkey %s (%s)", len(self.model.cache), keys, ", ".join(steps))
 
     # --- settings -------------------------------------------------------------
     def reload_settings(self) -> None:
