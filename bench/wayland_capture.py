@@ -11,9 +11,9 @@ Two parts (--parts capture,record; both by default):
 
 capture: the frame sources alone (no encoder). Per run: start-up to the first frame (portal session
 + PipeWire stream; mss: open + first grab), fps achieved (grabs per second), new frames per second
-(Wayland: images PipeWire sent; the rest of the grabs repeat the last one), CPU in cores of the capturing process, and CPU of the
-other side (Wayland: sway + xdg-desktop-portal-wlr, which copy the screen into PipeWire; X11:
-Xvfb). Encoding is not included: it is the same encoder after either source.
+(Wayland: images PipeWire sent; the rest of the grabs repeat the last one), CPU in cores of the
+capturing process, and CPU of the other side (Wayland: sway + xdg-desktop-portal-wlr, which copy
+the screen into PipeWire; X11: Xvfb). Encoding is not included: it is the same encoder after either source.
 
 record: a whole `traycap record --fps N --duration S` of the same moving counter, as a person runs it
 (Wayland: as the desktop's user, in the venv of scripts/wayland-venv.sh; X11: this Python on Xvfb):
