@@ -362,6 +362,7 @@ class SettingsDialog:
                    for k, w in self.widgets.items()},
                 **self._tab_boxes(),
             },
+            "texts": {k: str(self.widgets[k].cget("text")) for k in ("whatIsRecorded", "keys") if k in self.widgets},
             "page": self.selected_page(),
             "pageOf": {**{f.key: f.page for f in self.fields.values()}, "recordShortcut": "Recording"},
         }
