@@ -36,11 +36,13 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.support.display import xvfb
+from tests.support.display import XDisplay, xvfb
 from tests.support.waiting import stop_process, wait_until
 from tests.support.wayland import SIZE, WaylandDesktop, wayland_desktop
 
@@ -120,22 +122,29 @@ def wayland_run(desk: WaylandDesktop, seconds: float, fps: int, moving: bool) ->
     return result
 
 
-def x11_run(seconds: float, fps: int) -> dict[str, Any]:
-    repo = Path(__file__).resolve().parent.parent
+@contextmanager
+def x11_counter() -> Iterator[XDisplay]:
+    """Xvfb at the Wayland desktop's size with a Tk window printing the same counter."""
     with xvfb(*SIZE) as display:
         tk = subprocess.Popen([sys.executable, "-c", TK_COUNTER], env=display.env, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL)
         try:
             assert tk.stdout is not None
             tk.stdout.readline()
-            env = {**display.env, "PYTHONPATH": str(repo)}
-            c0 = cpu_of([display.server.pid])
-            done = subprocess.run([sys.executable, "-c", MSS_PROBE, str(seconds), str(fps)], env=env,
-                                  capture_output=True, text=True, timeout=seconds + 60, check=True)
-            result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-            result["server_cpu"] = cpu_of([display.server.pid]) - c0
+            yield display
         finally:
             stop_process(tk)
+
+
+def x11_run(seconds: float, fps: int) -> dict[str, Any]:
+    repo = Path(__file__).resolve().parent.parent
+    with x11_counter() as display:
+        env = {**display.env, "PYTHONPATH": str(repo)}
+        c0 = cpu_of([display.server.pid])
+        done = subprocess.run([sys.executable, "-c", MSS_PROBE, str(seconds), str(fps)], env=env,
+                              capture_output=True, text=True, timeout=seconds + 60, check=True)
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        result["server_cpu"] = cpu_of([display.server.pid]) - c0
     result["fresh"] = None
     return result
 
@@ -188,20 +197,12 @@ def x11_record(seconds: float, fps: int, work: Path) -> dict[str, Any]:
     home = work / f"x11-{fps}"
     home.mkdir(parents=True)
     (home / "app-settings.json").write_text(json.dumps({"fps": fps}))
-    with xvfb(*SIZE) as display:
-        tk = subprocess.Popen([sys.executable, "-c", TK_COUNTER], env=display.env, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL)
-        try:
-            assert tk.stdout is not None
-            tk.stdout.readline()
-            env = {**display.env, "PYTHONPATH": str(repo), "TRAYCAP_HOME": str(home), "TRAYCAP_KEYRING": "off"}
-            started = time.monotonic()
-            proc = subprocess.Popen([sys.executable, "-m", "traycap", "record", "--duration", str(seconds)], env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            return record_process(proc, started, seconds, [display.server.pid],
-                                  lambda sid: read_session_json(home, sid))
-        finally:
-            stop_process(tk)
+    with x11_counter() as display:
+        env = {**display.env, "PYTHONPATH": str(repo), "TRAYCAP_HOME": str(home), "TRAYCAP_KEYRING": "off"}
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "traycap", "record", "--duration", str(seconds)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return record_process(proc, started, seconds, [display.server.pid], lambda sid: read_session_json(home, sid))
 
 
 def record_row(label: str, r: dict[str, Any], fps: int) -> str:

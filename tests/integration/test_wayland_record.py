@@ -35,7 +35,7 @@ from tests.support.s3servers import S3Server
 from tests.support.sessions import write_config
 from tests.support.viewer import seek, start_view
 from tests.support.waiting import stop_process, wait_until
-from tests.support.wayland import REPO, SIZE, WaylandDesktop
+from tests.support.wayland import REPO, SIZE, WaylandDesktop, read_ppm, spawn_foot
 from tests.support.webdriver import chromium
 from traycap.clock import SystemClock
 from traycap.context import Context, make_context
@@ -58,20 +58,7 @@ def desk(wayland_desk: WaylandDesktop) -> WaylandDesktop:
 @pytest.fixture
 def counter(desk: WaylandDesktop) -> Iterator[None]:
     """foot printing a counter in big digits: a Wayland client whose picture changes every second."""
-    proc = desk.spawn("foot", ["foot", "-o", "font=monospace:size=40", "sh", "-c", COUNTER])
-
-    def mapped() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"foot exited: {desk.log_tails()}")
-        stack = [desk.swaymsg("-t", "get_tree")]
-        while stack:
-            node = stack.pop()
-            if node.get("app_id") == "foot" and node.get("visible"):
-                return True
-            stack += node.get("nodes", []) + node.get("floating_nodes", [])
-        return False
-
-    wait_until("foot's window on the output", mapped, 20)
+    proc = spawn_foot(desk, COUNTER, 40)
     yield
     desk.end(proc)
 
@@ -101,22 +88,6 @@ def stderr_line(proc: subprocess.Popen[str], starts: str, timeout: float) -> str
         if line.startswith(starts):
             return line.strip()
     raise AssertionError(f"no line starting {starts!r} from traycap: {''.join(seen)}")
-
-
-def read_ppm(path: Path) -> Any:
-    data = path.read_bytes()
-    fields: list[bytes] = []
-    pos = 0
-    while len(fields) < 4:
-        while data[pos:pos + 1].isspace():
-            pos += 1
-        end = pos
-        while not data[end:end + 1].isspace():
-            end += 1
-        fields.append(data[pos:end])
-        pos = end
-    width, height = int(fields[1]), int(fields[2])
-    return np.frombuffer(data, dtype=np.uint8, offset=pos + 1, count=width * height * 3).reshape(height, width, 3)
 
 
 def differing(a_rgb: Any, b_rgb: Any, threshold: int = 8) -> float:

@@ -318,6 +318,45 @@ class WaylandDesktop:
             os.chown(path, self.user.uid, self.user.gid)
 
 
+def read_ppm(path: Path) -> Any:
+    """grim's binary PPM (P6, 8 bits) as an RGB array."""
+    import numpy as np
+
+    data = path.read_bytes()
+    fields: list[bytes] = []
+    pos = 0
+    while len(fields) < 4:
+        while data[pos:pos + 1].isspace():
+            pos += 1
+        end = pos
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[pos:end])
+        pos = end
+    assert fields[0] == b"P6" and fields[3] == b"255", fields
+    width, height = int(fields[1]), int(fields[2])
+    return np.frombuffer(data, dtype=np.uint8, offset=pos + 1, count=width * height * 3).reshape(height, width, 3)
+
+
+def spawn_foot(desk: WaylandDesktop, script: str, size: int) -> subprocess.Popen[bytes]:
+    """foot running `script` (a counter) in font `size`, once its window is on the output."""
+    proc = desk.spawn("foot", ["foot", "-o", f"font=monospace:size={size}", "sh", "-c", script])
+
+    def mapped() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"foot exited: {desk.log_tails()}")
+        stack = [desk.swaymsg("-t", "get_tree")]
+        while stack:
+            node = stack.pop()
+            if node.get("app_id") == "foot" and node.get("visible"):
+                return True
+            stack += node.get("nodes", []) + node.get("floating_nodes", [])
+        return False
+
+    wait_until("foot's window on the output", mapped, 20)
+    return proc
+
+
 def check_tools() -> None:
     missing = [t for t in TOOLS if shutil.which(t) is None and not os.access(t, os.X_OK)]
     if missing:

@@ -157,26 +157,20 @@ def test_a_stream_failing_at_start_is_reported_as_such(tmp_path: Path) -> None:
     assert bus.closed_sessions == [SESSION]
 
 
-def test_asking_for_a_window_where_none_is_offered_records_the_screen_and_says_so(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("offered", "asked", "picked"), [(3, 2, True), (1, 1, False)])
+def test_a_window_is_asked_for_where_the_desktop_offers_windows(tmp_path: Path, offered: int, asked: int,
+                                                                 picked: bool) -> None:
+    """waylandSource=window: the picker lists windows; where it has none, the screen is recorded and said so."""
     frames = FakeFrames()
-    bus = screencast_bus(source_types=1)
+    bus = screencast_bus(source_types=offered)
     portal = ScreenCastPortal(bus, RestoreTokenStore.in_dir(tmp_path))
     screen = PortalScreen(portal, FakeClock(), window=True, frames_factory=frames.factory, bus=bus)
     screen.start()
-    assert bus.last("SelectSources").options()["types"] == 1
-    assert not screen.capabilities.window_pick
-    assert screen.notice is not None and "no single windows" in screen.notice.message
-    screen.close()
-
-
-def test_a_window_is_asked_for_where_the_desktop_offers_windows(tmp_path: Path) -> None:
-    frames = FakeFrames()
-    bus = screencast_bus(source_types=3)
-    portal = ScreenCastPortal(bus, RestoreTokenStore.in_dir(tmp_path))
-    screen = PortalScreen(portal, FakeClock(), window=True, frames_factory=frames.factory, bus=bus)
-    screen.start()
-    assert bus.last("SelectSources").options()["types"] == 2
-    assert screen.capabilities.window_pick and screen.notice is None
+    assert bus.last("SelectSources").options()["types"] == asked
+    assert screen.capabilities.window_pick is picked
+    assert (screen.notice is None) is picked
+    if not picked:
+        assert screen.notice is not None and "no single windows" in screen.notice.message
     screen.close()
 
 
