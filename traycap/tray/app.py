@@ -316,11 +316,12 @@ class TrayApp:
     def _register_hotkey(self) -> None:
         if self.parts.desktop == WAYLAND:
             # No app may listen for keys on Wayland: the desktop binds them (GlobalShortcuts), once per start,
-            # on a lane (the desktop may ask the person first); the hotkey setting does not apply.
+            # on a lane of its own (the desktop may ask the person first, for minutes, and the menu's actions
+            # must not wait for that); the hotkey setting does not apply.
             self._hotkey_spec = self.model.settings.hotkey
             if not self._shortcuts_asked:
                 self._shortcuts_asked = True
-                self.actions.post("desktop-shortcuts", self.bind_desktop_shortcuts, lane="menu")
+                self.actions.post("desktop-shortcuts", self.bind_desktop_shortcuts, lane="desktop-keys")
             return
         if self._hotkey is not None:
             with contextlib.suppress(Exception):
