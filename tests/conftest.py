@@ -12,6 +12,25 @@ from traycap.context import Context, make_context
 from traycap.paths import Paths
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--windows-full", action="store_true",
+        help="also the on-demand Windows bench checks (scripts/windows-bench.sh passes it): the whole unit "
+             "suite and every CLI/GUI probe under the Windows CPython, most of which the installed-app test "
+             "covers on every run",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked windows_full run only with --windows-full: deselected (not skipped) otherwise."""
+    if config.getoption("--windows-full"):
+        return
+    kept = [item for item in items if item.get_closest_marker("windows_full") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
 @pytest.fixture(autouse=True)
 def _no_os_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests (and the traycap processes they start) keep secrets in the file unless a test opts in to the

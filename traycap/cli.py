@@ -38,6 +38,7 @@ _HANDLERS: dict[str, str] = {
     "resume-uploads": "traycap.commands.upload_cmd:run_resume",
     "config": "traycap.commands.config_cmd:run",
     "autostart": "traycap.commands.autostart_cmd:run",
+    "quit": "traycap.commands.quit_cmd:run",
     # Internal: the tray starts the Tk settings dialog as a child process this way,
     # which also works inside a frozen (PyInstaller) build where `-m` does not.
     "settings-dialog": "traycap.commands.settings_cmd:run",
@@ -146,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     auto = sub.add_parser("autostart", help="start traycap at login (current user)")
     auto.add_argument("action", choices=["on", "off", "status"])
 
+    quit_ = sub.add_parser(
+        "quit", help="ask the running tray app to quit (as its menu's Quit) and wait; exit 3 if none was running",
+    )
+    quit_.add_argument("--timeout", type=_positive_float, metavar="S", help="give up after S seconds (default 120)")
+
     sub.add_parser("settings-dialog", help="open the Upload settings window")
     return parser
 
@@ -200,11 +206,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.log_level if long_running or args.log_level != "INFO" else "WARNING",
     )
     keep_private(ctx.paths)
+    if command in ("tray", "worker", "record"):
+        # Started at login or by a script: the keyring never prompts, and one that did not answer is not
+        # asked again for a day. The tray and `record` ask it in the background; the worker, with no
+        # window to show first, before its queue runs.
+        ctx = ctx.unattended()
     try:
-        if command in ("tray", "worker", "record"):
-            from traycap.commands.common import settle_secrets
+        if command == "worker":
+            from traycap.storage.config_store import log_secret_location
 
-            settle_secrets(ctx)
+            log_secret_location(ctx.paths.config, ctx.secrets)
         return _handler(command)(args, ctx)
     except TraycapError as exc:
         print(f"traycap: {exc.user_text()}", file=sys.stderr)

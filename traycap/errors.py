@@ -28,7 +28,7 @@ code, `status`: the HTTP status), so nobody digs them out of `__cause__`.
     │   │   ├── ServerError               5xx
     │   │   │   └── UploadGone            NoSuchUpload: the multipart upload expired or was aborted
     │   │   ├── Throttled                 503 SlowDown, throttling
-    │   │   └── UploadStalled             no part accepted while the server answers (.part, .endpoint)
+    │   │   └── UploadStalled             a part silent too long while the server answers (.part, .endpoint)
     │   ├── UploadPermanent               permanent
     │   │   ├── CredentialsRejected       InvalidAccessKeyId, SignatureDoesNotMatch
     │   │   ├── AccessDenied              403 AccessDenied
@@ -199,13 +199,14 @@ class Throttled(UploadRetryable):
 
 
 class UploadStalled(UploadRetryable):
-    """A part was sent and never accepted while the server answered other requests.
+    """A part's body was taken and never answered, for the stall time in all (upload/s3/stall.py),
+    while the server answered other requests.
 
-    Not an outage: the queue counts these per multipart upload and, after a few,
-    abandons that upload for a fresh one (see docs/queue.md).
+    Not an outage: the queue (and the live lane) abandon that multipart upload for a fresh
+    one, once (see docs/queue.md).
     """
 
-    default_hint = "traycap tries again, with a fresh multipart upload if this part keeps stalling"
+    default_hint = "the server may be faulty"
 
     def __init__(self, message: str, hint: str | None = None, *, part: int, endpoint: str) -> None:
         super().__init__(message, hint)

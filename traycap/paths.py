@@ -84,6 +84,11 @@ class Paths:
         """Present while uploads are paused (`traycap pause-uploads`, the tray menu)."""
         return self.root / "uploads-paused.json"
 
+    @property
+    def keyring_unanswered(self) -> Path:
+        """Present for a day after the OS keyring did not answer a start (storage/keyring_memory.py)."""
+        return self.root / "keyring-unanswered.json"
+
     def exported_marker(self, session_id: str) -> Path:
         return self.session_dir(session_id) / EXPORTED_MARKER
 

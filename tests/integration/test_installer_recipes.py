@@ -1,82 +1,76 @@
-"""The Windows and macOS recipes cannot be built on this Linux CI; check what can be checked
-here: that they agree with the spec, the autostart backends and the data-dir promises."""
+"""The installer recipes agree with the spec, the app's commands and the data-dir promises.
+
+The Windows setup is also built and run for real (scripts/build-windows.sh,
+tests/integration/test_windows_installer.py); macOS cannot be built or run here."""
 
 from __future__ import annotations
 
 import ast
 import plistlib
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
-from traycap.autostart import LAUNCH_AGENT_LABEL, STARTUP_SHORTCUT
+from traycap.autostart import LAUNCH_AGENT_LABEL
+from traycap.commands import quit_cmd
 
 REPO = Path(__file__).resolve().parents[2]
-ISS = REPO / "installer" / "windows" / "traycap.iss"
+NSI = REPO / "installer" / "windows" / "traycap.nsi"
 SPEC = REPO / "installer" / "traycap.spec"
 MACOS = REPO / "installer" / "macos"
 
 
-def _iss_sections() -> dict[str, list[str]]:
-    sections: dict[str, list[str]] = {}
-    current = ""
-    for raw in ISS.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith(";") or line.startswith("#"):
-            continue
-        match = re.fullmatch(r"\[(\w+)\]", line)
-        if match:
-            current = match.group(1)
-            sections.setdefault(current, [])
-        else:
-            sections.setdefault(current, []).append(line)
-    return sections
+def _nsi() -> str:
+    return NSI.read_text(encoding="utf-8")
 
 
-def _entries(lines: list[str]) -> list[dict[str, str]]:
-    """`Name: "x"; Filename: "y"; Flags: a b` lines as dicts."""
-    out = []
-    for line in lines:
-        fields = {}
-        for part in re.findall(r'(\w+):\s*("[^"]*"|[^;]+)', line):
-            fields[part[0]] = part[1].strip().strip('"')
-        out.append(fields)
-    return out
+def test_nsi_is_a_per_user_64_bit_setup_that_asks_for_no_admin() -> None:
+    nsi = _nsi()
+    assert "RequestExecutionLevel user" in nsi
+    assert 'InstallDir "$LOCALAPPDATA\\Programs\\${APP}"' in nsi
+    assert "Target amd64-unicode" in nsi  # like the app; and what Debian's 64-bit-only Wine runs
+    assert 'HKCU "${UNINST_KEY}"' in nsi and "HKLM" not in nsi
 
 
-def test_iss_is_a_per_user_install_with_a_startup_shortcut() -> None:
-    sections = _iss_sections()
-    setup = dict(line.split("=", 1) for line in sections["Setup"])
-    assert setup["PrivilegesRequired"] == "lowest"
-    assert setup["DefaultDirName"].startswith("{localappdata}\\Programs")
-    startup = [e for e in _entries(sections["Icons"]) if e["Name"].startswith("{userstartup}")]
-    assert len(startup) == 1 and startup[0].get("Tasks") == "startup"
-    # The autostart backend finds the installer's shortcut by this file name.
-    assert startup[0]["Name"].split("\\")[-1] + ".lnk" == STARTUP_SHORTCUT
-    assert startup[0]["Parameters"] == "tray"
-    assert any(e["Name"] == "startup" for e in _entries(sections["Tasks"]))
+def test_nsi_ships_what_the_spec_builds_and_uses_the_programs_own_commands() -> None:
+    nsi, spec = _nsi(), SPEC.read_text(encoding="utf-8")
+    assert 'File /r "${APPDIR}\\*.*"' in nsi
+    for exe in ("traycap", "traycapw"):
+        assert f'name="{exe}"' in spec, f"the spec does not build {exe}.exe"
+        assert f"$INSTDIR\\{exe}.exe" in nsi
+    # The Run value is written by the program itself, so `autostart status` recognises it.
+    assert "traycap.exe\" autostart on" in nsi and "traycap.exe\" autostart off" in nsi
+    # The setup tells "was running" from "not running" by the exit code of `traycap quit`.
+    assert f"!define QUIT_NOT_RUNNING {quit_cmd.EXIT_NOT_RUNNING}" in nsi
 
 
-def test_iss_ships_what_the_spec_builds() -> None:
-    sections = _iss_sections()
-    text = ISS.read_text(encoding="utf-8")
-    defines = dict(re.findall(r'#define (\w+) "([^"]*)"', text))
-    files = _entries(sections["Files"])
-    assert files[0]["Source"] == "..\\..\\dist\\traycap\\*"
-    spec = SPEC.read_text(encoding="utf-8")
-    for exe in (defines["AppExe"], defines["CliExe"]):
-        assert f'name="{exe.removesuffix(".exe")}"' in spec, f"the spec does not build {exe}"
-    assert 'COLLECT(*exes, a.binaries, a.datas, strip=False, upx=False, name="traycap")' in spec
+def test_nsi_uninstall_quits_turns_autostart_off_and_keeps_the_data_unless_asked() -> None:
+    uninstall = _nsi().split('Section "Uninstall"', 1)[1]
+    assert uninstall.index("traycap.exe\" quit") < uninstall.index("RMDir /r \"$INSTDIR\\_internal\"")
+    assert "autostart off" in uninstall
+    data = uninstall.split("${If} $RemoveData == 1", 1)
+    assert "$DataDir" not in data[0]  # before the box is checked, nothing of the data dir is touched
+    assert "RMDir /r \"$DataDir\\sessions\"" in data[1]
 
 
-def test_iss_uninstall_turns_autostart_off_and_keeps_the_data() -> None:
-    sections = _iss_sections()
-    runs = _entries(sections["UninstallRun"])
-    assert [(r["Filename"], r["Parameters"]) for r in runs] == [("{app}\\{#CliExe}", "autostart off")]
-    assert "UninstallDelete" not in sections
-    for entry in _entries(sections["InstallDelete"]):
-        # Upgrades clean the program folder only; the data dir is %LOCALAPPDATA%\traycap.
-        assert entry["Name"].startswith(("{app}\\", "{userstartup}\\")), entry
+def test_nsi_compiles(tmp_path: Path) -> None:
+    """makensis (native, seconds) against a stand-in app folder: the script is valid NSIS."""
+    makensis = shutil.which("makensis")
+    assert makensis, "makensis is missing: scripts/setup.sh test installs Debian's nsis"
+    app = tmp_path / "dist" / "traycap"
+    (app / "_internal").mkdir(parents=True)
+    for name in ("traycap.exe", "traycapw.exe", "_internal/base_library.zip"):
+        (app / name).write_bytes(b"stand-in")
+    out = tmp_path / "traycap-9.8.7-setup.exe"
+    proc = subprocess.run(
+        [makensis, "-V2", "-INPUTCHARSET", "UTF8", "-DVERSION=9.8.7", "-DVERSION4=9.8.7.0", f"-DAPPDIR={app}",
+         f"-DICON={REPO / 'assets' / 'traycap.ico'}", f"-DOUTFILE={out}", "-DCOMPRESSOR=zlib", str(NSI)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert out.read_bytes()[:2] == b"MZ"
+    assert "9.8.7\0".encode("utf-16-le") in out.read_bytes()  # the version in the setup's properties
 
 
 def test_spec_is_valid_python_and_keeps_the_promised_parts() -> None:
@@ -102,7 +96,7 @@ def test_macos_info_plist_explains_the_permissions() -> None:
 
 def test_shell_scripts_parse() -> None:
     for script in (MACOS / "build_app.sh", REPO / "installer" / "linux" / "install.sh",
-                   REPO / "installer" / "linux" / "uninstall.sh"):
+                   REPO / "installer" / "linux" / "uninstall.sh", REPO / "scripts" / "build-windows.sh"):
         proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
         assert proc.returncode == 0, f"{script}: {proc.stderr}"
         assert script.stat().st_mode & 0o111, f"{script} is not executable"
@@ -126,12 +120,14 @@ def test_the_version_has_one_source_that_the_installers_read() -> None:
     exec(compile(ast.Module(body=[func], type_ignores=[]), str(SPEC), "exec"), scope)  # noqa: S102
     assert scope["_version"]() == __version__  # type: ignore[operator]
     # ... and gives it to both executables (Windows version resource) and to the macOS app bundle,
-    assert spec.count('version=_windows_version_resource("traycap') == 2
+    assert spec.count('version=_version_info("traycap') == 2
     assert 'info["CFBundleShortVersionString"] = info["CFBundleVersion"] = VERSION' in spec
     info = plistlib.loads((MACOS / "Info-extra.plist").read_bytes())
     assert "CFBundleVersion" not in info and "CFBundleShortVersionString" not in info
-    # ... and the Windows installer reads it back from the executable it ships: no version of its own.
-    text = ISS.read_text(encoding="utf-8")
-    assert re.search(r'^#define AppVersion GetStringFileInfo\(AddBackslash\(SourcePath\) \+ '
-                     r'"\.\.\\\.\.\\dist\\traycap\\" \+ CliExe, "ProductVersion"\)$', text, re.M)
-    assert not re.search(r"\d+\.\d+\.\d+", text)
+    # ... and the Windows setup is told it by scripts/build-windows.sh (makensis -DVERSION=...), which
+    # reads the same line: the NSIS script has no version of its own.
+    text = NSI.read_text(encoding="utf-8")
+    assert "!insertmacro REQUIRE VERSION" in text
+    assert not re.search(r"^[^;]*\d+\.\d+\.\d+", text, re.M)
+    build = (REPO / "scripts" / "build-windows.sh").read_text(encoding="utf-8")
+    assert 'version="$(sed -n \'s/^__version__ = "\\(.*\\)"$/\\1/p\' "$here/traycap/__init__.py")"' in build

@@ -1,5 +1,6 @@
 """The upload secrets in a real Secret Service (gnome-keyring-daemon on a dbus-run-session bus), the move out of
-the file at start-up, the 0600 file on a headless box, and a locked keyring that cannot hang traycap."""
+the file when the settings are saved, the 0600 file on a headless box, and a locked keyring that cannot hang
+traycap. Starts with a locked or hung keyring: tests/integration/test_keyring_at_start.py."""
 
 from __future__ import annotations
 
@@ -103,22 +104,29 @@ def test_config_set_from_a_pipe_puts_the_secret_in_the_keyring_only(paths: Paths
     assert SECRET not in done.stdout + done.stderr + shown.stdout + shown.stderr
 
 
-def test_a_worker_moves_a_file_secret_into_the_keyring_and_uploads_with_it(
+def test_a_worker_leaves_a_file_secret_where_it_is_config_set_moves_it_and_the_worker_reads_it_quietly(
         paths: Paths, service: SecretService, rclone: S3Server, tmp_path: Path) -> None:
-    """rclone checks the signature: the upload succeeds only with the right secret, read back from the keyring."""
+    """rclone checks the signature: the upload succeeds only with the right secret. Issue 24: a start (here
+    the worker) moves nothing; the user's `config set` does; a start reads it without `Unlock`."""
     config = write_config(paths, rclone.config(keyPrefix="keyring/"))  # an older traycap: secret in the file
+    before = paths.config.read_bytes()
     env = env_for(paths, service, tmp_path)
     log = upload_with_worker(paths, env, "kr1")
+    assert paths.config.read_bytes() == before
+    assert log.count("upload secret stored in: file (0600) (the OS keyring is usable: it moves there when the "
+                     "settings are next saved)") == 1
+    assert rclone.object_bytes("keyring/kr1.zip") == zip_bytes(paths, "kr1")
+    done = traycap(env, "config", "set", "maxRetries=5")  # the user acts
+    assert done.returncode == 0, done.stderr
+    assert f"The upload secret moved from {paths.config} into the OS keyring" in done.stdout
     assert config.secretAccessKey not in paths.config.read_text() and config_file(paths)["secretsIn"] == "keyring"
     assert service.lookup(secret_account(paths.config, "secretAccessKey")) == config.secretAccessKey
-    assert log.count("moved the upload secrets") == 1 and log.count("upload secret stored in: keyring") == 1
-    assert config.secretAccessKey not in log
-    assert rclone.object_bytes("keyring/kr1.zip") == zip_bytes(paths, "kr1")
     shown = traycap(env, "config", "show")
     assert "secret stored in: keyring" in shown.stdout
-    # The next start has nothing to move, and still uploads.
+    # The next start reads it from the keyring (quietly) and uploads with it.
     log = upload_with_worker(paths, env, "kr2")
-    assert log.count("moved the upload secrets") == 1
+    assert log.count("upload secret stored in: keyring") == 1 and "moved" not in log
+    assert config.secretAccessKey not in log + done.stdout + done.stderr + shown.stdout
     assert rclone.object_bytes("keyring/kr2.zip") == zip_bytes(paths, "kr2")
 
 

@@ -25,9 +25,11 @@ from tests.support.s3servers import moto_server, rclone_server
 from tests.support.sessions import write_config
 from tests.support.waiting import wait_until
 from tests.support.wayland import bus_without_activation
+from traycap.clock import SystemClock
 from traycap.models import MIB, UploadConfig
 from traycap.paths import Paths
 from traycap.storage.atomic import read_json
+from traycap.storage.keyring_memory import KeyringMemory
 from traycap.ui.settings import check_connection
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
@@ -89,6 +91,8 @@ def display() -> Iterator[XDisplay]:
 @pytest.mark.x11
 @pytest.mark.s3
 def test_fill_validate_test_connection_and_save(display: XDisplay, tmp_path: Path, home: Path) -> None:
+    memory = KeyringMemory(Paths(root=home, logs=home / "logs").keyring_unanswered, SystemClock())
+    memory.remember("the keyring did not answer within 5 s")  # at a start today
     with moto_server() as s3:
         dialog = Dialog(display, home, tmp_path)
         try:
@@ -129,6 +133,7 @@ def test_fill_validate_test_connection_and_save(display: XDisplay, tmp_path: Pat
 
         path = home / "upload-config.json"
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert memory.recall() is None  # issue 24: Save makes the next start ask the keyring again
         saved = UploadConfig.from_json(read_json(path))
         assert saved == s3.config(partSizeBytes=8 * MIB, autoUpload=True)
         settings = json.loads((home / "app-settings.json").read_text())

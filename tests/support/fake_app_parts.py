@@ -185,8 +185,10 @@ class FakeLock:
 
 
 class Harness:
-    def __init__(self, ctx: Context, *, lock_free: bool = True, hotkey_fails: bool = False, desktop: str = X11,
-                 shortcut_trigger: str | None = None) -> None:
+    def __init__(self, ctx: Context, *, lock_free: bool = True, hotkey_fails: bool = False,
+                 settle: bool = True, desktop: str = X11, shortcut_trigger: str | None = None) -> None:
+        """`settle`: run the app's keyring step at once (False: the test runs `app.settle_secrets()`).
+        `desktop`, `shortcut_trigger`: a Wayland session and what its GlobalShortcuts bind (None: no portal)."""
         self.ctx = ctx
         self.log: list[str] = []
         self.delivered: list[notify.Notice] = []
@@ -241,6 +243,8 @@ class Harness:
             make_shortcuts=make_shortcuts,
         )
         self.app = TrayApp(ctx, self.parts)
+        if settle:
+            self.app.settle_secrets()  # the step `run()` runs on its own thread: the store answers from now on
 
     def do(self, action_id: str) -> None:
         kind, _, sid = action_id.partition(":")

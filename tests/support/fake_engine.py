@@ -17,7 +17,7 @@ from pathlib import Path
 from traycap.cancel import CancelToken, StopKind
 from traycap.errors import UploadCancelled, ZipMissing
 from traycap.models import CompletedPart, UploadConfig
-from traycap.upload.engine import CheckpointFn, CredentialCheck, ProgressFn, ResumePoint, UploadResult
+from traycap.upload.engine import CheckpointFn, CredentialCheck, PartPacing, ProgressFn, ResumePoint, UploadResult
 from traycap.upload.parts import part_ranges
 
 
@@ -43,6 +43,7 @@ class FakeEngine:
         self.aborted: list[tuple[str, str]] = []
         self.configs: list[UploadConfig] = []
         self.tokens: list[CancelToken] = []  # the CancelToken of every call, in order
+        self.pacings: list[PartPacing | None] = []  # the pacing of every call (the live lanes' priority)
         self.closed = 0  # close() calls (a paused queue closes its connections)
         self._script: dict[str, deque[Scripted]] = defaultdict(deque)
         self._always: dict[str, Exception] = {}
@@ -80,8 +81,10 @@ class FakeEngine:
         on_progress: ProgressFn,
         on_checkpoint: CheckpointFn,
         cancel: CancelToken,
+        pacing: PartPacing | None = None,
     ) -> UploadResult:
         self.calls.append(Call(key, zip_path, sha256, resume))
+        self.pacings.append(pacing)
         self.tokens.append(cancel)
         scripted = self._script[key].popleft() if self._script[key] else None
         if scripted is None and key in self._always:

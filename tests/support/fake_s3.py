@@ -7,6 +7,9 @@ requests on cue:
     s3 = FakeS3()
     s3.fail("upload_part", NetworkError("reset"), part=2)      # the next UploadPart of part 2 fails once
     s3.fail("complete_multipart_upload", NetworkError("lost"), after=True)   # completes, then the answer is lost
+    s3 = FakeS3(clock)
+    s3.fail("upload_part", NetworkError("timed out"), part=2, silent_s=30)   # takes the body, then says
+                                                                             # nothing for 30 s (the clock's)
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from traycap.clock import FakeClock
 from traycap.errors import UploadError, UploadGone
 from traycap.models import CompletedPart
 from traycap.upload.s3.body import PartBody
@@ -37,6 +41,7 @@ class _Failure:
     error: UploadError
     part: int | None  # only this part number (UploadPart), or any
     after: bool  # the request takes effect, then the answer is lost
+    silent_s: float  # UploadPart: the body is taken, then no answer for this long (a read timeout)
 
 
 def _gone(upload_id: str) -> UploadGone:
@@ -46,7 +51,8 @@ def _gone(upload_id: str) -> UploadGone:
 class FakeS3:
     endpoint = "http://fake-s3.invalid"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: FakeClock | None = None) -> None:
+        self.clock = clock
         self.objects: dict[str, tuple[bytes, dict[str, str]]] = {}
         self.uploads: dict[str, _Upload] = {}
         self.calls: list[tuple[str, Any]] = []  # (operation, part number or key)
@@ -58,10 +64,12 @@ class FakeS3:
         self.on_part_read: Callable[[int, int], None] | None = None
 
     def fail(
-        self, op: str, error: UploadError, *, part: int | None = None, times: int = 1, after: bool = False
+        self, op: str, error: UploadError, *, part: int | None = None, times: int = 1, after: bool = False,
+        silent_s: float = 0.0,
     ) -> None:
+        assert not silent_s or (op == "upload_part" and self.clock is not None), "silence takes a part and a clock"
         for _ in range(times):
-            self._failures[op].append(_Failure(error, part, after))
+            self._failures[op].append(_Failure(error, part, after, silent_s))
 
     def count(self, op: str) -> int:
         return sum(1 for name, _ in self.calls if name == op)
@@ -82,7 +90,7 @@ class FakeS3:
         with self._lock:
             self.calls.append((op, arg))
         failure = self._take_failure(op, arg if op == "upload_part" else None)
-        if failure is not None and not failure.after:
+        if failure is not None and not failure.after and not failure.silent_s:
             raise failure.error
         return failure
 
@@ -114,6 +122,10 @@ class FakeS3:
         if upload is None:
             raise _gone(upload_id)
         data = _read(body, lambda got: self.on_part_read(number, got) if self.on_part_read else None)
+        if failure is not None and failure.silent_s:
+            assert self.clock is not None
+            self.clock.advance(failure.silent_s)
+            raise failure.error
         if Checksum.of(data, md5=checksum.md5) != checksum:
             raise UploadError("BadDigest", code="BadDigest", status=400)
         etag = hashlib.md5(data).hexdigest()  # noqa: S324 - what S3 uses as a part's ETag

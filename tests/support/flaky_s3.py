@@ -16,7 +16,7 @@ from pathlib import Path
 from traycap.cancel import CancelToken
 from traycap.errors import AccessDenied, NetworkError, ServerError, ZipMissing
 from traycap.models import UploadConfig
-from traycap.upload.engine import CheckpointFn, CredentialCheck, ProgressFn, ResumePoint, UploadResult
+from traycap.upload.engine import CheckpointFn, CredentialCheck, PartPacing, ProgressFn, ResumePoint, UploadResult
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ class FlakyS3:
         self.failures[kind] = self.failures.get(kind, 0) + 1
 
     def upload_file(self, zip_path: Path, key: str, *, sha256: str | None, resume: ResumePoint | None,
-                    on_progress: ProgressFn, on_checkpoint: CheckpointFn, cancel: CancelToken) -> UploadResult:
+                    on_progress: ProgressFn, on_checkpoint: CheckpointFn, cancel: CancelToken,
+                    pacing: PartPacing | None = None) -> UploadResult:
         self.attempts += 1
         if self.in_outage(self.now_ms()):
             self._fail("outage")

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.tray_host import TrayHost
 from tests.support.waiting import close_stdin_and_wait, wait_until
 
 TEST_PASSWORD = "traycap-test-password"
@@ -47,12 +48,30 @@ class SecretService:
         done = self.run("secret-tool", "lookup", "service", service, "username", account)
         return done.stdout if done.returncode == 0 else None
 
+    def daemon_pid(self) -> int:
+        """The process that owns org.freedesktop.secrets (gnome-keyring-daemon, started by this session)."""
+        done = self.run("dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+                        "/org/freedesktop/DBus", "org.freedesktop.DBus.GetConnectionUnixProcessID",
+                        "string:org.freedesktop.secrets")
+        assert done.returncode == 0, done.stderr
+        return int(done.stdout.split()[-1])
+
     def lock(self) -> None:
         """Lock the login collection, as a screen locker or a timeout does (Secret Service `Lock`)."""
         done = self.run("dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.secrets",
                         "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.Lock",
                         "array:objpath:/org/freedesktop/secrets/collection/login")
         assert done.returncode == 0, done.stderr
+
+
+def watch_secret_service(host: TrayHost) -> Path:
+    """A dbus-monitor on the host's session bus (the Secret Service's) of every message sent to the Secret
+    Service and every Prompt message (an unlock or "create keyring" dialog); returns its log, once attached."""
+    monitor = host.tmp / "secret-service.log"
+    host.spawn(["dbus-monitor", "--session", "destination='org.freedesktop.secrets'",
+                "interface='org.freedesktop.Secret.Prompt'"], host.tmp, monitor.name)
+    wait_until("dbus-monitor to attach", lambda: "NameAcquired" in monitor.read_text(errors="replace"), 15)
+    return monitor
 
 
 @contextmanager

@@ -1,8 +1,12 @@
-"""An in-memory SecretStore (the keyring's stand-in for config-store tests), with failures on demand."""
+"""An in-memory SecretStore (the keyring's stand-in for config-store tests), with failures on demand; one
+that answers a process's start-up thread only when told, and a SettlingStore that shows who waits on it."""
 
 from __future__ import annotations
 
+import threading
+
 from traycap.errors import SecretStoreError
+from traycap.storage.secrets import SettlingStore
 
 
 class MemorySecretStore:
@@ -34,6 +38,38 @@ class MemorySecretStore:
         self._check()
         self.entries.pop(account, None)
 
+    def settled(self, timeout_s: float) -> bool:
+        return True
+
     def _check(self) -> None:
         if self.reason is not None:
             raise SecretStoreError(f"The OS keyring cannot be used: {self.reason}")
+
+
+class AnsweringSecretStore(MemorySecretStore):
+    """A keyring whose first question (the start-up thread's) is answered only once `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.release.set()
+
+    def unavailable_reason(self) -> str | None:
+        self.release.wait(30)
+        return super().unavailable_reason()
+
+
+class WatchedSettling(SettlingStore):
+    """Records each wait for the keyring's answer, and lets the keyring answer during the first real one: a
+    decision that does not wait finds it unanswered."""
+
+    def __init__(self, inner: AnsweringSecretStore) -> None:
+        super().__init__(inner)
+        self.inner = inner
+        self.waits: list[float] = []
+
+    def settled(self, timeout_s: float) -> bool:
+        self.waits.append(timeout_s)
+        if timeout_s > 0:  # a real wait: the keyring answers during it
+            self.inner.release.set()
+        return super().settled(timeout_s)

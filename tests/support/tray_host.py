@@ -238,12 +238,14 @@ def start_trayer(host: TrayHost) -> None:
 
 
 @contextmanager
-def tray_host(tmp: Path, width: int = 1280, height: int = 800) -> Iterator[TrayHost]:
+def tray_host(tmp: Path, width: int = 1280, height: int = 800, *, bus_address: str | None = None,
+              ) -> Iterator[TrayHost]:
+    """`bus_address`: a session bus already running (e.g. the Secret Service's), instead of a new one."""
     check_tools()
     tmp.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         display = stack.enter_context(xvfb(width, height))
-        address = stack.enter_context(session_bus())
+        address = bus_address or stack.enter_context(session_bus())
         env = dict(display.env)
         env["DBUS_SESSION_BUS_ADDRESS"] = address
         env.pop("XDG_CURRENT_DESKTOP", None)

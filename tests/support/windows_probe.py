@@ -178,13 +178,17 @@ def worker_stop(session_id: str) -> int:
         ctrl_break = "sent"
     except OSError as exc:
         ctrl_break = f"not delivered: {exc}"
-    try:
-        code = worker.wait(timeout=10)
-        how = "ctrl-break"
-    except subprocess.TimeoutExpired:
+    code: int | None = None
+    how = "terminated"
+    if ctrl_break == "sent":  # else waiting for it to take effect only costs time
+        try:
+            code = worker.wait(timeout=10)
+            how = "ctrl-break"
+        except subprocess.TimeoutExpired:
+            pass
+    if code is None:
         worker.kill()  # TerminateProcess: what Task Manager's End task does
         code = worker.wait(timeout=DEADLINE_S)
-        how = "terminated"
     free = lock.try_acquire()
     lock.release()
     return _emit({"uploaded": uploaded(), "held_while_running": held_while_running, "ctrl_break": ctrl_break,

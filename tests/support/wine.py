@@ -9,6 +9,7 @@ costs about a second instead of booting Wine again; `stop()` ends it.
 from __future__ import annotations
 
 import os
+import re
 import selectors
 import subprocess
 import time
@@ -21,6 +22,30 @@ BENCH_SCRIPT = REPO / "scripts" / "windows-bench.sh"
 USER_NAME = "Zoë Smith"
 WINDOWS_HOME = f"C:\\users\\{USER_NAME}"
 DATA_DIR = f"{WINDOWS_HOME}\\AppData\\Local\\traycap"
+
+
+# The unit tests run under Windows Python on every test run: those whose subject touches the
+# operating system, found by what they name (a platform branch, processes, signals, the registry,
+# file modes, replacing files), plus the modules below, whose subjects replace, remove or hold files
+# in ways Windows treats differently (each of those broke there once: git log --grep=Windows). The
+# rest of the unit suite is pure Python that runs the same on every OS; scripts/windows-bench.sh
+# runs all of it under Windows Python on demand.
+OS_TOUCHING = re.compile(
+    r"sys\.platform|posix_only|subprocess|os\.kill|signal\.|winreg|msvcrt|zip_test_errors|os\.replace|chmod|st_mode"
+)
+ALSO_EVERY_RUN = ("test_recorder_recover.py", "test_recorder_controller.py", "test_one_copy_live.py",
+                  "test_prune.py", "test_keyring_store.py", "test_live_share.py")
+
+
+def os_touching_unit_tests(repo: Path = REPO) -> list[str]:
+    """tests/unit modules that run under Windows Python on every test run (see OS_TOUCHING)."""
+    missing = [name for name in ALSO_EVERY_RUN if not (repo / "tests" / "unit" / name).is_file()]
+    assert not missing, f"renamed or gone, update ALSO_EVERY_RUN in tests/support/wine.py: {missing}"
+    found = []
+    for path in sorted((repo / "tests" / "unit").glob("test_*.py")):
+        if path.name in ALSO_EVERY_RUN or OS_TOUCHING.search(path.read_text(encoding="utf-8")):
+            found.append(path.relative_to(repo).as_posix())
+    return found
 
 
 def windows_path(path: Path) -> str:
@@ -85,22 +110,13 @@ class WineBench:
         return env
 
     def start_server(self) -> None:
-        """Keep one wineserver for the whole bench (stdio detached: it would hold our pipes open)."""
-        self._server = subprocess.Popen(
-            ["wineserver", "-f", "-p"], env=self.env(),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        """Keep one wineserver for the whole bench."""
+        self._server = start_wineserver(self.env())
 
     def stop(self) -> None:
         """End every Wine process of this prefix (all started by the bench), then the server we started."""
-        subprocess.run(["wineserver", "-k"], env=self.env(), check=False, timeout=60)
-        if self._server is not None:
-            try:
-                self._server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._server.kill()
-                self._server.wait()
-            self._server = None
+        stop_wine(self.env(), self._server)
+        self._server = None
 
     def argv(self, args: Sequence[str]) -> list[str]:
         return ["wine", str(self.python), *args]
@@ -120,7 +136,7 @@ class WineBench:
             self.argv(args), env=self.env(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, cwd=REPO,
         )
-        out = _drain(proc, start + timeout)
+        out = drain(proc, start + timeout)
         run = Run(
             argv=tuple(args), returncode=proc.returncode,
             stdout=out[0].decode("utf-8", "replace").replace("\r\n", "\n"),
@@ -138,7 +154,25 @@ class WineBench:
         return self.python_run(["-m", "tests.support.windows_probe", *args], timeout=timeout, env=env)
 
 
-def _drain(proc: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes]:
+def start_wineserver(env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """A persistent wineserver for env's prefix, so each program starts in about a second instead of
+    booting Wine again (stdio detached: it would hold our pipes open)."""
+    return subprocess.Popen(["wineserver", "-f", "-p"], env=dict(env), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_wine(env: Mapping[str, str], server: subprocess.Popen[bytes] | None) -> None:
+    """End every Wine process of env's prefix (`wineserver -k`: all of them ours), then `server`."""
+    subprocess.run(["wineserver", "-k"], env=dict(env), check=False, timeout=60)
+    if server is not None:
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def drain(proc: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes]:
     """stdout and stderr of `proc`, read until it has exited and nothing is left in the pipes."""
     assert proc.stdout is not None and proc.stderr is not None
     out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()

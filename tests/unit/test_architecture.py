@@ -70,7 +70,7 @@ ROWS: dict[str, Row] = {
     "traycap.osutil.locks": _row(owns="fcntl msvcrt"),
     # storage
     "traycap.storage": _row("clock errors format logs models object_keys osutil paths storage.keyring_store"),
-    "traycap.storage.keyring_store": _row("errors", "keyring"),
+    "traycap.storage.keyring_store": _row("errors", "keyring secretstorage"),
     "traycap.context": _row("clock models paths storage"),
     # media: pixels, video and the bundle file format
     "traycap.media": _row(),

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from traycap.errors import SecretStoreError
-from traycap.storage.keyring_store import KeyringStore
+from traycap.storage.keyring_store import KeyringStore, NeedsPerson, secret_service_access
 
 
 class _Backend:
@@ -109,3 +109,121 @@ def test_the_backend_is_not_opened_until_needed() -> None:
     opened: list[int] = []
     KeyringStore(backend_factory=lambda: opened.append(1) or _Backend())
     assert opened == []
+
+
+# --- quiet: a start nobody watches (issue 24) -------------------------------------------------
+class _Quiet:
+    """The Secret Service's quiet questions, scripted: locked or not; an entry read without `Unlock`."""
+
+    def __init__(self, *, locked: bool = False, entries: dict[str, str] | None = None) -> None:
+        self.locked = locked
+        self.entries = entries or {}
+        self.asked: list[str] = []
+
+    def problem(self) -> str | None:
+        self.asked.append("problem")
+        return "the OS keyring is locked" if self.locked else None
+
+    def get(self, account: str) -> str | None:
+        self.asked.append(f"get {account}")
+        if self.locked:
+            raise NeedsPerson("the OS keyring is locked")
+        return self.entries.get(account)
+
+
+class _Prompting(_Backend):
+    """keyring's own calls: on a locked collection each of them would open an unlock prompt."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self.calls.append(f"get {username}")
+        return super().get_password(service, username)
+
+
+def _quiet_store(quiet: _Quiet, backend: _Backend | None = None) -> KeyringStore:
+    chosen = backend or _named("keyring.backends.SecretService", "Keyring")
+    return KeyringStore(backend_factory=lambda: chosen, quiet=True, quiet_access=lambda b: quiet)
+
+
+def test_quietly_a_locked_keyring_is_unavailable_without_any_call_that_prompts() -> None:
+    backend, quiet = _Prompting(), _Quiet(locked=True)
+    store = _quiet_store(quiet, backend)
+    reason = store.unavailable_reason()
+    assert reason is not None and "locked" in reason
+    with pytest.raises(SecretStoreError) as caught:
+        store.get("secretAccessKey@/data")
+    assert "locked" in caught.value.message
+    assert backend.calls == []  # keyring's get_password (which unlocks) was never called
+
+
+def test_quietly_locked_is_asked_again_at_the_next_use_and_read_once_unlocked() -> None:
+    quiet = _Quiet(locked=True, entries={"secretAccessKey@/data": "s3cr3t"})
+    store = _quiet_store(quiet)
+    assert store.unavailable_reason() is not None
+    quiet.locked = False  # someone unlocked the keyring (a login, another program's prompt)
+    assert store.unavailable_reason() is None
+    assert store.get("secretAccessKey@/data") == "s3cr3t"
+    assert store.get("sessionToken@/data") is None
+
+
+def test_quietly_the_keyring_is_never_written() -> None:
+    """A write may create a collection (a "create keyring" dialog): only a person's Save does it."""
+    backend = _named("keyring.backends.SecretService", "Keyring")
+    store = _quiet_store(_Quiet(), backend)
+    assert store.unavailable_reason() is None
+    for call in (lambda: store.set("a", "v"), lambda: store.delete("a")):
+        with pytest.raises(SecretStoreError) as caught:
+            call()
+        assert "saving the settings" in caught.value.message
+    assert backend.data == {}
+
+
+def test_quietly_a_keyring_that_hangs_is_stuck_for_the_process_until_asked_again() -> None:
+    release = threading.Event()
+    calls: list[str] = []
+
+    class Hanging(_Quiet):
+        def problem(self) -> str | None:
+            calls.append("problem")
+            release.wait(30)
+            return None
+
+    store = KeyringStore(backend_factory=lambda: _named("keyring.backends.SecretService", "Keyring"),
+                         timeout_s=0.2, quiet=True, quiet_access=lambda b: Hanging())
+    try:
+        reason = store.unavailable_reason()
+        assert reason is not None and "did not answer within 0.2 s" in reason
+        assert store.stuck_reason == reason and store.unavailable_reason() == reason and calls == ["problem"]
+        store.ask_again()
+        assert store.stuck_reason is None
+        assert store.unavailable_reason() == reason and calls == ["problem", "problem"]  # asked, and stuck again
+    finally:
+        release.set()
+
+
+def test_quietly_other_keyrings_are_asked_as_usual() -> None:
+    """Credential Manager never prompts; KWallet and the Keychain offer no quiet question (docs/privacy.md)."""
+    backend = _named("keyring.backends.Windows", "WinVaultKeyring")
+    backend.data[("traycap", "a")] = "v"
+    store = KeyringStore(backend_factory=lambda: backend, quiet=True, quiet_access=lambda b: None)
+    assert store.unavailable_reason() is None and store.get("a") == "v"
+
+
+@pytest.mark.parametrize("names,quiet", [
+    (["keyring.backends.SecretService"], True),
+    (["keyring.backends.libsecret"], True),
+    (["keyring.backends.chainer", "keyring.backends.SecretService", "keyring.backends.libsecret"], True),
+    (["keyring.backends.chainer", "keyring.backends.SecretService", "keyring.backends.kwallet"], False),
+    (["keyring.backends.kwallet"], False),
+    (["keyring.backends.macOS"], False),
+    (["keyring.backends.Windows"], False),
+])
+def test_the_secret_service_is_asked_quietly_only_when_every_backend_in_use_is_one(names: list[str],
+                                                                                   quiet: bool) -> None:
+    backend = _named(names[0], "Keyring")
+    if len(names) > 1:
+        backend.backends = [_named(n, "Keyring") for n in names[1:]]
+    assert (secret_service_access(backend) is not None) is quiet

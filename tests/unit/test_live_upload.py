@@ -60,7 +60,7 @@ class Harness:
         self.path = ctx.paths.session_dir(SID) / f"{SID}.zip"
         self.path.write_bytes(b"")
         self.rng = random.Random(14)
-        self.s3 = FakeS3()
+        self.s3 = FakeS3(clock)
         config = TEST_CONFIG.with_(compatibility=compatibility)
         self.engine = UploadService(config, clock=clock, calls=self.s3, part_attempts=1)
         self.events: list[UploadProgress] = []
@@ -284,13 +284,15 @@ def test_sessions_row_of_a_live_session() -> None:
     assert "uploadedBytes" not in dataclasses.replace(item, uploadStatus=S.DONE).to_json()
 
 
-def test_a_part_that_stalls_three_times_gets_a_fresh_upload(h: Harness) -> None:
+def test_a_part_silent_for_the_stall_time_gets_a_fresh_upload(h: Harness) -> None:
+    """Issue 18: a stall is judged by silence (s3/stall.py), no longer by 3 stalled rounds."""
     h.grow(P)
     h.run()
     first = h.lane.upload_id
-    h.s3.fail("upload_part", NetworkError("timed out"), part=2, times=3)  # ListParts still answers
+    # The body taken, then no answer for a read timeout, twice: 60 s >= STALL_S; ListParts answers.
+    h.s3.fail("upload_part", NetworkError("timed out"), part=2, times=2, silent_s=30)
     h.grow(P)
-    for _ in range(3):
+    for _ in range(2):
         h.run()
         h.clock.advance(30)
     assert first in h.s3.aborted and h.lane.upload_id not in (None, first)
@@ -306,14 +308,15 @@ def test_an_outage_is_not_a_stall(h: Harness) -> None:
     h.grow(P)
     h.run()
     first = h.lane.upload_id
-    h.s3.fail("upload_part", NetworkError("down"), times=5)
-    h.s3.fail("list_parts", NetworkError("down"), times=5)
+    h.s3.fail("upload_part", NetworkError("down"), times=5, silent_s=30)  # silent long enough to be a stall,
+    h.s3.fail("list_parts", NetworkError("down"), times=5)  # but nothing answers
     h.grow(P)
     for _ in range(5):
         h.run()
         h.clock.advance(30)
     h.run()
     assert h.lane.upload_id == first and not h.s3.aborted and len(h.state().parts) == 2
+    assert h.s3.count("list_parts") == 4  # asked at every silent failure past the stall time
 
 
 def test_compatibility_mode_sends_content_md5(ctx: Context, clock: FakeClock) -> None:

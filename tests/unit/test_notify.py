@@ -130,4 +130,10 @@ def test_a_crashing_backend_falls_back_to_the_log(caplog: pytest.LogCaptureFixtu
 
 
 def test_no_session_bus_means_no_service() -> None:
-    assert notification_service_available({"PATH": "/usr/bin:/bin"}) is False
+    assert notification_service_available({"PATH": "/usr/bin:/bin"}, platform="linux") is False
+
+
+@pytest.mark.parametrize("platform", ["win32", "darwin"])
+def test_windows_and_macos_always_try_plyer(platform: str) -> None:
+    """Before this, Windows had no D-Bus address and every notification went to the log only."""
+    assert notification_service_available({"PATH": ""}, platform=platform) is True

@@ -1,8 +1,10 @@
-"""MultipartUpload (traycap/upload/s3/multipart.py) driven with an in-memory S3 (tests/support/fake_s3.py).
+"""MultipartDriver (traycap/upload/s3/multipart.py) on a finished file (FileSource, the queue's
+source), driven with an in-memory S3 (tests/support/fake_s3.py).
 
 As s3transfer tests its tasks: the algorithm (create or resume, parts in flight,
 checkpoints, retries, cancel, complete) against a fake of the calls, with a
-FakeClock, so no test waits and no network is involved.
+FakeClock, so no test waits and no network is involved. The live lane's source is
+driven through the lane (test_live_upload.py); pacing in test_priority.py.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from traycap.clock import FakeClock
 from traycap.errors import AccessDenied, NetworkError, UploadCancelled, UploadGone, UploadStalled, ZipChanged
 from traycap.upload.engine import ResumePoint
 from traycap.upload.s3.job import UploadJob
-from traycap.upload.s3.multipart import MultipartUpload
+from traycap.upload.s3.multipart import MultipartDriver
 from traycap.upload.s3.retry import Retry
+from traycap.upload.s3.sources import FileSource
+from traycap.upload.s3.stall import StallWatch
 
 PART = 1024
 SIZE = 3 * PART + 500  # four parts, the last one short
@@ -32,8 +36,8 @@ class Harness:
         self.path = tmp_path / "z.zip"
         self.path.write_bytes(self.data)
         self.sha = hashlib.sha256(self.data).hexdigest()
-        self.s3 = FakeS3()
         self.clock = FakeClock()
+        self.s3 = FakeS3(self.clock)
         self.cancel = CancelToken()
         self.checkpoints: list[ResumePoint | None] = []
         self.progress: list[int] = []
@@ -46,10 +50,16 @@ class Harness:
             on_checkpoint=self.checkpoints.append, cancel=self.cancel,
         )
         job.size = job.stat()
-        upload = MultipartUpload(
-            self.s3, job, part_size=PART, concurrency=self.concurrency, md5=False, retry=self.retry, clock=self.clock
+        source = FileSource(job, PART)
+        driver = MultipartDriver(
+            self.s3, source, "sessions/z.zip", sink=job, token=self.cancel, md5=False, retry=self.retry,
+            clock=self.clock, watch=StallWatch(self.clock), concurrency=self.concurrency,
         )
-        return sorted(p.partNumber for p in upload.run(resume))
+        try:
+            driver.begin(resume)
+            return sorted(p.partNumber for p in driver.run())
+        finally:
+            source.close()
 
     @property
     def last(self) -> ResumePoint | None:
@@ -200,22 +210,25 @@ def test_a_file_changed_while_sending_is_not_completed(tmp_path: Path) -> None:
     assert h.last is None and len(h.s3.aborted) == 1
 
 
-def test_no_part_accepted_while_the_server_answers_is_a_stall(tmp_path: Path) -> None:
-    h = Harness(tmp_path, attempts=2)
+def test_a_part_silent_for_the_stall_time_while_the_server_answers_is_a_stall(tmp_path: Path) -> None:
+    """Issue 18: judged by the part's silence (s3/stall.py), not by "no part accepted in this call"."""
+    h = Harness(tmp_path, attempts=3)
     h.s3.fail("upload_part", AccessDenied("no"), part=2)  # a first call gets part 1 in
     with pytest.raises(AccessDenied):
         h.run()
     point = h.last
-    h.s3.fail("upload_part", NetworkError("no answer in time"), part=2, times=2)
+    # The body taken, then no answer for a 30 s read timeout, twice: 60 s of silence >= STALL_S.
+    h.s3.fail("upload_part", NetworkError("no answer in time"), part=2, times=2, silent_s=30)
     with pytest.raises(UploadStalled) as info:
         h.run(point)
     assert (info.value.part, info.value.endpoint) == (2, FakeS3.endpoint)
     assert isinstance(info.value.__cause__, NetworkError)
     assert info.value.transient
     assert point is not None and h.last == point and point.uploadId in h.s3.uploads  # kept: the queue decides
+    assert h.s3.parts_sent().count(2) == 3  # no third try once the part counts as stalled
 
 
-def test_a_failure_after_progress_is_not_a_stall(tmp_path: Path) -> None:
+def test_a_reset_while_bytes_flow_is_not_a_stall(tmp_path: Path) -> None:
     h = Harness(tmp_path, attempts=1)
     h.s3.fail("upload_part", NetworkError("reset"), part=3)
     with pytest.raises(NetworkError) as info:
@@ -225,7 +238,7 @@ def test_a_failure_after_progress_is_not_a_stall(tmp_path: Path) -> None:
 
 def test_no_answer_at_all_is_an_outage_not_a_stall(tmp_path: Path) -> None:
     h = Harness(tmp_path, attempts=1)
-    h.s3.fail("upload_part", NetworkError("reset"), part=1)
+    h.s3.fail("upload_part", NetworkError("no answer in time"), part=1, silent_s=60)
     h.s3.fail("list_parts", NetworkError("Cannot reach the endpoint"))
     with pytest.raises(NetworkError) as info:
         h.run()

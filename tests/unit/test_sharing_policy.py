@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import threading
 
 import pytest
 
+from tests.support.secret_stores import AnsweringSecretStore, MemorySecretStore, WatchedSettling
 from tests.support.sessions import make_session_dir
 from traycap.context import Context
 from traycap.models import UploadConfig, UploadState, UploadStatus
 from traycap.sharing.policy import (
     CANCELLED_LIVE,
+    EXPORT_SETTLE_WAIT_S,
     NOT_QUEUED,
     QUEUED,
     UPLOADING_LIVE,
@@ -64,6 +68,38 @@ def test_a_broken_setup_is_a_note_never_an_exception(ctx: Context) -> None:
     note = queue_exported(ctx, requests, "s1")
     assert note is not None and note.startswith(NOT_QUEUED) and requests.asked == ["s1"]
     assert ctx.states.read("s1") is None
+
+
+def test_an_export_waits_for_a_keyring_still_being_asked_then_queues(ctx: Context) -> None:
+    """Issue 24: a recording stopped while the process is still asking the keyring (its first seconds) is
+    queued once the keyring answered, not skipped because the settings could not be read yet."""
+    keyring = AnsweringSecretStore()
+    save_config(ctx.paths.config, CONFIG.with_(autoUpload=True), keyring)
+    keyring.release.clear()
+    watched = WatchedSettling(keyring)
+    ctx = dataclasses.replace(ctx, secrets=watched)
+    make_session_dir(ctx.paths, "s1", created_ms=T0, exported=True)
+    start_up = threading.Thread(target=watched.settle)  # blocked until the keyring answers
+    start_up.start()
+    try:
+        assert queue_exported(ctx, Requests(ctx), "s1") == QUEUED
+    finally:
+        keyring.release.set()
+        start_up.join(30)
+    assert watched.waits == [0, EXPORT_SETTLE_WAIT_S]
+    assert ctx.states.read("s1").status is UploadStatus.PENDING  # type: ignore[union-attr]
+
+
+def test_with_auto_upload_off_an_unreadable_keyring_is_not_mentioned(ctx: Context) -> None:
+    """The choice is made from the file: the keyring is not asked, and nothing is said about it."""
+    keyring = MemorySecretStore()
+    save_config(ctx.paths.config, CONFIG, keyring)
+    keyring.reason = "the OS keyring is locked"
+    ctx = dataclasses.replace(ctx, secrets=keyring)
+    make_session_dir(ctx.paths, "s1", created_ms=T0, exported=True)
+    keyring.calls.clear()
+    assert queue_exported(ctx, Requests(ctx), "s1") is None
+    assert keyring.calls == []
 
 
 @pytest.mark.parametrize(("config", "live"), [

@@ -9,20 +9,25 @@ the test's own state writes then fail even after traycap's retries (osutil/files
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Iterator
 
 import pytest
 
 from tests.support.fake_s3 import FakeS3
+from tests.support.secret_stores import AnsweringSecretStore, MemorySecretStore, WatchedSettling
 from tests.support.sessions import make_session_dir
 from traycap.clock import FakeClock
 from traycap.context import Context
 from traycap.models import UploadConfig, UploadStatus
+from traycap.sharing import recordings
 from traycap.sharing.lanes import LiveLanes
-from traycap.sharing.policy import CANCELLED_LIVE, QUEUED, UPLOADING_LIVE
+from traycap.sharing.policy import CANCELLED_LIVE, LANE_SETTLE_WAIT_S, QUEUED, UPLOADING_LIVE
 from traycap.sharing.recordings import Sharing
 from traycap.sharing.requests import UploadRequests
 from traycap.storage.config_store import save_config
+from traycap.storage.secrets import SettlingStore
 from traycap.upload.live import LiveEngine, LiveUpload
 from traycap.upload.requests import request_cancel
 from traycap.upload.s3 import UploadService
@@ -117,3 +122,43 @@ def test_an_abandoned_lane_is_aborted_and_the_classic_export_queued(live_ctx: Co
     after = live_ctx.states.read("s1")
     assert after is not None and after.status is S.PENDING and after.uploadId is None  # the new zip, afresh
     assert made.sharing.lane("s1") is None
+
+
+def test_a_recording_started_while_the_keyring_is_still_asked_waits_a_moment_for_it(live_ctx: Context,
+                                                                                    clock: FakeClock) -> None:
+    """Issue 24: the secret is in the keyring and the process has only just started: Start (after the first
+    frame) waits a moment for the keyring's answer, then the recording gets its lane."""
+    keyring = AnsweringSecretStore()
+    save_config(live_ctx.paths.config, CONFIG, keyring)
+    keyring.release.clear()
+    watched = WatchedSettling(keyring)
+    ctx = dataclasses.replace(live_ctx, secrets=watched)
+    m = Made(ctx, clock)
+    start_up = threading.Thread(target=watched.settle)
+    start_up.start()
+    try:
+        make_session_dir(ctx.paths, "s1", created_ms=T0)
+        assert isinstance(m.sharing.live_sink("s1"), LiveUpload)
+    finally:
+        keyring.release.set()
+        start_up.join(30)
+        m.lanes.hand_over_all()
+    assert watched.waits == [0, LANE_SETTLE_WAIT_S] and m.engines.made == 1
+
+
+def test_without_the_keyring_s_answer_in_time_the_recording_is_queued_at_stop_instead(
+        ctx: Context, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decision is made again at export, once the keyring answered: uploaded after Stop, not skipped."""
+    monkeypatch.setattr(recordings, "LANE_SETTLE_WAIT_S", 0.0)
+    keyring = MemorySecretStore()
+    save_config(ctx.paths.config, CONFIG, keyring)
+    settling = SettlingStore(keyring)
+    ctx = dataclasses.replace(ctx, secrets=settling)
+    m = Made(ctx, clock)
+    make_session_dir(ctx.paths, "s1", created_ms=T0)
+    assert m.sharing.live_sink("s1") is None
+    assert m.engines.made == 0 and ctx.states.read("s1") is None
+    settling.settle()  # the keyring answers while it records
+    make_session_dir(ctx.paths, "s1", created_ms=T0, exported=True)
+    assert m.sharing.exported("s1") == QUEUED
+    assert ctx.states.read("s1").status is S.PENDING  # type: ignore[union-attr]

@@ -69,18 +69,17 @@ class _Live:
     def __init__(self) -> None:
         self.config = UploadConfig(bucket="b")
         self.bandwidth = None
-        self.completed: list[str] = []
+        self.verified: list[str] = []
 
-    def complete_live(self, key: str, upload_id: str, parts: object, *, size: int, sha256: str,
-                      wake: object = None, maybe_done: bool = False) -> None:
-        self.completed.append(key)
+    def verify(self, key: str, *, size: int, sha256: str, parts: object, single_checksum: object = None) -> None:
+        self.verified.append(key)
 
 
-def test_a_live_lane_writes_the_sidecar_once_its_upload_is_complete_and_verified(tmp_path: Path) -> None:
+def test_a_live_lane_writes_the_sidecar_once_its_upload_is_verified(tmp_path: Path) -> None:
     bucket, live = FakeBucket(), _Live()
     zip_path = tmp_path / "s1.zip"
     zip_path.write_bytes(b"not a bundle")
     engine = LiveSidecar(live, zip_path, FakeClock(), bucket_for=lambda config: bucket)  # type: ignore[arg-type]
-    engine.complete_live("team/s1.zip", "u1", [], size=12, sha256="a" * 64)
-    assert live.completed == ["team/s1.zip"]
+    engine.verify("team/s1.zip", size=12, sha256="a" * 64, parts=[])
+    assert live.verified == ["team/s1.zip"]
     assert json.loads(bucket.objects["team/s1.json"].data)["size"] == 12

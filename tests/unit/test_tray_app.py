@@ -6,12 +6,14 @@ The real run is tests/integration/test_tray_gui.py.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 
 import pytest
 
 from tests.support.fake_app_parts import CONFIG, T0, Harness
+from tests.support.secret_stores import MemorySecretStore
 from tests.support.sessions import make_session_dir, set_tree_mtime
 from tests.support.waiting import wait_until
 from traycap.bundle.export import export_session
@@ -25,6 +27,7 @@ from traycap.recorder.controller import RecordingController
 from traycap.recorder.null import NullInput
 from traycap.recorder.tracks import WAYLAND_NO_INPUT
 from traycap.storage.config_store import save_config, save_settings
+from traycap.storage.secrets import NOT_SETTLED
 from traycap.tray.view import recording_mode
 from traycap.ui import notify
 from traycap.ui.menu import Action, ActionKind, IconSpec, IconState, RecordingMode, find_action
@@ -47,6 +50,44 @@ def test_startup_order_and_ready(h: Harness) -> None:
     ]
     start = find_action(h.menu(), "toggle_recording")
     assert start is not None and start.enabled and start.label == "Start recording (Ctrl+Shift+R)"
+
+
+def test_start_up_does_not_wait_for_the_keyring_and_the_queue_starts_once_it_answered(ctx: Context) -> None:
+    """Issue 24: the icon, the menu and the hotkey come first; a secret in the keyring reads as "not known
+    yet" until `settle_secrets` (its own thread in `run`) asked the keyring; then the settings are re-read
+    and the queue starts (its first attempt needs the secret)."""
+    keyring = MemorySecretStore()
+    ctx = dataclasses.replace(ctx, secrets=keyring)
+    save_config(ctx.paths.config, CONFIG, keyring)  # the secret is in the keyring
+    keyring.calls.clear()
+    h = Harness(ctx, settle=False)
+    try:
+        h.app.startup()
+        assert h.log == ["queue_lock.acquire -> True", "recover", "queue.restore", "hotkey.start <ctrl>+<shift>+r"]
+        assert keyring.calls == []  # not asked on the start-up path
+        config, problem = h.app.model.usable_config()
+        assert config is None and problem is not None and NOT_SETTLED in problem
+        start = find_action(h.menu(), "toggle_recording")
+        assert start is not None and start.enabled  # ready: the hotkey and Start work meanwhile
+        h.app.settle_secrets()
+        assert h.log[-1] == "queue.start"
+        assert h.app.model.usable_config() == (CONFIG, None)
+        h.app.settle_secrets()
+        assert h.log.count("queue.start") == 1  # once
+    finally:
+        h.app.actions.close()
+
+
+def test_a_keyring_that_answers_before_start_up_is_done_lets_start_up_start_the_queue(ctx: Context) -> None:
+    save_config(ctx.paths.config, CONFIG)
+    h = Harness(ctx, settle=False)
+    try:
+        h.app.settle_secrets()  # the keyring answered first: there is no queue yet to start
+        assert "queue.start" not in h.log
+        h.app.startup()
+        assert h.log.count("queue.start") == 1
+    finally:
+        h.app.actions.close()
 
 
 def test_orphans_are_cleaned_up_at_startup(ctx: Context) -> None:

@@ -17,7 +17,7 @@ APP_NAME = "traycap"
 DESKTOP_FILE = "traycap.desktop"
 LAUNCH_AGENT_LABEL = "io.traycap.Traycap"  # also the macOS bundle identifier
 RUN_VALUE = "traycap"
-STARTUP_SHORTCUT = "traycap.lnk"  # created by the Inno Setup installer's "start at sign-in" task
+STARTUP_SHORTCUT = "traycap.lnk"  # a Start-up folder shortcut (made by hand or by IT; the setup uses the Run value)
 BACKEND_ENV = "TRAYCAP_AUTOSTART_BACKEND"
 # Environment variables worth carrying into the login session: the data dir override.
 CARRIED_ENV = ("TRAYCAP_HOME",)

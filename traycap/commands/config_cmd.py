@@ -8,7 +8,9 @@ storage/setting_keys.py: a new field needs no change here.
 standard input, so it never appears in a command line: a prompt without
 echo on a terminal, one line from a pipe. A secret given as an argument
 still works, with a warning. Secrets live in the OS keyring when one is
-usable, else in the 0600 file (storage/secrets.py).
+usable, else in the 0600 file (storage/secrets.py). `config set` is where a
+secret still in the file moves into a usable keyring (a start never moves it),
+and it makes the next start ask a keyring that did not answer lately.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from traycap.models import UploadConfig
 from traycap.storage.config_store import (
     check_assignments,
     check_settings_assignments,
+    migrate_secrets,
     read_config,
     save_settings,
     validate_config,
     validate_settings,
 )
+from traycap.storage.secrets import SecretLocation
 from traycap.storage.setting_keys import KEYS, SettingsFile, display_value, keys_of, unknown_setting
 
 FROM_STDIN = "-"
@@ -94,6 +98,8 @@ def _set(args: argparse.Namespace, ctx: Context) -> int:
         _read_secrets(assignments, sys.stdin)
     except ConfigError as exc:
         return fail(exc.user_text())
+    # The user acts: a keyring that did not answer a start lately is asked again, here and at the next start.
+    ctx.keyring_memory().forget()
     by_file = {file: {k: v for k, v in assignments.items() if k in KEYS and KEYS[k].file is file}
                for file in SettingsFile}
     problems = {k: unknown_setting() for k in assignments if k not in KEYS}
@@ -119,17 +125,33 @@ def _set(args: argparse.Namespace, ctx: Context) -> int:
               file=sys.stderr)
         return EXIT_FAIL
     saved = []
+    secret_in_file = _secret_in_file(ctx)
+    upload_keys = by_file[SettingsFile.UPLOAD]
+    secrets_set = any(upload_keys.get(k) for k in UploadConfig.SECRET_FIELDS)
+    location: SecretLocation | None = None
     if config is not None:
         location = ctx.save_config(config)
-        upload_keys = by_file[SettingsFile.UPLOAD]
-        secrets_set = any(upload_keys.get(k) for k in UploadConfig.SECRET_FIELDS)
         where = f" (secret stored in: {location.label})" if secrets_set else ""
         saved.append(f"{', '.join(sorted(upload_keys))} to {ctx.paths.config}{where}")
     if settings is not None:
         save_settings(ctx.paths.settings, settings)
         saved.append(f"{', '.join(sorted(by_file[SettingsFile.APP]))} to {ctx.paths.settings}")
+    if config is None and secret_in_file:
+        stored = migrate_secrets(ctx.paths.config, ctx.secrets)  # keyring first, read back, then the file
+        location = stored.location if stored is not None else None
     print(f"Saved {' and '.join(saved)}")
+    if secret_in_file and not secrets_set and location is SecretLocation.KEYRING:
+        print(f"The upload secret moved from {ctx.paths.config} into the OS keyring")
     return EXIT_OK
+
+
+def _secret_in_file(ctx: Context) -> bool:
+    """The upload settings file still holds a secret (an older traycap, or no usable keyring then)."""
+    try:
+        in_file = ctx.load_config_choices()
+    except CorruptFile:
+        return False
+    return in_file is not None and bool(in_file.secretAccessKey or in_file.sessionToken)
 
 
 def _read_secrets(assignments: dict[str, str], stdin: TextIO) -> None:

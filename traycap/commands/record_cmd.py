@@ -9,12 +9,14 @@ frame is captured and the input listeners are ready (scripts wait for it).
 What is uploaded, and how, is traycap/sharing/'s, as in the tray: start-up
 settles what a crash left, the recorder gets `Sharing.live_sink`, the export
 event asks `Sharing.exported`; requests go to disk for the process that runs
-the queue.
+the queue. The OS keyring is asked on a background thread while the first
+frame is taken (`_settle_secrets_meanwhile`), never before it.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import sys
@@ -61,6 +63,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from traycap.sharing.startup import settle_at_start
 
     check_display()  # NoDisplay: readable message + hint, exit 1 (cli.py)
+    ctx = _settle_secrets_meanwhile(ctx)
     settings = _settings(args, ctx)
     if args.monitor is not None and args.monitor < 0:
         return fail("--monitor must be 0 (all), 1 (primary) or a monitor number")
@@ -126,6 +129,22 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if meta is None or not meta.zipPath:
         return fail(f"session {session_id} was recorded but not exported; it is exported at the next start")
     return EXIT_FAIL if problems else EXIT_OK
+
+
+def _settle_secrets_meanwhile(ctx: Context) -> Context:
+    """`ctx` with a secret store that is asked on a background thread from now on: the recording starts
+    at once; a live lane waits for the answer a little (Sharing.live_sink), after the first frame."""
+    from traycap.storage.config_store import log_secret_location
+    from traycap.storage.secrets import SettlingStore
+
+    secrets = SettlingStore(ctx.secrets)
+
+    def settle() -> None:
+        secrets.settle()
+        log_secret_location(ctx.paths.config, secrets)
+
+    threading.Thread(target=settle, name="traycap-secrets", daemon=True).start()
+    return dataclasses.replace(ctx, secrets=secrets)
 
 
 def _finish_live_upload(ctx: Context, sharing: Sharing, session_id: str, stop: threading.Event) -> None:

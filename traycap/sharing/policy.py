@@ -9,10 +9,11 @@ setup must not turn a good recording into a failure; it becomes a note for the u
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 from traycap.context import Context
-from traycap.errors import TraycapError
+from traycap.errors import SecretUnreachable, TraycapError
 from traycap.models import UploadConfig, UploadState, UploadStatus
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,13 @@ QUEUED = "Queued for upload"
 NOT_QUEUED = "Not uploaded automatically"
 UPLOADING_LIVE = "Uploaded while recording: the link is ready once the last bytes are in"
 CANCELLED_LIVE = "Not uploaded: its upload was cancelled during the recording"
+# How long a decision waits for a keyring still being asked at start-up: at Start, after the first frame,
+# a moment (then the recording goes without a lane and is queued at Stop); at export, as long as opening
+# the keyring and asking it can take (each is given up after 5 s).
+LANE_SETTLE_WAIT_S = 1.0
+EXPORT_SETTLE_WAIT_S = 12.0
+
+T = TypeVar("T")
 
 
 class Enqueue(Protocol):
@@ -36,19 +44,33 @@ def queue_exported(ctx: Context, requests: Enqueue, session_id: str) -> str | No
     """Queue an exported session (not uploaded while it recorded) when autoUpload is on; a note for
     the user, or None when autoUpload is off."""
     try:
-        config = ctx.load_config()
+        # From the file alone: whether to upload never waits for the keyring; the upload itself does.
+        config = ctx.load_config_choices()
     except TraycapError as exc:
         log.warning("auto-upload skipped: %s", exc.user_text())
         return f"{NOT_QUEUED}: {exc.user_text()}"
     if config is None or not config.autoUpload:
         return None
     try:
-        requests.upload(session_id)
+        # The request checks the whole settings, the secret too.
+        with_settled_secrets(ctx, EXPORT_SETTLE_WAIT_S, lambda: requests.upload(session_id))
     except TraycapError as exc:
         log.warning("auto-upload of %s not queued: %s", session_id, exc.user_text())
         return f"{NOT_QUEUED}: {exc.user_text()}"
     log.info("auto-upload: session %s queued", session_id)
     return QUEUED
+
+
+def with_settled_secrets(ctx: Context, wait_s: float, fn: Callable[[], T]) -> T:
+    """`fn()`; when it could not read the secret because this process, only just started, is still asking
+    the keyring in the background (storage/secrets.py SettlingStore), once more after waiting up to
+    `wait_s` for the answer. A secret in the file never waits."""
+    try:
+        return fn()
+    except SecretUnreachable:
+        if ctx.secrets.settled(0) or not ctx.secrets.settled(wait_s):
+            raise
+        return fn()
 
 
 def live_note(outcome: UploadState | None) -> str | None:

@@ -20,7 +20,13 @@ from traycap.context import Context
 from traycap.errors import TraycapError
 from traycap.recorder.api import LiveSink
 from traycap.sharing.lanes import LiveLanes
-from traycap.sharing.policy import live_at_start, live_note, queue_exported
+from traycap.sharing.policy import (
+    LANE_SETTLE_WAIT_S,
+    live_at_start,
+    live_note,
+    queue_exported,
+    with_settled_secrets,
+)
 from traycap.sharing.requests import UploadRequests
 from traycap.upload.live import LiveUpload
 from traycap.upload.requests import request_cancel
@@ -43,11 +49,14 @@ class Sharing:
         if self.lanes is None:
             return None
         try:
-            config = self._ctx.load_config()
+            if not live_at_start(self._ctx.load_config_choices()):
+                return None
+            # The lane needs the secret now; Start waits for a keyring still being asked a moment only (the
+            # first frame is already recorded): without it the recording is queued at Stop (`exported`).
+            config = with_settled_secrets(self._ctx, LANE_SETTLE_WAIT_S, self._ctx.load_config)
         except TraycapError as exc:
-            log.warning("session %s: not uploading while recording: %s", session_id, exc.user_text())
-            return None
-        if not live_at_start(config):
+            log.warning("session %s: not uploading while recording (it is uploaded once it stops): %s",
+                        session_id, exc.user_text())
             return None
         assert config is not None
         return self.lanes.open(session_id, config)

@@ -3,14 +3,14 @@
 The composition wraps the engines it builds; the upload package does not know sidecars exist:
 
     UploadQueue(ctx, with_sidecars(rate.service, ctx.clock))          # the queue: after upload_file
-    LiveUpload(..., engine=LiveSidecar(engine, zip_path, ctx.clock))   # a live lane: after complete_live
+    LiveUpload(..., engine=LiveSidecar(engine, zip_path, ctx.clock))   # a live lane: after verify
 
 Both engines return only once the zip is verified (HeadObject: size, SHA-256, checksum); the
 wrapper then puts the sidecar, and only after that does the queue or the lane write `done`
 (transitions.succeeded). A sidecar that cannot be written for a passing reason (network, 5xx)
 fails the step like any other request, so it is tried again: the next queue attempt finds the
 zip already there (nothing is sent again) and writes the sidecar; the lane completes again with
-`maybe_done` (the HeadObject decides) and writes it. A permanent refusal (a bucket policy that
+the zip verified again (HeadObject) and writes it. A permanent refusal (a bucket policy that
 allows the zip's key but not the .json) is logged and the session is done without a sidecar:
 `traycap sessions --remote` still lists its zip.
 """
@@ -33,7 +33,12 @@ from traycap.upload.engine import CheckpointFn, CredentialCheck, ProgressFn, Res
 from traycap.upload.live import LiveEngine
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from traycap.upload.bandwidth import TokenBucket
+    from traycap.upload.engine import PartPacing
+    from traycap.upload.s3.multipart import DriverSink, MultipartDriver
+    from traycap.upload.s3.sources import PartSource
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +73,10 @@ class SidecarEngine:
 
     def upload_file(
         self, zip_path: Path, key: str, *, sha256: str | None, resume: ResumePoint | None, on_progress: ProgressFn,
-        on_checkpoint: CheckpointFn, cancel: CancelToken,
+        on_checkpoint: CheckpointFn, cancel: CancelToken, pacing: PartPacing | None = None,
     ) -> UploadResult:
         result = self._engine.upload_file(zip_path, key, sha256=sha256, resume=resume, on_progress=on_progress,
-                                          on_checkpoint=on_checkpoint, cancel=cancel)
+                                          on_checkpoint=on_checkpoint, cancel=cancel, pacing=pacing)
         _write(self._bucket, result.key, Path(zip_path), size=result.size, sha256=result.sha256, clock=self._clock)
         return result
 
@@ -110,22 +115,19 @@ class LiveSidecar:
         self.config: UploadConfig = engine.config
         self.bandwidth: TokenBucket | None = engine.bandwidth
 
-    def start_live(self, key: str) -> str:
-        return self._engine.start_live(key)
+    def multipart(
+        self, source: PartSource, key: str, *, sink: DriverSink, token: CancelToken, pacing: PartPacing | None = None,
+        limiter: TokenBucket | None = None, concurrency: int | None = None, executor: Executor | None = None,
+        wake: threading.Event | None = None,
+    ) -> MultipartDriver:
+        return self._engine.multipart(source, key, sink=sink, token=token, pacing=pacing, limiter=limiter,
+                                      concurrency=concurrency, executor=executor, wake=wake)
 
-    def send_part(
-        self, key: str, upload_id: str, number: int, data: memoryview, *, stop: Callable[[], bool],
-        wake: threading.Event | None, count: Callable[[int], None], report: Callable[[int], None],
-        limiter: TokenBucket | None,
-    ) -> CompletedPart:
-        return self._engine.send_part(key, upload_id, number, data, stop=stop, wake=wake, count=count, report=report,
-                                      limiter=limiter)
-
-    def complete_live(
-        self, key: str, upload_id: str, parts: list[CompletedPart], *, size: int, sha256: str,
-        wake: threading.Event | None = None, maybe_done: bool = False,
+    def verify(
+        self, key: str, *, size: int, sha256: str, parts: list[CompletedPart] | None,
+        single_checksum: str | None = None,
     ) -> None:
-        self._engine.complete_live(key, upload_id, parts, size=size, sha256=sha256, wake=wake, maybe_done=maybe_done)
+        self._engine.verify(key, size=size, sha256=sha256, parts=parts, single_checksum=single_checksum)
         _write(self._bucket, key, self._zip_path, size=size, sha256=sha256, clock=self._clock)
 
     def stamp(
@@ -135,6 +137,3 @@ class LiveSidecar:
 
     def abort(self, key: str, upload_id: str) -> None:
         self._engine.abort(key, upload_id)
-
-    def answers(self, key: str, upload_id: str) -> bool:
-        return self._engine.answers(key, upload_id)

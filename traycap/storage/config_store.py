@@ -4,7 +4,11 @@ The secret key and session token live in the OS keyring when a SecretStore
 is usable (the file then says `"secretsIn": "keyring"` and holds no secret),
 otherwise in the 0600 file. Moving a secret into the keyring writes the
 keyring first, reads it back, and only then rewrites the file without it:
-a crash in between leaves the secret in both places, never in neither.
+a crash in between leaves the secret in both places, never in neither. It
+moves when a person saves settings (`traycap config set`, the dialog's Save),
+never at a start nobody watches: that one only says where the secret is
+(`log_secret_location`), and decides what to upload from the file alone
+(`load_config_choices`), so no decision waits for a keyring.
 """
 
 from __future__ import annotations
@@ -104,6 +108,17 @@ def read_config(path: Path, secrets: SecretStore | None = None) -> StoredConfig 
     return StoredConfig(config, SecretLocation.KEYRING, problem)
 
 
+def load_config_choices(path: Path) -> UploadConfig | None:
+    """The upload settings as the file holds them, the keyring not asked: enough for every choice
+    (autoUpload, uploadWhileRecording, the bucket), not for an upload when the secrets are in the keyring.
+    None when there are no settings yet; CorruptFile when the file cannot be read."""
+    raw = _read_raw(path)
+    if raw is None:
+        return None
+    _register_secrets(raw[1])
+    return raw[1]
+
+
 def load_config(path: Path, secrets: SecretStore | None = None) -> UploadConfig | None:
     """None when there is no config yet; CorruptFile when it cannot be read; SecretUnreachable when its
     secrets are in a keyring that cannot be read now."""
@@ -143,9 +158,9 @@ def save_config(path: Path, config: UploadConfig, secrets: SecretStore | None = 
 
 
 def migrate_secrets(path: Path, secrets: SecretStore) -> StoredConfig | None:
-    """Move secrets the file still holds into the keyring, when it is usable (done at start-up).
+    """Move secrets the file still holds into the keyring, when it is usable (when a person saves settings).
 
-    Idempotent: after a crash half-way the file still has them and the next start finishes the move."""
+    Idempotent: after a crash half-way the file still has them and the next save finishes the move."""
     raw = _read_raw(path)
     if raw is None:
         return None
@@ -160,6 +175,28 @@ def migrate_secrets(path: Path, secrets: SecretStore) -> StoredConfig | None:
     if location is SecretLocation.KEYRING:
         log.info("moved the upload secrets from %s into the OS keyring", path)
     return StoredConfig(config, location)
+
+
+def log_secret_location(path: Path, secrets: SecretStore) -> None:
+    """Say once in the log, at the start of the tray, `record` or `worker`, where the upload secrets are.
+    Moves nothing and never raises."""
+    try:
+        raw = _read_raw(path)
+    except CorruptFile as exc:
+        log.warning("upload settings: %s", exc.user_text())
+        return
+    if raw is None:
+        return
+    reason = secrets.unavailable_reason()
+    if raw[0].get(SECRETS_IN) == SecretLocation.KEYRING.value:
+        if reason is not None:
+            log.warning("the upload secret is in the OS keyring, which cannot be read now: %s", reason)
+        else:
+            log.info("upload secret stored in: keyring")
+        return
+    log.info("upload secret stored in: %s%s", SecretLocation.FILE.label,
+             f" (no usable OS keyring: {reason})" if reason else
+             " (the OS keyring is usable: it moves there when the settings are next saved)")
 
 
 def _store(path: Path, config: UploadConfig, secrets: SecretStore | None) -> SecretLocation:

@@ -12,6 +12,10 @@ start-up runs `settle_at_start`, the recorder gets `Sharing.live_sink`, the rout
 
 Threads, and what each may do:
 - main: the toolkit's main loop (pystray). Menu callbacks only post work.
+- traycap-secrets: asks the OS keyring once at start-up (`settle_secrets`), while
+  the icon, the menu and the hotkey come up; then the settings are re-read and
+  the upload queue starts. Until then a secret in the keyring reads as "not
+  known yet" at once, never as a wait.
 - traycap-actions: runs recording work (start/stop + export, pause, resume,
   quit, hotkey presses) one at a time; traycap-actions-menu runs the other
   menu actions (enqueue, copy a link, open a folder, settings...), so neither
@@ -35,6 +39,7 @@ only on that slow timer; a progress tick touches one cached row.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -48,8 +53,9 @@ from traycap.recorder.api import RecorderState
 from traycap.sharing.recordings import Sharing
 from traycap.sharing.requests import UploadRequests
 from traycap.sharing.startup import settle_at_start
-from traycap.storage.config_store import validate_config
+from traycap.storage.config_store import log_secret_location, validate_config
 from traycap.storage.filelock import PidLock
+from traycap.storage.secrets import SettlingStore
 from traycap.storage.settings_watch import SettingsWatch
 from traycap.tray.actions import ActionDispatcher
 from traycap.tray.events import EventRouter
@@ -91,7 +97,9 @@ def config_problem(ctx: Context) -> tuple[UploadConfig | None, str | None]:
 
 class TrayApp:
     def __init__(self, ctx: Context, parts: Parts) -> None:
-        self.ctx = ctx
+        # Every part gets a store that answers "not known yet" until `settle_secrets` asked the keyring.
+        self._secrets = SettlingStore(ctx.secrets)
+        ctx = self.ctx = dataclasses.replace(ctx, secrets=self._secrets)
         self.parts = parts
         self.running = Running()
         self.model = TrayModel(ctx)
@@ -114,6 +122,8 @@ class TrayApp:
         self._stopping = threading.Event()
         self._quit_done = threading.Event()
         self._has_queue_lock = False
+        self._queue_start = threading.Lock()  # the queue starts once: restored and secrets settled
+        self._queue_started = False
         self._next_lock_try = 0.0  # without the lock: when the UI thread tries to take it again
         self._unsubscribe: Callable[[], None] | None = None
         self._hotkey: HotkeyLike | None = None
@@ -208,13 +218,14 @@ class TrayApp:
         self._has_queue_lock = True
         log.info("the upload queue lock is free again: this tray now runs the upload queue")
         self._make_queue()
-        if self.running.queue is not None:
-            self.running.queue.start()
+        self._start_queue()
         self.model.relist()
 
     # --- start-up --------------------------------------------------------
     def run(self) -> int:
-        """Show the icon and block until Quit. Start-up work runs once the icon is up."""
+        """Show the icon and block until Quit. Start-up work runs once the icon is up; the keyring is
+        asked meanwhile, on its own thread."""
+        threading.Thread(target=self.settle_secrets, name="traycap-secrets", daemon=True).start()
         self.render()  # the first menu: Start recording disabled until start-up finished
 
         def shown() -> None:
@@ -271,8 +282,7 @@ class TrayApp:
         for item in self.model.cache.recent(len(self.model.cache)):
             self.model.gate.seed(item.sessionId, item.uploadStatus.value)
         step("list")
-        if self.running.queue is not None:
-            self.running.queue.start()
+        self._start_queue()
         try:
             self.running.recorder = self.parts.make_recorder(ctx, self.model.settings, self.events.on_recorder_event,
                                                              self.sharing.live_sink)
@@ -285,6 +295,27 @@ class TrayApp:
         self.model.set_ready()
         keys = "the desktop's (Wayland)" if self.parts.desktop == WAYLAND else self.model.settings.hotkey
         log.info("traycap is ready: %d session(s), hotkey %s (%s)", len(self.model.cache), keys, ", ".join(steps))
+
+    def settle_secrets(self) -> None:
+        """Ask the OS keyring once (a start nobody watches: quietly, or not at all when it did not answer
+        lately), say where the secrets are, re-read the settings with them, and let the queue start."""
+        try:
+            self._secrets.settle()
+            log_secret_location(self.ctx.paths.config, self._secrets)
+            self.reload_settings()
+        except Exception:
+            log.exception("settling the upload secrets failed")
+        self._start_queue()
+
+    def _start_queue(self) -> None:
+        """Start the queue once it is restored and the secrets are settled (its first attempt needs them):
+        whichever of start-up and `settle_secrets` comes second starts it."""
+        with self._queue_start:
+            queue = self.running.queue
+            if queue is None or self._queue_started or self._stopping.is_set() or not self._secrets.settled(0):
+                return
+            self._queue_started = True
+        queue.start()
 
     # --- settings -------------------------------------------------------------
     def reload_settings(self) -> None:

@@ -9,8 +9,9 @@ runs `notify-send` synchronously and a D-Bus activation can take seconds. On
 Linux plyer uses dbus-python when installed, else `notify-send` (libnotify-bin),
 and never reports failure, so before sending we ask the session bus whether
 anything owns (or can be activated as) org.freedesktop.Notifications; when
-nothing does, the notification goes to the log only. Every notification is
-logged either way.
+nothing does, the notification goes to the log only. Windows (a balloon from
+the notification area) and macOS have no such bus: there plyer is always tried.
+Every notification is logged either way.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import queue
 import shutil
 import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import Callable
@@ -113,8 +115,10 @@ def plyer_backend(notice: Notice) -> None:
         notification.notify(title=notice.title, message=notice.message, app_name=APP_NAME, timeout=10)
 
 
-def notification_service_available(env: dict[str, str] | None = None) -> bool:
-    """Does the session bus have (or can it start) a notification daemon?"""
+def notification_service_available(env: dict[str, str] | None = None, platform: str | None = None) -> bool:
+    """Does the session bus have (or can it start) a notification daemon? Always True off D-Bus desktops."""
+    if (sys.platform if platform is None else platform) in ("win32", "darwin"):
+        return True
     env = dict(os.environ if env is None else env)
     if not env.get("DBUS_SESSION_BUS_ADDRESS"):
         return False

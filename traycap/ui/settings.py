@@ -33,6 +33,7 @@ from traycap.models import AppSettings, UploadConfig
 from traycap.osutil.desktop import WAYLAND, session_type
 from traycap.storage.atomic import write_json_atomic
 from traycap.storage.config_store import read_config, save_config, save_settings
+from traycap.storage.keyring_memory import KeyringMemory
 from traycap.storage.secrets import SecretStore
 from traycap.storage.settings_watch import SettingsWatch
 from traycap.ui.settings_form import (
@@ -83,12 +84,14 @@ class SettingsDialog:
         on_saved: Callable[[], None] | None = None,
         state_path: Path | None = None,
         secrets: SecretStore | None = None,
+        keyring_memory: KeyringMemory | None = None,
         desktop: DesktopInfo | None = None,
     ) -> None:
         self.root = root
         self.desktop = desktop or DesktopInfo()
         self.fields = {f.key: f for f in fields_for(self.desktop)}  # this desktop's fields (Wayland has its own)
         self.secrets = secrets
+        self.keyring_memory = keyring_memory  # Save forgets that the keyring did not answer: it is asked again
         self.config_path = config_path
         self.settings_path = settings_path
         self.base_config = config
@@ -283,7 +286,9 @@ class SettingsDialog:
             self.set_status("Not saved: fix the fields marked in red.", error=True)
             return False
         try:
-            save_config(self.config_path, config, self.secrets)  # keyring, else the 0600 file
+            if self.keyring_memory is not None:
+                self.keyring_memory.forget()
+            save_config(self.config_path, config, self.secrets)  # keyring, else the 0600 file (a file secret moves)
             save_settings(self.settings_path, settings)
         except TraycapError as exc:
             self.set_status(f"Not saved: {exc.user_text()}", error=True)
@@ -429,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     dialog = SettingsDialog(
         root, ctx.paths.config, ctx.paths.settings, config, settings,
         on_saved=root.destroy, state_path=Path(state) if state else None, secrets=ctx.secrets,
+        keyring_memory=ctx.keyring_memory(),
         desktop=desktop_info(),
     )
     if problems:

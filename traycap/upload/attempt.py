@@ -4,7 +4,10 @@
     upload     the engine's upload_file; every checkpoint is written to upload-state.json, and
                every DISK_CHECK_S the state on disk is read: a cancel written by another
                process stops the upload (StopKind.CANCEL), paused uploads stop it at the
-               next part boundary (StopKind.PAUSE, it stays pending)
+               next part boundary (StopKind.PAUSE, it stays pending). Before every part the
+               live lanes of every process are asked how many parts may be in flight
+               (upload/priority.py: one while a live session records, none from its Stop
+               until it is verified)
     finish     uploading -> done | pending (backoff, or stopped by quit) | failed | not_uploaded
 
 Each transition is written (atomically, under `state_lock`) before it is
@@ -37,15 +40,13 @@ from traycap.logs import redact
 from traycap.models import UploadProgress, UploadState, UploadStatus
 from traycap.upload import transitions
 from traycap.upload.aborts import PendingAborts
-from traycap.upload.engine import EngineCache, ResumePoint, UploadResult
+from traycap.upload.engine import EngineCache, PartPacing, ResumePoint, UploadResult
 from traycap.upload.pause import uploads_paused
-from traycap.upload.requests import check_uploadable, s3_key, update_state
+from traycap.upload.requests import DISK_CHECK_S, check_uploadable, s3_key, update_state
 from traycap.upload.scheduler import Problems, Scheduler
 from traycap.upload.transitions import while_uploading
 
 log = logging.getLogger(__name__)
-
-DISK_CHECK_S = 0.5  # how often a running upload checks whether it was cancelled on disk
 
 Announce = Callable[[UploadState], None]
 Publish = Callable[[UploadProgress], object]
@@ -60,6 +61,19 @@ class Multipart:
         self.upload_id = upload_id
 
 
+class _Pacing:
+    """The engine's PartPacing for one attempt: the disk is looked at (a cancel, a pause) before
+    every part and while parts wait, then the live lanes say how many parts may be in flight."""
+
+    def __init__(self, check_disk: Callable[[], None], priority: PartPacing) -> None:
+        self._check_disk = check_disk
+        self._priority = priority
+
+    def parts_allowed(self) -> int | None:
+        self._check_disk()
+        return self._priority.parts_allowed()
+
+
 class AttemptRunner:
     def __init__(
         self,
@@ -72,8 +86,10 @@ class AttemptRunner:
         problems: Problems,
         announce: Announce,
         publish: Publish,
+        priority: PartPacing,
     ) -> None:
         self._ctx = ctx
+        self._priority = priority
         self._clock = clock
         self._engines = engines
         self._aborts = aborts
@@ -177,18 +193,22 @@ class AttemptRunner:
                 return False  # keep going; the checkpoint write will replace it
             return current is None or current.status is not UploadStatus.UPLOADING
 
-        def on_progress(done: int, total: int) -> None:
+        def check_disk() -> None:
             nonlocal last_check
+            mono = self._clock.monotonic()
+            if mono - last_check < DISK_CHECK_S:
+                return
+            last_check = mono
+            if not token.cancelled and cancelled_on_disk():
+                stop_cancelled()
+            elif not token.cancelled and uploads_paused(self._ctx.paths):
+                log.info("uploads were paused; session %s stops at the next part boundary", session_id)
+                token.cancel(StopKind.PAUSE)
+
+        def on_progress(done: int, total: int) -> None:
             pct = 100 if total <= 0 else max(0, min(100, done * 100 // total))
             self._publish(UploadProgress(session_id, UploadStatus.UPLOADING, done, total, pct))
-            mono = self._clock.monotonic()
-            if mono - last_check >= DISK_CHECK_S:
-                last_check = mono
-                if not token.cancelled and cancelled_on_disk():
-                    stop_cancelled()
-                elif not token.cancelled and uploads_paused(self._ctx.paths):
-                    log.info("uploads were paused; session %s stops at the next part boundary", session_id)
-                    token.cancel(StopKind.PAUSE)
+            check_disk()
 
         def on_checkpoint(point: ResumePoint | None) -> None:
             multipart.upload_id = point.uploadId if point is not None else None
@@ -206,6 +226,7 @@ class AttemptRunner:
         result = engine.upload_file(
             source.zip_path, key, sha256=source.meta.sha256, resume=transitions.resume_point(state),
             on_progress=on_progress, on_checkpoint=on_checkpoint, cancel=token,
+            pacing=_Pacing(check_disk, self._priority),
         )
         if source.meta.sha256 and result.sha256.lower() != source.meta.sha256.lower():
             raise VerificationFailed(
@@ -283,10 +304,8 @@ class AttemptRunner:
         if after.status is UploadStatus.FAILED:
             log.warning("session %s: uploading -> failed: %s", session_id, after.lastError)
         elif isinstance(exc, UploadStalled):
-            log.warning(
-                "session %s: uploading -> pending (stalled %d of %d on this multipart upload; %d fresh start(s)): %s",
-                session_id, after.stalls, transitions.STALLS_PER_UPLOAD, after.freshStarts, text,
-            )
+            log.warning("session %s: uploading -> pending (stalled; %d fresh start(s)): %s",
+                        session_id, after.freshStarts, text)
         else:
             log.info(
                 "session %s: uploading -> pending (retry %d of %d in %.0f s): %s",

@@ -46,6 +46,15 @@ ProgressFn = Callable[[int, int], None]  # (bytes uploaded so far, total bytes)
 CheckpointFn = Callable[["ResumePoint | None"], None]  # None: no multipart upload to resume any more
 
 
+class PartPacing(Protocol):
+    """How many parts an upload may have in flight now, asked before every new part (so an
+    implementation may look at the disk there) and at least every 0.1 s while parts wait."""
+
+    def parts_allowed(self) -> int | None:
+        """None: as many as the engine's concurrency; 0: no new part for now."""
+        ...
+
+
 class UploadEngine(Protocol):
     def upload_file(
         self,
@@ -57,10 +66,12 @@ class UploadEngine(Protocol):
         on_progress: ProgressFn,
         on_checkpoint: CheckpointFn,
         cancel: CancelToken,
+        pacing: PartPacing | None = None,
     ) -> UploadResult:
         """Upload and verify. Raises a traycap UploadError (retryable/permanent),
         ZipMissing/ZipChanged, or UploadCancelled. On StopKind.CANCEL the
-        multipart upload is aborted; on StopKind.SHUTDOWN or PAUSE it is kept for resume."""
+        multipart upload is aborted; on StopKind.SHUTDOWN or PAUSE it is kept for resume.
+        `pacing` holds parts back (upload/priority.py: a live session records or finishes)."""
         ...
 
     def abort(self, key: str, upload_id: str) -> None: ...

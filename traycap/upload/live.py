@@ -16,28 +16,25 @@ It implements the recorder's LiveSink protocol (traycap/recorder/api.py) structu
 
 Constructing the lane writes not_uploaded -> live (upload-state.json) and starts its thread.
 
-The rules (docs/upload.md, "Uploading while recording"):
-- Fixed parts of LIVE_PART_SIZE, numbered 1..N: part n is zip bytes [(n-1)P, nP) and is sent
-  once n*P <= committed; the short last part only after `finished`. The ranges are those of
-  upload/parts.py part_ranges(size, P), so the queue's resume (ListParts) can finish the upload.
-- CreateMultipartUpload (no x-amz-meta-sha256: the SHA-256 is known at Stop) when the first
-  part is whole, checkpointed before any part; every accepted part is checkpointed too
-  (upload-state.json, atomically, under state_lock, as the queue does).
-- A part is read from disk when it is sent: at most `concurrency` parts in memory.
-- Network errors: tried again after a backoff (capped at RETRY_CAP_S), for as long as it takes:
-  an outage ends nothing; the lane catches up once the endpoint answers. Permanent errors
-  (credentials, bucket): live -> failed, the recording goes on.
-- Paused uploads (upload/pause.py): no new part; parts in flight finish.
-- Before each part, and every DISK_CHECK_S while waiting, the lane reads its state file: a
-  `traycap cancel ID` from another process (live -> not_uploaded) stops it and the multipart
-  upload is aborted.
-- After `finished`: Complete, verify (size + the parts' checksums), stamp (self-copy with
-  x-amz-meta-sha256), HEAD (size + sha256), then live -> done with the same UploadProgress
-  event the queue emits, so the tray offers the link as after a queued upload.
-
-The stall rule of docs/queue.md applies (a part never accepted while the server answers
-other requests): 3 stalls -> a fresh multipart upload from part 1; if that stalls too, nothing
-more is sent until Stop and the queue takes over after the hand-over.
+The parts go through the queue's multipart driver (upload/s3/multipart.py) with a GrowingSource:
+part n of LIVE_PART_SIZE is sent once n*P bytes are committed, the short last part after
+`finished`; at most `concurrency` parts are read into memory at once; every accepted part is
+checkpointed (its state file: live_state.py). What is left here is the lane's policy:
+- when: not before the first whole part (CreateMultipartUpload, without x-amz-meta-sha256 unless
+  the zip is finished already), not while uploads are paused, not during a backoff;
+- an outage (a retryable error): tried again after a backoff capped at RETRY_CAP_S, for as long
+  as it takes (the backlog is on disk); a permanent error (credentials, bucket): live -> failed,
+  the multipart upload kept, the recording goes on;
+- a stall (the driver's rule): a fresh multipart upload from part 1, within the budget of
+  transitions.FRESH_STARTS; past it nothing more is sent while recording (the queue takes over
+  after the hand-over);
+- before each part and every DISK_CHECK_S while waiting, the state file: a `traycap cancel ID`
+  from another process (live -> not_uploaded) stops the lane and aborts the multipart upload;
+- at Stop: Complete, verify (size + the parts' checksums), stamp (self-copy with
+  x-amz-meta-sha256) and HEAD, then live -> done with the same UploadProgress event the queue
+  emits, so the tray offers the link as after a queued upload;
+- queue priority (upload/priority.py): the lane marks itself in the data dir while it runs, and
+  as stopped from `finished`, so every process's queue holds back its parts.
 
 `step()` is one synchronous round (like the queue's process_one): tests drive it with a
 FakeClock and an inline executor; the thread calls it until the lane ends.
@@ -45,31 +42,35 @@ FakeClock and an inline executor; the thread calls it until the lane ends.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Protocol
 
+from traycap.cancel import CancelToken, StopKind
 from traycap.clock import Clock
 from traycap.context import Context
-from traycap.errors import CorruptFile, NetworkError, TraycapError, UploadError, UploadGone
-from traycap.models import MAX_PARTS, MIB, CompletedPart, UploadConfig, UploadProgress, UploadState, UploadStatus
+from traycap.errors import CorruptFile, TraycapError, UploadCancelled, UploadError, UploadGone, UploadStalled
+from traycap.models import MIB, CompletedPart, UploadConfig, UploadProgress, UploadState, UploadStatus
 from traycap.upload import transitions
 from traycap.upload.backoff import backoff_ms
 from traycap.upload.bandwidth import TokenBucket
-from traycap.upload.engine import ResumePoint, UploadResult
+from traycap.upload.engine import PartPacing, ResumePoint, UploadResult
+from traycap.upload.live_state import LiveState
 from traycap.upload.pause import uploads_paused
-from traycap.upload.requests import s3_key, update_state
+from traycap.upload.priority import LaneMarker, remove_stale
+from traycap.upload.requests import DISK_CHECK_S, s3_key, update_state
+from traycap.upload.s3.multipart import DriverSink, MultipartDriver
+from traycap.upload.s3.sources import GrowingSource, PartSource
 
 log = logging.getLogger(__name__)
 
 LIVE_PART_SIZE = 8 * MIB
 LIVE_CONCURRENCY = 2
-MAX_LIVE_PARTS = MAX_PARTS - 1  # 9,999 whole parts (78 GiB): past that the lane waits for Stop
-DISK_CHECK_S = 0.5  # how often a waiting lane reads its state file (a cancel by another process)
 RETRY_CAP_S = 30.0  # an outage while recording: tried again at least this often, to catch up soon after
 HANDOVER_S = 10.0  # how long handover() waits for the parts in flight
 
@@ -82,25 +83,23 @@ class LiveEngine(Protocol):
     config: UploadConfig
     bandwidth: TokenBucket | None
 
-    def start_live(self, key: str) -> str: ...
-
-    def send_part(
+    def multipart(
         self,
+        source: PartSource,
         key: str,
-        upload_id: str,
-        number: int,
-        data: memoryview,
         *,
-        stop: Callable[[], bool],
-        wake: threading.Event | None,
-        count: Callable[[int], None],
-        report: Callable[[int], None],
-        limiter: TokenBucket | None,
-    ) -> CompletedPart: ...
+        sink: DriverSink,
+        token: CancelToken,
+        pacing: PartPacing | None = None,
+        limiter: TokenBucket | None = None,
+        concurrency: int | None = None,
+        executor: Executor | None = None,
+        wake: threading.Event | None = None,
+    ) -> MultipartDriver: ...
 
-    def complete_live(
-        self, key: str, upload_id: str, parts: list[CompletedPart], *, size: int, sha256: str,
-        wake: threading.Event | None = None, maybe_done: bool = False,
+    def verify(
+        self, key: str, *, size: int, sha256: str, parts: list[CompletedPart] | None,
+        single_checksum: str | None = None,
     ) -> None: ...
 
     def stamp(
@@ -109,13 +108,12 @@ class LiveEngine(Protocol):
 
     def abort(self, key: str, upload_id: str) -> None: ...
 
-    def answers(self, key: str, upload_id: str) -> bool: ...
-
 
 class _Stop(enum.Enum):
     ABANDON = "abandon"  # no new part; the state stays live
     HANDOVER = "handover"  # the same, then live -> pending if the zip is finished
     CANCEL = "cancel"  # abort the multipart upload, live -> not_uploaded
+    CANCELLED = "cancelled elsewhere"  # another process wrote not_uploaded: abort, write nothing
 
 
 def hand_over(ctx: Context, session_id: str, *, total: int, now_ms: int | None = None) -> UploadState | None:
@@ -131,6 +129,7 @@ def hand_over(ctx: Context, session_id: str, *, total: int, now_ms: int | None =
         return transitions.handed_over(state, total=total, now_ms=now)
 
     before, after = update_state(ctx, session_id, change)
+    remove_stale(ctx.paths, session_id)  # a crashed lane's priority marker
     if after is None or after == before:
         return None
     log.info("session %s: live -> pending (the queue finishes its upload, %d bytes)", session_id, total)
@@ -163,43 +162,39 @@ class LiveUpload:
         then records without a lane."""
         self._ctx = ctx
         self._sid = session_id
-        self._path = Path(zip_path)
-        self._engine = engine
         self._clock: Clock = clock or ctx.clock
-        self._limiter = limiter if limiter is not None else engine.bandwidth
+        self._state = LiveState(ctx, session_id, self._clock)
+        self._engine = engine
         self._on_progress = on_progress
         self._part_size = part_size
-        self._concurrency = max(1, concurrency)
         self._key = s3_key(engine.config, ctx.sessions.read_meta(session_id))
         self._lock = threading.Lock()
-        self._wake = threading.Event()  # committed / finished / a part done / a stop
-        self._stop_bodies = threading.Event()  # cancel: request bodies stop at once
+        self._wake = threading.Event()  # committed / finished / a part's result / a stop
         self._ended = threading.Event()
-        # what the bundler said (under _lock)
-        self._committed = 0
-        self._final: tuple[int, str] | None = None
+        self._source = GrowingSource(Path(zip_path), part_size)
+        self._token = CancelToken()
+        self._driver = engine.multipart(
+            self._source, self._key, sink=self, token=self._token, pacing=self,
+            limiter=limiter if limiter is not None else engine.bandwidth, concurrency=concurrency,
+            executor=executor, wake=self._wake,
+        )
+        self._stop: _Stop | None = None  # under _lock
         self._finished_at: int | None = None  # when the zip was finished (Stop): "done in 2 s" counts from it
-        self._stop: _Stop | None = None
-        # the lane thread's own (results come back under _lock)
-        self._results: list[tuple[str, int, CompletedPart | BaseException]] = []
-        self._in_flight: set[tuple[str, int]] = set()  # (upload id, part number): memory is bounded by all of them
-        self._done: dict[int, CompletedPart] = {}
-        self._upload_id: str | None = None
+        # the lane thread's own
+        self._resume: ResumePoint | None = None  # a live state taken over, resumed at the first round
+        self._begun = False  # the driver has an upload (created or resumed)
+        self._parts_saved = 0
+        self._verified = False
         self._failures = 0
         self._retry_at = float("-inf")
         self._last_check = float("-inf")
-        self._completed = False  # Complete + verify went through
-        self._complete_tried = False
         self._error: str | None = None  # the trouble shown in the state (an outage), None when sending
-        self._sent = 0
-        self._warned_max = False
-        self._stalls = 0  # the stall rule (docs/queue.md), in memory: a restarted lane starts again
-        self._fresh_starts = 0
+        self._fresh_starts = 0  # the stall budget (transitions.FRESH_STARTS), in memory
         self._stuck = False  # a fresh upload stalled too: nothing more is sent while recording
         self._outcome: UploadState | None = None
-        self._executor = executor or ThreadPoolExecutor(self._concurrency, thread_name_prefix="traycap-live-part")
-        self._owns_executor = executor is None
         self._begin()
+        self._marker = LaneMarker(ctx.paths, session_id, self._clock)
+        self._marker.hold()
         self._thread: threading.Thread | None = None
         if start:
             self._thread = threading.Thread(target=self._run, name=f"traycap-live-{session_id}", daemon=True)
@@ -207,16 +202,14 @@ class LiveUpload:
 
     # --- LiveSink (any thread; all return at once) ------------------------------------
     def committed(self, size: int) -> None:
-        with self._lock:
-            if self._final is None and size > self._committed:
-                self._committed = size
+        self._source.committed(size)
         self._wake.set()
 
     def finished(self, size: int, sha256: str) -> None:
+        self._source.finished(size, sha256)
         with self._lock:
-            self._final = (size, sha256.lower())
-            self._committed = size
             self._finished_at = self._clock.now_ms()
+        self._marker.stopped()  # the queue starts no new part until this one is verified
         self._wake.set()
 
     def abandon(self) -> None:
@@ -232,7 +225,6 @@ class LiveUpload:
     def cancel(self) -> None:
         """Abort the multipart upload; nothing more is sent. The recording goes on."""
         self._request_stop(_Stop.CANCEL)
-        self._stop_bodies.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """True once the lane ended: done, failed, cancelled, abandoned or handed over."""
@@ -249,18 +241,12 @@ class LiveUpload:
                 if self._ended.is_set():
                     break
                 self.step()
-        with self._lock:
-            final = self._final
-        state: UploadState | None
-        if final is not None and self._outcome is None:
-            state = hand_over(self._ctx, self._sid, total=final[0], now_ms=self._clock.now_ms())
+        size = self._source.size
+        if size is not None and self._outcome is None:
+            state = hand_over(self._ctx, self._sid, total=size, now_ms=self._clock.now_ms())
             if state is not None:
                 self._publish(UploadProgress.of(state))
-        try:
-            state = self._ctx.states.read(self._sid)
-        except CorruptFile:
-            state = None
-        return state
+        return self._read()
 
     @property
     def outcome(self) -> UploadState | None:
@@ -271,12 +257,13 @@ class LiveUpload:
     @property
     def bytes_sent(self) -> int:
         """Request-body bytes this lane put on the wire (a part tried twice counts twice)."""
-        with self._lock:
-            return self._sent
+        return self._driver.bytes_sent
 
     @property
     def upload_id(self) -> str | None:
-        return self._upload_id
+        if self._resume is not None:
+            return self._resume.uploadId
+        return self._driver.upload_id
 
     # --- one round ----------------------------------------------------------------------
     def step(self) -> bool:
@@ -284,51 +271,85 @@ class LiveUpload:
         True if it did something."""
         if self._ended.is_set():
             return False
-        did = self._harvest()
-        if self._ended.is_set():
+        if not self._token.cancelled and self._check_disk(force=False):
             return True
-        with self._lock:
-            stop, committed, final = self._stop, self._committed, self._final
-        if stop is _Stop.CANCEL:
-            self._cancel_now(write=True)
-            return True
-        if stop is not None:
-            if self._in_flight:
-                return did  # parts in flight finish (their checkpoint makes them count)
-            log.info("session %s: live upload stopped (%s); sent so far is kept for resume", self._sid, stop.value)
-            self._end(None)
-            return True
-        if self._check_disk(force=False):
-            return True
-        if uploads_paused(self._ctx.paths) or self._clock.monotonic() < self._retry_at or self._stuck:
-            return did
-        if self._upload_id is None:
-            if final is None and committed < self._part_size:
-                return did
-            return self._create() or did
-        did = self._send_ready(committed, final) or did
-        if final is not None and not self._in_flight and self._all_sent(final[0]):  # none of an old upload either
-            self._finish(*final)
-            return True
-        return did
+        try:
+            return self._round()
+        except UploadCancelled:
+            self._stopped()
+        except UploadStalled as exc:
+            self._stalled(exc)
+        except UploadGone:
+            self._gone()
+        except Exception as exc:
+            self._handle_error(exc, "the live upload")
+        return True
 
     def idle_delay(self) -> float:
         """How long the thread waits for a wake-up before the next round."""
         left = self._retry_at - self._clock.monotonic()
         return max(0.0, min(DISK_CHECK_S, left)) if left > 0 else DISK_CHECK_S
 
+    def _round(self) -> bool:
+        driver = self._driver
+        did = False
+        stopping = self._token.cancelled
+        if self._begun or stopping:
+            did = driver.step()  # harvest; stops raise UploadCancelled; ready parts go as paced
+        if self._token.cancelled or self._ended.is_set():
+            # a stop is carried out by a next round, once no part is in flight
+            return did or not stopping
+        if self._held():
+            return did
+        if not self._begun:
+            if self._source.ready() == 0:
+                return did  # no whole part yet: nothing asked of S3
+            self._sending_again()
+            driver.begin(self._resume)
+            self._begun, self._resume = True, None
+            return True
+        if driver.all_sent:
+            self._finish()
+            return True
+        return did
+
+    # --- PartPacing: asked by the driver before every part ------------------------------
+    def parts_allowed(self) -> int | None:
+        # Before each part: a cancel written by another process, or a pause, stops it here.
+        if self._check_disk(force=True) or self._held():
+            return 0
+        return None
+
+    def _held(self) -> bool:
+        """No request now: uploads are paused, a backoff runs, or the upload stalls for good."""
+        return uploads_paused(self._ctx.paths) or self._clock.monotonic() < self._retry_at or self._stuck
+
+    # --- DriverSink: the driver's checkpoints (on the lane thread) ------------------------
+    def checkpoint(self, point: ResumePoint | None) -> None:
+        accepted = point is not None and len(point.parts) > self._parts_saved
+        self._parts_saved = len(point.parts) if point is not None else 0
+        if accepted:
+            self._sending_again()
+        try:
+            after = self._state.checkpoint(point, committed=self._source.committed_size, error=self._error)
+        except TraycapError as exc:  # e.g. a full disk: the parts are in the bucket, saved at the next one
+            log.warning("session %s: live upload: %s", self._sid, exc.user_text())
+            self._retry_later(exc.user_text())
+            return
+        if after is None or after.status is not UploadStatus.LIVE:
+            self._check_disk(force=True)
+        elif accepted:
+            self._live_progress()
+
+    def progress(self, done: int) -> None:
+        """Bytes within a part: the lane reports whole parts only (checkpoint)."""
+
     # --- internals ----------------------------------------------------------------------
     def _run(self) -> None:
         try:
             while not self._ended.is_set():
                 self._wake.clear()
-                try:
-                    did = self.step()
-                except TraycapError as exc:  # e.g. a full disk when checkpointing: keep going
-                    log.warning("session %s: live upload: %s", self._sid, exc.user_text())
-                    self._retry_later(exc.user_text())
-                    did = False
-                if not did:
+                if not self.step():
                     self._clock.sleep(self.idle_delay(), wake=self._wake)
         except Exception:
             log.exception("session %s: the live upload lane failed; the recording goes on", self._sid)
@@ -336,47 +357,56 @@ class LiveUpload:
 
     def _begin(self) -> None:
         """not_uploaded -> live, or take over a live state (this process's earlier lane)."""
-        now = self._clock.now_ms()
-        key, retries = self._key, self._engine.config.maxRetries
-        taken: list[UploadState] = []
-
-        def change(state: UploadState | None) -> UploadState | None:
-            if state is not None and state.status is UploadStatus.LIVE:
-                taken.append(state)
-                return None
-            return transitions.went_live(
-                state or transitions.new_state(self._sid, now), key=key, max_retries=retries, now_ms=now
-            )
-
-        _, after = update_state(self._ctx, self._sid, change)
-        if taken and taken[0].uploadId and taken[0].partSize == self._part_size and taken[0].s3Key == key:
-            self._upload_id = taken[0].uploadId
-            self._done = {p.partNumber: p for p in taken[0].parts}
-            log.info("session %s: live upload %s taken over with %d parts", self._sid, self._upload_id,
-                     len(self._done))
-        elif taken and taken[0].uploadId and taken[0].s3Key:
+        written, taken = self._state.go_live(key=self._key, max_retries=self._engine.config.maxRetries)
+        point = transitions.resume_point(taken) if taken is not None else None
+        if taken is not None and point is not None and point.partSize == self._part_size and taken.s3Key == self._key:
+            self._resume = point
+            log.info("session %s: live upload %s taken over with %d parts", self._sid, point.uploadId,
+                     len(point.parts))
+        elif taken is not None and point is not None and taken.s3Key:
             # Parts of another size (or key) cannot go on: a fresh upload replaces it at the first part.
             try:
-                self._engine.abort(taken[0].s3Key, taken[0].uploadId)
+                self._engine.abort(taken.s3Key, point.uploadId)
             except TraycapError as exc:
                 log.warning("session %s: could not abort its earlier live upload: %s", self._sid, exc.user_text())
-        elif after is not None:
-            log.info("session %s: not_uploaded -> live (uploading while recording to %s)", self._sid, key)
-            self._publish(UploadProgress.of(after))
+        elif written is not None:
+            log.info("session %s: not_uploaded -> live (uploading while recording to %s)", self._sid, self._key)
+            self._publish(UploadProgress.of(written))
 
     def _request_stop(self, stop: _Stop) -> None:
         with self._lock:
-            # cancel wins over everything, handover over abandon
-            if self._stop is not _Stop.CANCEL and (self._stop is None or stop is not _Stop.ABANDON):
+            # a cancel wins over everything, handover over abandon
+            if self._stop in (_Stop.CANCEL, _Stop.CANCELLED):
+                return
+            if self._stop is None or stop is not _Stop.ABANDON:
                 self._stop = stop
+        cancelling = stop in (_Stop.CANCEL, _Stop.CANCELLED)
+        self._token.cancel(StopKind.CANCEL if cancelling else StopKind.SHUTDOWN)
         self._wake.set()
 
-    def _end(self, outcome: UploadState | None) -> None:
+    def _stopped(self) -> None:
+        """The driver stopped as asked (a CANCEL aborted the multipart upload first)."""
+        with self._lock:
+            stop = self._stop
+        if stop is _Stop.CANCEL or stop is _Stop.CANCELLED:
+            if self._driver.upload_id is not None:  # a hand-over's stop came first: not aborted yet
+                self._driver.drop()
+            written = self._state.cancelled() if stop is _Stop.CANCEL else None
+            log.info("session %s: live -> not_uploaded (cancelled; the recording goes on)", self._sid)
+            self._end(written or self._read(), announce=True)
+            return
+        log.info("session %s: live upload stopped (%s); sent so far is kept for resume", self._sid,
+                 stop.value if stop else "stop")
+        self._end(None)
+
+    def _end(self, outcome: UploadState | None, *, announce: bool = False) -> None:
+        if announce and outcome is not None:
+            self._publish(UploadProgress.of(outcome))
         self._outcome = outcome
         self._ended.set()
         self._wake.set()
-        if self._owns_executor:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._marker.release()
+        self._driver.close()
 
     def _publish(self, event: UploadProgress) -> None:
         if self._on_progress is None:
@@ -387,83 +417,38 @@ class LiveUpload:
             log.exception("a live upload progress subscriber failed on %s", self._sid)
 
     def _live_progress(self) -> None:
-        with self._lock:
-            total = self._final[0] if self._final else self._committed
-        done = sum(p.size for p in self._done.values())
+        total = self._source.size or self._source.committed_size
+        done = self._driver.done_bytes()
         pct = 0 if total <= 0 else max(0, min(100, done * 100 // total))
         self._publish(UploadProgress(self._sid, UploadStatus.LIVE, done, total, pct, self._error))
 
-    def _write(self, move: Callable[[UploadState], UploadState]) -> UploadState | None:
-        """Apply `move` to the state on disk if it is still live; returns the state on disk after
-        (unchanged, and not live, when another process cancelled or took the session)."""
-        _, after = update_state(
-            self._ctx, self._sid,
-            lambda s: move(s) if s is not None and s.status is UploadStatus.LIVE else None,
-        )
-        return after
-
-    def _checkpoint(self) -> bool:
-        """Save the multipart upload and its parts; False when the state is no longer live."""
-        now = self._clock.now_ms()
-        point = None
-        if self._upload_id is not None:
-            parts = tuple(sorted(self._done.values(), key=lambda p: p.partNumber))
-            point = ResumePoint(self._upload_id, self._part_size, parts, stampAfterComplete=True)
-        with self._lock:
-            committed = self._committed
-        error = self._error
-
-        def move(s: UploadState) -> UploadState:
-            s = transitions.live_progress(s, committed=committed, error=error, now_ms=now)
-            return transitions.checkpointed(s, point, now)
-
-        after = self._write(move)
-        if after is None or after.status is not UploadStatus.LIVE:
-            self._check_disk(force=True)
-            return False
-        return True
-
     def _check_disk(self, *, force: bool) -> bool:
-        """Read the state file (every DISK_CHECK_S, or now): True if the lane ended because the
-        session is no longer live (cancelled by another process, or taken over)."""
+        """Read the state file (every DISK_CHECK_S, or now): True if the session is no longer live
+        (cancelled by another process: the next round aborts; taken by another: the lane ends)."""
         mono = self._clock.monotonic()
         if not force and mono - self._last_check < DISK_CHECK_S:
             return False
         self._last_check = mono
         try:
-            state = self._ctx.states.read(self._sid)
+            state = self._state.read()
         except CorruptFile:
             return False  # the next checkpoint replaces it
         if state is not None and state.status is UploadStatus.LIVE:
             return False
         if state is None or state.status is UploadStatus.NOT_UPLOADED:
-            log.info("session %s was cancelled by another process; its live upload stops", self._sid)
-            self._cancel_now(write=False)
-        else:
+            if not self._token.cancelled:
+                log.info("session %s was cancelled by another process; its live upload stops", self._sid)
+            self._request_stop(_Stop.CANCELLED)
+        elif not self._ended.is_set():
             log.info("session %s is %s now; its live upload stops", self._sid, state.status.value)
             self._end(None)
         return True
 
-    def _cancel_now(self, *, write: bool) -> None:
-        self._stop_bodies.set()
-        if self._upload_id is not None:
-            try:
-                self._engine.abort(self._key, self._upload_id)
-            except TraycapError as exc:
-                log.warning("session %s: could not abort its live upload: %s", self._sid, exc.user_text())
-        after: UploadState | None = None
-        if write:
-            now = self._clock.now_ms()
-            after = self._write(lambda s: transitions.cancelled(s, now))
-        if after is None:
-            try:
-                after = self._ctx.states.read(self._sid)
-            except CorruptFile:
-                after = None
-        log.info("session %s: live -> not_uploaded (cancelled; the recording goes on)", self._sid)
-        if after is not None:
-            self._publish(UploadProgress.of(after))
-        self._end(after)
+    def _read(self) -> UploadState | None:
+        try:
+            return self._state.read()
+        except CorruptFile:
+            return None
 
     def _retry_later(self, error: str) -> None:
         self._failures += 1
@@ -472,46 +457,9 @@ class LiveUpload:
         if error != self._error:
             self._error = error
             log.warning("session %s: live upload: %s; trying again in %.0f s", self._sid, error, delay)
-            try:
-                now = self._clock.now_ms()
-                with self._lock:
-                    committed = self._committed
-                self._write(lambda s: transitions.live_progress(s, committed=committed, error=error, now_ms=now))
-            except TraycapError:
-                pass
+            with contextlib.suppress(TraycapError):
+                self._state.note(committed=self._source.committed_size, error=error)
             self._live_progress()
-
-    def _fail(self, exc: UploadError) -> None:
-        """A permanent error: live -> failed, nothing more is sent (the multipart upload is kept)."""
-        now = self._clock.now_ms()
-        text = exc.user_text()
-        self._stop_bodies.set()
-        after = self._write(lambda s: transitions.live_failed(s, text, now))
-        log.warning("session %s: live -> failed: %s (the recording goes on)", self._sid, text)
-        if after is not None:
-            self._publish(UploadProgress.of(after))
-        self._end(after)
-
-    def _handle_error(self, exc: BaseException, what: str) -> None:
-        if isinstance(exc, UploadError) and not exc.transient:
-            self._fail(exc)
-        elif isinstance(exc, TraycapError):
-            self._retry_later(exc.user_text())
-        else:
-            log.error("session %s: %s failed unexpectedly", self._sid, what, exc_info=exc)
-            self._retry_later(f"Unexpected error: {type(exc).__name__}")
-
-    def _create(self) -> bool:
-        try:
-            self._upload_id = self._engine.start_live(self._key)
-        except Exception as exc:
-            self._handle_error(exc, "CreateMultipartUpload")
-            return True
-        self._done = {}
-        log.info("session %s: live multipart upload %s started", self._sid, self._upload_id)
-        self._sending_again()
-        self._checkpoint()
-        return True
 
     def _sending_again(self) -> None:
         if self._failures or self._error:
@@ -519,184 +467,69 @@ class LiveUpload:
         self._failures = 0
         self._error = None
 
-    def _ready_parts(self, committed: int, final: tuple[int, str] | None) -> int:
-        """The highest part number that may be sent now."""
-        if final is not None:
-            return max(1, -(-final[0] // self._part_size))
-        whole = committed // self._part_size
-        if whole > MAX_LIVE_PARTS and not self._warned_max:
-            self._warned_max = True
-            log.warning("session %s: %d parts sent while recording; the rest goes at Stop", self._sid, MAX_LIVE_PARTS)
-        return min(whole, MAX_LIVE_PARTS)
+    def _handle_error(self, exc: BaseException, what: str) -> None:
+        """A permanent error: live -> failed, nothing more is sent (the multipart upload is kept).
+        Any other: tried again after a backoff."""
+        if isinstance(exc, UploadError) and not exc.transient:
+            text = exc.user_text()
+            log.warning("session %s: live -> failed: %s (the recording goes on)", self._sid, text)
+            self._end(self._state.failed(text), announce=True)
+        elif isinstance(exc, TraycapError):
+            self._retry_later(exc.user_text())
+        else:
+            log.error("session %s: %s failed unexpectedly", self._sid, what, exc_info=exc)
+            self._retry_later(f"Unexpected error: {type(exc).__name__}")
 
-    def _all_sent(self, size: int) -> bool:
-        count = max(1, -(-size // self._part_size))
-        return len(self._done) == count and all(n in self._done for n in range(1, count + 1))
-
-    def _send_ready(self, committed: int, final: tuple[int, str] | None) -> bool:
-        upto = self._ready_parts(committed, final)
-        did = False
-        number = 1
-        while len(self._in_flight) < self._concurrency:
-            while number <= upto and (number in self._done or (self._upload_id or "", number) in self._in_flight):
-                number += 1
-            if number > upto:
-                break
-            # Before each part: a cancel written by another process, or a pause, stops it here.
-            if self._check_disk(force=True) or uploads_paused(self._ctx.paths):
-                return True
-            data = self._read_part(number, final)
-            if data is None:
-                return True
-            self._submit(number, data)
-            did = True
-        return did
-
-    def _read_part(self, number: int, final: tuple[int, str] | None) -> memoryview | None:
-        offset = (number - 1) * self._part_size
-        length = self._part_size if final is None else min(self._part_size, final[0] - offset)
-        buf = bytearray(length)
-        try:
-            with self._path.open("rb") as f:
-                f.seek(offset)
-                got = f.readinto(buf)
-        except OSError as exc:
-            self._retry_later(f"The live zip {self._path} cannot be read: {exc.strerror}")
-            return None
-        if got != length:
-            self._retry_later(f"The live zip {self._path} is shorter than its committed size")
-            return None
-        return memoryview(buf)
-
-    def _submit(self, number: int, data: memoryview) -> None:
-        upload_id = self._upload_id
-        assert upload_id is not None
-        self._in_flight.add((upload_id, number))
-
-        def count(n: int) -> None:
-            with self._lock:
-                self._sent += n
-
-        def send() -> CompletedPart:
-            return self._engine.send_part(
-                self._key, upload_id, number, data, stop=self._stop_bodies.is_set, wake=self._stop_bodies,
-                count=count, report=lambda sent: None, limiter=self._limiter,
-            )
-
-        def done(future: Future[CompletedPart]) -> None:
-            exc = future.exception() if not future.cancelled() else UploadError("part not sent")
-            with self._lock:
-                self._results.append((upload_id, number, exc if exc is not None else future.result()))
-            self._wake.set()
-
-        try:
-            self._executor.submit(send).add_done_callback(done)
-        except RuntimeError:  # the executor is shut down: the lane has ended
-            self._in_flight.discard((upload_id, number))
-
-    def _harvest(self) -> bool:
-        with self._lock:
-            results, self._results = self._results, []
-        if not results:
-            return False
-        accepted = False
-        for upload_id, number, outcome in results:
-            self._in_flight.discard((upload_id, number))
-            if upload_id != self._upload_id or self._ended.is_set():
-                continue  # a part of an upload given up on (gone, cancelled)
-            if isinstance(outcome, CompletedPart):
-                self._done[number] = outcome
-                accepted = True
-            elif isinstance(outcome, UploadGone):
-                self._gone()
-            elif self._stop_bodies.is_set():
-                continue  # stopped on purpose
-            else:
-                self._handle_error(outcome, f"part {number}")
-                if isinstance(outcome, NetworkError) and not accepted and not self._ended.is_set():
-                    self._maybe_stalled(number)
-        if accepted and not self._ended.is_set():
-            self._stalls = 0
-            self._sending_again()
-            if self._checkpoint():
-                self._live_progress()
-        return True
-
-    def _maybe_stalled(self, number: int) -> None:
-        """The stall rule of docs/queue.md: a part that fails without an answer while the endpoint
-        answers a ListParts for the same upload, with no part accepted meanwhile. STALLS_PER_UPLOAD
-        of them: that multipart upload is aborted and a fresh one sent from part 1; a fresh one that
-        stalls as often too: no new part until Stop (the queue takes over with its own rule)."""
-        upload_id = self._upload_id
-        if upload_id is None or not self._engine.answers(self._key, upload_id):
-            return  # nothing answers: an outage, not a stall
-        self._stalls += 1
-        log.warning("session %s: part %d of the live upload was not accepted while %s answers (%d of %d)",
-                    self._sid, number, self._key, self._stalls, transitions.STALLS_PER_UPLOAD)
-        if self._stalls < transitions.STALLS_PER_UPLOAD:
-            return
-        self._stalls = 0
-        if self._fresh_starts >= transitions.FRESH_STARTS:
+    def _stalled(self, exc: UploadStalled) -> None:
+        """The stall rule's consequence (the same budget as the queue's): a fresh multipart upload
+        from part 1, or, once a fresh one stalled too, nothing more until Stop and the hand-over."""
+        if transitions.gives_up_stalling(self._fresh_starts):
             self._stuck = True
-            log.warning("session %s: the live upload stalls again; the rest is sent after Stop", self._sid)
+            log.warning("session %s: the live upload stalls again (%s); the rest is sent after Stop",
+                        self._sid, exc.message)
             return
         self._fresh_starts += 1
-        try:
-            self._engine.abort(self._key, upload_id)
-        except TraycapError as exc:
-            log.warning("session %s: could not abort the stalled upload: %s", self._sid, exc.user_text())
-        log.warning("session %s: live upload %s abandoned for stalling; starting a fresh one", self._sid, upload_id)
-        self._upload_id = None
-        self._done = {}
+        log.warning("session %s: live upload %s abandoned for stalling (%s); starting a fresh one", self._sid,
+                    self._driver.upload_id, exc.message)
+        self._driver.drop()
+        self._begun = False
         self._retry_at = float("-inf")
-        self._checkpoint()
 
     def _gone(self) -> None:
         """NoSuchUpload: aborted by a cancel (another process) or expired: cancelled, or start afresh."""
+        self._begun = False
         if self._check_disk(force=True):
             return
-        log.warning("session %s: live upload %s is gone; starting a new one", self._sid, self._upload_id)
-        self._upload_id = None
-        self._done = {}
-        self._checkpoint()
+        log.warning("session %s: its live upload is gone; starting a new one", self._sid)
 
-    def _finish(self, size: int, sha256: str) -> None:
-        assert self._upload_id is not None
-        parts = [self._done[n] for n in sorted(self._done)]
-        if not self._completed:
-            maybe_done = self._complete_tried
-            self._complete_tried = True
-            try:
-                self._engine.complete_live(
-                    self._key, self._upload_id, parts, size=size, sha256=sha256, maybe_done=maybe_done
-                )
-            except UploadGone:
-                self._gone()
-                return
-            except Exception as exc:
-                self._handle_error(exc, "Complete")
-                return
-            self._completed = True
+    def _finish(self) -> None:
+        size, sha256 = self._source.size, self._source.sha256
+        assert size is not None and sha256 is not None
+        driver = self._driver
+        parts = driver.parts()
+        if not driver.completed:
+            driver.complete()
+        if not self._verified:
+            self._engine.verify(self._key, size=size, sha256=sha256, parts=parts)
+            self._verified = True
             log.info("session %s: live upload complete and verified (%d bytes, %d parts)", self._sid, size, len(parts))
             self._publish(UploadProgress(self._sid, UploadStatus.LIVE, size, size, 100))
-        try:
-            self._engine.stamp(self._key, size=size, sha256=sha256, parts=parts)
-        except UploadError as exc:
-            if exc.transient:
-                self._retry_later(exc.user_text())
-                return
-            log.warning("session %s: %s is uploaded and verified but its SHA-256 metadata could not be set: %s",
-                        self._sid, self._key, exc.user_text())
-        now = self._clock.now_ms()
-        result = UploadResult(self._key, size, sha256, self.bytes_sent)
-        started = self._finished_at or now
-        # lastAttemptAt = Stop: the tray's "Upload done … in 2 s" is Stop -> done, not the recording.
-        after = self._write(lambda s: transitions.succeeded(s, result, now).with_(lastAttemptAt=started))
+        if driver.stamp_after_complete:
+            try:
+                self._engine.stamp(self._key, size=size, sha256=sha256, parts=parts)
+            except UploadError as exc:
+                if exc.transient:
+                    self._retry_later(exc.user_text())
+                    return
+                log.warning("session %s: %s is uploaded and verified but its SHA-256 metadata could not be set: %s",
+                            self._sid, self._key, exc.user_text())
+        with self._lock:
+            stopped = self._finished_at or self._clock.now_ms()
+        after = self._state.done(UploadResult(self._key, size, sha256, self.bytes_sent), stopped_ms=stopped)
         if after is None or after.status is not UploadStatus.DONE:
             self._check_disk(force=True)
             if not self._ended.is_set():
                 self._end(after)
             return
         log.info("session %s: live -> done (%s, %d bytes)", self._sid, self._key, size)
-        self._publish(UploadProgress.of(after))
-        self._end(after)
+        self._end(after, announce=True)

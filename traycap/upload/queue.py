@@ -27,6 +27,9 @@ Rules worth knowing:
 - Paused uploads (pause.py, a flag on disk): a step does nothing and the
   engine's connections are closed; the running upload notices within 0.5 s and
   stops at a part boundary (StopKind.PAUSE), pending, its multipart upload kept.
+- Live sessions first (priority.py, marks in the data dir): while one records,
+  the running upload has one part in flight; from its Stop until it is
+  verified, no new part starts.
 """
 
 from __future__ import annotations
@@ -44,9 +47,10 @@ from traycap.models import UploadProgress, UploadState, UploadStatus
 from traycap.upload import transitions
 from traycap.upload.aborts import PendingAborts
 from traycap.upload.attempt import AttemptRunner
-from traycap.upload.engine import EngineCache, EngineFactory, UploadEngine
+from traycap.upload.engine import EngineCache, EngineFactory, PartPacing, UploadEngine
 from traycap.upload.events import ProgressBus
 from traycap.upload.pause import uploads_paused
+from traycap.upload.priority import LivePriority
 from traycap.upload.requests import request_cancel, request_retry, request_upload, update_state
 from traycap.upload.scheduler import Problems, Scheduler
 from traycap.upload.worker import Worker
@@ -66,7 +70,10 @@ class UploadQueue:
         *,
         clock: Clock | None = None,
         progress_interval_s: float = 0.25,
+        priority: PartPacing | None = None,
     ) -> None:
+        """`priority`: what the live lanes allow the queue (upload/priority.py); by default read
+        from the data dir, where the lanes of every process mark themselves."""
         self._clock = clock or ctx.clock
         self._ctx = ctx if clock is None else dataclasses.replace(ctx, clock=clock)
         self._bus = ProgressBus(self._clock, progress_interval_s)
@@ -80,6 +87,7 @@ class UploadQueue:
         self._attempts = AttemptRunner(
             self._ctx, self._clock, engines=self._engines, aborts=self._aborts, scheduler=self._scheduler,
             problems=self._problems, announce=self._announce, publish=self._bus.publish,
+            priority=priority or LivePriority(self._ctx.paths, self._clock),
         )
         self._worker = Worker(self.process_one, self._scheduler.idle_delay, self._clock)
 

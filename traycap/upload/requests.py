@@ -26,6 +26,8 @@ from traycap.upload.lock import state_lock
 
 log = logging.getLogger(__name__)
 
+DISK_CHECK_S = 0.5  # how often a running upload (the queue's, a live lane) reads its state: a cancel elsewhere
+
 
 @dataclass(frozen=True)
 class UploadSource:

@@ -4,9 +4,9 @@
     pending      -> uploading        the queue picks it up
     uploading    -> done             success (object verified)
     uploading    -> pending          retryable failure with retries left (backoff), or quit mid-upload,
-                                     or a stall (a fresh multipart upload after STALLS_PER_UPLOAD)
+                                     or a stall (at once, with a fresh multipart upload)
     uploading    -> failed           retryable failure at maxRetries (not an outage), any permanent failure,
-                                     or STALLS_PER_UPLOAD stalls of a fresh multipart upload too
+                                     or a stall of the fresh multipart upload too (FRESH_STARTS)
     failed       -> pending          retry (retryCount reset to 0); also restore of a failure with retries left
     pending/uploading -> not_uploaded  cancel
 
@@ -133,12 +133,10 @@ def checkpointed(state: UploadState, point: ResumePoint | None, now_ms: int) -> 
     if point is None:
         return state.with_(uploadId=None, partSize=None, parts=(), updatedAt=now_ms, stampAfterComplete=False)
     done = sum(p.size for p in point.parts)
-    # A part accepted (or another multipart upload): whatever stalled before is moving again.
-    moving = point.uploadId != state.uploadId or len(point.parts) > len(state.parts)
     return state.with_(
         uploadId=point.uploadId, partSize=point.partSize, parts=point.parts,
         bytesUploaded=min(done, state.totalBytes) if state.totalBytes else done, updatedAt=now_ms,
-        stalls=0 if moving else state.stalls, stampAfterComplete=point.stampAfterComplete,
+        stampAfterComplete=point.stampAfterComplete,
     )
 
 
@@ -175,34 +173,30 @@ def attempt_failed(
     return _move(state, S.FAILED, now_ms, lastError=error, nextAttemptAt=None)
 
 
-STALLS_PER_UPLOAD = 3  # stalled attempts on one multipart upload before it is abandoned
-FRESH_STARTS = 1  # multipart uploads abandoned for stalling before the session fails
+FRESH_STARTS = 1  # multipart uploads given up for stalling before the session fails
+
+
+def gives_up_stalling(fresh_starts: int) -> bool:
+    """The stall rule's budget, the queue's and the live lane's: a multipart upload that stalls
+    (UploadStalled: a part silent for s3/stall.py's STALL_S while the server answers) is replaced
+    by a fresh one FRESH_STARTS times; one that stalls after that is given up on."""
+    return fresh_starts >= FRESH_STARTS
 
 
 def stalled(state: UploadState, error: str, *, now_ms: int, gave_up: str) -> UploadState:
-    """uploading -> pending or failed after an attempt in which no part was accepted while the
-    server answered other requests (UploadStalled). Not an outage, and not a retry either: stalls
-    have their own budget. STALLS_PER_UPLOAD of them on one multipart upload -> it is dropped from
-    the state (the caller aborts it) and the next attempt starts a fresh one; a fresh one that
-    stalls as often too -> failed with `gave_up`."""
+    """uploading -> pending or failed after an attempt that stalled. Not an outage, and not a retry
+    either: the multipart upload is dropped from the state (the caller aborts it) and the next
+    attempt starts a fresh one at once; a fresh one that stalls too -> failed with `gave_up`
+    (Retry starts afresh, with a new budget)."""
     _require(state, S.UPLOADING, action="marked stalled")
-    stalls = state.stalls + 1
-    if stalls < STALLS_PER_UPLOAD:
+    dropped: dict[str, object] = {"uploadId": None, "partSize": None, "parts": (), "bytesUploaded": 0, "stalls": 0}
+    if not gives_up_stalling(state.freshStarts):
         return _move(
-            state, S.PENDING, now_ms, stalls=stalls, nextAttemptAt=now_ms + backoff_ms(stalls - 1), lastError=error
-        )
-    if state.freshStarts < FRESH_STARTS:
-        return _move(
-            state, S.PENDING, now_ms,
-            stalls=0, freshStarts=state.freshStarts + 1, nextAttemptAt=now_ms + backoff_ms(0),
-            lastError=f"{error}; starting a fresh multipart upload",
-            uploadId=None, partSize=None, parts=(), bytesUploaded=0,
+            state, S.PENDING, now_ms, freshStarts=state.freshStarts + 1, nextAttemptAt=None,
+            lastError=f"{error}; starting a fresh multipart upload", **dropped,
         )
     # Its parts sit in an upload the server would not finish: Retry starts afresh.
-    return _move(
-        state, S.FAILED, now_ms, stalls=stalls, lastError=gave_up, nextAttemptAt=None,
-        uploadId=None, partSize=None, parts=(), bytesUploaded=0,
-    )
+    return _move(state, S.FAILED, now_ms, lastError=gave_up, nextAttemptAt=None, **dropped)
 
 
 def interrupted(state: UploadState, now_ms: int) -> UploadState:

@@ -11,9 +11,18 @@ from pathlib import Path
 from traycap.cancel import CancelToken, StopKind
 from traycap.errors import UploadCancelled, ZipChanged, ZipMissing
 from traycap.upload.bandwidth import TokenBucket
-from traycap.upload.engine import CheckpointFn, ProgressFn
+from traycap.upload.engine import CheckpointFn, ProgressFn, ResumePoint
 
 _HASH_CHUNK = 1024 * 1024
+
+
+def cancelled_error(kind: StopKind | None) -> UploadCancelled:
+    """What an upload stopped by its CancelToken raises."""
+    if kind is StopKind.SHUTDOWN:
+        return UploadCancelled("Upload paused because traycap is quitting", "it continues at the next start")
+    if kind is StopKind.PAUSE:
+        return UploadCancelled("Upload paused", "`traycap resume-uploads` (or Resume uploads) continues it")
+    return UploadCancelled("Upload cancelled", "")
 
 
 class UploadJob:
@@ -40,7 +49,10 @@ class UploadJob:
         self._sent = 0
         self._sent_lock = threading.Lock()
 
-    # --- the caller's view ---------------------------------------------------
+    # --- the caller's view (the driver's sink) ---------------------------------
+    def checkpoint(self, point: ResumePoint | None) -> None:
+        self.on_checkpoint(point)
+
     def progress(self, done: int) -> None:
         """Report bytes done, never backwards; call on the caller's thread only."""
         done = min(self.size, done)
@@ -68,11 +80,7 @@ class UploadJob:
         return self.cancel.kind is StopKind.CANCEL
 
     def cancelled(self) -> UploadCancelled:
-        if self.cancel.kind is StopKind.SHUTDOWN:
-            return UploadCancelled("Upload paused because traycap is quitting", "it continues at the next start")
-        if self.cancel.kind is StopKind.PAUSE:
-            return UploadCancelled("Upload paused", "`traycap resume-uploads` (or Resume uploads) continues it")
-        return UploadCancelled("Upload cancelled", "")
+        return cancelled_error(self.cancel.kind)
 
     # --- the file ------------------------------------------------------------
     def stat(self) -> int:

@@ -45,10 +45,12 @@ class Retry:
         what: str,
         stop: Callable[[], bool] = _never,
         wake: threading.Event | None = None,
+        give_up: Callable[[], bool] = _never,
     ) -> T:
         """`fn()`, tried again after a transient UploadError while tries are left.
 
-        Not retried: permanent errors and UploadGone (nothing to send to any more).
+        Not retried: permanent errors and UploadGone (nothing to send to any more), nor
+        anything once `give_up()` says so (a part that stalls: tries would only add silence).
         Once `stop()` says so, a failure (most likely a connection cut on purpose) or
         a stop noticed while waiting raises Stopped.
         """
@@ -58,7 +60,7 @@ class Retry:
             except UploadError as err:
                 if stop():
                     raise Stopped() from err
-                if not err.transient or isinstance(err, UploadGone) or attempt >= self.attempts:
+                if not err.transient or isinstance(err, UploadGone) or attempt >= self.attempts or give_up():
                     raise
                 log.info("%s: %s; retrying (%d/%d)", what, err.message, attempt, self.attempts)
                 woken = self.clock.sleep(self.delay_s(attempt), wake=wake)

@@ -16,8 +16,9 @@ One upload, step by step (`upload_file`):
      without x-amz-meta-sha256): a self CopyObject stamps the metadata, HeadObject checks
      size and SHA-256 again; the resume point is dropped only then
 
-The live lane (upload/live.py) uses the same steps one at a time: `start_live`,
-`send_part`, `complete_live` (Complete + verify) and `stamp`.
+Both the queue (here, a FileSource) and the live lane (upload/live.py, a GrowingSource) send
+their parts through the one multipart driver (`multipart()`, s3/multipart.py), then `verify`
+and, for an upload created without x-amz-meta-sha256, `stamp`.
 
 Callbacks (`on_progress`, `on_checkpoint`) are always called on the thread
 that called `upload_file`, never from the part pool.
@@ -29,7 +30,7 @@ import contextlib
 import hashlib
 import logging
 import threading
-from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
 
 from traycap.cancel import CancelToken, StopKind
@@ -38,15 +39,17 @@ from traycap.errors import AccessDenied, BadRequest, UploadError, UploadGone
 from traycap.logs import register_secret
 from traycap.models import CompletedPart, UploadConfig
 from traycap.upload.bandwidth import TokenBucket
-from traycap.upload.engine import CheckpointFn, CredentialCheck, ProgressFn, ResumePoint, UploadResult
+from traycap.upload.engine import CheckpointFn, CredentialCheck, PartPacing, ProgressFn, ResumePoint, UploadResult
 from traycap.upload.parts import part_size_for
 from traycap.upload.s3.body import Stopped, metered_body
 from traycap.upload.s3.calls import S3Calls
 from traycap.upload.s3.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, S3Client
 from traycap.upload.s3.integrity import Checksum, Encryption, already_there, unstamped, verify_stamped, verify_stored
 from traycap.upload.s3.job import UploadJob
-from traycap.upload.s3.multipart import MultipartUpload, abandon, complete_upload, resume_fits, send_part
+from traycap.upload.s3.multipart import PUMP_S, DriverSink, MultipartDriver, resume_fits
 from traycap.upload.s3.retry import ATTEMPTS, Retry
+from traycap.upload.s3.sources import FileSource, PartSource
+from traycap.upload.s3.stall import STALL_S, StallWatch
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +65,19 @@ class UploadService:
         connect_timeout: float = CONNECT_TIMEOUT_S,
         read_timeout: float = READ_TIMEOUT_S,
         part_attempts: int = ATTEMPTS,
+        stall_s: float = STALL_S,
         calls: S3Calls | None = None,
         bandwidth: TokenBucket | None = None,
     ) -> None:
         """`calls`: the S3 calls to use (tests pass a fake); by default a boto3 S3Client.
         `bandwidth`: a rate cap shared with other engines (the tray's queue and a live lane);
-        by default one of this engine's own for maxUploadMBps."""
+        by default one of this engine's own for maxUploadMBps. `stall_s`: the stall rule's
+        silence (s3/stall.py), to go with a shorter `read_timeout`."""
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self.concurrency = max(1, config.maxConcurrency)
         self.retry = Retry(self.clock, part_attempts)
+        self.watch = StallWatch(self.clock, stall_s)  # outlives a call: silence adds up across attempts
         # One bucket for every upload of this engine: the queue runs one upload at a time,
         # and all its parts in flight share the cap.
         self.bandwidth = bandwidth if bandwidth is not None else TokenBucket.for_mbps(config.maxUploadMBps, self.clock)
@@ -127,6 +133,7 @@ class UploadService:
         on_progress: ProgressFn,
         on_checkpoint: CheckpointFn,
         cancel: CancelToken,
+        pacing: PartPacing | None = None,
     ) -> UploadResult:
         job = UploadJob(
             Path(zip_path), key, sha256=sha256, on_progress=on_progress, on_checkpoint=on_checkpoint, cancel=cancel,
@@ -135,14 +142,14 @@ class UploadService:
         job.size = job.stat()
         if cancel.cancelled:
             if resume is not None and cancel.kind is StopKind.CANCEL:
-                abandon(self.calls, job, resume.uploadId)
+                self._abandon(job, resume.uploadId)
             raise job.cancelled()
         if job.sha256 is None:
             job.sha256 = job.file_sha256()
         present = self.calls.head_object(key, forbidden_is_missing=True)
         if present is not None and already_there(present, job.size, job.sha256):
             if resume is not None:
-                abandon(self.calls, job, resume.uploadId)
+                self._abandon(job, resume.uploadId)
             job.progress(job.size)
             log.info("%s is already in the bucket with the same SHA-256; not sent again", key)
             return UploadResult(key, job.size, job.sha256, 0, alreadyPresent=True)
@@ -152,30 +159,89 @@ class UploadService:
             # Completed (by the live lane, or an attempt that stopped after Complete), not stamped yet.
             log.info("%s is complete in the bucket but not stamped yet; stamping it", key)
             parts = list(resume.parts)
-            self._verify(job, single_checksum=None, parts=parts)
-            self._stamp(job.key, size=job.size, sha256=job.sha256, parts=parts, wake=cancel.event)
-            job.on_checkpoint(None)
+            self.verify(key, size=job.size, sha256=job.sha256, parts=parts)
+            self.stamp(key, size=job.size, sha256=job.sha256, parts=parts, wake=cancel.event)
+            job.checkpoint(None)
             job.progress(job.size)
             return UploadResult(key, job.size, job.sha256, 0)
 
         md5 = self.config.compatibility
         if resume is not None and not resume_fits(resume, job.size, md5=md5):
             log.info("resume point for %s does not fit the file; starting again", key)
-            abandon(self.calls, job, resume.uploadId)
+            self._abandon(job, resume.uploadId)
             resume = None
         part_size = part_size_for(job.size, self.config.partSizeBytes)
         if resume is None and job.size <= part_size:
-            return self._put_single(job)
-        multipart = MultipartUpload(
-            self.calls, job, part_size=resume.partSize if resume else part_size, concurrency=self.concurrency,
-            md5=md5, retry=self.retry, clock=self.clock,
+            return self._put_single(job, pacing)
+        source = FileSource(job, resume.partSize if resume else part_size)
+        driver = self.multipart(source, key, sink=job, token=cancel, pacing=pacing)
+        try:
+            driver.begin(resume)
+            parts = driver.run()
+        finally:
+            driver.close()
+            source.close()
+        self.verify(key, size=job.size, sha256=job.sha256, parts=parts)
+        if driver.stamp_after_complete:
+            self.stamp(key, size=job.size, sha256=job.sha256, parts=parts, wake=cancel.event)
+            job.checkpoint(None)
+        return UploadResult(key, job.size, job.sha256, driver.bytes_sent)
+
+    def multipart(
+        self,
+        source: PartSource,
+        key: str,
+        *,
+        sink: DriverSink,
+        token: CancelToken,
+        pacing: PartPacing | None = None,
+        limiter: TokenBucket | None = None,
+        concurrency: int | None = None,
+        executor: Executor | None = None,
+        wake: threading.Event | None = None,
+    ) -> MultipartDriver:
+        """The multipart driver of `source` on this engine's calls, retries, stall watch and rate
+        cap (`limiter`: a cap shared with other engines instead of this engine's own)."""
+        return MultipartDriver(
+            self.calls, source, key, sink=sink, token=token, md5=self.config.compatibility, retry=self.retry,
+            clock=self.clock, watch=self.watch, concurrency=concurrency or self.concurrency,
+            limiter=limiter if limiter is not None else self.bandwidth, pacing=pacing, executor=executor, wake=wake,
         )
-        parts = multipart.run(resume)
-        self._verify(job, single_checksum=None, parts=parts)
-        if multipart.stamp_after_complete:
-            self._stamp(job.key, size=job.size, sha256=job.sha256, parts=parts, wake=cancel.event)
-            job.on_checkpoint(None)
-        return UploadResult(key, job.size, job.sha256, job.bytes_sent)
+
+    def verify(
+        self, key: str, *, size: int, sha256: str, parts: list[CompletedPart] | None,
+        single_checksum: str | None = None,
+    ) -> None:
+        """HeadObject after Complete or PutObject: size, SHA-256 metadata where set, S3's checksum
+        where the store reports one (VerificationFailed)."""
+        head = self.calls.head_object(key)
+        encryption = self._encryption()
+        verify_stored(
+            head, key, size=size, sha256=sha256, single_checksum=single_checksum, parts=parts,
+            check_checksum=not self.config.compatibility, encryption=encryption,
+        )
+        if encryption is not None and head is not None and not head.get("ServerSideEncryption"):
+            log.warning(
+                "%s: %s does not say whether it encrypted the object (%s was asked for)",
+                key, self.calls.endpoint, encryption.mode,
+            )
+
+    def stamp(
+        self, key: str, *, size: int, sha256: str, parts: list[CompletedPart], wake: threading.Event | None = None,
+    ) -> None:
+        """Set x-amz-meta-sha256 on an upload created without it (self CopyObject, REPLACE) and
+        check it with HeadObject."""
+        self.retry.call(lambda: self.calls.stamp_sha256(key, sha256=sha256), what="the SHA-256 stamp", wake=wake)
+        verify_stamped(
+            self.calls.head_object(key), key, size=size, sha256=sha256, parts=parts,
+            check_checksum=not self.config.compatibility, encryption=self._encryption(),
+        )
+
+    def _abandon(self, job: UploadJob, upload_id: str) -> None:
+        """Forget a multipart upload: abort it (best effort; lifecycle rules clean up the rest)."""
+        with contextlib.suppress(UploadError):
+            self.calls.abort_multipart_upload(job.key, upload_id)
+        job.checkpoint(None)
 
     def _completed_already(self, job: UploadJob, resume: ResumePoint) -> bool:
         """Every part of the file is in the resume point and the upload is gone (completed)."""
@@ -188,86 +254,19 @@ class UploadService:
             return True
         return False
 
-    # --- the live lane (upload/live.py) ------------------------------------------------
-    def start_live(self, key: str) -> str:
-        """CreateMultipartUpload without x-amz-meta-sha256 (the zip's SHA-256 is known only at Stop)."""
-        return self.calls.create_multipart_upload(key, sha256=None)
-
-    def send_part(
-        self,
-        key: str,
-        upload_id: str,
-        number: int,
-        data: memoryview,
-        *,
-        stop: Callable[[], bool],
-        wake: threading.Event | None,
-        count: Callable[[int], None],
-        report: Callable[[int], None],
-        limiter: TokenBucket | None,
-    ) -> CompletedPart:
-        """UploadPart of one part (its checksum, a few quick tries); `limiter` caps the rate."""
-        throttle = None if limiter is None else (lambda n: limiter.take(n, wake=wake, stop=stop))
-        return send_part(
-            self.calls, key, upload_id, number, data, md5=self.config.compatibility, retry=self.retry,
-            stop=stop, wake=wake, count=count, report=report, throttle=throttle,
-        )
-
-    def answers(self, key: str, upload_id: str) -> bool:
-        """Does the endpoint answer a ListParts for this upload (a stall, not an outage)?"""
-        try:
-            self.calls.list_parts(key, upload_id)
-        except UploadGone:
-            return True
-        except UploadError:
-            return False
-        return True
-
-    def complete_live(
-        self, key: str, upload_id: str, parts: list[CompletedPart], *, size: int, sha256: str,
-        wake: threading.Event | None = None, maybe_done: bool = False,
-    ) -> None:
-        """CompleteMultipartUpload, then HeadObject: size and S3's checksum of the parts (the
-        SHA-256 metadata is not there yet). UploadGone: the upload is gone (aborted, expired),
-        unless `maybe_done` (an earlier call may have completed it, its answer lost): then the
-        HeadObject decides."""
-        try:
-            complete_upload(self.calls, key, upload_id, parts, retry=self.retry, wake=wake, on_gone=lambda: None)
-        except UploadGone:
-            if not maybe_done or not unstamped(self.calls.head_object(key), size):
-                raise
-        verify_stored(
-            self.calls.head_object(key), key, size=size, sha256=sha256, single_checksum=None, parts=parts,
-            check_checksum=not self.config.compatibility, encryption=self._encryption(),
-        )
-
-    def stamp(
-        self, key: str, *, size: int, sha256: str, parts: list[CompletedPart], wake: threading.Event | None = None,
-    ) -> None:
-        """Set x-amz-meta-sha256 (self CopyObject, REPLACE) and check it with HeadObject."""
-        self._stamp(key, size=size, sha256=sha256, parts=parts, wake=wake)
-
-    def _stamp(
-        self, key: str, *, size: int, sha256: str | None, parts: list[CompletedPart],
-        wake: threading.Event | None,
-    ) -> None:
-        assert sha256 is not None
-        self.retry.call(lambda: self.calls.stamp_sha256(key, sha256=sha256), what="the SHA-256 stamp", wake=wake)
-        verify_stamped(
-            self.calls.head_object(key), key, size=size, sha256=sha256, parts=parts,
-            check_checksum=not self.config.compatibility, encryption=self._encryption(),
-        )
-
     def _encryption(self) -> Encryption | None:
         return Encryption(self.config.sse, self.config.sseKmsKeyId) if self.config.sse != "none" else None
 
-    def _put_single(self, job: UploadJob) -> UploadResult:
+    def _put_single(self, job: UploadJob, pacing: PartPacing | None) -> UploadResult:
         with job.open() as f:
             data = memoryview(f.read(job.size + 1))
         if len(data) != job.size or hashlib.sha256(data).hexdigest() != job.sha256:
             raise job.changed()
         assert job.sha256 is not None
         checksum = Checksum.of(data, md5=self.config.compatibility)
+        while pacing is not None and pacing.parts_allowed() == 0:  # one request is one part
+            if job.cancel.wait(PUMP_S):
+                raise job.cancelled()
 
         def once() -> None:
             # This runs on the caller's thread, so progress is reported at once; the caller's
@@ -284,19 +283,6 @@ class UploadService:
         except Stopped:
             raise job.cancelled() from None
         job.progress(job.size)
-        self._verify(job, single_checksum=None if checksum.md5 else checksum.value, parts=None)
+        self.verify(job.key, size=job.size, sha256=job.sha256, parts=None,
+                    single_checksum=None if checksum.md5 else checksum.value)
         return UploadResult(job.key, job.size, job.sha256, job.bytes_sent)
-
-    def _verify(self, job: UploadJob, *, single_checksum: str | None, parts: list[CompletedPart] | None) -> None:
-        assert job.sha256 is not None
-        head = self.calls.head_object(job.key)
-        encryption = self._encryption()
-        verify_stored(
-            head, job.key, size=job.size, sha256=job.sha256, single_checksum=single_checksum, parts=parts,
-            check_checksum=not self.config.compatibility, encryption=encryption,
-        )
-        if encryption is not None and head is not None and not head.get("ServerSideEncryption"):
-            log.warning(
-                "%s: %s does not say whether it encrypted the object (%s was asked for)",
-                job.key, self.calls.endpoint, encryption.mode,
-            )

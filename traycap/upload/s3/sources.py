@@ -1,0 +1,222 @@
+"""Where the multipart driver's parts come from: the one thing that differs between the queue and
+the live lane (as s3transfer feeds one upload task from several input managers).
+
+    FileSource     a finished zip (the queue): its size and SHA-256 are known up front; it is read
+                   once, in part order, and hashed whole on the way, so a zip that changed since
+                   export is never completed (ZipChanged)
+    GrowingSource  a zip still being written (the live lane): part n is ready once n * P bytes are
+                   committed (final on disk); the short last part and the SHA-256 only at `finished`
+
+Both number parts 1..N as part_ranges(size, P) does, so either can finish the other's upload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import threading
+from pathlib import Path
+from typing import Protocol
+
+from traycap.errors import ZipChanged, ZipMissing
+from traycap.models import MAX_PARTS, CompletedPart
+from traycap.upload.s3.integrity import Checksum
+from traycap.upload.s3.job import UploadJob
+
+log = logging.getLogger(__name__)
+
+MAX_GROWING_PARTS = MAX_PARTS - 1  # whole parts sent while growing; past that the rest waits for Stop
+
+
+class PartSource(Protocol):
+    @property
+    def part_size(self) -> int: ...
+
+    @property
+    def size(self) -> int | None:
+        """The whole size once it is known (None while the zip grows)."""
+        ...
+
+    @property
+    def sha256(self) -> str | None:
+        """The whole SHA-256 once it is known (None while the zip grows)."""
+        ...
+
+    def ready(self) -> int:
+        """How many parts (1..n) have their final bytes now."""
+        ...
+
+    def length(self, number: int) -> int | None:
+        """Part `number`'s length, None while it is not known (the last part of a growing zip)."""
+        ...
+
+    def read(self, number: int) -> memoryview:
+        """Part `number`'s bytes (a ready part). Raises ZipMissing / ZipChanged."""
+        ...
+
+    def kept(self, number: int, part: CompletedPart, *, md5: bool) -> None:
+        """Part `number` is in the bucket already (resumed); called in part order like `read`."""
+        ...
+
+    def check_complete(self) -> None:
+        """Before CompleteMultipartUpload: raise ZipChanged unless the parts are the whole zip."""
+        ...
+
+    def rewind(self) -> None:
+        """A fresh multipart upload sends everything again from part 1."""
+        ...
+
+
+def part_count(size: int, part_size: int) -> int:
+    return max(1, -(-size // part_size))
+
+
+class FileSource:
+    def __init__(self, job: UploadJob, part_size: int) -> None:
+        assert job.sha256 is not None
+        self._job = job
+        self._part_size = part_size
+        self._file: io.BufferedReader | None = None
+        self._whole = hashlib.sha256()
+        self._hashed = 0  # parts 1..hashed went through the whole-file hash
+
+    @property
+    def part_size(self) -> int:
+        return self._part_size
+
+    @property
+    def size(self) -> int:
+        return self._job.size
+
+    @property
+    def sha256(self) -> str | None:
+        return self._job.sha256
+
+    def ready(self) -> int:
+        return part_count(self._job.size, self._part_size)
+
+    def length(self, number: int) -> int:
+        return max(0, min(self._part_size, self._job.size - (number - 1) * self._part_size))
+
+    def read(self, number: int) -> memoryview:
+        length = self.length(number)
+        buf = bytearray(length)
+        if self._file is None:
+            self._file = self._job.open()
+        self._file.seek((number - 1) * self._part_size)
+        if self._file.readinto(buf) != length:
+            raise self._job.changed()
+        view = memoryview(buf)
+        if number == self._hashed + 1:
+            self._whole.update(view)
+            self._hashed = number
+        elif number > self._hashed:
+            raise AssertionError(f"part {number} read before part {self._hashed + 1}")
+        return view
+
+    def kept(self, number: int, part: CompletedPart, *, md5: bool) -> None:
+        # A resumed part holds the bytes of an earlier attempt: if the file changed since,
+        # completing would put a corrupt bundle in the bucket.
+        view = self.read(number)
+        if part.checksum and Checksum.of(view, md5=md5).value != part.checksum:
+            raise self._job.changed()
+
+    def check_complete(self) -> None:
+        if (
+            self._hashed != self.ready()
+            or self._job.stat() != self._job.size
+            or self._whole.hexdigest() != self._job.sha256
+        ):
+            raise self._job.changed()
+
+    def rewind(self) -> None:
+        self._whole = hashlib.sha256()
+        self._hashed = 0
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class GrowingSource:
+    def __init__(self, path: Path, part_size: int, *, max_parts: int = MAX_GROWING_PARTS) -> None:
+        self._path = path
+        self._part_size = part_size
+        self._max_parts = max_parts
+        self._lock = threading.Lock()
+        self._committed = 0
+        self._final: tuple[int, str] | None = None
+        self._warned = False
+
+    # --- what the bundler says (any thread) ---------------------------------------------
+    def committed(self, size: int) -> None:
+        with self._lock:
+            if self._final is None and size > self._committed:
+                self._committed = size
+
+    def finished(self, size: int, sha256: str) -> None:
+        with self._lock:
+            self._final = (size, sha256.lower())
+            self._committed = size
+
+    @property
+    def committed_size(self) -> int:
+        with self._lock:
+            return self._committed
+
+    # --- PartSource ---------------------------------------------------------------------
+    @property
+    def part_size(self) -> int:
+        return self._part_size
+
+    @property
+    def size(self) -> int | None:
+        with self._lock:
+            return self._final[0] if self._final else None
+
+    @property
+    def sha256(self) -> str | None:
+        with self._lock:
+            return self._final[1] if self._final else None
+
+    def ready(self) -> int:
+        with self._lock:
+            committed, final = self._committed, self._final
+        if final is not None:
+            return part_count(final[0], self._part_size)
+        whole = committed // self._part_size
+        if whole > self._max_parts and not self._warned:
+            self._warned = True
+            log.warning("%s: %d parts sent while recording; the rest goes at Stop", self._path.name, self._max_parts)
+        return min(whole, self._max_parts)
+
+    def length(self, number: int) -> int | None:
+        size = self.size
+        if size is None:
+            return self._part_size if number <= self.ready() else None
+        return max(0, min(self._part_size, size - (number - 1) * self._part_size))
+
+    def read(self, number: int) -> memoryview:
+        length = self.length(number)
+        assert length is not None, f"part {number} is not ready"
+        buf = bytearray(length)
+        try:
+            with self._path.open("rb") as f:
+                f.seek((number - 1) * self._part_size)
+                got = f.readinto(buf)
+        except OSError as exc:
+            raise ZipMissing(f"The live zip {self._path} cannot be read: {exc.strerror}", "") from exc
+        if got != length:
+            raise ZipChanged(f"The live zip {self._path} is shorter than its committed size", "")
+        return memoryview(buf)
+
+    def kept(self, number: int, part: CompletedPart, *, md5: bool) -> None:
+        """Bytes before the committed size never change (the journal's promise): nothing to check."""
+
+    def check_complete(self) -> None:
+        assert self.size is not None, "completed before the zip was finished"
+
+    def rewind(self) -> None:
+        """Parts are read from disk when sent: nothing to start again."""
