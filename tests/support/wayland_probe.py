@@ -124,6 +124,11 @@ def cmd_record(args: argparse.Namespace) -> dict[str, Any]:
             shot["frames"].append({"path": str(path), "arrived": arrived})
 
     try:
+        if args.damage_output:
+            # One change once the cast runs: its first image. (A change made before the cast started can be taken
+            # by the portal backend's previous cast, still going away, leaving the new one nothing to send.)
+            subprocess.run(["swaymsg", "output", args.damage_output, "bg", "#233443", "solid_color"], check=True,
+                           capture_output=True, timeout=30)
         begin = clock.monotonic()
         sched = FrameScheduler(args.fps, begin)
         next_shot = begin + args.grim_every if args.grim_every else None
@@ -319,6 +324,7 @@ def main(argv: list[str]) -> int:
         if name == "record":
             p.add_argument("--out", required=True)
             p.add_argument("--grim-every", type=float, default=0.0)
+            p.add_argument("--damage-output", default="", help="change this output's background once the cast runs")
         if name == "stall":
             p.add_argument("--before", type=float, default=0.5)
             p.add_argument("--stall", type=float, default=2.0)
