@@ -70,4 +70,4 @@ def test_the_factory_checks_the_display_before_opening_mss() -> None:
 
 def test_the_portal_needs_the_data_dir_for_its_remembered_choice() -> None:
     with pytest.raises(RecorderError, match="data directory"):
-        open_capture(CaptureOptions(), env={"WAYLAND_DISPLAY": "wayland-0"})
+        open_capture(CaptureOptions(), env={"WAYLAND_DISPLAY": "wayland-0", CAPTURE_ENV: "portal"})
