@@ -26,10 +26,12 @@ cd "$here"
 # videoconvert/appsink, gstreamer1.0-pipewire). The Wayland tests run a headless desktop: sway,
 # pipewire + wireplumber, xdg-desktop-portal, grim (screenshots), foot and wtype (a client to
 # record, typing into it), libglib2.0-bin (`gdbus wait` for bus names), fonts for foot; the
-# desktop's user runs the system python3 with python3-gi and python3-numpy (root's venv is not
-# readable by it); and xdg-desktop-portal-wlr is rebuilt from Debian's source to cast without a
-# GPU (scripts/build-xdpw.sh: dpkg-dev and patch to unpack and patch it, meson, ninja and the
-# -dev packages to build it; ~2 s, then cached).
+# desktop's user (sway refuses root) runs the system python3 with python3-gi and python3-numpy
+# for the capture probe, and traycap itself in a venv of Debian's python3 holding traycap's
+# dependencies, in a folder that user can read (root's venv and home are not readable by it:
+# scripts/wayland-venv.sh, made once, then cached); and xdg-desktop-portal-wlr is rebuilt from
+# Debian's source to cast without a GPU (scripts/build-xdpw.sh: dpkg-dev and patch to unpack and
+# patch it, meson, ninja and the -dev packages to build it; ~2 s, then cached).
 runtime_pkgs=(
   python3 python3-venv python3-dev python3-tk build-essential pkg-config
   libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1
@@ -87,6 +89,8 @@ echo "setup: pip install -e .[$extras]"
 if [[ "$mode" == "test" || "$mode" == "deps-test" ]]; then
   # The Wayland tests' portal backend (cached under ~/.cache/traycap/xdpw: a no-op once built).
   echo "setup: xdg-desktop-portal-wlr for the Wayland tests: $(bash "$here/scripts/build-xdpw.sh")"
+  # traycap's Python for the Wayland desktop's user (cached, readable by that user: a no-op once made).
+  echo "setup: Python for the Wayland tests' desktop user: $(bash "$here/scripts/wayland-venv.sh")"
 fi
 
 case "$mode" in

@@ -24,6 +24,8 @@ from traycap.storage.config_store import MAX_LINK_EXPIRY_S
 _HANDLERS: dict[str, str] = {
     "tray": "traycap.tray.main:run",
     "record": "traycap.commands.record_cmd:run",
+    "toggle": "traycap.commands.control_cmd:run_toggle",
+    "pause": "traycap.commands.control_cmd:run_pause",
     "sessions": "traycap.commands.sessions_cmd:run",
     "upload": "traycap.commands.upload_cmd:run_upload",
     "retry": "traycap.commands.upload_cmd:run_retry",
@@ -99,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--duration", type=_positive_float, metavar="S", help="stop after S seconds")
     rec.add_argument("--fps", type=_positive_int, metavar="N", help="target frames per second (default 10)")
     rec.add_argument("--monitor", type=_non_negative_int, metavar="N", help="0 = all monitors, 1 = primary, N = Nth")
+
+    sub.add_parser("toggle", help="start a recording in the running tray, or stop it (bind this to a key)")
+    sub.add_parser("pause", help="pause the running tray's recording, or resume it (bind this to a key)")
 
     ses = sub.add_parser("sessions", help="list sessions, newest first")
     ses.add_argument("--json", action="store_true", help="machine-readable output")

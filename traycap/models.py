@@ -51,6 +51,18 @@ def _field(d: dict[str, Any], name: str, kind: type[T] | tuple[type, ...], defau
     return value
 
 
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _choice(d: dict[str, Any], name: str, kind: type[E], default: E) -> E:
+    """A field holding one of an enum's values."""
+    raw = _field(d, name, str, default.value)
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ValueError(f"field {name!r} has unknown value {raw!r}") from None
+
+
 def _names(kinds: tuple[type, ...]) -> str:
     return " or ".join(k.__name__ for k in kinds)
 
@@ -431,6 +443,20 @@ class KeystrokePrivacy(str, enum.Enum):
     NONE = "none"  # no key events at all
 
 
+class WaylandSource(str, enum.Enum):
+    """What the desktop's screen picker offers on Wayland (docs/wayland.md)."""
+
+    SCREEN = "screen"  # a whole screen
+    WINDOW = "window"  # one window: the recording holds only the window chosen (where the desktop offers it)
+
+
+class WaylandInput(str, enum.Enum):
+    """Where clicks and keys come from on Wayland, where no app hears them outside its own windows."""
+
+    NONE = "none"  # no click or key track (the pointer is drawn into the video)
+    DEVICES = "devices"  # read the keyboard and mouse devices: needs the user in the `input` group
+
+
 @dataclass(frozen=True)
 class AppSettings:
     """Recorder and tray preferences (app-settings.json; holds no secret)."""
@@ -448,6 +474,9 @@ class AppSettings:
     minFreeMB: int = 1024  # a recording does not start (and stops) below this much free disk
     # Windows (class, app name or title; fnmatch patterns, any case) whose keys and screen are never recorded.
     excludedApps: tuple[str, ...] = ()
+    # Wayland only (docs/wayland.md): what the screen picker offers, and whether input devices are read.
+    waylandSource: WaylandSource = WaylandSource.SCREEN
+    waylandInput: WaylandInput = WaylandInput.NONE
 
     def with_(self, **changes: Any) -> AppSettings:
         return replace(self, **changes)
@@ -465,16 +494,14 @@ class AppSettings:
             "localBudgetMB": self.localBudgetMB,
             "minFreeMB": self.minFreeMB,
             "excludedApps": list(self.excludedApps),
+            "waylandSource": self.waylandSource.value,
+            "waylandInput": self.waylandInput.value,
         }
 
     @classmethod
     def from_json(cls, data: Any) -> AppSettings:
         d = _obj(data, "app settings")
-        raw_privacy = _field(d, "keystrokePrivacy", str, "full")
-        try:
-            privacy = KeystrokePrivacy(raw_privacy)
-        except ValueError:
-            raise ValueError(f"field 'keystrokePrivacy' has unknown value {raw_privacy!r}") from None
+        privacy = _choice(d, "keystrokePrivacy", KeystrokePrivacy, KeystrokePrivacy.FULL)
         excluded = _field(d, "excludedApps", list, [])
         if not all(isinstance(p, str) for p in excluded):
             raise ValueError("field 'excludedApps' must be a list of strings")
@@ -490,4 +517,6 @@ class AppSettings:
             localBudgetMB=_field(d, "localBudgetMB", int, 20480),
             minFreeMB=_field(d, "minFreeMB", int, 1024),
             excludedApps=tuple(excluded),
+            waylandSource=_choice(d, "waylandSource", WaylandSource, WaylandSource.SCREEN),
+            waylandInput=_choice(d, "waylandInput", WaylandInput, WaylandInput.NONE),
         )

@@ -1,4 +1,4 @@
-"""Reading input devices without the permission (traycap/wayland/evdev_devices.py), as a real unprivileged user.
+"""Reading input devices without the permission (traycap/recorder/evdev_devices.py), as a real unprivileged user.
 
 An input device belongs to root and the `input` group, mode 0660. The test makes such a node
 (a FIFO owned by root, no access for others) and has the unprivileged test user try to read it,
@@ -21,8 +21,8 @@ PROBE = """
 import json
 from pathlib import Path
 from traycap.errors import InputDevicesDenied
-from traycap.wayland.evdev import DeviceKind
-from traycap.wayland.evdev_devices import EvdevInput, InputDevice
+from traycap.recorder.evdev import DeviceKind
+from traycap.recorder.evdev_devices import EvdevInput, InputDevice
 
 device = InputDevice(Path({path!r}), "AT Translated Set 2 keyboard", DeviceKind.KEYBOARD)
 try:

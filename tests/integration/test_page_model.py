@@ -114,6 +114,28 @@ def test_keystroke_privacy_is_shown(page: Browser, privacy: str, text: str) -> N
     assert lines["Keystrokes"] == text
 
 
+WAYLAND_TRACKS = {"video": True, "cursor": "embedded", "pointer": "none", "clicks": False, "keys": False,
+                  "why": "on Wayland no app can hear clicks and keys outside its own windows"}
+
+
+def test_facts_say_which_tracks_a_wayland_recording_holds_and_why(page: Browser) -> None:
+    """Issue 21: a recording without a click or key track says so, instead of an empty typed text."""
+    info = {**INFO, "keystrokePrivacy": "full", "tracks": WAYLAND_TRACKS,
+            "capture": {"backend": "wayland-portal", "damageDriven": True, "cursor": "embedded"}}
+    lines = dict(run(page, "facts(arguments[0], {})", info))
+    assert lines["Tracks"] == ("screen with the pointer drawn in; no clicks or keys: on Wayland no app can hear "
+                                 "clicks and keys outside its own windows")
+    assert lines["Capture"] == "Wayland screen cast (the desktop's portal, PipeWire)"
+    assert "Keystrokes" not in lines  # no key track: its privacy setting says nothing
+    devices = {**WAYLAND_TRACKS, "pointer": "estimated", "clicks": True, "keys": True, "why": None}
+    lines = dict(run(page, "facts(arguments[0], {})", {**info, "tracks": devices}))
+    assert lines["Tracks"] == "screen with the pointer drawn in, pointer (estimated), clicks, keys"
+    assert lines["Keystrokes"] == "recorded as typed"
+    flags = run(page, "[trackFlags(arguments[0]), trackFlags(arguments[1])]", info, INFO)
+    assert flags == [{"pointer": False, "clicks": False, "keys": False},
+                     {"pointer": True, "clicks": True, "keys": True}]  # an older bundle holds every track
+
+
 def test_page_data_has_one_row_per_action_in_column_arrays(page: Browser) -> None:
     actions: list[dict[str, Any]] = [
         {"t": 1.0, "type": "mouse_move", "x": 1930, "y": 5},

@@ -1,4 +1,4 @@
-"""The portal clients over a real D-Bus (Gio, traycap/wayland/dbus.py): no portal at all, and GlobalShortcuts.
+"""The portal clients over a real D-Bus (Gio, traycap/portal/dbus.py): no portal at all, and GlobalShortcuts.
 
 No desktop here offers GlobalShortcuts (xdg-desktop-portal-wlr has none; KDE Plasma 5.27+ and
 GNOME 48+ do), so the shortcuts client talks to a small portal service that speaks the protocol
@@ -19,9 +19,9 @@ import pytest
 from tests.support.waiting import stop_process, wait_until
 from tests.support.wayland import REPO, bus_without_activation
 from traycap.errors import HotkeyUnavailable, PortalUnavailable
-from traycap.wayland.dbus import GioBus
-from traycap.wayland.screencast import ScreenCastPortal
-from traycap.wayland.shortcuts import DEFAULT_SHORTCUTS, PAUSE, TOGGLE, GlobalShortcutsPortal
+from traycap.portal.dbus import GioBus
+from traycap.portal.screencast import ScreenCastPortal
+from traycap.portal.shortcuts import DEFAULT_SHORTCUTS, PAUSE, TOGGLE, GlobalShortcutsPortal
 
 CONTROL = "org.traycap.test.FakeShortcuts"
 PATH = "/org/freedesktop/portal/desktop"

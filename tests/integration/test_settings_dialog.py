@@ -24,6 +24,7 @@ from tests.support.display import XDisplay, xvfb
 from tests.support.s3servers import moto_server, rclone_server
 from tests.support.sessions import write_config
 from tests.support.waiting import wait_until
+from tests.support.wayland import bus_without_activation
 from traycap.clock import SystemClock
 from traycap.models import MIB, UploadConfig
 from traycap.paths import Paths
@@ -35,11 +36,11 @@ DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
 class Dialog:
-    def __init__(self, display: XDisplay, home: Path, tmp: Path) -> None:
+    def __init__(self, display: XDisplay, home: Path, tmp: Path, extra_env: dict[str, str] | None = None) -> None:
         self.display = display
         self.tmp = tmp
         self.state_path = tmp / "settings-state.json"
-        env = dict(display.env)
+        env = {**display.env, **(extra_env or {})}
         env["TRAYCAP_HOME"] = str(home)
         env["TRAYCAP_SETTINGS_STATE"] = str(self.state_path)
         self.proc = subprocess.Popen([sys.executable, "-m", "traycap.ui.settings"], env=env,
@@ -209,3 +210,32 @@ def test_an_open_dialog_follows_config_set_from_a_terminal(display: XDisplay, tm
         assert json.loads((home / "app-settings.json").read_text())["fps"] == 20
     finally:
         dialog.close()
+
+
+@pytest.mark.x11
+def test_on_wayland_the_recording_tab_says_how_to_bind_the_keys(display: XDisplay, tmp_path: Path,
+                                                                 home: Path) -> None:
+    """Issue 21: on a Wayland desktop without the GlobalShortcuts portal the dialog says exactly how to bind
+    `traycap toggle` on GNOME and KDE, has no shortcut field, and offers the Wayland choices. (Tk itself runs on
+    the X server, as it does through XWayland; a private bus with no portal on it plays a desktop without one.)"""
+    with bus_without_activation(tmp_path / "bus") as bus:
+        env = {"WAYLAND_DISPLAY": "wayland-9", "XDG_SESSION_TYPE": "wayland", "DBUS_SESSION_BUS_ADDRESS": bus}
+        dialog = Dialog(display, home, tmp_path, extra_env=env)
+        try:
+            state = dialog.state()
+            keys = state["texts"]["keys"]
+            assert "GNOME: Settings > Keyboard > View and Customize Shortcuts > Custom Shortcuts > +" in keys
+            assert "KDE Plasma: System Settings > Keyboard > Shortcuts > Add New > Command or Script" in keys
+            assert " toggle\"" in keys and " pause\"" in keys
+            assert "pointer drawn in" in state["texts"]["whatIsRecorded"]
+            assert "hotkey" not in state["values"] and "recordShortcut" not in state["widgets"]
+            assert state["values"]["waylandSource"] == "screen" and state["values"]["waylandInput"] == "none"
+            dialog.click("waylandInput")  # the Recording tab, shown
+            wait_until("the Recording tab", lambda: dialog.state()["page"] == "Recording", 10)
+            display.run("xdotool", "key", "Escape")  # close the drop-down the click opened
+            shot = tmp_path / "settings-wayland.png"
+            display.screenshot(str(shot))
+            if os.environ.get("TRAYCAP_UPDATE_DOCS_IMG"):
+                shutil.copy(shot, DOCS_IMG / "settings-wayland.png")
+        finally:
+            dialog.close()

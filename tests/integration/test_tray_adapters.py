@@ -22,6 +22,11 @@ from traycap.ui.tray import backend_candidates
         ({}, "linux", ["gtk", "appindicator"]),
         ({"XDG_CURRENT_DESKTOP": "XFCE"}, "linux", ["gtk", "appindicator"]),
         ({"XDG_CURRENT_DESKTOP": "ubuntu:GNOME"}, "linux", ["appindicator", "gtk"]),
+        ({"XDG_CURRENT_DESKTOP": "sway", "WAYLAND_DISPLAY": "wayland-1"}, "linux", ["appindicator", "gtk"]),
+        ({"XDG_CURRENT_DESKTOP": "KDE", "WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland"}, "linux",
+         ["appindicator", "gtk"]),  # Wayland trays host StatusNotifier items only (issue 21)
+        ({"XDG_CURRENT_DESKTOP": "XFCE", "WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "x11"}, "linux",
+         ["gtk", "appindicator"]),
         ({"PYSTRAY_BACKEND": "xorg"}, "linux", ["xorg"]),  # asked for explicitly: respected
         ({}, "darwin", ["darwin"]),
         ({}, "win32", ["win32"]),

@@ -165,7 +165,9 @@ def test_tray_records_with_hotkey_stops_from_menu_uploads_and_notifies(tmp_path:
 
             # Stop from the menu (its first item is now "Stop recording").
             menu = open_menu(host, icon)
-            assert "Stop recording (Ctrl+Shift+R) | Pause | Recent sessions" in log_text(home)
+            # The line after Pause says what the recording holds (issue 21).
+            held = "Stop recording (Ctrl+Shift+R) | Pause | (Recording screen, pointer, clicks, keys) | Recent sessions"
+            assert held in log_text(home)
             assert "tooltip: traycap: recording" in log_text(home)
             host.screenshot("tray-menu-recording.png")
             host.click((menu.x + 40, menu.y + ITEM_OFFSET))

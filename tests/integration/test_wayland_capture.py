@@ -19,30 +19,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.support.waiting import wait_until
-from tests.support.wayland import OUTPUT, SIZE, WaylandDesktop
+from tests.support.wayland import OUTPUT, SIZE, WaylandDesktop, read_ppm, spawn_foot
 
 pytestmark = [pytest.mark.wayland]
 
 COUNTER = "i=0; while :; do echo $i; i=$((i+1)); sleep 0.1; done"
-
-
-def read_ppm(path: Path) -> Any:
-    """grim's binary PPM (P6, 8 bits) as an RGB array."""
-    data = path.read_bytes()
-    fields: list[bytes] = []
-    pos = 0
-    while len(fields) < 4:
-        while data[pos:pos + 1].isspace():
-            pos += 1
-        end = pos
-        while not data[end:end + 1].isspace():
-            end += 1
-        fields.append(data[pos:end])
-        pos = end
-    assert fields[0] == b"P6" and fields[3] == b"255", fields
-    width, height = int(fields[1]), int(fields[2])
-    return np.frombuffer(data, dtype=np.uint8, offset=pos + 1, count=width * height * 3).reshape(height, width, 3)
 
 
 def same_picture(frame_bgrx: Any, shot_rgb: Any) -> float:
@@ -61,21 +42,7 @@ def desk(wayland_desk: WaylandDesktop) -> WaylandDesktop:
 @pytest.fixture
 def counter(desk: WaylandDesktop) -> Iterator[subprocess.Popen[bytes]]:
     """foot printing a counter ten times a second: a Wayland client whose pixels change all the time."""
-    proc = desk.spawn("foot", ["foot", "-o", "font=monospace:size=28", "sh", "-c", COUNTER])
-
-    def mapped() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"foot exited: {desk.log_tails()}")
-        tree = desk.swaymsg("-t", "get_tree")
-        stack = [tree]
-        while stack:
-            node = stack.pop()
-            if node.get("app_id") == "foot" and node.get("visible"):
-                return True
-            stack += node.get("nodes", []) + node.get("floating_nodes", [])
-        return False
-
-    wait_until("foot's window on the output", mapped, 20)
+    proc = spawn_foot(desk, COUNTER, 28)
     yield proc
     desk.end(proc)
 
@@ -123,10 +90,11 @@ def test_a_recording_of_a_moving_client_matches_grim(desk: WaylandDesktop, count
 
 @pytest.mark.slow
 def test_a_still_screen_gives_the_last_frame_again_on_the_clock(desk: WaylandDesktop) -> None:
-    desk.damage()  # one change, so the cast has a first image; nothing changes after it
     out = desk.shared_dir("still")
+    # One change once the cast runs, so it has a first image; nothing changes after it. (Made before the cast,
+    # the change could go to the previous cast while it was still being torn down: no image at all, seen once.)
     result = desk.python("record", "--data", str(desk.shared_dir("still-data")), "--out", str(out),
-                         "--seconds", "1.5", "--fps", "10")
+                         "--seconds", "1.5", "--fps", "10", "--damage-output", OUTPUT)
     grabs = result["grabs"]
     # Damage-driven: PipeWire sent (almost) nothing after the first frame; the source repeated it at every grab.
     assert result["received"] <= 3, result["received"]

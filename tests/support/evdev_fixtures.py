@@ -5,7 +5,7 @@ event, as the kernel emits them (linux/input-event-codes.h; the order is the ker
 before the key it belongs to, a SYN_REPORT closing each frame, the high-resolution wheel event
 beside the classic one). Times are CLOCK_REALTIME seconds and microseconds, 8 ms apart like a
 125 Hz device. `record` packs one struct input_event with the machine's layout (evdev.EVENT);
-tests/unit/test_wayland_evdev.py checks that layout against literal bytes.
+tests/unit/test_evdev.py checks that layout against literal bytes.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from tests.support.sessions import make_session_dir
 from traycap.context import Context
 from traycap.errors import HotkeyUnavailable
 from traycap.models import AppSettings, SessionMeta, UploadConfig, UploadProgress, UploadState, UploadStatus
+from traycap.osutil.desktop import X11
 from traycap.recorder.api import EventSink, Recorder, RecorderEvent, RecorderEventKind, RecorderState
 from traycap.recorder.recover import RecoveryReport
 from traycap.storage.state_store import StateStore
@@ -94,6 +95,7 @@ class FakeRecorder:
         self.session_id: str | None = None
         self.count = 0
         self.settings: list[AppSettings] = []
+        self.aborts = 0
 
     def start(self) -> str:
         self.count += 1
@@ -102,6 +104,9 @@ class FakeRecorder:
         self.log.append(f"recorder.start {self.session_id}")
         self.on_event(RecorderEvent(RecorderEventKind.STARTED, self.session_id))
         return self.session_id
+
+    def abort_start(self) -> None:
+        self.aborts += 1
 
     def pause(self) -> None:
         self.state = RecorderState.PAUSED
@@ -146,6 +151,24 @@ class FakeHotkey:
         self.log.append("hotkey.stop")
 
 
+class FakeShortcuts:
+    """The desktop's GlobalShortcuts as the tray sees them (tray/parts.py's ShortcutsLike): `trigger` is what the
+    desktop bound; None plays a desktop without the portal."""
+
+    def __init__(self, trigger: str | None, on_toggle: Callable[[], None], on_pause: Callable[[], None],
+                 log: list[str]) -> None:
+        self.trigger, self.on_toggle, self.on_pause, self.log = trigger, on_toggle, on_pause, log
+
+    def start(self) -> str:
+        if self.trigger is None:
+            raise HotkeyUnavailable("This desktop offers no global shortcuts to apps (no GlobalShortcuts portal)")
+        self.log.append(f"shortcuts.bind {self.trigger}")
+        return self.trigger
+
+    def stop(self) -> None:
+        self.log.append("shortcuts.stop")
+
+
 class FakeLock:
     def __init__(self, free: bool, log: list[str]) -> None:
         self.free, self.log = free, log
@@ -163,8 +186,9 @@ class FakeLock:
 
 class Harness:
     def __init__(self, ctx: Context, *, lock_free: bool = True, hotkey_fails: bool = False,
-                 settle: bool = True) -> None:
-        """`settle`: run the app's keyring step at once (False: the test runs `app.settle_secrets()`)."""
+                 settle: bool = True, desktop: str = X11, shortcut_trigger: str | None = None) -> None:
+        """`settle`: run the app's keyring step at once (False: the test runs `app.settle_secrets()`).
+        `desktop`, `shortcut_trigger`: a Wayland session and what its GlobalShortcuts bind (None: no portal)."""
         self.ctx = ctx
         self.log: list[str] = []
         self.delivered: list[notify.Notice] = []
@@ -173,6 +197,7 @@ class Harness:
         self.queue: FakeQueue | None = None
         self.recorder: FakeRecorder | None = None
         self.hotkeys: list[FakeHotkey] = []
+        self.shortcuts: list[FakeShortcuts] = []
         self.tray: FakeTray | None = None
 
         def make_tray(on_action: Callable[[Action], None]) -> FakeTray:
@@ -192,6 +217,11 @@ class Harness:
             self.hotkeys.append(hk)
             return hk
 
+        def make_shortcuts(on_toggle: Callable[[], None], on_pause: Callable[[], None]) -> FakeShortcuts:
+            sc = FakeShortcuts(shortcut_trigger, on_toggle, on_pause, self.log)
+            self.shortcuts.append(sc)
+            return sc
+
         def cleanup_spy(c: Context) -> RecoveryReport:
             self.log.append("recover")
             return RecoveryReport()
@@ -209,6 +239,8 @@ class Harness:
             share_link=lambda cfg, key, exp: f"{cfg.endpointUrl or 'https://s3'}/{cfg.bucket}/{key}?X-Amz-Expires={exp}",
             launch_settings=lambda c: _DoneProcess(),
             recover=cleanup_spy,
+            desktop=desktop,
+            make_shortcuts=make_shortcuts,
         )
         self.app = TrayApp(ctx, self.parts)
         if settle:

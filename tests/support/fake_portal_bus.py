@@ -1,4 +1,4 @@
-"""A fake of traycap.wayland.bus.Bus that plays xdg-desktop-portal's part, for the unit tests of the portal clients.
+"""A fake of traycap.portal.bus.Bus that plays xdg-desktop-portal's part, for the unit tests of the portal clients.
 
 It answers like the real portal does on the wire: a request method returns the request object
 path and the answer comes as that object's Response signal, delivered to whoever subscribed;
@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from traycap.wayland.bus import BusCallError, BusReply, SignalHandler, Variant
-from traycap.wayland.portal import DESKTOP_PATH, request_path
+from traycap.portal.bus import BusCallError, BusReply, SignalHandler, Variant
+from traycap.portal.request import DESKTOP_PATH, request_path
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -38,7 +38,7 @@ class Call:
 @dataclass
 class FakePortalBus:
     properties: dict[tuple[str, str], Any] = field(default_factory=dict)
-    answers: dict[str, Answer | Callable[[Call], Answer]] = field(default_factory=dict)
+    answers: dict[str, Answer | Callable[[Call], Answer | None] | None] = field(default_factory=dict)
     errors: dict[str, BusCallError] = field(default_factory=dict)
     unique_name: str = ":1.42"
     calls: list[Call] = field(default_factory=list)
@@ -73,8 +73,9 @@ class FakePortalBus:
             self._held[handle] = self._answer(call)
             return BusReply(values=(handle,))
         handle = request_path(self.unique_name, token)
-        if not self.answer_later:
-            self.respond(handle, self._answer(call))
+        answer = None if self.answer_later else self._answer(call)
+        if answer is not None:  # None: a dialog that stays open (nobody answers)
+            self.respond(handle, answer)
         return BusReply(values=(handle,))
 
     def get_property(self, destination: str, path: str, interface: str, name: str, *, timeout_s: float) -> Any:
@@ -127,7 +128,7 @@ class FakePortalBus:
     def last(self, method: str) -> Call:
         return [c for c in self.calls if c.method == method][-1]
 
-    def _answer(self, call: Call) -> Answer:
+    def _answer(self, call: Call) -> Answer | None:
         answer = self.answers.get(call.method, (0, {}))
         return answer(call) if callable(answer) else answer
 

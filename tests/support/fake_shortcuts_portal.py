@@ -1,7 +1,7 @@
 """A small GlobalShortcuts portal: a real D-Bus service, for the desktops the test machine cannot run.
 
 xdg-desktop-portal-wlr has no GlobalShortcuts (KDE Plasma and GNOME 48 have), so the client in
-traycap/wayland/shortcuts.py is tested against this process on a private bus. It owns
+traycap/portal/shortcuts.py is tested against this process on a private bus. It owns
 org.freedesktop.portal.Desktop and speaks the portal's protocol on the wire: request objects
 answered by Response signals, a session object with Close, Activated/Deactivated signals. A test
 steers it through org.traycap.test.FakeShortcuts (Press, SetBindAnswer, Calls).

@@ -5,19 +5,22 @@
         result = desk.python("wayland_probe.py", "record", "--seconds", "3")
         desk.grim(path)                                      # a screenshot, as the user
         desk.restart_portal_backend(chooser="false")         # the picker that always cancels
+        desk.traycap(home, "record", "--duration", "2")      # traycap itself, in its venv (below)
 
 Everything runs as an unprivileged user the harness creates (`traycap-wayland`): sway refuses
 to run as root. When the tests do not run as root, the stack runs as the current user.
 
 - Its workspace is a fresh directory under /tmp owned by that user: a 0700 XDG_RUNTIME_DIR, a
   HOME, the configs, and `py/`, a copy of this checkout's `traycap` package (the checkout, like
-  root's venv, may sit in root's 0700 home). Its Python is the system python3 with Debian's
-  python3-gi and python3-numpy, the only libraries the Wayland path needs (Gio, Gst, frames),
-  all readable by every user; PYTHONPATH points at `py/`.
+  root's venv, may sit in root's 0700 home); PYTHONPATH points at `py/`. The probe runs with the
+  system python3 (python3-gi, python3-numpy: Gio, Gst, frames); traycap itself (`desk.traycap`)
+  with a venv of Debian's python3 holding its dependencies, in a folder every user can read
+  (scripts/wayland-venv.sh, made once and cached).
 - A private bus from dbus-run-session with its own configuration: no service directories, so
   nothing is D-Bus-activated behind the harness's back; every service is started here.
 - sway with WLR_BACKENDS=headless WLR_RENDERER=pixman WLR_LIBINPUT_NO_DEVICES=1 and Xwayland off;
-  one output, HEADLESS-1, 1280x720.
+  one output, HEADLESS-1, 1280x720, and swaybar with its tray (a StatusNotifierWatcher on the bus,
+  where traycap's tray icon registers).
 - pipewire, wireplumber (without it a cast starts and no frame ever comes), xdg-permission-store
   (where xdg-desktop-portal keeps restore tokens), xdg-desktop-portal-wlr rebuilt to cast without a
   GPU (scripts/build-xdpw.sh, cached), xdg-desktop-portal.
@@ -52,6 +55,7 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 PORTAL = "org.freedesktop.portal.Desktop"
 BACKEND = "org.freedesktop.impl.portal.desktop.wlr"
 PERMISSION_STORE = "org.freedesktop.impl.portal.PermissionStore"
+TRAY_WATCHER = "org.kde.StatusNotifierWatcher"
 TOOLS = ("sway", "swaymsg", "pipewire", "wireplumber", "pw-dump", "grim", "foot", "dbus-run-session", "gdbus",
          "/usr/libexec/xdg-desktop-portal", "/usr/libexec/xdg-permission-store", SYSTEM_PYTHON)
 START_TIMEOUT_S = 30.0
@@ -72,6 +76,10 @@ DBUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Confi
 SWAY_CONFIG = f"""xwayland disable
 output {OUTPUT} resolution {SIZE[0]}x{SIZE[1]} position 0,0 bg #203040 solid_color
 default_border pixel 2
+bar {{
+    position top
+    tray_output *
+}}
 """
 XDPW_CONFIG = {
     "none": f"[screencast]\nchooser_type=none\noutput_name={OUTPUT}\nmax_fps=30\n",
@@ -109,6 +117,16 @@ def ensure_test_user() -> TestUser | None:
     return TestUser(USER, entry.pw_uid, entry.pw_gid)
 
 
+def venv_python() -> str:
+    """The Python traycap runs with as the desktop's user: Debian's python3 in a venv holding traycap's
+    dependencies, readable by that user (scripts/wayland-venv.sh: cached; made on a cache miss)."""
+    done = subprocess.run(["bash", str(REPO / "scripts" / "wayland-venv.sh")], capture_output=True, text=True,
+                          timeout=900, check=False)
+    if done.returncode != 0:
+        raise AssertionError(f"scripts/wayland-venv.sh failed:\n{done.stderr[-3000:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
 def xdpw_binary() -> Path:
     """The rebuilt xdg-desktop-portal-wlr (scripts/build-xdpw.sh: cached; builds on a cache miss)."""
     done = subprocess.run(["bash", str(REPO / "scripts" / "build-xdpw.sh")], capture_output=True, text=True,
@@ -128,6 +146,7 @@ class WaylandDesktop:
     _logs: list[IO[bytes]] = field(default_factory=list)
     _backend: subprocess.Popen[bytes] | None = None
     backend_chooser: str = "none"
+    traycap_python: str | None = None  # the venv's python (venv_python()), made on first use
 
     @property
     def runtime(self) -> Path:
@@ -180,6 +199,37 @@ class WaylandDesktop:
                                  f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
         answer: dict[str, Any] = json.loads(lines[-1])
         return answer
+
+    # --- traycap itself, as a person on this desktop runs it ----------------------------------------
+    def traycap_home(self, name: str) -> Path:
+        """A fresh data dir for traycap (TRAYCAP_HOME), the user's."""
+        return self.shared_dir(name)
+
+    def traycap_argv(self, *args: str) -> list[str]:
+        if self.traycap_python is None:
+            self.traycap_python = venv_python()
+        return [self.traycap_python, "-m", "traycap", *args]
+
+    def traycap(self, home: Path, *args: str, timeout: float = 120,
+                extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """`traycap ARGS` run to its end as the desktop's user on data dir `home`."""
+        return self.run(*self.traycap_argv(*args), check=False, timeout=timeout,
+                        extra_env={"TRAYCAP_HOME": str(home), **(extra_env or {})})
+
+    def spawn_traycap(self, name: str, home: Path, *args: str, stderr_pipe: bool = False) -> subprocess.Popen[str]:
+        """`traycap ARGS` running, its stderr readable line by line (when piped) or in logs/NAME.log."""
+        log = (self.root / "logs" / f"{name}.log").open("ab")
+        self._logs.append(log)
+        proc = subprocess.Popen(self.argv(self.traycap_argv(*args)), env={**self.env, "TRAYCAP_HOME": str(home)},
+                                cwd=self.home, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE if stderr_pipe else log, text=True)
+        self._procs.append((name, proc))  # type: ignore[arg-type]
+        return proc
+
+    def give(self, path: Path) -> None:
+        """Make `path` (and what is under it) the desktop user's: files the test writes for traycap."""
+        for item in [path, *path.rglob("*")] if path.is_dir() else [path]:
+            self._give(item)
 
     def probe(self, *args: str) -> subprocess.Popen[bytes]:
         """wayland_probe.py as a running process whose JSON lines the test reads as they come."""
@@ -266,6 +316,45 @@ class WaylandDesktop:
     def _give(self, path: Path) -> None:
         if self.user is not None:
             os.chown(path, self.user.uid, self.user.gid)
+
+
+def read_ppm(path: Path) -> Any:
+    """grim's binary PPM (P6, 8 bits) as an RGB array."""
+    import numpy as np
+
+    data = path.read_bytes()
+    fields: list[bytes] = []
+    pos = 0
+    while len(fields) < 4:
+        while data[pos:pos + 1].isspace():
+            pos += 1
+        end = pos
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[pos:end])
+        pos = end
+    assert fields[0] == b"P6" and fields[3] == b"255", fields
+    width, height = int(fields[1]), int(fields[2])
+    return np.frombuffer(data, dtype=np.uint8, offset=pos + 1, count=width * height * 3).reshape(height, width, 3)
+
+
+def spawn_foot(desk: WaylandDesktop, script: str, size: int) -> subprocess.Popen[bytes]:
+    """foot running `script` (a counter) in font `size`, once its window is on the output."""
+    proc = desk.spawn("foot", ["foot", "-o", f"font=monospace:size={size}", "sh", "-c", script])
+
+    def mapped() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"foot exited: {desk.log_tails()}")
+        stack = [desk.swaymsg("-t", "get_tree")]
+        while stack:
+            node = stack.pop()
+            if node.get("app_id") == "foot" and node.get("visible"):
+                return True
+            stack += node.get("nodes", []) + node.get("floating_nodes", [])
+        return False
+
+    wait_until("foot's window on the output", mapped, 20)
+    return proc
 
 
 def check_tools() -> None:
@@ -395,6 +484,7 @@ def wayland_desktop(tmp_parent: Path | None = None) -> Iterator[WaylandDesktop]:
             desk.wait_for_name(PERMISSION_STORE)
             desk.spawn("xdg-desktop-portal", ["/usr/libexec/xdg-desktop-portal"])
             desk.wait_for_name(PORTAL)
+            desk.wait_for_name(TRAY_WATCHER)  # swaybar's tray: where traycap's icon registers
             yield desk
     finally:
         shutil.rmtree(root, ignore_errors=True)

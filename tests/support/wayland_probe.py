@@ -15,6 +15,8 @@ line (or each line, for the commands that report while they run). A TraycapError
     until-lost --data D                    grab until the stream ends (the test ends it)
     idle-start --data D                    start on a screen that does not change; wait for its first image
     bench --data D --seconds S --fps F     start-up to first frame, fps, CPU
+    tray-menu                              the tray items on the desktop's StatusNotifierWatcher and the
+                                           first one's menu, as a tray host reads it (dbusmenu)
 """
 
 from __future__ import annotations
@@ -35,11 +37,11 @@ import numpy as np
 
 from traycap.clock import SystemClock
 from traycap.errors import TraycapError
+from traycap.media.capture.portal_screen import PortalScreen, open_portal_screen
+from traycap.portal.dbus import GioBus
+from traycap.portal.restore_token import RestoreTokenStore
+from traycap.portal.screencast import ScreenCastPortal
 from traycap.recorder.timing import FrameScheduler
-from traycap.wayland.dbus import GioBus
-from traycap.wayland.restore_token import RestoreTokenStore
-from traycap.wayland.screen import PortalScreen, open_portal_screen
-from traycap.wayland.screencast import ScreenCastPortal
 
 WINDOW_S = 0.5  # frames that arrived this close to a screenshot are compared with it
 
@@ -122,6 +124,11 @@ def cmd_record(args: argparse.Namespace) -> dict[str, Any]:
             shot["frames"].append({"path": str(path), "arrived": arrived})
 
     try:
+        if args.damage_output:
+            # One change once the cast runs: its first image. (A change made before the cast started can be taken
+            # by the portal backend's previous cast, still going away, leaving the new one nothing to send.)
+            subprocess.run(["swaymsg", "output", args.damage_output, "bg", "#233443", "solid_color"], check=True,
+                           capture_output=True, timeout=30)
         begin = clock.monotonic()
         sched = FrameScheduler(args.fps, begin)
         next_shot = begin + args.grim_every if args.grim_every else None
@@ -129,7 +136,7 @@ def cmd_record(args: argparse.Namespace) -> dict[str, Any]:
             delay = sched.next_due() - clock.monotonic()
             if delay > 0:
                 clock.sleep(delay)
-            frame = screen.grab()
+            frame = screen.take()
             sched.captured(clock.monotonic())
             if frame is not None:
                 grabs.append({"t": frame.t, "arrived": frame.arrived_t, "fresh": frame.fresh, "seq": frame.seq,
@@ -160,7 +167,7 @@ def cmd_open(args: argparse.Namespace) -> dict[str, Any]:
     clock = SystemClock()
     screen, startup = started(args, clock)
     try:
-        frame = screen.grab()
+        frame = screen.take()
         token_file = Path(args.data) / "wayland-restore-token.json"
         return {"ok": True, "startup": startup, "width": screen.width, "height": screen.height,
                 "persisted": screen.capabilities.remembers_choice,
@@ -183,7 +190,7 @@ def cmd_stall(args: argparse.Namespace) -> dict[str, Any]:
             say({"event": f"{phase}_begin", "t": clock.monotonic()})
             end = clock.monotonic() + seconds
             while clock.monotonic() < end:
-                frame = screen.grab() if grabbing else None
+                frame = screen.take() if grabbing else None
                 if frame is not None:
                     fresh += frame.fresh
                     held = [*held[-30:], frame.image]  # a consumer that keeps what it took costs nothing upstream
@@ -221,11 +228,11 @@ def cmd_idle_start(args: argparse.Namespace) -> dict[str, Any]:
     drain.close()
     screen, startup = started(args, clock)
     try:
-        first = screen.grab()
+        first = screen.take()
         say({"event": "started", "image": first is not None, "width": screen.width, "height": screen.height})
         t0 = clock.monotonic()
         while clock.monotonic() - t0 < args.timeout:
-            frame = screen.grab()
+            frame = screen.take()
             if frame is not None:
                 return {"startup": startup, "image": True, "after": clock.monotonic() - t0, "fresh": frame.fresh,
                         "shape": list(frame.image.shape)}
@@ -248,7 +255,7 @@ def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
             delay = sched.next_due() - clock.monotonic()
             if delay > 0:
                 clock.sleep(delay)
-            frame = screen.grab()
+            frame = screen.take()
             grabs += 1
             fresh += frame is not None and frame.fresh
             sched.captured(clock.monotonic())
@@ -261,10 +268,53 @@ def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
         screen.close()
 
 
+def cmd_tray_menu(_args: argparse.Namespace) -> dict[str, Any]:
+    """The tray items registered with the desktop's StatusNotifierWatcher (swaybar here), and the first one's menu
+    as a host shows it (com.canonical.dbusmenu GetLayout): labels, each "(label)" when disabled."""
+    import gi
+
+    gi.require_version("Gio", "2.0")
+    from gi.repository import Gio, GLib
+
+    bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+
+    def call(dest: str, path: str, iface: str, method: str, params: Any, reply: str) -> Any:
+        return bus.call_sync(dest, path, iface, method, params, GLib.VariantType(reply), Gio.DBusCallFlags.NONE,
+                             5000, None).unpack()
+
+    (items,) = call("org.kde.StatusNotifierWatcher", "/StatusNotifierWatcher", "org.freedesktop.DBus.Properties",
+                    "Get", GLib.Variant("(ss)", ("org.kde.StatusNotifierWatcher", "RegisteredStatusNotifierItems")),
+                    "(v)")
+    if not items:
+        return {"items": [], "menu": []}
+    service, _, path = items[0].partition("/")
+    props = {}
+    for name in ("Title", "Status", "Menu", "IconName"):
+        (props[name],) = call(service, "/" + path, "org.freedesktop.DBus.Properties", "Get",
+                              GLib.Variant("(ss)", ("org.kde.StatusNotifierItem", name)), "(v)")
+    _revision, layout = call(service, props["Menu"], "com.canonical.dbusmenu", "GetLayout",
+                             GLib.Variant("(iias)", (0, -1, ["label", "enabled", "type", "visible"])), "(u(ia{sv}av))")
+
+    def labels(node: Any) -> list[Any]:
+        out: list[Any] = []
+        for child in node[2]:
+            _id, child_props, _children = child
+            if child_props.get("type") == "separator" or child_props.get("visible") is False:
+                continue
+            label = str(child_props.get("label", "")).replace("_", "")
+            out.append(label if child_props.get("enabled", True) else f"({label})")
+            if child[2]:
+                out.append(labels(child))
+        return out
+
+    return {"items": list(items), "title": props["Title"], "status": props["Status"], "menu": labels(layout)}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="wayland_probe")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("caps")
+    sub.add_parser("tray-menu")
     for name in ("record", "open", "stall", "until-lost", "bench", "idle-start"):
         p = sub.add_parser(name)
         p.add_argument("--data", required=True)
@@ -274,6 +324,7 @@ def main(argv: list[str]) -> int:
         if name == "record":
             p.add_argument("--out", required=True)
             p.add_argument("--grim-every", type=float, default=0.0)
+            p.add_argument("--damage-output", default="", help="change this output's background once the cast runs")
         if name == "stall":
             p.add_argument("--before", type=float, default=0.5)
             p.add_argument("--stall", type=float, default=2.0)
@@ -282,7 +333,8 @@ def main(argv: list[str]) -> int:
             p.add_argument("--timeout", type=float, default=20.0)
     args = parser.parse_args(argv)
     commands = {"caps": cmd_caps, "record": cmd_record, "open": cmd_open, "stall": cmd_stall,
-                "until-lost": cmd_until_lost, "bench": cmd_bench, "idle-start": cmd_idle_start}
+                "until-lost": cmd_until_lost, "bench": cmd_bench, "idle-start": cmd_idle_start,
+                "tray-menu": cmd_tray_menu}
     os.umask(0o022)  # the test (another user) reads what this writes
     try:
         say(commands[args.command](args))

@@ -45,9 +45,9 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
                         "traycap.format", "traycap.paths", "traycap.logs", "traycap.byte_window", "traycap.osutil",
                         "traycap.object_keys"})),
     ("storage", frozenset({"traycap.storage", "traycap.context"})),
-    ("media", frozenset({"traycap.media", "traycap.bundle"})),
+    ("media", frozenset({"traycap.media", "traycap.bundle", "traycap.portal"})),
     ("services", frozenset({"traycap.upload", "traycap.recorder", "traycap.viewer", "traycap.autostart",
-                            "traycap.wayland", "traycap.player"})),
+                            "traycap.player"})),
     ("ui", frozenset({"traycap.ui"})),
     ("composition", frozenset({"traycap.sharing", "traycap.tray", "traycap.commands", "traycap.cli",
                                "traycap.__main__"})),
@@ -78,8 +78,21 @@ ROWS: dict[str, Row] = {
     "traycap.media.frames": _row(owns="numpy"),
     "traycap.media.images": _row("errors media.frames", "cv2"),
     "traycap.media.video": _row("errors media.images", "av"),
-    "traycap.media.capture": _row("errors media.frames media.capture.mss_screen"),
+    "traycap.media.capture": _row("clock errors osutil media.frames media.capture.mss_screen "
+                                  "media.capture.portal_screen"),
     "traycap.media.capture.mss_screen": _row("errors media.frames media.capture", "mss"),
+    "traycap.media.capture.pipewire": _row("errors media.frames", "gi gi.repository.Gst"),
+    "traycap.media.capture.frame_pacing": _row("clock errors"),
+    "traycap.media.capture.portal_screen": _row("clock errors portal media.capture media.capture.frame_pacing "
+                                                "media.capture.pipewire"),
+    # the desktop portal over D-Bus: screen casts for media/capture, global shortcuts for the tray
+    "traycap.portal": _row(),
+    "traycap.portal.bus": _row(),
+    "traycap.portal.request": _row("errors portal.bus"),
+    "traycap.portal.dbus": _row("errors portal.bus", "gi gi.repository.GLib gi.repository.Gio"),
+    "traycap.portal.restore_token": _row("errors storage"),
+    "traycap.portal.screencast": _row("errors portal.bus portal.request portal.restore_token"),
+    "traycap.portal.shortcuts": _row("errors portal.bus portal.request"),
     "traycap.bundle": _row(),
     "traycap.bundle.layout": _row(),
     "traycap.bundle.raw": _row("paths storage"),
@@ -97,41 +110,33 @@ ROWS: dict[str, Row] = {
                            "upload.s3.client"),
     "traycap.upload.s3.client": _row("errors models upload", "boto3 botocore"),
     "traycap.recorder": _row("traycap bundle clock context errors format media models osutil paths storage "
-                             "recorder.api recorder.inputs"),
+                             "recorder.api recorder.evdev_devices recorder.inputs"),
     "traycap.recorder.api": _row("models"),
-    "traycap.recorder.controller": _row("bundle clock context errors media models storage recorder recorder.api "
+    "traycap.recorder.controller": _row("bundle clock context errors models osutil storage recorder recorder.api "
                                         "recorder.focus recorder.inputs"),
     "traycap.recorder.recover": _row("bundle context errors media models osutil"),
     "traycap.recorder.inputs": _row("errors recorder recorder.x11", "pynput"),
     "traycap.recorder.x11": _row(owns="Xlib"),
     "traycap.recorder.focus": _row("errors recorder recorder.focus.macos recorder.x11"),
     "traycap.recorder.focus.macos": _row("errors recorder", "AppKit"),
+    "traycap.recorder.evdev": _row("recorder"),
+    "traycap.recorder.evdev_devices": _row("errors recorder recorder.evdev", "fcntl"),
     "traycap.viewer": _row("traycap bundle byte_window clock errors"),
-    "traycap.wayland": _row("errors wayland.bus wayland.portal wayland.restore_token"),
-    "traycap.wayland.bus": _row(),
-    "traycap.wayland.portal": _row("errors wayland.bus"),
-    "traycap.wayland.dbus": _row("errors wayland.bus", "gi gi.repository.GLib gi.repository.Gio"),
-    "traycap.wayland.pipewire": _row("errors media", "gi gi.repository.Gst"),
-    "traycap.wayland.frame_pacing": _row("clock errors"),
-    "traycap.wayland.restore_token": _row("errors storage"),
-    "traycap.wayland.screen": _row("clock errors wayland wayland.bus wayland.dbus wayland.frame_pacing "
-                                   "wayland.pipewire wayland.restore_token"),
-    "traycap.wayland.evdev": _row("recorder"),
-    "traycap.wayland.evdev_devices": _row("errors recorder wayland.evdev", "fcntl"),
     "traycap.player": _row("bundle errors object_keys viewer"),
     "traycap.autostart": _row("errors storage autostart.windows"),
     "traycap.autostart.windows": _row("errors autostart", "winreg"),
     # ui
-    "traycap.ui": _row("errors models osutil ui.menu"),
+    "traycap.ui": _row("errors models osutil storage ui.menu"),
     "traycap.ui.menu": _row("format models"),
     "traycap.ui.tray": _row("errors ui.icons ui.menu", "pystray gi gi.repository.GLib"),
     "traycap.ui.icons": _row("ui.menu", "PIL"),
     "traycap.ui.notify": _row("format", "plyer"),
     "traycap.ui.settings_form": _row("format models storage"),
-    "traycap.ui.settings": _row("context errors logs models storage upload ui.settings_form", "tkinter"),
+    "traycap.ui.settings": _row("context errors logs models osutil portal storage upload ui.settings_form",
+                                "tkinter"),
     # composition
     "traycap.sharing": _row("cancel clock context errors models object_keys player recorder upload viewer"),
-    "traycap.tray": _row("context errors format logs models osutil recorder sharing storage ui upload"),
+    "traycap.tray": _row("context errors format logs models osutil portal recorder sharing storage ui upload"),
     "traycap.commands": _row("autostart bundle context errors format media models object_keys osutil player "
                              "recorder sharing storage ui upload viewer"),
     "traycap.cli": _row("traycap commands context errors logs osutil paths storage tray"),
@@ -146,10 +151,7 @@ APART: tuple[tuple[str, str], ...] = (
     ("traycap.recorder", "traycap.autostart"),
     ("traycap.media", "traycap.bundle"),  # pixels and video know nothing of sessions
     ("traycap.viewer", "traycap.recorder"),
-    # The Wayland capture is used by the recorder, never the other way round (nor by upload).
-    ("traycap.wayland", "traycap.upload"),
-    ("traycap.upload", "traycap.wayland"),
-    ("traycap.wayland", "traycap.autostart"),
+    ("traycap.portal", "traycap.bundle"),  # the portal hands out screen casts and shortcuts, not sessions
     # The player is told its bucket (upload/s3/objects.py implements player/bucket.py's protocol).
     ("traycap.player", "traycap.upload"),
     ("traycap.player", "traycap.recorder"),
@@ -159,8 +161,8 @@ APART: tuple[tuple[str, str], ...] = (
 # gi.repository.Gst) is owned like a library of its own. Two of them are shared, each for a reason:
 SHARED_LIBRARIES: dict[str, str] = {
     "gi": "`import gi` for gi.require_version, by every module that owns a gi.repository binding",
-    "gi.repository.GLib": "the main loop: GTK's in the tray, a private one in the Wayland D-Bus adapter",
-    "fcntl": "file locks (osutil/locks) and the EVIOCGABS ioctl of an input device (wayland/evdev_devices)",
+    "gi.repository.GLib": "the main loop: GTK's in the tray, a private one in the portal D-Bus adapter (portal/dbus)",
+    "fcntl": "file locks (osutil/locks) and the EVIOCGABS ioctl of an input device (recorder/evdev_devices)",
 }
 
 # The top layer runs one way: cli -> (commands | tray) -> sharing. A command never reaches into
@@ -439,7 +441,7 @@ def test_the_rules_catch_what_they_are_for() -> None:
     libraries = {"gi", "gi.repository.Gst", "mss"}
     assert library_key("gi.repository.Gst", libraries) == "gi.repository.Gst"
     assert library_key("gi.repository.Gio", libraries) == "gi" and library_key("mss.exception", libraries) == "mss"
-    assert breaks_layering(Import("traycap.wayland.screen", "traycap.upload.queue", 1))
+    assert breaks_layering(Import("traycap.media.capture.portal_screen", "traycap.upload.queue", 1))
 
 
 def _doc_unit(name: str) -> str:

@@ -1,5 +1,6 @@
-"""media/capture/: the factory picks the backend (TRAYCAP_CAPTURE overrides), refuses readably where
-there is no screen, and every backend says what it can do (Capabilities) in what the session records."""
+"""media/capture/: the factory picks the backend from the desktop session (X11: mss, Wayland: the
+ScreenCast portal; TRAYCAP_CAPTURE overrides), refuses readably where there is no screen, and every
+backend says what it can do (Capabilities) in what the session records."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import sys
 import pytest
 
 from traycap.errors import NoDisplay, RecorderError
-from traycap.media.capture import CAPTURE_ENV, Capabilities, check_display, open_capture
+from traycap.media.capture import CAPTURE_ENV, Capabilities, CaptureOptions, check_display, open_capture
+from traycap.media.capture.factory import backend_name
 from traycap.media.capture.null import NullScreen
 
 
 def test_the_null_backend_is_chosen_by_name_and_says_what_it_is() -> None:
-    screen = open_capture(0, env={CAPTURE_ENV: "null"})
+    screen = open_capture(env={CAPTURE_ENV: "null"})
     assert isinstance(screen, NullScreen)
     assert screen.capabilities == Capabilities("null") and not screen.capabilities.damage_driven
     assert screen.describe()["backend"] == "null"
@@ -23,13 +25,28 @@ def test_the_null_backend_is_chosen_by_name_and_says_what_it_is() -> None:
 
 def test_an_unknown_backend_name_is_a_readable_error() -> None:
     with pytest.raises(RecorderError) as err:
-        open_capture(0, env={CAPTURE_ENV: "pipewire"})
-    assert "TRAYCAP_CAPTURE='pipewire'" in err.value.message and "mss, null" in (err.value.hint or "")
+        open_capture(env={CAPTURE_ENV: "pipewire"})
+    assert "TRAYCAP_CAPTURE='pipewire'" in err.value.message and "mss, portal, null" in (err.value.hint or "")
+
+
+@pytest.mark.parametrize(("env", "platform", "backend"), [
+    ({"DISPLAY": ":0", "XDG_SESSION_TYPE": "x11"}, "linux", "mss"),
+    ({"DISPLAY": ":0"}, "linux", "mss"),  # no Wayland socket: X11 as always
+    ({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "x11"}, "linux", "mss"),
+    ({"WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland"}, "linux", "portal"),
+    ({"DISPLAY": ":1", "WAYLAND_DISPLAY": "wayland-1"}, "linux", "portal"),  # XWayland shows only X11 apps
+    ({"WAYLAND_DISPLAY": "wayland-0", CAPTURE_ENV: "mss"}, "linux", "mss"),
+    ({"DISPLAY": ":0", CAPTURE_ENV: "portal"}, "linux", "portal"),
+    ({"WAYLAND_DISPLAY": "wayland-0"}, "win32", "mss"),
+    ({}, "darwin", "mss"),
+])
+def test_the_backend_is_chosen_from_the_desktop_session(env: dict[str, str], platform: str, backend: str) -> None:
+    assert backend_name(env, platform) == backend
 
 
 @pytest.mark.parametrize(("env", "said"), [
-    ({}, "the DISPLAY environment variable is not set"),
-    ({"WAYLAND_DISPLAY": "wayland-0"}, "DISPLAY is not set under Wayland"),
+    ({}, "neither DISPLAY (X11) nor WAYLAND_DISPLAY (Wayland) is set"),
+    ({"XDG_SESSION_TYPE": "x11"}, "the DISPLAY environment variable is not set"),
 ])
 def test_no_screen_on_linux_says_so_before_anything_is_opened(env: dict[str, str], said: str) -> None:
     with pytest.raises(NoDisplay) as err:
@@ -39,7 +56,18 @@ def test_no_screen_on_linux_says_so_before_anything_is_opened(env: dict[str, str
     check_display({}, "darwin")
 
 
+def test_a_wayland_session_is_accepted() -> None:
+    """Issue 21: Wayland records through the ScreenCast portal, no DISPLAY needed."""
+    check_display({"WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland"}, "linux")
+    check_display({"WAYLAND_DISPLAY": "wayland-1"}, "linux")
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="DISPLAY is how Linux names its screen")
 def test_the_factory_checks_the_display_before_opening_mss() -> None:
     with pytest.raises(NoDisplay):
-        open_capture(0, env={})
+        open_capture(env={})
+
+
+def test_the_portal_needs_the_data_dir_for_its_remembered_choice() -> None:
+    with pytest.raises(RecorderError, match="data directory"):
+        open_capture(CaptureOptions(), env={"WAYLAND_DISPLAY": "wayland-0", CAPTURE_ENV: "portal"})

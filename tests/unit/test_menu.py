@@ -72,6 +72,7 @@ SESSION_TABLE: list[tuple[UploadStatus, bool, str | None, str | None, list[Actio
 
 RECORDING_TABLE: dict[RecordingMode, list[tuple[str, bool]]] = {
     RecordingMode.IDLE: [("toggle_recording", True)],
+    RecordingMode.STARTING: [],  # the screen is being opened (a picker may be open): nothing to click
     RecordingMode.RECORDING: [("toggle_recording", True), ("pause", True)],
     RecordingMode.PAUSED: [("toggle_recording", True), ("resume", True)],
     RecordingMode.STOPPING: [],
@@ -235,3 +236,20 @@ def test_paused_uploads_show_in_the_queue_line_and_offer_resume() -> None:
     assert find_action(menu, "pause_uploads") is None
     assert any(item.label == "Upload queue: 2 pending (paused)" for item in menu)
     assert tooltip(paused) == "traycap: idle, 2 waiting, uploads paused"
+
+
+def test_the_menu_says_what_a_recording_holds_and_how_to_bind_keys_on_wayland() -> None:
+    """Issue 21: while recording, a line says which tracks the recording holds; on Wayland without global
+    shortcuts, idle, a line says how to start it from the keyboard."""
+    note = "Recording screen with pointer; no clicks or keys (Wayland)"
+    for mode in (RecordingMode.RECORDING, RecordingMode.PAUSED):
+        menu = build_menu(AppView(recording=mode, recording_note=note, hotkey_label=None))
+        assert note in labels(menu)
+        assert next(i for i in menu if i.action and i.action.kind is K.TOGGLE_RECORDING).label == "Stop recording"
+    assert note not in labels(build_menu(AppView(recording=RecordingMode.IDLE, recording_note=note)))
+    keys = "Keys: bind `traycap toggle` in your desktop (Upload settings… says how)"
+    idle = build_menu(AppView(recording=RecordingMode.IDLE, hotkey_label=None, shortcut_note=keys))
+    assert keys in labels(idle) and "Start recording" in labels(idle)
+    starting = AppView(recording=RecordingMode.STARTING)
+    assert "Starting recording…" in labels(build_menu(starting))
+    assert tooltip(starting) == "traycap: starting a recording"

@@ -290,3 +290,30 @@ def test_screenshots_are_frames_of_the_video_even_when_the_encoder_falls_behind(
     frame_times = {f["t"] for f in bundle.frames}
     shots = bundle.shots
     assert shots and all(s["t"] in frame_times for s in shots), (shots, sorted(frame_times))
+
+
+class StillScreen(NullScreen):
+    """A damage-driven screen (the Wayland portal on wlroots) whose first image comes only after a while."""
+
+    def __init__(self, blank_grabs: int) -> None:
+        super().__init__(64, 48)
+        self.blank_grabs = blank_grabs
+
+    def grab(self) -> object:
+        if self.blank_grabs > 0:
+            self.blank_grabs -= 1
+            return None
+        return super().grab()
+
+
+def test_a_screen_without_an_image_yet_starts_and_its_video_begins_with_the_first_image(live_ctx: Context) -> None:
+    """Issue 21: a new cast of a wlroots screen that has not changed since it was last cast has no image until
+    something changes; the recording starts at once (no 10 s first-frame timeout) and skips those slots."""
+    screen, events = StillScreen(blank_grabs=15), []
+    ctl = _controller(live_ctx, screen, NullInput(), events)
+    sid = ctl.start()
+    wait_until("frames after the first image", lambda: _frames(live_ctx, sid) >= 5)
+    meta = ctl.stop()
+    bundle = read_bundle(live_ctx.sessions.zip_path(meta))
+    assert screen.blank_grabs == 0 and len(bundle.frames) >= 5
+    assert bundle.frames[0]["pts"] == 0 and bundle.frames[0]["t"] >= 15 * 1000 / 20 * 0.5  # after the blank slots

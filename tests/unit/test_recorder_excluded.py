@@ -1,4 +1,5 @@
-"""Excluded apps through the real RecordingController (null screen and input, a scripted focused window)."""
+"""Excluded apps through the real RecordingController (null screen and input, a scripted focused window);
+on Wayland, where nothing tells which window has focus, what can be honoured and what stops the start."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from tests.support.waiting import wait_until
 from traycap.clock import SystemClock
 from traycap.context import Context, make_context
 from traycap.errors import RecorderError
+from traycap.media.capture import Capabilities
 from traycap.media.capture.null import NullScreen
-from traycap.models import AppSettings
+from traycap.models import AppSettings, WaylandInput, WaylandSource
+from traycap.osutil.desktop import WAYLAND, X11
 from traycap.paths import Paths
 from traycap.recorder.actions import RawClick, RawKey
 from traycap.recorder.controller import RecordingController
@@ -57,7 +60,7 @@ def test_an_excluded_window_leaves_a_marker_blank_screenshots_and_no_keys(live_c
     screen, inputs, focus = NullScreen(64, 48), NullInput(), ScriptedFocus()
     ctl = RecordingController(live_ctx, AppSettings(fps=20, screenshotIntervalS=0.5, excludedApps=("KeePassXC",)),
                               capture_factory=lambda monitor: screen, input_factory=inputs.factory,
-                              focus_factory=lambda: focus)
+                              focus_factory=lambda: focus, desktop=X11)
     sid = ctl.start()
     clock = live_ctx.clock
 
@@ -103,7 +106,7 @@ def test_a_focus_backend_that_cannot_open_stops_the_start_and_leaves_nothing(liv
     screen = NullScreen()
     ctl = RecordingController(live_ctx, AppSettings(excludedApps=("KeePassXC",)),
                               capture_factory=lambda monitor: screen, input_factory=NullInput().factory,
-                              focus_factory=no_focus)
+                              focus_factory=no_focus, desktop=X11)
     with pytest.raises(RecorderError, match="excludedApps"):
         ctl.start()
     assert screen.closed
@@ -122,3 +125,48 @@ def test_without_excluded_apps_no_focus_backend_is_opened(live_ctx: Context) -> 
     ctl.start()
     ctl.stop()
     assert opened == []
+
+
+class WindowScreen(NullScreen):
+    """What the portal gives when the person picked one window."""
+
+    capabilities = Capabilities("wayland-portal", damage_driven=True, monitors=False, cursor="embedded",
+                                window_pick=True)
+
+
+@pytest.mark.parametrize("settings", [
+    AppSettings(excludedApps=("KeePassXC",)),  # a whole screen
+    AppSettings(excludedApps=("KeePassXC",), waylandSource=WaylandSource.WINDOW,
+                waylandInput=WaylandInput.DEVICES),  # one window, but every key typed anywhere
+])
+def test_on_wayland_excluded_apps_that_cannot_be_honoured_stop_the_start_before_the_picker(
+        live_ctx: Context, settings: AppSettings) -> None:
+    """Issue 21: no Wayland API tells an app which window has focus."""
+    asked: list[int] = []
+    ctl = RecordingController(live_ctx, settings, capture_factory=lambda monitor: asked.append(monitor) or NullScreen(),
+                              input_factory=NullInput().factory, desktop=WAYLAND)
+    with pytest.raises(RecorderError, match="cannot see which window has focus") as err:
+        ctl.start()
+    assert "record only one window" in err.value.hint
+    assert asked == [] and not list(live_ctx.paths.sessions.iterdir())
+
+
+def test_on_wayland_a_window_recording_without_input_devices_needs_no_focus(live_ctx: Context) -> None:
+    opened: list[int] = []
+
+    def focus_factory() -> ScriptedFocus:
+        opened.append(1)
+        return ScriptedFocus()
+
+    settings = AppSettings(fps=20, excludedApps=("KeePassXC",), waylandSource=WaylandSource.WINDOW)
+    ctl = RecordingController(live_ctx, settings, capture_factory=lambda monitor: WindowScreen(),
+                              focus_factory=focus_factory, desktop=WAYLAND)
+    ctl.start()
+    ctl.stop()
+    assert opened == []
+    screen = NullScreen()  # the desktop offered no window: the whole screen would be recorded
+    ctl = RecordingController(live_ctx, settings, capture_factory=lambda monitor: screen,
+                              focus_factory=focus_factory, desktop=WAYLAND)
+    with pytest.raises(RecorderError, match="cannot see which window has focus"):
+        ctl.start()
+    assert screen.closed and opened == []

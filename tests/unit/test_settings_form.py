@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
-from traycap.ui.settings_form import FIELDS, form_values, parse_form
+from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig, WaylandInput, WaylandSource
+from traycap.ui.settings_form import (
+    FIELDS,
+    WHAT_IS_RECORDED,
+    DesktopInfo,
+    fields_for,
+    form_values,
+    keys_text,
+    parse_form,
+    what_is_recorded,
+)
 
 GOOD = UploadConfig(bucket="my-bucket", region="eu-west-1", accessKeyId="AKIAX", secretAccessKey="secret-1234")
 
@@ -156,3 +165,39 @@ def test_a_key_press_reads_as_the_shortcut_it_makes() -> None:
     # What the field shows is what Save stores, through the same parser as a typed shortcut.
     assert parse_hotkey("Option+Cmd+R") == "<alt>+<cmd>+r"
     assert parse_hotkey(shortcut_from_keypress("minus", ctrl | alt_x11, "linux") or "") == "<ctrl>+<alt>+-"
+
+
+def test_on_wayland_the_form_says_how_to_bind_keys_and_what_a_recording_holds() -> None:
+    """Issue 21: no app can listen for keys on Wayland; the dialog says exactly how to bind `traycap toggle` on
+    GNOME and KDE (or that the desktop binds the shortcuts), hides the shortcut field, shows the Wayland choices,
+    and says that excluded apps cannot be honoured there."""
+    x11 = DesktopInfo()
+    wayland = DesktopInfo(wayland=True, command="/home/me/.local/bin/traycap")
+    assert keys_text(x11) is None
+    text = keys_text(wayland)
+    assert text is not None
+    assert ("GNOME: Settings > Keyboard > View and Customize Shortcuts > Custom Shortcuts > +: Name \"traycap "
+            "toggle\", Command \"/home/me/.local/bin/traycap toggle\", Shortcut Ctrl+Alt+R") in text
+    assert ("KDE Plasma: System Settings > Keyboard > Shortcuts > Add New > Command or Script: "
+            "\"/home/me/.local/bin/traycap toggle\"") in text
+    assert "your desktop binds traycap's shortcuts" in str(keys_text(DesktopInfo(wayland=True, shortcuts_portal=True)))
+    assert "pointer drawn in" in what_is_recorded(wayland) and what_is_recorded(x11) == WHAT_IS_RECORDED
+    shown = {f.key: f for f in fields_for(wayland)}
+    assert "hotkey" not in shown and {"waylandSource", "waylandInput"} <= set(shown)
+    assert "cannot see which window has focus" in shown["excludedApps"].hint
+    assert "input group" in shown["waylandInput"].hint
+    assert {"waylandSource", "waylandInput"}.isdisjoint(f.key for f in fields_for(x11))
+
+
+def test_a_wayland_form_saves_its_choices_and_keeps_the_hotkey_it_does_not_show() -> None:
+    base = AppSettings(hotkey="<ctrl>+<alt>+k")
+    values = {k: v for k, v in form_values(None, base).items()
+              if k in {f.key for f in fields_for(DesktopInfo(wayland=True))}}
+    values.update(bucket="traycap-test", region="us-east-1", accessKeyId="AKIAX", secretAccessKey="s",
+                  waylandSource="window", waylandInput="devices")
+    _config, settings, errors = parse_form(values, None, base)
+    assert errors == {} and settings is not None
+    assert settings.waylandSource is WaylandSource.WINDOW and settings.waylandInput is WaylandInput.DEVICES
+    assert settings.hotkey == "<ctrl>+<alt>+k"
+    values["waylandInput"] = "keyboard"
+    assert "waylandInput" in parse_form(values, None, base)[2]

@@ -18,16 +18,20 @@ from tests.support.sessions import make_session_dir, set_tree_mtime
 from tests.support.waiting import wait_until
 from traycap.bundle.export import export_session
 from traycap.context import Context
+from traycap.errors import CaptureCancelled
 from traycap.media.capture.null import NullScreen
 from traycap.models import AppSettings, SessionMeta, UploadProgress, UploadState, UploadStatus
+from traycap.osutil.desktop import WAYLAND
 from traycap.recorder.api import RecorderEvent, RecorderEventKind, RecorderState
 from traycap.recorder.controller import RecordingController
 from traycap.recorder.null import NullInput
+from traycap.recorder.tracks import WAYLAND_NO_INPUT
 from traycap.storage.config_store import save_config, save_settings
 from traycap.storage.secrets import NOT_SETTLED
 from traycap.tray.view import recording_mode
 from traycap.ui import notify
 from traycap.ui.menu import Action, ActionKind, IconSpec, IconState, RecordingMode, find_action
+from traycap.ui.tray_requests import TrayAction, TrayAnswer, await_answer, send
 
 
 @pytest.fixture
@@ -391,3 +395,114 @@ def test_menu_actions_still_run_while_a_long_export_runs(ctx: Context) -> None:
         assert h.app.actions.drain()
         h.app.actions.close()
     assert h.opened == [ctx.paths.sessions] and "recorder.stop rec-1" in h.log
+
+
+# --- issue 21: `traycap toggle` / `traycap pause`, the desktop's shortcuts on Wayland, what a recording holds ---
+
+def _ask(h: Harness, action: TrayAction) -> TrayAnswer:
+    """What `traycap toggle` / `pause` does, with the tray's request thread played by one poll."""
+    request = send(h.ctx.paths.root, action, h.ctx.clock.now_ms())
+    assert h.app.poll_requests() == 1
+    answer = await_answer(h.ctx.paths.root, request, wait=h.ctx.clock.sleep, monotonic=h.ctx.clock.monotonic)
+    assert answer is not None
+    assert h.app.actions.drain()
+    return answer
+
+
+def test_toggle_and_pause_requests_drive_the_recorder_and_are_answered(h: Harness) -> None:
+    assert _ask(h, TrayAction.TOGGLE) == TrayAnswer(False, "traycap is still starting up; try again in a moment")
+    h.app.startup()
+    assert _ask(h, TrayAction.PAUSE) == TrayAnswer(
+        False, "nothing is being recorded, so there is nothing to pause or resume")
+    assert _ask(h, TrayAction.TOGGLE) == TrayAnswer(True, "starting a recording")
+    assert h.recorder is not None and h.recorder.state is RecorderState.RECORDING
+    assert _ask(h, TrayAction.PAUSE) == TrayAnswer(True, "pausing the recording")
+    assert h.recorder.state is RecorderState.PAUSED and h.spec().state is IconState.PAUSED
+    assert _ask(h, TrayAction.PAUSE) == TrayAnswer(True, "resuming the recording")
+    assert h.recorder.state is RecorderState.RECORDING
+    assert _ask(h, TrayAction.TOGGLE) == TrayAnswer(True, "stopping the recording (it is saved and exported)")
+    assert "recorder.stop rec-1" in h.log and h.spec().state is IconState.IDLE
+
+
+def test_a_second_toggle_while_the_first_is_starting_is_refused(h: Harness) -> None:
+    """Two key presses before the screen picker is answered must not start and then stop a recording."""
+    h.app.startup()
+    h.app.model.set_mode(RecordingMode.STARTING)
+    assert _ask(h, TrayAction.TOGGLE).ok is False
+    h.app.model.set_mode(RecordingMode.STOPPING)
+    answer = _ask(h, TrayAction.TOGGLE)
+    assert answer == TrayAnswer(False, "the last recording is still being exported; try again in a moment")
+    assert h.recorder is not None and h.recorder.count == 0
+
+
+def test_on_wayland_the_desktop_binds_the_keys_once_and_they_toggle_and_pause(ctx: Context) -> None:
+    save_config(ctx.paths.config, CONFIG)
+    h = Harness(ctx, desktop=WAYLAND, shortcut_trigger="Ctrl+Alt+R")
+    h.app.startup()
+    assert h.app.actions.drain()
+    assert "shortcuts.bind Ctrl+Alt+R" in h.log and not h.hotkeys  # no pynput hotkey on Wayland
+    assert find_action(h.menu(), "toggle_recording").label == "Start recording (Ctrl+Alt+R)"  # type: ignore[union-attr]
+    (shortcuts,) = h.shortcuts
+    shortcuts.on_toggle()  # Activated("toggle-recording"), on the bus thread
+    assert h.app.actions.drain() and h.recorder is not None and h.recorder.state is RecorderState.RECORDING
+    shortcuts.on_pause()
+    assert h.app.actions.drain() and h.recorder.state is RecorderState.PAUSED
+    save_settings(ctx.paths.settings, AppSettings(hotkey="<ctrl>+<alt>+k"))
+    h.app.reload_settings()  # the hotkey setting does not apply on Wayland: nothing is bound again
+    assert h.app.actions.drain() and len(h.shortcuts) == 1
+    h.app.shutdown()
+    assert "shortcuts.stop" in h.log
+
+
+def test_on_wayland_without_global_shortcuts_the_menu_says_how_to_bind_the_command(ctx: Context) -> None:
+    save_config(ctx.paths.config, CONFIG)
+    h = Harness(ctx, desktop=WAYLAND, shortcut_trigger=None)
+    h.app.startup()
+    assert h.app.actions.drain()
+    labels = [i.label for i in h.menu()]
+    assert labels[0] == "Start recording"
+    assert "Keys: bind `traycap toggle` in your desktop (Upload settings… says how)" in labels
+    assert h.spec().state is IconState.IDLE  # a way to bind keys is not a problem
+    assert not any(n.title == "Hotkey unavailable" for n in h.notices())
+    h.app.actions.close()
+
+
+def test_the_menu_says_what_the_recording_holds(h: Harness) -> None:
+    h.app.startup()
+    tracks = {"video": True, "cursor": "embedded", "pointer": "none", "clicks": False, "keys": False,
+              "why": WAYLAND_NO_INPUT}
+    meta = SessionMeta(sessionId="w1", createdAt=T0, extra={"recorder": {"tracks": tracks}})
+    h.app.events.on_recorder_event(RecorderEvent(RecorderEventKind.STARTED, "w1", meta=meta))
+    assert "Recording screen with pointer; no clicks or keys (Wayland)" in [i.label for i in h.menu()]
+    h.app.events.on_recorder_event(RecorderEvent(
+        RecorderEventKind.STARTED, "w2", meta=meta, message="No permission to read the input devices"))
+    assert [(n.title, n.message) for n in h.notices()] == [("Recording started",
+                                                            "No permission to read the input devices")]
+
+
+def test_a_cancelled_screen_picker_is_said_in_the_tray_and_no_recording_runs(ctx: Context) -> None:
+    """Issue 21: the person closes the desktop's picker; the tray says so, and nothing is left half made."""
+    save_config(ctx.paths.config, CONFIG)
+    h = Harness(ctx)
+    h.app.startup()
+
+    def cancelled() -> str:
+        raise CaptureCancelled("Recording did not start: the screen picker was closed without choosing a screen")
+
+    assert h.recorder is not None
+    h.recorder.start = cancelled  # type: ignore[method-assign]
+    h.app.dispatch.handle(Action(ActionKind.TOGGLE_RECORDING))
+    assert h.app.actions.drain()
+    menu = [i.label for i in h.menu()]
+    assert menu[0] == "Start recording (Ctrl+Shift+R)"
+    assert any(label.startswith("Recording problem: Recording did not start: the screen picker") for label in menu)
+    (notice,) = [n for n in h.notices() if n.kind is notify.NoticeKind.PROBLEM]
+    assert "screen picker was closed" in notice.message and "choose a screen" in notice.message
+    assert h.recorder.count == 0
+
+
+def test_quit_ends_a_start_that_waits_for_the_picker(h: Harness) -> None:
+    h.app.startup()
+    h.app.dispatch.handle(Action(ActionKind.QUIT))
+    assert h.recorder is not None and h.recorder.aborts >= 1
+    assert h.app.actions.drain()

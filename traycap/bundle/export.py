@@ -3,7 +3,7 @@ the export (meta with size and SHA-256, then the `.exported` marker).
 
 The bundle (docs/bundle-format.md):
 
-    session.json            bundle meta: counts, duration, fps, time base, monitors, platform, app
+    session.json            bundle meta: counts, duration, fps, time base, monitors, capture, tracks, platform, app
     actions.json            array of actions (actions.jsonl of the recording)
     video/screen.mp4        H.264, stored as is (not recompressed)
     video/frames.json       one entry per video frame: capture time and video time
@@ -106,6 +106,8 @@ def bundle_meta(meta: SessionMeta, files: SessionFiles, *, max_frames: int | Non
         "droppedFrames": rec.get("droppedFrames"),
         "video": {**(rec.get("video") or {}), "file": VIDEO_REF, "frameTimes": f"{VIDEO_DIR}/frames.json"},
         "monitors": rec.get("screen"),
+        "capture": rec.get("capture"),  # the backend: mss on X11, the ScreenCast portal on Wayland
+        "tracks": rec.get("tracks"),  # what the recording holds besides the video, and why (recorder/tracks.py)
         "keystrokePrivacy": rec.get("keystrokePrivacy"),
         "platform": rec.get("platform"),
         "app": rec.get("app"),

@@ -1,8 +1,10 @@
 """`traycap record [--duration S] [--fps N] [--monitor N]`: record without the tray.
 
 Stops at the end of --duration, on Ctrl-C / SIGTERM, or when recording
-fails (disk full, display lost); always exports what was recorded and prints
-the session id on stdout. stderr gets a "recording <id>" line once the first
+fails (disk full, display lost, the Wayland screen cast stopped); always exports
+what was recorded and prints the session id on stdout. On Wayland the desktop's
+screen picker shows the first time; closing it ends the command with exit 1 and
+no session (nothing was recorded). stderr gets a "recording <id>" line once the first
 frame is captured and the input listeners are ready (scripts wait for it).
 What is uploaded, and how, is traycap/sharing/'s, as in the tray: start-up
 settles what a crash left, the recorder gets `Sharing.live_sink`, the export
@@ -54,6 +56,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from traycap.media.capture import check_display
     from traycap.recorder.api import RecorderEvent, RecorderEventKind
     from traycap.recorder.controller import RecordingController
+    from traycap.recorder.tracks import summary
     from traycap.sharing.lanes import LiveLanes
     from traycap.sharing.recordings import Sharing
     from traycap.sharing.requests import UploadRequests
@@ -72,9 +75,13 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     sharing = Sharing(ctx, requests, lanes)
 
     problems: list[str] = []
+    notes: list[str] = []
 
     def on_event(event: RecorderEvent) -> None:
-        if event.kind is RecorderEventKind.FAILED and event.message:
+        if event.kind is RecorderEventKind.STARTED:
+            recorder_info = event.meta.extra.get("recorder") if event.meta is not None else None
+            notes.extend(n for n in (summary((recorder_info or {}).get("tracks")), event.message) if n)
+        elif event.kind is RecorderEventKind.FAILED and event.message:
             problems.append(event.message)
             print(f"traycap: {event.message}", file=sys.stderr, flush=True)
         elif event.kind is RecorderEventKind.EXPORTED:
@@ -83,9 +90,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 print(f"traycap: {note}", file=sys.stderr, flush=True)
 
     stop = threading.Event()
+    controller: RecordingController | None = None
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
+        if controller is not None:
+            controller.abort_start()  # Ctrl-C while the desktop's screen picker is open
 
     # SIGHUP: the terminal running it was closed; stop and export like Ctrl-C (unless ignored: nohup).
     previous = signals.install_stop_handler(on_signal)
@@ -93,6 +103,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         controller = RecordingController(ctx, settings, on_event=on_event, live=sharing.live_sink)
         session_id = controller.start()
         print(f"traycap: recording {session_id} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        for note in notes:  # what the recording holds (Wayland: no clicks or keys), and why
+            print(f"traycap: {note}", file=sys.stderr, flush=True)
         deadline = None if args.duration is None else ctx.clock.monotonic() + args.duration
         while not stop.is_set() and not controller.wait_idle(0):
             remaining = 0.25 if deadline is None else min(0.25, deadline - ctx.clock.monotonic())

@@ -18,16 +18,18 @@ from traycap.bundle.export import export_session
 from traycap.clock import Clock
 from traycap.context import Context
 from traycap.errors import AlreadyRecording, NotRecording, RecorderError, StorageError, TraycapError
-from traycap.media.capture import FrameSource, open_capture
-from traycap.models import AppSettings, KeystrokePrivacy, SessionMeta
+from traycap.models import AppSettings, SessionMeta
+from traycap.osutil.desktop import session_type
 from traycap.recorder.api import EventSink, LiveFactory, RecorderEvent, RecorderEventKind, RecorderState
 from traycap.recorder.focus import open_focus_backend
-from traycap.recorder.inputs import InputFactory, pynput_input
+from traycap.recorder.inputs import InputFactory
 from traycap.recorder.live import LiveBundle
 from traycap.recorder.loops import InputFeed, start_loops
 from traycap.recorder.privacy import WindowSource
-from traycap.recorder.recording import Recording, open_recording
+from traycap.recorder.recording import Recording, open_recording, write_tracks
+from traycap.recorder.starting import CaptureFactory, open_screen, start_input
 from traycap.recorder.stopping import check_settings, failure_message, write_stopped_meta
+from traycap.recorder.tracks import exclusions
 from traycap.storage.diskspace import FreeSpace, check_free, free_bytes
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,6 @@ log = logging.getLogger(__name__)
 FIRST_FRAME_TIMEOUT_S = 10.0
 DISK_CHECK_S = 5.0  # how often a recording checks the free disk space against minFreeMB
 
-CaptureFactory = Callable[[int], FrameSource]
 # Session dir -> zip + meta; export.export_session unless a test needs a slow or failing one.
 Exporter = Callable[[Context, str], SessionMeta]
 
@@ -55,6 +56,7 @@ class RecordingController:
         disk_check_s: float = DISK_CHECK_S,
         focus_factory: Callable[[], WindowSource] | None = None,
         live: LiveFactory | None = None,
+        desktop: str | None = None,
     ) -> None:
         self._ctx = ctx
         self._free_space = free_space
@@ -62,8 +64,9 @@ class RecordingController:
         self._settings = settings
         self._on_event = on_event
         self._clock = clock or ctx.clock
-        self._capture_factory: CaptureFactory = capture_factory or open_capture
-        self._input_factory: InputFactory = input_factory or pynput_input
+        self._capture_factory = capture_factory  # None: this desktop session's backend (media/capture/factory.py)
+        self._input_factory = input_factory  # None: this desktop session's input backend (starting.py)
+        self._desktop = desktop or session_type()  # x11, wayland, ...: decides capture, input and exclusions
         self._export: Exporter = exporter or export_session
         self._focus_factory: Callable[[], WindowSource] = focus_factory or open_focus_backend
         self._live = live  # session id -> where its live bundle goes (None: every recording is format 1)
@@ -74,6 +77,7 @@ class RecordingController:
         self._idle = threading.Event()  # no recording runs and no export is in progress
         self._idle.set()
         self._finishing: set[Recording] = set()
+        self._opening: threading.Event | None = None  # set: the screen is being opened (a picker may be open)
         self.last_meta: SessionMeta | None = None
 
     # --- public API -------------------------------------------------------
@@ -96,20 +100,29 @@ class RecordingController:
 
     def start(self) -> str:
         with self._lock:
-            if self._state is not RecorderState.IDLE:
-                raise AlreadyRecording("A recording is already running", "stop it first")
+            if self._state is not RecorderState.IDLE or self._opening is not None:
+                raise AlreadyRecording("A recording is already running or starting", "stop it first")
             settings = self._settings
             check_settings(settings)
             check_free(self._ctx.paths.sessions, settings.minFreeMB, self._free_space)  # LowDisk: says where, how much
-            source = self._capture_factory(settings.monitor)  # NoDisplay / RecorderError, readable
+            exclusions(self._desktop, settings)  # before a picker: excluded apps that cannot be honoured
+            cancel = self._opening = threading.Event()
+        try:  # outside the lock: on Wayland the desktop's picker may be open for minutes (abort_start ends it)
+            source = open_screen(self._ctx, settings, self._clock, self._capture_factory, cancel)
+        finally:
+            with self._lock:
+                self._opening = None
+        with self._lock:
             try:
-                rec = open_recording(self._ctx, settings, source, self._clock, self._focus_factory)
+                rec = open_recording(self._ctx, settings.with_(excludedApps=exclusions(
+                    self._desktop, settings, window_pick=source.capabilities.window_pick)), source, self._clock,
+                    self._focus_factory)
             except BaseException:
                 source.close()
                 raise
             self._rec = rec
             try:
-                self._launch(rec, settings)
+                notice = self._launch(rec, settings)
             except BaseException:
                 rec.discard()
                 self._release(rec)
@@ -122,8 +135,16 @@ class RecordingController:
             self._idle.clear()
         log.info("recording session %s (%dx%d, %d fps, monitor %d)", rec.session_id, source.width,
                  source.height, settings.fps, settings.monitor)
-        self._emit(RecorderEvent(RecorderEventKind.STARTED, rec.session_id))
+        notices = [n.user_text() for n in (source.notice, notice) if n is not None]
+        self._emit(RecorderEvent(RecorderEventKind.STARTED, rec.session_id, message=" ".join(notices) or None,
+                                 meta=rec.meta))
         return rec.session_id
+
+    def abort_start(self) -> None:
+        """End a start that waits for the desktop's screen picker (quit, Ctrl-C): start() raises."""
+        opening = self._opening
+        if opening is not None:
+            opening.set()
 
     def pause(self) -> None:
         with self._lock:
@@ -176,7 +197,7 @@ class RecordingController:
         return self._idle.wait(timeout)
 
     # --- start ------------------------------------------------------------
-    def _launch(self, rec: Recording, settings: AppSettings) -> None:
+    def _launch(self, rec: Recording, settings: AppSettings) -> TraycapError | None:
         fail = self._failer(rec)
         start_loops(rec, self._clock, settings, disk_every_s=self._disk_check_s, fail=fail, check_disk=lambda:
                     check_free(self._ctx.paths.sessions, settings.minFreeMB, self._free_space))
@@ -189,10 +210,11 @@ class RecordingController:
                 raise RecorderError("The screen capture did not deliver a frame within 10 s")
         if rec.failure is not None:
             raise rec.failure
-        keyboard = settings.keystrokePrivacy is not KeystrokePrivacy.NONE
-        source = self._input_factory(InputFeed(rec, fail).on_input, self._clock.monotonic, keyboard)
-        source.start()
-        rec.input = source
+        started = start_input(rec, settings, self._desktop, self._clock, InputFeed(rec, fail).on_input,
+                              self._input_factory)
+        rec.input = started.source
+        write_tracks(self._ctx, rec, started.tracks)
+        return started.notice
 
     def _active(self) -> Recording:
         rec = self._rec

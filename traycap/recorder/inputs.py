@@ -34,6 +34,11 @@ class InputSource(Protocol):
 
     def stop(self) -> None: ...
 
+    @property
+    def positions_exact(self) -> bool:
+        """Pointer positions are where the pointer was (pynput, a touchscreen), not estimated from motion."""
+        ...
+
 
 InputFactory = Callable[[Callable[[RawEvent], None], Callable[[], float], bool], InputSource]
 
@@ -183,6 +188,8 @@ def _stop_listeners(listeners: list[Any]) -> None:
 
 class PynputInput:
     """Mouse (and optionally keyboard) listeners feeding `sink`."""
+
+    positions_exact = True  # the window system says where the pointer is
 
     def __init__(self, sink: Callable[[RawEvent], None], monotonic: Callable[[], float], keyboard: bool) -> None:
         self._sink = sink

@@ -99,6 +99,11 @@ class CaptureLoop:
         private = rec.builder.screen_private()
         image = rec.source.grab()
         t1 = clock.monotonic()
+        if image is None:
+            # A damage-driven source before the screen's first change (wlroots, a screen cast before and not
+            # changed since): nothing to encode in this slot, but the capture runs, so Start goes on.
+            rec.first_frame.set()
+            return
         if private or rec.builder.screen_private():  # an excluded app had focus: before or after the grab
             image = blank_like(image)
         if not rec.running.is_set():

@@ -18,6 +18,8 @@ from traycap.recorder.inputs import InputSource
 class NullInput:
     """An input source driven by the test: emit() delivers an event as a listener thread would."""
 
+    positions_exact = True
+
     def __init__(self) -> None:
         self.sink: Callable[[RawEvent], None] | None = None
         self.keyboard: bool | None = None

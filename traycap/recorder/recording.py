@@ -31,6 +31,7 @@ from traycap.recorder.actions import CLICK_SCREENSHOT_MIN_INTERVAL_S, ActionBuil
 from traycap.recorder.inputs import InputSource
 from traycap.recorder.privacy import PrivateActions, WindowSource
 from traycap.recorder.session import SessionWriter
+from traycap.recorder.tracks import Tracks
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,10 @@ class Recording:
     """Everything that lives exactly as long as one recording."""
 
     def __init__(self, session_id: str, origin: float, wall_origin: int, source: FrameSource,
-                 writer: SessionWriter, encoder: VideoEncoder, builder: PrivateActions) -> None:
+                 writer: SessionWriter, encoder: VideoEncoder, builder: PrivateActions,
+                 meta: SessionMeta | None = None) -> None:
         self.session_id = session_id
+        self.meta = meta  # as written at Start (the tracks added once the inputs run)
         self.origin = origin
         self.wall_origin = wall_origin
         self.source = source
@@ -156,8 +159,9 @@ def open_recording(ctx: Context, settings: AppSettings, source: FrameSource, clo
         builder = PrivateActions.for_patterns(ActionBuilder(origin, settings.keystrokePrivacy), origin,
                                               settings.excludedApps, focus_factory, clock.monotonic)
         # Written before the first frame: a crash from here on still leaves a visible session.
-        ctx.sessions.save_meta(SessionMeta(sessionId=session_id, createdAt=wall, videoRef="video/screen.mp4",
-                                           extra={"recorder": _recorder_info(settings, source, wall, origin)}))
+        meta = SessionMeta(sessionId=session_id, createdAt=wall, videoRef="video/screen.mp4",
+                           extra={"recorder": _recorder_info(settings, source, wall, origin)})
+        ctx.sessions.save_meta(meta)
         encoder = VideoEncoder(writer.files.video, source.width, source.height, settings.fps)
     except BaseException:
         if builder is not None:
@@ -165,7 +169,15 @@ def open_recording(ctx: Context, settings: AppSettings, source: FrameSource, clo
         writer.close()
         shutil.rmtree(directory, ignore_errors=True)
         raise
-    return Recording(session_id, origin, wall, source, writer, encoder, builder)
+    return Recording(session_id, origin, wall, source, writer, encoder, builder, meta)
+
+
+def write_tracks(ctx: Context, rec: Recording, tracks: Tracks) -> None:
+    """What the recording holds (known once its inputs run) into its meta, and so into session.json."""
+    meta = rec.meta or ctx.sessions.read_meta(rec.session_id)
+    recorder = {**(meta.extra.get("recorder") or {}), "tracks": tracks.to_json()}
+    rec.meta = meta.with_(extra={**meta.extra, "recorder": recorder})
+    ctx.sessions.save_meta(rec.meta)
 
 
 def _recorder_info(settings: AppSettings, source: FrameSource, wall: int, origin: float) -> dict[str, Any]:
@@ -176,7 +188,7 @@ def _recorder_info(settings: AppSettings, source: FrameSource, wall: int, origin
         "fps": settings.fps,
         "monitor": settings.monitor,
         "screen": source.describe(),
-        "capture": {"backend": caps.name, "damageDriven": caps.damage_driven},
+        "capture": caps.describe(),
         "keystrokePrivacy": settings.keystrokePrivacy.value,
         "screenshotIntervalS": settings.screenshotIntervalS,
         "timeBase": {

@@ -23,6 +23,7 @@ from traycap.tray.view import TrayModel, recording_mode
 from traycap.ui import notify
 from traycap.ui.action_runner import MAIN_LANE, ActionRunner
 from traycap.ui.menu import Action, ActionKind, RecordingMode
+from traycap.ui.tray_requests import TrayAction, TrayAnswer
 from traycap.upload.pause import set_uploads_paused
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ class ActionDispatcher:
     # --- entry points (other threads) ------------------------------------------
     def handle(self, action: Action) -> None:
         """Called on the toolkit's thread: never blocks."""
+        recorder = self._running.recorder
+        if action.kind is ActionKind.QUIT and recorder is not None:
+            recorder.abort_start()  # a screen picker left open must not hold Quit back (it waits on the same lane)
         lane = MAIN_LANE if action.kind in _RECORDING_ACTIONS else "menu"
         self.runner.post(action.id, lambda: self.perform(action), lane=lane)
 
@@ -60,12 +64,43 @@ class ActionDispatcher:
             # the current one there must not start a recording.
             log.info("hotkey pressed while the settings window is open: ignored")
             return
-        if self._model.mode is RecordingMode.STOPPING:
-            # A second press while the export runs would otherwise start a new recording right after it.
-            log.info("hotkey pressed while the recording is being exported: ignored")
+        if self._model.mode in (RecordingMode.STOPPING, RecordingMode.STARTING):
+            # A second press while the export runs (or the picker is open) would otherwise start a new
+            # recording right after it, or stop the one just started.
+            log.info("hotkey pressed while the recording is being %s: ignored", self._model.mode.value)
             return
         log.info("hotkey pressed")
         self.runner.post("hotkey", self.toggle_recording)
+
+    def pause_pressed(self) -> None:
+        """The desktop's pause shortcut (GlobalShortcuts portal): pause, or resume."""
+        log.info("pause shortcut pressed")
+        self.runner.post("pause-key", self.toggle_pause)
+
+    def remote_request(self, action: TrayAction) -> TrayAnswer:
+        """`traycap toggle` / `traycap pause` from another process: act (on the lanes), answer at once."""
+        recorder = self._running.recorder
+        if recorder is None:
+            return TrayAnswer(False, "traycap is still starting up; try again in a moment")
+        mode = self._model.mode
+        if action is TrayAction.PAUSE:
+            if mode is RecordingMode.RECORDING or mode is RecordingMode.PAUSED:
+                self.runner.post("remote-pause", self.toggle_pause)
+                return TrayAnswer(True, "pausing the recording" if mode is RecordingMode.RECORDING
+                                  else "resuming the recording")
+            return TrayAnswer(False, "nothing is being recorded, so there is nothing to pause or resume")
+        if mode is RecordingMode.STARTING:
+            return TrayAnswer(False, "a recording is already starting (the desktop may be asking which screen to "
+                                     "record)")
+        if mode is RecordingMode.STOPPING:
+            return TrayAnswer(False, "the last recording is still being exported; try again in a moment")
+        if mode is RecordingMode.IDLE:
+            self._show_mode(RecordingMode.STARTING)  # a second request before the lane runs this one is refused
+            self.runner.post("remote-toggle", self.toggle_recording)
+            return TrayAnswer(True, "starting a recording")
+        self._show_mode(RecordingMode.STOPPING)
+        self.runner.post("remote-toggle", self.toggle_recording)
+        return TrayAnswer(True, "stopping the recording (it is saved and exported)")
 
     # --- the work -------------------------------------------------------------
     def perform(self, action: Action) -> None:
@@ -130,9 +165,15 @@ class ActionDispatcher:
         recorder = self._require_recorder()
         if recorder.state is RecorderState.IDLE:
             self._model.set_recorder_problem(None)
-            sid = recorder.start()
+            self._show_mode(RecordingMode.STARTING)
+            try:
+                sid = recorder.start()  # on Wayland the desktop's picker may show (the first time)
+            except TraycapError as exc:
+                self._model.set_recorder_problem(exc.message)  # the notification (_failed) gives the hint too
+                raise
+            finally:
+                self._show_mode(recording_mode(recorder.state))
             log.info("recording %s started", sid)
-            self._show_mode(RecordingMode.RECORDING)
             return
         self._show_mode(RecordingMode.STOPPING)
         try:
@@ -141,6 +182,14 @@ class ActionDispatcher:
             self._show_mode(recording_mode(recorder.state))
         log.info("recording %s stopped and exported", meta.sessionId)
         self._model.refresh_row(meta.sessionId)
+
+    def toggle_pause(self) -> None:
+        recorder = self._require_recorder()
+        if recorder.state is RecorderState.PAUSED:
+            recorder.resume()
+        else:
+            recorder.pause()  # NotRecording when idle: said in a notification
+        self._show_mode(recording_mode(recorder.state))
 
     def _require_recorder(self) -> Recorder:
         recorder = self._running.recorder

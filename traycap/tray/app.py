@@ -20,6 +20,9 @@ Threads, and what each may do:
   quit, hotkey presses) one at a time; traycap-actions-menu runs the other
   menu actions (enqueue, copy a link, open a folder, settings...), so neither
   the menu nor those actions wait for a slow export.
+- traycap-requests: takes `traycap toggle` / `traycap pause` requests from the
+  data dir every POLL_S (ui/tray_requests.py), answers each at once and posts the
+  work to the lanes.
 - traycap-ui: re-renders the menu/icon/tooltip when something changed, at
   most every RENDER_INTERVAL_S (progress ticks are coalesced), re-reads the
   settings files when another process changed them (a stat of each every
@@ -42,9 +45,10 @@ import threading
 from collections.abc import Callable
 
 from traycap.context import Context
-from traycap.errors import CorruptFile, SecretUnreachable, TraycapError
+from traycap.errors import CorruptFile, HotkeyUnavailable, SecretUnreachable, TraycapError
 from traycap.logs import register_secret
 from traycap.models import AppSettings, UploadConfig
+from traycap.osutil.desktop import WAYLAND
 from traycap.recorder.api import RecorderState
 from traycap.sharing.recordings import Sharing
 from traycap.sharing.requests import UploadRequests
@@ -55,11 +59,13 @@ from traycap.storage.secrets import SettlingStore
 from traycap.storage.settings_watch import SettingsWatch
 from traycap.tray.actions import ActionDispatcher
 from traycap.tray.events import EventRouter
-from traycap.tray.parts import HotkeyLike, Parts, Running
+from traycap.tray.parts import HotkeyLike, Parts, Running, ShortcutsLike
 from traycap.tray.retention import RetentionHook
 from traycap.tray.view import TrayModel
 from traycap.ui import notify
 from traycap.ui.menu import RecordingMode, build_menu, icon_spec, tooltip
+from traycap.ui.tray_requests import POLL_S as REQUEST_POLL_S
+from traycap.ui.tray_requests import RequestInbox
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +75,8 @@ QUEUE_LOCK_RETRY_S = 2.0  # how often a tray without the queue lock tries to tak
 QUIT_UPLOAD_TIMEOUT_S = 10.0
 QUIT_EXPORT_TIMEOUT_S = 60.0
 SETTINGS_POLL_S = 1.0  # a change by another process shows within this + one render (issue: within 2 s)
+BIND_TOGGLE_NOTE = "Keys: bind `traycap toggle` in your desktop (Upload settings… says how)"
+BIND_IN_DESKTOP_NOTE = "Keys: choose them in your desktop's keyboard settings (traycap's shortcuts)"
 
 
 def config_problem(ctx: Context) -> tuple[UploadConfig | None, str | None]:
@@ -120,6 +128,9 @@ class TrayApp:
         self._unsubscribe: Callable[[], None] | None = None
         self._hotkey: HotkeyLike | None = None
         self._hotkey_spec: str | None = None  # the hotkey last registered (or tried), once start-up did
+        self._shortcuts: ShortcutsLike | None = None  # Wayland: the desktop's keys, bound once at start
+        self._shortcuts_asked = False
+        self.inbox = RequestInbox(ctx.paths.root)
         # Settings are reloaded by the UI thread (files changed) and the dialog's watcher (dialog closed):
         # one at a time, or both would register the hotkey and one listener would leak.
         self._settings_lock = threading.RLock()
@@ -166,6 +177,26 @@ class TrayApp:
             self.ui_step()
             clock.sleep(RENDER_INTERVAL_S, self._stopping)  # coalesce bursts of progress ticks
 
+    # --- requests from `traycap toggle` / `traycap pause` ---------------------------------
+    def poll_requests(self) -> int:
+        """Take the waiting requests, act on each (on the lanes), answer it; how many there were."""
+        requests = self.inbox.take(self.ctx.clock.now_ms())
+        for request in requests:
+            answer = self.dispatch.remote_request(request.action)
+            log.info("traycap %s (request %s): %s%s", request.action.value, request.id, answer.message,
+                     "" if answer.ok else " (refused)")
+            self.inbox.answer(request, answer)
+        return len(requests)
+
+    def _requests_loop(self) -> None:
+        self.inbox.drop_uncollected_answers(self.ctx.clock.now_ms() / 1000)
+        while not self._stopping.is_set():
+            try:
+                self.poll_requests()
+            except Exception:
+                log.exception("handling a request to the tray failed")
+            self.ctx.clock.sleep(REQUEST_POLL_S, self._stopping)
+
     # --- the queue ----------------------------------------------------------
     def _make_queue(self) -> None:
         """With the queue lock held: build the queue and restore it from disk (not started yet)."""
@@ -198,6 +229,7 @@ class TrayApp:
         self.render()  # the first menu: Start recording disabled until start-up finished
 
         def shown() -> None:
+            threading.Thread(target=self._requests_loop, name="traycap-requests", daemon=True).start()
             try:
                 self.startup()
             except Exception:
@@ -261,8 +293,8 @@ class TrayApp:
         self.register_hotkey()
         step("hotkey")
         self.model.set_ready()
-        log.info("traycap is ready: %d session(s), hotkey %s (%s)", len(self.model.cache),
-                 self.model.settings.hotkey, ", ".join(steps))
+        keys = "the desktop's (Wayland)" if self.parts.desktop == WAYLAND else self.model.settings.hotkey
+        log.info("traycap is ready: %d session(s), hotkey %s (%s)", len(self.model.cache), keys, ", ".join(steps))
 
     def settle_secrets(self) -> None:
         """Ask the OS keyring once (a start nobody watches: quietly, or not at all when it did not answer
@@ -313,6 +345,15 @@ class TrayApp:
             self._register_hotkey()
 
     def _register_hotkey(self) -> None:
+        if self.parts.desktop == WAYLAND:
+            # No app may listen for keys on Wayland: the desktop binds them (GlobalShortcuts), once per start,
+            # on a lane of its own (the desktop may ask the person first, for minutes, and the menu's actions
+            # must not wait for that); the hotkey setting does not apply.
+            self._hotkey_spec = self.model.settings.hotkey
+            if not self._shortcuts_asked:
+                self._shortcuts_asked = True
+                self.actions.post("desktop-shortcuts", self.bind_desktop_shortcuts, lane="desktop-keys")
+            return
         if self._hotkey is not None:
             with contextlib.suppress(Exception):
                 self._hotkey.stop()
@@ -336,6 +377,23 @@ class TrayApp:
             notify.Notice(notify.NoticeKind.PROBLEM, "Hotkey unavailable", f"{message}. The tray menu still works.")
         )
 
+    def bind_desktop_shortcuts(self) -> None:
+        """Wayland: the desktop's start/stop and pause keys; without them, the menu says how to bind
+        `traycap toggle` (and the settings dialog tells exactly where)."""
+        make = self.parts.make_shortcuts
+        try:
+            if make is None:
+                raise HotkeyUnavailable("no global shortcuts on this desktop")
+            shortcuts = make(self.dispatch.hotkey_pressed, self.dispatch.pause_pressed)
+            trigger = shortcuts.start()
+        except TraycapError as exc:
+            log.info("desktop shortcuts: %s; `traycap toggle` / `traycap pause` are the way", exc.message)
+            self.model.set_desktop_keys(None, BIND_TOGGLE_NOTE)
+            return
+        self._shortcuts = shortcuts
+        log.info("desktop shortcuts bound (start/stop: %s)", trigger or "no key yet")
+        self.model.set_desktop_keys(trigger or None, None if trigger else BIND_IN_DESKTOP_NOTE)
+
     # --- quit ------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Quit: a recording is stopped and exported, the upload stops at a part boundary."""
@@ -346,6 +404,7 @@ class TrayApp:
         self.model.changed()
         recorder = self.running.recorder
         if recorder is not None:
+            recorder.abort_start()  # a screen picker still open: the start gives up
             if recorder.state is not RecorderState.IDLE:
                 try:
                     recorder.stop()
@@ -360,6 +419,9 @@ class TrayApp:
         if self._hotkey is not None:
             with contextlib.suppress(Exception):
                 self._hotkey.stop()
+        if self._shortcuts is not None:
+            with contextlib.suppress(Exception):
+                self._shortcuts.stop()
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.requests.attach(None)  # from here on a request goes to disk, for the next process

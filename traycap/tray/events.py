@@ -18,6 +18,7 @@ from traycap.context import Context
 from traycap.errors import TraycapError
 from traycap.models import UploadProgress
 from traycap.recorder.api import RecorderEvent, RecorderEventKind
+from traycap.recorder.tracks import summary
 from traycap.sharing.recordings import Sharing
 from traycap.tray.actions import ActionDispatcher
 from traycap.tray.parts import Parts, Running
@@ -75,7 +76,13 @@ class EventRouter:
     def on_recorder_event(self, event: RecorderEvent) -> None:
         kind, sid, message = event.kind, event.sessionId, event.message
         log.info("recorder: %s %s%s", kind.value, sid, f" ({message})" if message else "")
-        if kind in (RecorderEventKind.STARTED, RecorderEventKind.RESUMED):
+        if kind is RecorderEventKind.STARTED:
+            recorder_info = event.meta.extra.get("recorder") if event.meta is not None else None
+            self._model.set_recording_note(summary((recorder_info or {}).get("tracks")))
+            self._show_mode(RecordingMode.RECORDING)
+            if message:  # the recording runs, with something the person should know (no input devices, ...)
+                self._parts.notifier.send(notify.Notice(notify.NoticeKind.PROBLEM, "Recording started", message, sid))
+        elif kind is RecorderEventKind.RESUMED:
             self._show_mode(RecordingMode.RECORDING)
         elif kind is RecorderEventKind.PAUSED:
             self._show_mode(RecordingMode.PAUSED)

@@ -28,7 +28,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from traycap.tray.parts import real_parts
 
     lock = InstanceLock(ctx.paths.instance_lock)
-    if not lock.try_acquire():
+    # With a grace: `traycap toggle` probes this lock for an instant to learn whether a tray runs.
+    if not lock.acquire_as_owner():
         pid = lock.holder_pid()
         _say_already_running("traycap is already running" + (f" (process {pid})" if pid else ""))
         return EXIT_OK

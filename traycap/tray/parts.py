@@ -13,10 +13,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from traycap.context import Context
+from traycap.errors import HotkeyUnavailable, PortalUnavailable
 from traycap.models import AppSettings, UploadConfig, UploadProgress, UploadState
+from traycap.osutil.desktop import X11, session_type
+from traycap.portal.shortcuts import BIND_YOURSELF, PAUSE, TOGGLE, GlobalShortcutsPortal, ShortcutsSession
 from traycap.recorder.api import EventSink, LiveFactory, Recorder
 from traycap.sharing.lanes import LiveLanes, SharedRate
 from traycap.sharing.links import ShareLinks
@@ -27,6 +30,9 @@ from traycap.ui.menu import (
     IconSpec,
     MenuItem,
 )
+
+if TYPE_CHECKING:
+    from traycap.portal.dbus import GioBus
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,17 @@ class QueueLike(Protocol):
 
 class HotkeyLike(Protocol):
     def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class ShortcutsLike(Protocol):
+    """The desktop's own start/stop keys (Wayland's GlobalShortcuts portal)."""
+
+    def start(self) -> str:
+        """Bind them (the desktop may ask the person, once); what the desktop bound for start/stop ("Ctrl+Alt+R",
+        "" when nothing). HotkeyUnavailable when the desktop offers no global shortcuts."""
+        ...
+
     def stop(self) -> None: ...
 
 
@@ -83,6 +100,10 @@ class Parts:
     recover: Recover | None = None
     # Upload while recording: the process's live lanes (None: every recording uploads after Stop).
     make_lanes: Callable[[Context], LiveLanes] | None = None
+    # The desktop session (osutil/desktop.py): on Wayland the start/stop keys are the desktop's, bound through
+    # make_shortcuts(on_toggle, on_pause) (None: none; the person binds `traycap toggle`).
+    desktop: str = X11
+    make_shortcuts: Callable[[Callable[[], None], Callable[[], None]], ShortcutsLike] | None = None
 
 
 @dataclass
@@ -117,6 +138,47 @@ def _make_recorder(ctx: Context, settings: AppSettings, on_event: EventSink, liv
     from traycap.recorder.controller import RecordingController
 
     return RecordingController(ctx, settings, on_event=on_event, live=live)
+
+
+class PortalShortcuts:
+    """ShortcutsLike through the GlobalShortcuts portal (KDE Plasma 5.27+, GNOME 48+), on a private bus connection."""
+
+    def __init__(self, on_toggle: Callable[[], None], on_pause: Callable[[], None]) -> None:
+        self._actions = {TOGGLE: on_toggle, PAUSE: on_pause}
+        self._bus: GioBus | None = None
+        self._session: ShortcutsSession | None = None
+
+    def start(self) -> str:
+        from traycap.portal.dbus import GioBus
+
+        try:
+            bus = GioBus()
+        except PortalUnavailable as exc:
+            raise HotkeyUnavailable(exc.message, BIND_YOURSELF) from exc
+        portal = GlobalShortcutsPortal(bus)
+        try:
+            if not portal.available():
+                raise HotkeyUnavailable("This desktop offers no global shortcuts to apps (no GlobalShortcuts portal)",
+                                        BIND_YOURSELF)
+            self._session = portal.bind(self._activated)
+        except BaseException:
+            bus.close()
+            raise
+        self._bus = bus
+        return next((b.trigger for b in self._session.bound if b.id == TOGGLE), "")
+
+    def _activated(self, shortcut_id: str) -> None:
+        action = self._actions.get(shortcut_id)
+        if action is not None:
+            action()  # on the bus thread: the dispatcher only posts work
+
+    def stop(self) -> None:
+        session, self._session = self._session, None
+        bus, self._bus = self._bus, None
+        if session is not None:
+            session.close()
+        if bus is not None:
+            bus.close()
 
 
 def _make_queue_with(rate: SharedRate) -> Callable[[Context], QueueLike]:
@@ -157,4 +219,6 @@ def real_parts(ctx: Context, make_tray: Callable[[Callable[[Action], None]], Tra
         share_link=_share_link,
         launch_settings=launch_settings_process,
         recover=recover_unfinished,
+        desktop=session_type(),
+        make_shortcuts=PortalShortcuts,
     )

@@ -53,6 +53,11 @@ class TrayModel:
         self._settings = AppSettings()
         self._config: UploadConfig | None = None
         self._config_problem: str | None = None
+        self._recording_note: str | None = None
+        # Wayland: the keys are the desktop's (GlobalShortcuts portal), not the hotkey setting.
+        self._desktop_keys = False
+        self._desktop_keys_label: str | None = None
+        self._shortcut_note: str | None = None
         self.last_relist = -math.inf
 
     # --- reading ------------------------------------------------------------
@@ -61,7 +66,7 @@ class TrayModel:
         with self._lock:
             return AppView(
                 recording=self._mode,
-                hotkey_label=hotkey_label(self._settings.hotkey),
+                hotkey_label=self._desktop_keys_label if self._desktop_keys else hotkey_label(self._settings.hotkey),
                 hotkey_error=self._hotkey_error,
                 recent=self.cache.recent(RECENT_LIMIT),
                 pending_count=pending,
@@ -72,6 +77,8 @@ class TrayModel:
                 storage_problem=self._storage_problem,
                 ready=self._ready,
                 uploads_paused=uploads_paused(self._ctx.paths),
+                recording_note=self._recording_note,
+                shortcut_note=self._shortcut_note,
             )
 
     @property
@@ -106,6 +113,21 @@ class TrayModel:
     def set_hotkey_error(self, message: str | None) -> None:
         with self._lock:
             self._hotkey_error = message
+        self.changed()
+
+    def set_recording_note(self, note: str | None) -> None:
+        """What the recording holds, shown while it runs."""
+        with self._lock:
+            self._recording_note = note
+        self.changed()
+
+    def set_desktop_keys(self, label: str | None, note: str | None) -> None:
+        """Wayland: start/stop keys are the desktop's; `label` what the desktop bound ("Ctrl+Alt+R"), or None and a
+        `note` saying how to bind `traycap toggle`."""
+        with self._lock:
+            self._desktop_keys = True
+            self._desktop_keys_label = label
+            self._shortcut_note = note
         self.changed()
 
     def set_recorder_problem(self, message: str | None) -> None:

@@ -18,6 +18,7 @@ RECENT_LIMIT = 10
 
 class RecordingMode(enum.Enum):
     IDLE = "idle"
+    STARTING = "starting"  # start requested: the screen is being opened (on Wayland the desktop's picker may show)
     RECORDING = "recording"
     PAUSED = "paused"
     STOPPING = "stopping"  # stop requested; the session is being exported
@@ -104,6 +105,8 @@ class AppView:
     storage_problem: str | None = None  # sessions not uploaded fill the local disk budget, low disk
     ready: bool = True  # start-up (recovery, restore) finished
     uploads_paused: bool = False  # `traycap pause-uploads` or the menu; kept across restarts
+    recording_note: str | None = None  # while recording: what it holds ("Recording screen with pointer; no clicks...")
+    shortcut_note: str | None = None  # Wayland without global shortcuts: how to start/stop from the keyboard
 
 
 def row_label(item: SessionListItem) -> str:
@@ -150,6 +153,8 @@ def build_menu(view: AppView) -> tuple[MenuItem, ...]:
     mode = view.recording
     if mode is RecordingMode.IDLE:
         items.append(MenuItem(f"Start recording{keys}", Action(ActionKind.TOGGLE_RECORDING), enabled=view.ready))
+    elif mode is RecordingMode.STARTING:
+        items.append(MenuItem("Starting recording…", None, enabled=False))
     elif mode is RecordingMode.STOPPING:
         items.append(MenuItem("Stopping and exporting…", None, enabled=False))
     else:
@@ -158,6 +163,10 @@ def build_menu(view: AppView) -> tuple[MenuItem, ...]:
             items.append(MenuItem("Pause", Action(ActionKind.PAUSE)))
         else:
             items.append(MenuItem("Resume", Action(ActionKind.RESUME)))
+        if view.recording_note:
+            items.append(MenuItem(_fit(view.recording_note), None, enabled=False))
+    if view.shortcut_note and mode is RecordingMode.IDLE:
+        items.append(MenuItem(_fit(view.shortcut_note), None, enabled=False))
     if view.hotkey_error:
         items.append(MenuItem(_fit(f"Hotkey unavailable: {view.hotkey_error}"), None, enabled=False))
     if view.recorder_problem:
@@ -219,6 +228,8 @@ def tooltip(view: AppView) -> str:
     waiting = f", {view.pending_count} waiting" if view.pending_count else ""
     if view.recording is RecordingMode.STOPPING:
         text = "stopping and exporting the recording"
+    elif view.recording is RecordingMode.STARTING:
+        text = "starting a recording"
     elif spec.state is IconState.RECORDING:
         text = "recording"
     elif spec.state is IconState.PAUSED:

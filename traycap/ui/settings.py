@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import threading
 import tkinter as tk
@@ -29,21 +30,23 @@ from typing import Any
 
 from traycap.errors import TraycapError
 from traycap.models import AppSettings, UploadConfig
+from traycap.osutil.desktop import WAYLAND, session_type
 from traycap.storage.atomic import write_json_atomic
 from traycap.storage.config_store import read_config, save_config, save_settings
 from traycap.storage.keyring_memory import KeyringMemory
 from traycap.storage.secrets import SecretStore
 from traycap.storage.settings_watch import SettingsWatch
 from traycap.ui.settings_form import (
-    FIELD_BY_KEY,
-    FIELDS,
     PAGES,
-    WHAT_IS_RECORDED,
+    DesktopInfo,
     Field,
+    fields_for,
     form_values,
+    keys_text,
     merge_changed_elsewhere,
     parse_form,
     shortcut_from_keypress,
+    what_is_recorded,
 )
 
 log = logging.getLogger(__name__)
@@ -82,8 +85,11 @@ class SettingsDialog:
         state_path: Path | None = None,
         secrets: SecretStore | None = None,
         keyring_memory: KeyringMemory | None = None,
+        desktop: DesktopInfo | None = None,
     ) -> None:
         self.root = root
+        self.desktop = desktop or DesktopInfo()
+        self.fields = {f.key: f for f in fields_for(self.desktop)}  # this desktop's fields (Wayland has its own)
         self.secrets = secrets
         self.keyring_memory = keyring_memory  # Save forgets that the keyring did not answer: it is asked again
         self.config_path = config_path
@@ -98,7 +104,7 @@ class SettingsDialog:
         self.widgets: dict[str, tk.Widget] = {}
         self.error_labels: dict[str, ttk.Label] = {}
         self._test_result: tuple[bool, str] | None = None
-        self._shown = form_values(config, settings)  # what the files held when last loaded
+        self._shown = self._form_values(config, settings)  # what the files held when last loaded
         self._build(self._shown)
         if state_path is not None:  # tests read what the fields hold as they are typed into
             for var in self.vars.values():
@@ -123,11 +129,17 @@ class SettingsDialog:
             self.pages[name] = page
             row = 0
             if name == "Recording":
-                notice = ttk.Label(page, text=WHAT_IS_RECORDED, wraplength=620)
+                notice = ttk.Label(page, text=what_is_recorded(self.desktop), wraplength=620)
                 notice.grid(row=row, column=0, columnspan=3, sticky="w", pady=(0, 8))
                 self.widgets["whatIsRecorded"] = notice
                 row += 1
-            for f in (f for f in FIELDS if f.page == name):
+                keys = keys_text(self.desktop)
+                if keys is not None:  # Wayland: no shortcut field; how to start and stop from the keyboard instead
+                    label = ttk.Label(page, text=keys, wraplength=620, justify="left")
+                    label.grid(row=row, column=0, columnspan=3, sticky="w", pady=(0, 8))
+                    self.widgets["keys"] = label
+                    row += 1
+            for f in (f for f in self.fields.values() if f.page == name):
                 self._add_field(page, row, f, values[f.key])
                 row += 1
         self.notebook.bind("<<NotebookTabChanged>>", lambda _e: self.dump_state())
@@ -216,6 +228,10 @@ class SettingsDialog:
         box.configure(state="normal" if self.vars["autoUpload"].get() else "disabled")  # type: ignore[call-arg]
 
     # --- reading and showing ---------------------------------------------------
+    def _form_values(self, config: UploadConfig | None, settings: AppSettings) -> dict[str, Any]:
+        """The values of the fields this dialog shows."""
+        return {k: v for k, v in form_values(config, settings).items() if k in self.fields}
+
     def values(self) -> dict[str, Any]:
         return {k: v.get() for k, v in self.vars.items()}
 
@@ -227,10 +243,10 @@ class SettingsDialog:
             if key in errors:
                 label.configure(text=errors[key], style="Error.TLabel")
             else:
-                label.configure(text=FIELD_BY_KEY[key].hint, style="Hint.TLabel")
+                label.configure(text=self.fields[key].hint, style="Hint.TLabel")
         # A page with a red field says so in its tab, and the first such page is shown.
         # (typeshed leaves ttk.Notebook's methods untyped: hence the ignores below.)
-        bad_pages = [name for name in PAGES if any(FIELD_BY_KEY[k].page == name for k in errors if k in FIELD_BY_KEY)]
+        bad_pages = [name for name in PAGES if any(self.fields[k].page == name for k in errors if k in self.fields)]
         for name, page in self.pages.items():
             self.notebook.tab(page, text=f"{name} (!)" if name in bad_pages else name)  # type: ignore[no-untyped-call]
         if bad_pages and self.selected_page() not in bad_pages:
@@ -249,7 +265,7 @@ class SettingsDialog:
 
     def changed_elsewhere(self, config: UploadConfig | None, settings: AppSettings) -> None:
         """Another program (`traycap config set`, an editor) saved new settings while the dialog is open."""
-        incoming = form_values(config, settings)
+        incoming = self._form_values(config, settings)
         merged, kept = merge_changed_elsewhere(self.values(), self._shown, incoming)
         for key, value in merged.items():
             if self.vars[key].get() != value:
@@ -258,7 +274,7 @@ class SettingsDialog:
         self.base_config, self.base_settings = config, settings  # Save keeps what the form does not show
         note = "The settings were changed by another program; the form shows them"
         if kept:
-            labels = ", ".join(FIELD_BY_KEY[k].label for k in kept)
+            labels = ", ".join(self.fields[k].label for k in kept if k in self.fields)
             note += f", except your unsaved edits ({labels})"
         self.set_status(note + ".")
 
@@ -343,7 +359,7 @@ class SettingsDialog:
         self.root.update_idletasks()
         state = {
             "status": str(self.status.cget("text")),
-            "values": {k: v.get() for k, v in self.vars.items() if FIELD_BY_KEY[k].kind != "secret"},
+            "values": {k: v.get() for k, v in self.vars.items() if self.fields[k].kind != "secret"},
             "errors": {k: self.error_text(k) for k in self.error_labels if self.error_text(k)},
             "saved": self.saved,
             "widgets": {
@@ -351,10 +367,40 @@ class SettingsDialog:
                    for k, w in self.widgets.items()},
                 **self._tab_boxes(),
             },
+            "texts": {k: str(self.widgets[k].cget("text")) for k in ("whatIsRecorded", "keys") if k in self.widgets},
             "page": self.selected_page(),
-            "pageOf": {**{f.key: f.page for f in FIELDS}, "recordShortcut": FIELD_BY_KEY["hotkey"].page},
+            "pageOf": {**{f.key: f.page for f in self.fields.values()}, "recordShortcut": "Recording"},
         }
         write_json_atomic(self.state_path, state)
+
+
+def desktop_info() -> DesktopInfo:
+    """Wayland or not, whether its desktop binds global shortcuts for apps, and the command to bind."""
+    if session_type() != WAYLAND:
+        return DesktopInfo()
+    return DesktopInfo(wayland=True, shortcuts_portal=_has_global_shortcuts(), command=_traycap_command())
+
+
+def _has_global_shortcuts() -> bool:
+    from traycap.portal.dbus import GioBus
+    from traycap.portal.shortcuts import GlobalShortcutsPortal
+
+    try:
+        bus = GioBus()
+    except TraycapError:
+        return False
+    try:
+        return GlobalShortcutsPortal(bus).available()
+    finally:
+        bus.close()
+
+
+def _traycap_command() -> str:
+    """The command a key binding runs, by its full path: a desktop's shortcuts may not have the shell's PATH."""
+    if getattr(sys, "frozen", False):
+        return sys.executable
+    found = shutil.which("traycap")
+    return str(Path(found).absolute()) if found else f"{sys.executable} -m traycap"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -389,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         root, ctx.paths.config, ctx.paths.settings, config, settings,
         on_saved=root.destroy, state_path=Path(state) if state else None, secrets=ctx.secrets,
         keyring_memory=ctx.keyring_memory(),
+        desktop=desktop_info(),
     )
     if problems:
         dialog.set_status("The saved settings could not be read; saving replaces them. " + "; ".join(problems),

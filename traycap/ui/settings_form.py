@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from traycap.format import MODIFIER_ORDER, hotkey_label
-from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
+from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig, WaylandInput, WaylandSource
 from traycap.storage.config_store import SSE_MODES, check_assignments, check_settings_assignments
 
 
@@ -24,6 +24,7 @@ class Field:
     choices: tuple[str, ...] = ()
     hint: str = ""
     tab: str = ""  # the notebook page; "" = the target's page (Upload / Recording)
+    wayland: bool | None = None  # shown only on Wayland (True), never there (False), or always (None)
 
     @property
     def page(self) -> str:
@@ -51,13 +52,22 @@ FIELDS: tuple[Field, ...] = (
     Field("autoUpload", "Upload automatically after a recording stops", "bool", "config"),
     Field("uploadWhileRecording", "Upload while recording (the link is ready moments after Stop)", "bool",
           "config", hint="with automatic upload"),
-    Field("hotkey", "Start/stop shortcut", "text", "settings", hint="for example Ctrl+Shift+R"),
+    Field("hotkey", "Start/stop shortcut", "text", "settings", hint="for example Ctrl+Shift+R", wayland=False),
     Field("fps", "Frames per second", "int", "settings"),
     Field("screenshotIntervalS", "Screenshot every (seconds)", "text", "settings"),
     Field("keystrokePrivacy", "Keystrokes", "choice", "settings", tuple(k.value for k in KeystrokePrivacy),
           hint="full, no_text (letters masked) or none"),
     Field("excludedApps", "Never record these apps", "text", "settings",
-          hint="comma-separated window classes or titles: KeePassXC, 1Password, *Private Browsing*"),
+          hint="comma-separated window classes or titles: KeePassXC, 1Password, *Private Browsing*", wayland=False),
+    Field("excludedApps", "Never record these apps", "text", "settings", wayland=True,
+          hint="on Wayland traycap cannot see which window has focus, so a recording with apps listed here does "
+               "not start; record one window instead (What to record: window, clicks and keys: none)"),
+    Field("waylandSource", "What to record", "choice", "settings", tuple(v.value for v in WaylandSource),
+          hint="window: the desktop's picker lists windows, and only the one you pick is recorded", wayland=True),
+    Field("waylandInput", "Clicks and keys", "choice", "settings", tuple(v.value for v in WaylandInput),
+          hint="devices: read the keyboard and mouse directly; needs your user in the input group "
+               "(sudo usermod -aG input $USER, then log in again), which lets every program you run read every key",
+          wayland=True),
     Field("copyLinkOnDone", "Copy the share link when an upload is done", "bool", "settings", tab="Upload"),
     Field("keepUploadedDays", "Keep uploaded sessions locally (days)", "int", "settings",
           hint="0 = delete once verified, -1 = keep forever", tab="Storage"),
@@ -73,9 +83,60 @@ WHAT_IS_RECORDED = (
     "type, passwords included, unless Keystrokes is no_text or none. While a window listed under "
     "\"Never record these apps\" has focus, its keys are left out and the screen is recorded blank."
 )
+WHAT_IS_RECORDED_ON_WAYLAND = (
+    "On this Wayland desktop a recording holds the screen (video and screenshots) with the pointer drawn in. "
+    "Clicks and keys are recorded only with \"Clicks and keys\" set to devices, and then every key you type, "
+    "passwords included, unless Keystrokes is no_text or none. The desktop asks once which screen (or window) to "
+    "record, and remembers it."
+)
+# Wayland lets no app listen for keys: the desktop binds them (GlobalShortcuts portal), or the person binds
+# traycap's commands in the desktop's keyboard settings (docs/wayland.md).
+KEYS_BY_DESKTOP = (
+    "Start/stop keys: apps cannot listen for keys on Wayland, so bind traycap's commands in your desktop:",
+    "GNOME: Settings > Keyboard > View and Customize Shortcuts > Custom Shortcuts > +: Name \"traycap toggle\", "
+    "Command \"{command} toggle\", Shortcut Ctrl+Alt+R (and \"{command} pause\" on Ctrl+Alt+P).",
+    "KDE Plasma: System Settings > Keyboard > Shortcuts > Add New > Command or Script: \"{command} toggle\", then "
+    "set its shortcut (Ctrl+Alt+R); the same for \"{command} pause\".",
+    "sway: bindsym Ctrl+Alt+r exec {command} toggle (and pause) in ~/.config/sway/config.",
+)
+KEYS_FROM_DESKTOP = (
+    "Start/stop keys: your desktop binds traycap's shortcuts (it asked you the first time: Ctrl+Alt+R to start or "
+    "stop, Ctrl+Alt+P to pause, unless you chose others); change them in the desktop's keyboard settings."
+)
+
+
+@dataclass(frozen=True)
+class DesktopInfo:
+    """What the dialog says depends on: a Wayland session, whether its desktop binds global shortcuts for apps,
+    and the command the person binds (`traycap`, or the full path where it is not on PATH)."""
+
+    wayland: bool = False
+    shortcuts_portal: bool = False
+    command: str = "traycap"
+
+
+def fields_for(desktop: DesktopInfo) -> tuple[Field, ...]:
+    return tuple(f for f in FIELDS if f.wayland is None or f.wayland == desktop.wayland)
+
+
+def what_is_recorded(desktop: DesktopInfo) -> str:
+    return WHAT_IS_RECORDED_ON_WAYLAND if desktop.wayland else WHAT_IS_RECORDED
+
+
+def keys_text(desktop: DesktopInfo) -> str | None:
+    """How to start and stop from the keyboard, where the shortcut field cannot (Wayland); None elsewhere."""
+    if not desktop.wayland:
+        return None
+    if desktop.shortcuts_portal:
+        return KEYS_FROM_DESKTOP
+    return "\n".join(line.format(command=desktop.command) for line in KEYS_BY_DESKTOP)
+
+
 EXCLUDED_SEPARATOR = ","
-FIELD_BY_KEY = {f.key: f for f in FIELDS}
+FIELD_BY_KEY = {f.key: f for f in fields_for(DesktopInfo())}  # as an X11, Windows or macOS dialog shows them
 RETENTION_KEYS = ("keepUploadedDays", "localBudgetMB", "minFreeMB")  # whole numbers, as typed
+SETTINGS_TEXT_KEYS = ("hotkey", "fps", "screenshotIntervalS", "keystrokePrivacy", "excludedApps", "waylandSource",
+                      "waylandInput", *RETENTION_KEYS)
 
 
 def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str, Any]:
@@ -105,6 +166,8 @@ def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str,
         "keystrokePrivacy": settings.keystrokePrivacy.value,
         "copyLinkOnDone": settings.copyLinkOnDone,
         "excludedApps": f"{EXCLUDED_SEPARATOR} ".join(settings.excludedApps),
+        "waylandSource": settings.waylandSource.value,
+        "waylandInput": settings.waylandInput.value,
         **{key: str(getattr(settings, key)) for key in RETENTION_KEYS},
     }
 
@@ -147,14 +210,10 @@ def parse_form(
     config_bad = bool(errors)
 
     settings: AppSettings | None
+    # Only the fields the dialog shows: on Wayland there is no shortcut field, on X11 no Wayland fields.
     settings, settings_errors = check_settings_assignments(base_settings, {
-        "hotkey": text.get("hotkey", ""),
-        "fps": text.get("fps", ""),
-        "screenshotIntervalS": text.get("screenshotIntervalS", ""),
-        "keystrokePrivacy": text.get("keystrokePrivacy", ""),
-        "copyLinkOnDone": "true" if flags.get("copyLinkOnDone") else "false",
-        "excludedApps": text.get("excludedApps", ""),
-        **{key: text[key] for key in RETENTION_KEYS if key in text},
+        **{key: text[key] for key in SETTINGS_TEXT_KEYS if key in text},
+        **({"copyLinkOnDone": "true" if flags["copyLinkOnDone"] else "false"} if "copyLinkOnDone" in flags else {}),
     })
     errors.update(settings_errors)
     return (None if config_bad else config), (None if settings_errors else settings), errors

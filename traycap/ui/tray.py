@@ -3,8 +3,9 @@
 Backend choice on Linux matters: pystray's xorg backend draws an icon but has
 no menu and ignores clicks, so it is never picked silently. We use the GTK
 backend (Gtk.StatusIcon, an XEmbed icon every X panel and trayer can host) or,
-on GNOME/Unity desktops that only host StatusNotifier items, AppIndicator;
-both need PyGObject. When neither loads, TrayUnavailable names the packages.
+on GNOME/Unity desktops that only host StatusNotifier items and on every
+Wayland desktop, AppIndicator (a StatusNotifierItem over D-Bus); both need
+PyGObject. When neither loads, TrayUnavailable names the packages.
 PYSTRAY_BACKEND still wins when set (that is pystray's own switch).
 
 pystray is imported lazily: without a display `import pystray` raises.
@@ -51,8 +52,11 @@ def backend_candidates(env: Mapping[str, str], platform: str = sys.platform) -> 
     if platform == "win32":
         return ["win32"]
     desktop = env.get("XDG_CURRENT_DESKTOP", "").lower()
-    # GNOME and Unity dropped XEmbed tray icons; they host StatusNotifier (AppIndicator) items.
-    if any(name in desktop for name in ("gnome", "unity", "ubuntu", "pantheon")):
+    # GNOME and Unity dropped XEmbed tray icons; they host StatusNotifier (AppIndicator) items. On Wayland an
+    # XEmbed icon (Gtk.StatusIcon) has nowhere to go at all: every Wayland tray (KDE's, swaybar, waybar, GNOME's
+    # AppIndicator extension) hosts StatusNotifier items.
+    wayland = bool(env.get("WAYLAND_DISPLAY")) and env.get("XDG_SESSION_TYPE", "").lower() != "x11"
+    if wayland or any(name in desktop for name in ("gnome", "unity", "ubuntu", "pantheon")):
         return ["appindicator", "gtk"]
     return ["gtk", "appindicator"]
 
@@ -129,6 +133,7 @@ class Tray:
         self._tooltip: str | None = None
         self._icon: Any = self._pystray.Icon(name, icons.render(IconSpec(IconState.IDLE)), "traycap")
         self.menu_builds = 0
+        self._stopped = False
         self.shown_at: float | None = None
         self.embedded_at: float | None = None
 
@@ -200,7 +205,14 @@ class Tray:
             self._restore_sigint(sigint)
             on_shown()
 
-        self._icon.run(setup)
+        try:
+            self._icon.run(setup)
+        except Exception as exc:
+            if not self._stopped:
+                raise
+            # pystray's GTK backends withdraw their notification at exit through org.freedesktop.Notifications and
+            # raise when no notification daemon runs (a bare sway session): traycap has already quit cleanly.
+            log.info("the tray backend failed while closing: %s", exc)
 
     def _restore_sigint(self, handler: Any) -> None:
         """pystray's GTK loop sets SIGINT to SIG_DFL (Ctrl-C kills the process at once); put back
@@ -241,5 +253,6 @@ class Tray:
         GLib.timeout_add(50, check)
 
     def stop(self) -> None:
+        self._stopped = True
         self._icon.visible = False
         self._icon.stop()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from traycap.errors import TraycapError
+
 
 @dataclass(frozen=True)
 class Capabilities:
@@ -16,17 +18,30 @@ class Capabilities:
     screen at every `grab()`.
     `monitors`: a monitor can be chosen by number (0 = all, 1 = primary); a backend where the user
     picks what to share (a portal dialog) has False.
+    `cursor`: "embedded" (the pointer is drawn into the frames), "metadata" (sent beside them),
+    "hidden" (not in the frames: mss on X11, where the pointer track comes from input events).
+    `window_pick`: the person could pick a single window (the recording holds only that window).
+    `remembers_choice`: the desktop remembers what was picked; the next recording starts without asking.
     """
 
     name: str
     damage_driven: bool = False
     monitors: bool = True
+    cursor: str = "hidden"
+    window_pick: bool = False
+    remembers_choice: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        """The meta's "capture" part."""
+        return {"backend": self.name, "damageDriven": self.damage_driven, "cursor": self.cursor,
+                "windowPick": self.window_pick, "remembersChoice": self.remembers_choice}
 
 
 class FrameSource(Protocol):
     """One monitor's frames: BGRA arrays (media/frames.py) of `height` x `width`, both even (H.264)."""
 
-    capabilities: Capabilities
+    @property
+    def capabilities(self) -> Capabilities: ...
 
     @property
     def width(self) -> int: ...
@@ -34,12 +49,19 @@ class FrameSource(Protocol):
     @property
     def height(self) -> int: ...
 
+    @property
+    def notice(self) -> TraycapError | None:
+        """Something to tell the person once, at start (the recording goes on): an old portal that asks
+        at every recording, a window pick the desktop does not offer. None for most backends."""
+        ...
+
     def describe(self) -> dict[str, Any]:
         """What the session's meta says about the screen (monitor, rectangle, backend)."""
         ...
 
     def grab(self) -> Any:
-        """The current frame. Raises CaptureLost when the screen cannot be read any more."""
+        """The current frame; None when there is none yet (a damage-driven source before the screen's first
+        change: the recorder skips that slot). Raises CaptureLost when the screen cannot be read any more."""
         ...
 
     def close(self) -> None: ...

@@ -10,7 +10,7 @@ import contextlib
 import os
 from typing import Any
 
-from traycap.errors import CaptureLost, NoDisplay, RecorderError
+from traycap.errors import CaptureLost, NoDisplay, RecorderError, TraycapError
 from traycap.media import frames
 from traycap.media.capture.base import Capabilities
 
@@ -18,7 +18,8 @@ from traycap.media.capture.base import Capabilities
 class MssScreen:
     """Frames of one monitor: 0 = all monitors together, 1 = primary, N = Nth (mss numbering)."""
 
-    capabilities = Capabilities("mss")  # polled: a copy of the screen at every grab
+    capabilities = Capabilities("mss")  # polled: a copy of the screen at every grab; the pointer is not in it
+    notice: TraycapError | None = None
 
     def __init__(self, monitor: int = 0) -> None:
         import mss

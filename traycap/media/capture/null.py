@@ -18,6 +18,7 @@ class NullScreen:
     """Frames with a moving bar; optionally fails after `fail_after` grabs (display lost, disk full...)."""
 
     capabilities = Capabilities("null")
+    notice: TraycapError | None = None
 
     def __init__(self, width: int = 64, height: int = 48, *, fail_after: int | None = None,
                  error: TraycapError | None = None) -> None:

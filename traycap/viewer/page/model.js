@@ -147,6 +147,24 @@ function localTime(ms) {
 }
 function fmtNum(v) { return isNum(v) ? String(Math.round(v * 1e6) / 1e6) : "?"; }
 
+// What the recording holds besides its video (session.json "tracks"; absent in older bundles: every track).
+// On Wayland without the input devices there is no click or key track at all, and the page says why
+// instead of showing an empty "typed text" as if nothing had been typed.
+function trackFlags(info) {
+  const t = info.tracks;
+  if (!t || typeof t !== "object") return { pointer: true, clicks: true, keys: true };
+  return { pointer: t.pointer === "exact" || t.pointer === "estimated", clicks: Boolean(t.clicks), keys: Boolean(t.keys) };
+}
+function tracksFact(t) {
+  const held = ["screen" + (t.cursor === "embedded" ? " with the pointer drawn in" : "")];
+  if (t.pointer === "exact" || t.pointer === "estimated") held.push(t.pointer === "exact" ? "pointer" : "pointer (estimated)");
+  if (t.clicks) held.push("clicks");
+  if (t.keys) held.push("keys");
+  const missing = ["clicks", "keys"].filter((name) => !t[name]);
+  return held.join(", ") + (missing.length ? "; no " + missing.join(" or ") + (t.why ? ": " + String(t.why) : "") : "");
+}
+const CAPTURE_WORDS = { "wayland-portal": "Wayland screen cast (the desktop's portal, PipeWire)", mss: "screen grabs" };
+
 const UPLOAD_WORDS = { not_uploaded: "not uploaded", pending: "waiting to upload", uploading: "uploading",
   done: "uploaded", failed: "failed", live: "uploading while recording" };
 
@@ -175,8 +193,12 @@ function facts(info, host) {
   }
   const video = info.video || {};
   if (video.width && video.height) lines.push(["Video", (video.width + " x " + video.height + " " + (video.codec || "")).trim()]);
+  const tracks = info.tracks && typeof info.tracks === "object" ? info.tracks : null;
+  if (tracks) lines.push(["Tracks", tracksFact(tracks)]);
+  const capture = info.capture && typeof info.capture === "object" ? info.capture : null;
+  if (capture && capture.backend in CAPTURE_WORDS) lines.push(["Capture", CAPTURE_WORDS[capture.backend]]);
   const privacy = info.keystrokePrivacy;
-  if (privacy) {
+  if (privacy && (!tracks || tracks.keys)) {
     lines.push(["Keystrokes", { full: "recorded as typed", no_text: "letters and digits masked", none: "not recorded" }[privacy]
       || String(privacy)]);
   }
@@ -213,6 +235,7 @@ function pageData(bundle, host) {
     frames: frameColumns(bundle.frames),
     actions: actionColumns(bundle.actions, mapping),
     captions: captions(bundle.actions),
+    tracks: trackFlags(info),
     shots: bundle.shots.map((s) => ({ t: isNum(s.t) ? s.t : 0, file: String(s.file), reason: String(s.reason || "") })),
     facts: facts(info, host),
   };

@@ -77,7 +77,10 @@
     CAP_START = Float64Array.from(data.captions, (c) => c.start);
     document.title = "traycap · " + data.sessionId;
     $("title").textContent = data.title;
-    $("actionCount").textContent = n.toLocaleString();
+    const tracks = data.tracks;  // no switch for a track the recording does not hold (Wayland: no clicks or keys)
+    $("showCaption").closest("label").hidden = !tracks.keys;
+    $("showPointer").closest("label").hidden = !(tracks.pointer || tracks.clicks);
+    $("actionCount").textContent = n || tracks.clicks || tracks.keys ? n.toLocaleString() : "not recorded (see Tracks)";
     document.body.dataset.actions = String(n);
     renderFacts();
     renderStrip();

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from traycap.errors import PortalUnavailable
-from traycap.wayland.bus import NO_BUS, TIMEOUT, BusCallError, BusReply, SignalHandler, Variant
+from traycap.portal.bus import NO_BUS, TIMEOUT, BusCallError, BusReply, SignalHandler, Variant
 
 log = logging.getLogger(__name__)
 

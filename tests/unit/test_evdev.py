@@ -1,4 +1,4 @@
-"""The evdev decoder (traycap/wayland/evdev.py) on recorded kernel input (tests/support/evdev_fixtures.py)."""
+"""The evdev decoder (traycap/recorder/evdev.py) on recorded kernel input (tests/support/evdev_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from tests.support import evdev_fixtures as fx
 from traycap.models import KeystrokePrivacy
 from traycap.recorder.actions import ActionBuilder, RawClick, RawKey, RawMove, RawScroll
-from traycap.wayland.evdev import EVENT, AxisRange, DeviceKind, EvdevTranslator, InputEvent, decode, encode
+from traycap.recorder.evdev import EVENT, AxisRange, DeviceKind, EvdevTranslator, InputEvent, decode, encode
 
 SCREEN = (1280, 720)
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from traycap.errors import CaptureCancelled, HotkeyUnavailable, PortalError, PortalUnavailable
-from traycap.wayland.bus import Bus, Variant
-from traycap.wayland.portal import DESKTOP_PATH, PICKER_TIMEOUT_S, PortalInterface, keyed_entries, new_token
+from traycap.portal.bus import Bus, Variant
+from traycap.portal.request import DESKTOP_PATH, PICKER_TIMEOUT_S, PortalInterface, keyed_entries, new_token
 
 log = logging.getLogger(__name__)
 

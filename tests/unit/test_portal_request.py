@@ -1,4 +1,4 @@
-"""One portal request (traycap/wayland/portal.py): the Response is subscribed before the call, and errors."""
+"""One portal request (traycap/portal/request.py): the Response is subscribed before the call, and errors."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 
 from tests.support.fake_portal_bus import FakePortalBus
 from traycap.errors import PortalFailed, PortalUnavailable
-from traycap.wayland.bus import BusCallError, Variant
-from traycap.wayland.portal import PortalInterface, request_path
+from traycap.portal.bus import BusCallError, Variant
+from traycap.portal.request import PortalInterface, request_path
 
 
 def test_the_request_path_follows_the_spec() -> None:

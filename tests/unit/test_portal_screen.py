@@ -1,4 +1,4 @@
-"""PortalScreen (traycap/wayland/screen.py): the portal cast and PipeWire frames as one frame source.
+"""PortalScreen (traycap/media/capture/portal_screen.py): the portal cast and PipeWire frames as one frame source.
 
 The portal is the fake of tests/support/fake_portal_bus.py and the frames come from a fake
 stream that hands images to the screen as GStreamer's thread would; the real pipeline runs in
@@ -7,6 +7,7 @@ tests/integration/test_wayland_capture.py.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,11 @@ import pytest
 
 from tests.support.fake_portal_bus import FakePortalBus, screencast_bus
 from traycap.clock import FakeClock
-from traycap.errors import CaptureLost, PipeWireUnavailable
-from traycap.wayland.pipewire import FrameSink
-from traycap.wayland.restore_token import RestoreTokenStore
-from traycap.wayland.screen import PortalScreen
-from traycap.wayland.screencast import ScreenCastPortal
+from traycap.errors import CaptureLost, PipeWireUnavailable, PortalFailed
+from traycap.media.capture.pipewire import FrameSink
+from traycap.media.capture.portal_screen import PortalScreen
+from traycap.portal.restore_token import RestoreTokenStore
+from traycap.portal.screencast import ScreenCastPortal
 
 SESSION = "/org/freedesktop/portal/desktop/session/1_42/s1"
 
@@ -75,6 +76,7 @@ def test_start_opens_the_cast_and_waits_for_the_first_frame(tmp_path: Path) -> N
     assert (screen.width, screen.height) == (8, 6)
     caps = screen.capabilities
     assert caps.damage_driven and caps.cursor == "embedded" and caps.remembers_choice and not caps.window_pick
+    assert caps.name == "wayland-portal" and not caps.monitors and screen.notice is None
     described = screen.describe()
     assert described["backend"] == "wayland-portal" and described["node"] == 42
     assert described["sourceType"] == "monitor" and described["damageDriven"] is True
@@ -87,11 +89,11 @@ def test_grab_repeats_the_last_frame_until_a_new_one_comes(tmp_path: Path) -> No
     frames = FakeFrames()
     screen, _bus = make(tmp_path, frames)
     screen.start()
-    first, again = screen.grab(), screen.grab()
+    first, again = screen.take(), screen.take()
     assert first is not None and again is not None
     assert first.fresh and not again.fresh and again.image is first.image
     frames.send(frame(8, 6, 2))
-    newer = screen.grab()
+    newer = screen.take()
     assert newer is not None and newer.fresh and int(newer.image[0, 0, 0]) == 2
     screen.close()
 
@@ -125,8 +127,9 @@ def test_a_still_screen_starts_without_an_image_until_it_changes(tmp_path: Path)
     assert (screen.width, screen.height) == (8, 6)  # from the negotiated format, cropped to even
     assert screen.grab() is None and screen.grab() is None
     frames.send(frame(8, 6, 5))
-    first = screen.grab()
+    first = screen.take()
     assert first is not None and first.fresh and int(first.image[0, 0, 0]) == 5
+    assert int(screen.grab()[0, 0, 0]) == 5  # FrameSource.grab: the image itself
     screen.close()
     assert bus.closed_sessions == [SESSION]
 
@@ -152,3 +155,38 @@ def test_a_stream_failing_at_start_is_reported_as_such(tmp_path: Path) -> None:
     with pytest.raises(CaptureLost, match="broken"):
         screen.start()
     assert bus.closed_sessions == [SESSION]
+
+
+@pytest.mark.parametrize(("offered", "asked", "picked"), [(3, 2, True), (1, 1, False)])
+def test_a_window_is_asked_for_where_the_desktop_offers_windows(tmp_path: Path, offered: int, asked: int,
+                                                                 picked: bool) -> None:
+    """waylandSource=window: the picker lists windows; where it has none, the screen is recorded and said so."""
+    frames = FakeFrames()
+    bus = screencast_bus(source_types=offered)
+    portal = ScreenCastPortal(bus, RestoreTokenStore.in_dir(tmp_path))
+    screen = PortalScreen(portal, FakeClock(), window=True, frames_factory=frames.factory, bus=bus)
+    screen.start()
+    assert bus.last("SelectSources").options()["types"] == asked
+    assert screen.capabilities.window_pick is picked
+    assert (screen.notice is None) is picked
+    if not picked:
+        assert screen.notice is not None and "no single windows" in screen.notice.message
+    screen.close()
+
+
+def test_cancel_ends_the_wait_for_an_open_picker(tmp_path: Path) -> None:
+    """Quitting (or Ctrl-C in `traycap record`) while the desktop's picker is open: start() gives up at once."""
+    frames = FakeFrames()
+    bus = screencast_bus()
+    cancel = threading.Event()
+
+    def picker_opens(_call: Any) -> None:
+        cancel.set()  # the person quits while the picker is open
+        return None  # no Response comes
+
+    bus.answers["SelectSources"] = picker_opens
+    portal = ScreenCastPortal(bus, RestoreTokenStore.in_dir(tmp_path))
+    screen = PortalScreen(portal, FakeClock(), frames_factory=frames.factory, bus=bus)
+    with pytest.raises(PortalFailed, match="traycap is stopping"):
+        screen.start(cancel)
+    assert bus.closed_sessions == [SESSION] and not frames.started

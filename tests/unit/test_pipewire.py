@@ -1,4 +1,4 @@
-"""The pure parts of the PipeWire adapter (traycap/wayland/pipewire.py): pixels out of a buffer, the pipeline.
+"""The pure parts of the PipeWire adapter (traycap/media/capture/pipewire.py): pixels out of a buffer, the pipeline.
 
 The pipeline itself runs against a real PipeWire in tests/integration/test_wayland_capture.py.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from traycap.wayland.pipewire import bgrx_image, pipeline_description
+from traycap.media.capture.pipewire import bgrx_image, pipeline_description
 
 
 def test_rows_with_padding_become_an_image_without_it() -> None:

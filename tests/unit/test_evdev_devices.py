@@ -1,4 +1,4 @@
-"""Finding and reading input devices (traycap/wayland/evdev_devices.py) without any: a sysfs tree and FIFOs.
+"""Finding and reading input devices (traycap/recorder/evdev_devices.py) without any: a sysfs tree and FIFOs.
 
 The tree has the files the kernel gives a keyboard, a mouse, a touchpad, a touchscreen and a power
 button (their capability bitmasks as sysfs prints them); each /dev node is a FIFO the test
@@ -19,8 +19,8 @@ from tests.support import evdev_fixtures as fx
 from tests.support.waiting import wait_until
 from traycap.errors import RecorderError
 from traycap.recorder.actions import RawClick, RawEvent, RawKey, RawMove
-from traycap.wayland.evdev import DeviceKind
-from traycap.wayland.evdev_devices import EvdevInput, classify, find_devices, parse_bitmask
+from traycap.recorder.evdev import DeviceKind
+from traycap.recorder.evdev_devices import EvdevInput, classify, find_devices, parse_bitmask
 
 # Capability bitmasks as sysfs shows them for real devices (64-bit words, most significant first).
 KEYBOARD = {"name": "AT Translated Set 2 keyboard", "capabilities/ev": "120013",

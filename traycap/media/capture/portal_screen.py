@@ -1,8 +1,9 @@
-"""`PortalScreen`: the recorder's frame source on Wayland (ScreenCast portal + PipeWire).
+"""`PortalScreen`: the recorder's frame source on Wayland (ScreenCast portal + PipeWire), a FrameSource.
 
     screen = open_portal_screen(data_dir, clock, max_fps=settings.fps)
     screen.start()             # the picker (first time only), then the first frame
-    frame = screen.grab()      # PacedFrame: .image (BGRx numpy, even size), .t (clock), .fresh
+    image = screen.grab()      # BGRx numpy (even size), or None before the screen's first change
+    frame = screen.take()      # the same as a PacedFrame: .image, .t (clock), .fresh, .arrived_t
     screen.close()
 
 Like the mss source (media/capture/mss_screen.py) it has width, height, describe(), grab() and close();
@@ -11,6 +12,9 @@ never waits: it answers with the newest frame, the last one again when nothing c
 the recorder's fixed grid gives the encoder a constant frame rate. grab() raises CaptureLost
 once the stream has ended (the desktop closed the session, the output went away, the size
 changed), which the recorder reports and exports what it has, as on X11.
+
+The factory (factory.py) opens and starts it before the recorder makes a session: a picker the
+person cancels (CaptureCancelled) leaves no session behind.
 """
 
 from __future__ import annotations
@@ -18,17 +22,17 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from traycap.clock import Clock
-from traycap.errors import CaptureLost, PipeWireUnavailable, TraycapError
-from traycap.wayland.bus import Bus
-from traycap.wayland.frame_pacing import LatestFrame, PacedFrame
-from traycap.wayland.pipewire import FrameSink, PipeWireFrames
-from traycap.wayland.restore_token import RestoreTokenStore
-from traycap.wayland.screencast import CastStream, CursorMode, ScreenCast, ScreenCastPortal, SourceType
+from traycap.errors import CaptureLost, PipeWireUnavailable, PortalError, TraycapError
+from traycap.media.capture.base import Capabilities
+from traycap.media.capture.frame_pacing import LatestFrame, PacedFrame
+from traycap.media.capture.pipewire import FrameSink, PipeWireFrames
+from traycap.portal.bus import Bus
+from traycap.portal.restore_token import RestoreTokenStore
+from traycap.portal.screencast import CastStream, CursorMode, ScreenCast, ScreenCastPortal, SourceType
 
 FIRST_FRAME_TIMEOUT_S = 5.0  # a compositor sends the first frame within ~0.1 s of Start
 IMAGE_GRACE_S = 0.5  # after PipeWire negotiated the stream: how long an unchanged screen may keep it imageless
@@ -50,22 +54,12 @@ def _pipewire_frames(fd: int, node_id: int, sink: FrameSink, max_fps: int | None
     return PipeWireFrames(fd, node_id, sink, max_fps=max_fps)
 
 
-@dataclass(frozen=True)
-class CaptureCapabilities:
-    """What this source does, for the recorder and for session.json."""
-
-    damage_driven: bool  # frames come only on change; grab() repeats the last one
-    cursor: str  # "embedded" (drawn into the frames), "metadata" (not drawn), "hidden"
-    window_pick: bool  # the desktop's picker offered single windows
-    remembers_choice: bool  # the picker will not show again (a restore token was saved)
-
-
 class PortalScreen:
     """One monitor (or window) through the ScreenCast portal; see the module doc."""
 
     backend = "wayland-portal"
 
-    def __init__(self, portal: ScreenCastPortal, clock: Clock, *, max_fps: int | None = None, window: bool = True,
+    def __init__(self, portal: ScreenCastPortal, clock: Clock, *, max_fps: int | None = None, window: bool = False,
                  frames_factory: FramesFactory = _pipewire_frames,
                  first_frame_timeout_s: float = FIRST_FRAME_TIMEOUT_S, bus: Bus | None = None) -> None:
         self._portal = portal
@@ -80,22 +74,30 @@ class PortalScreen:
         self._frames: FrameStream | None = None
         self._shape: tuple[int, ...] | None = None
         self._shape_lock = threading.Lock()
-        self._capabilities: CaptureCapabilities | None = None
+        self._capabilities: Capabilities | None = None
         self._window_offered = False
         self._stream: CastStream | None = None  # what was cast, kept for describe() after close
         self._notice: TraycapError | None = None
 
     # --- start / close ----------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, cancel: threading.Event | None = None) -> None:
         """Open the cast (the desktop's picker the first time) and wait for the first frame.
 
         When PipeWire negotiated the stream (its size is known) and no image followed within IMAGE_GRACE_S,
         the screen simply has not changed: start returns and grab() answers None until it does. When the
         stream is not negotiated within `first_frame_timeout_s` (no session manager linked it):
-        PipeWireUnavailable.
+        PipeWireUnavailable. `cancel` set while the picker is open ends the wait (PortalFailed): traycap is
+        quitting, or the person pressed Ctrl-C.
         """
         self._window_offered = self._portal.capabilities().offers_window
-        cast = self._portal.open(window=self._window)
+        opened = threading.Event()
+        if cancel is not None:
+            threading.Thread(target=self._abort_when, args=(cancel, opened), name="traycap-portal-cancel",
+                             daemon=True).start()
+        try:
+            cast = self._portal.open(window=self._window)
+        finally:
+            opened.set()
         self._cast = cast
         self._stream = cast.stream
         self._notice = cast.notice
@@ -111,9 +113,20 @@ class PortalScreen:
             raise
         cursor = {CursorMode.EMBEDDED: "embedded", CursorMode.METADATA: "metadata"}.get(
             cast.cursor_mode or CursorMode.HIDDEN, "hidden")
-        self._capabilities = CaptureCapabilities(damage_driven=True, cursor=cursor,
-                                                 window_pick=self._window and self._window_offered,
-                                                 remembers_choice=cast.persisted)
+        window_pick = self._window and self._window_offered
+        self._capabilities = Capabilities(self.backend, damage_driven=True, monitors=False, cursor=cursor,
+                                          window_pick=window_pick, remembers_choice=cast.persisted)
+        if self._window and not window_pick and self._notice is None:
+            self._notice = PortalError("This desktop offers no single windows to record: the whole screen is "
+                                        "recorded", "to record one window, use a desktop whose portal offers "
+                                        "window casts (GNOME, KDE Plasma)", step="SelectSources")
+
+    def _abort_when(self, cancel: threading.Event, opened: threading.Event) -> None:
+        while not opened.is_set():
+            if cancel.wait(POLL_S * 2):
+                if not opened.is_set():
+                    self._portal.abort()
+                return
 
     def _wait_for_first_frame(self) -> None:
         """The first image, or a negotiated stream whose screen does not change, or PipeWireUnavailable."""
@@ -175,7 +188,7 @@ class PortalScreen:
         return self._size()[1]
 
     @property
-    def capabilities(self) -> CaptureCapabilities:
+    def capabilities(self) -> Capabilities:
         if self._capabilities is None:
             raise RuntimeError("PortalScreen.start() has not run")
         return self._capabilities
@@ -190,10 +203,16 @@ class PortalScreen:
         """Counters of frames received, taken and repeated (for session.json and the bench)."""
         return self._latest
 
-    def grab(self) -> PacedFrame | None:
+    def take(self) -> PacedFrame | None:
         """The newest frame, stamped now (the last one again when nothing changed); None until the screen
         first changes after a start without an image (see start); CaptureLost once the stream ended."""
         return self._latest.take()
+
+    def grab(self) -> Any:
+        """FrameSource.grab: the newest image (the last one again when nothing changed), None before the
+        first one; CaptureLost once the stream ended."""
+        frame = self._latest.take()
+        return frame.image if frame is not None else None
 
     def describe(self) -> dict[str, Any]:
         """What is recorded, for session.json (also after close)."""
@@ -219,10 +238,10 @@ class PortalScreen:
             return self._shape[1], self._shape[0]
 
 
-def open_portal_screen(data_dir: Path, clock: Clock, *, max_fps: int | None = None, window: bool = True,
+def open_portal_screen(data_dir: Path, clock: Clock, *, max_fps: int | None = None, window: bool = False,
                        bus_address: str | None = None) -> PortalScreen:
     """A PortalScreen on a private session-bus connection, its restore token kept in `data_dir` (not started)."""
-    from traycap.wayland.dbus import GioBus
+    from traycap.portal.dbus import GioBus
 
     bus = GioBus(bus_address)
     portal = ScreenCastPortal(bus, RestoreTokenStore.in_dir(data_dir))

@@ -1,4 +1,4 @@
-"""LatestFrame (traycap/wayland/frame_pacing.py): damage-driven frames in, one frame per grab out, on the clock."""
+"""LatestFrame (traycap/media/capture/frame_pacing.py): damage-driven frames in, a frame per grab out, on the clock."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from traycap.clock import FakeClock
 from traycap.errors import CaptureLost
-from traycap.wayland.frame_pacing import LatestFrame
+from traycap.media.capture.frame_pacing import LatestFrame
 
 
 def test_each_grab_gets_the_newest_frame_or_the_last_one_again() -> None:

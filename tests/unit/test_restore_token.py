@@ -1,11 +1,11 @@
-"""RestoreTokenStore (traycap/wayland/restore_token.py): the token that spares the picker, kept safely."""
+"""RestoreTokenStore (traycap/portal/restore_token.py): the token that spares the picker, kept safely."""
 
 from __future__ import annotations
 
 import stat
 from pathlib import Path
 
-from traycap.wayland.restore_token import FILE_NAME, RestoreTokenStore
+from traycap.portal.restore_token import FILE_NAME, RestoreTokenStore
 
 
 def test_a_saved_token_comes_back_from_a_private_file(tmp_path: Path) -> None:
@@ -32,3 +32,13 @@ def test_an_unreadable_file_means_the_picker_shows_again(tmp_path: Path) -> None
     assert RestoreTokenStore.in_dir(tmp_path).load() is None
     (tmp_path / FILE_NAME).write_text('{"restoreToken": 7}')
     assert RestoreTokenStore.in_dir(tmp_path).load() is None
+
+
+def test_a_token_given_for_other_source_types_is_not_sent(tmp_path: Path) -> None:
+    """A token restores a screen, or a window: asked for the other, the picker shows (once) again."""
+    store = RestoreTokenStore.in_dir(tmp_path)
+    store.save("screen", 1)
+    assert store.load(1) == "screen" and store.load(2) is None
+    assert store.load() == "screen"
+    (tmp_path / FILE_NAME).write_text('{"restoreToken": "older"}')  # saved without its types: any
+    assert store.load(2) == "older"

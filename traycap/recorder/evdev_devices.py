@@ -29,7 +29,7 @@ from pathlib import Path
 
 from traycap.errors import InputDevicesDenied, RecorderError
 from traycap.recorder.actions import RawEvent
-from traycap.wayland.evdev import (
+from traycap.recorder.evdev import (
     ABS_X,
     ABS_Y,
     BTN_LEFT,
@@ -130,13 +130,13 @@ class EvdevInput:
 
     def __init__(self, sink: Callable[[RawEvent], None], monotonic: Callable[[], float], keyboard: bool,
                  screen: tuple[int, int], *, devices: list[InputDevice] | None = None,
-                 sys_root: Path = SYS_INPUT, dev_root: Path = DEV_INPUT) -> None:
+                 sys_root: Path | None = None, dev_root: Path | None = None) -> None:
         self._sink = sink
         self._monotonic = monotonic
         self._keyboard = keyboard
         self._screen = screen
         self._devices = devices
-        self._sys_root, self._dev_root = sys_root, dev_root
+        self._sys_root, self._dev_root = sys_root or SYS_INPUT, dev_root or DEV_INPUT
         self._open: list[_Open] = []
         self._wake_r = self._wake_w = -1
         self._thread: threading.Thread | None = None

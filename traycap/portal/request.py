@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from traycap.errors import CaptureCancelled, PortalError, PortalFailed, PortalUnavailable
-from traycap.wayland.bus import INVALID_ARGS, NOT_IMPLEMENTED, NOT_THERE, TIMEOUT, Bus, BusCallError, BusReply, Variant
+from traycap.portal.bus import INVALID_ARGS, NOT_IMPLEMENTED, NOT_THERE, TIMEOUT, Bus, BusCallError, BusReply, Variant
 
 log = logging.getLogger(__name__)
 

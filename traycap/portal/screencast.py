@@ -5,8 +5,8 @@
     cast.pipewire_fd, cast.streams[0].node_id    # what pipewiresrc reads (pipewire.py)
     cast.close()
 
-SelectSources asks for a monitor, or a window where the desktop offers window casts (the
-person then picks either in the desktop's dialog: a window is "record only this window"); the
+SelectSources asks for a monitor, or for a window where the desktop offers window casts and the
+person asked for one (the picker then lists windows: "record only this window"); the
 cursor drawn into the frames (see `ScreenCastCapabilities.cursor_mode`); and persist_mode=2
 with the token saved by the previous session, so the desktop's picker shows once and never
 again. The token that Start returns is saved at once (it can change every time).
@@ -38,9 +38,9 @@ from traycap.errors import (
     StorageError,
     TraycapError,
 )
-from traycap.wayland.bus import Bus, Variant
-from traycap.wayland.portal import PICKER_TIMEOUT_S, PortalInterface, keyed_entries, new_token
-from traycap.wayland.restore_token import RestoreTokenStore
+from traycap.portal.bus import Bus, Variant
+from traycap.portal.request import PICKER_TIMEOUT_S, PortalInterface, keyed_entries, new_token
+from traycap.portal.restore_token import RestoreTokenStore
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,8 @@ class ScreenCastCapabilities:
         return bool(self.source_types & SourceType.WINDOW)
 
     def types_to_request(self, *, window: bool) -> SourceType:
-        """Monitors, plus windows where offered and wanted (the picker then lists both)."""
-        wanted = SourceType.MONITOR | (SourceType.WINDOW if window else SourceType(0))
+        """Windows when wanted and offered ("record only this window": the picker lists windows), else monitors."""
+        wanted = SourceType.WINDOW if window else SourceType.MONITOR
         offered = self.source_types & wanted
         return offered or SourceType.MONITOR
 
@@ -168,13 +168,14 @@ class ScreenCastPortal:
             cursors = CursorMode(int(self._portal.property("AvailableCursorModes")) & 7)
         return ScreenCastCapabilities(version=version, source_types=types, cursor_modes=cursors)
 
-    def open(self, *, window: bool = True) -> ScreenCast:
+    def open(self, *, window: bool = False) -> ScreenCast:
         """A started cast of what the person picks (or picked once before); see the module doc for errors."""
         caps = self.capabilities()
         handle = self._create_session()
         try:
             cursor = caps.cursor_mode()
-            self._select_sources(handle, caps, cursor, window=window)
+            types = caps.types_to_request(window=window)
+            self._select_sources(handle, caps, cursor, types)
             results = self._portal.request("Start", [handle, ""], "os", {}, timeout_s=self._picker_timeout_s)
             streams = parse_streams(results.get("streams"))
             if not streams:
@@ -182,7 +183,7 @@ class ScreenCastPortal:
             token = results.get("restore_token") if caps.persists else None
             token = token if isinstance(token, str) and token else None
             if caps.persists:
-                self._save_token(token)
+                self._save_token(token, types)
             fd = self._open_pipewire_remote(handle)
         except CaptureCancelled as exc:
             self._portal.close_session(handle)
@@ -211,17 +212,18 @@ class ScreenCastPortal:
             raise PortalFailed("The desktop portal created no screen-cast session", step="CreateSession")
         return handle
 
-    def _select_sources(self, handle: str, caps: ScreenCastCapabilities, cursor: CursorMode | None, *,
-                        window: bool) -> None:
+    def _select_sources(self, handle: str, caps: ScreenCastCapabilities, cursor: CursorMode | None,
+                        types: SourceType) -> None:
         options: dict[str, Variant] = {
-            "types": Variant("u", int(caps.types_to_request(window=window))),
+            "types": Variant("u", int(types)),
             "multiple": Variant("b", False),
         }
         if cursor is not None:
             options["cursor_mode"] = Variant("u", int(cursor))
         if caps.persists:
             options["persist_mode"] = Variant("u", PERSIST_UNTIL_REVOKED)
-            token = self._tokens.load() if self._tokens is not None else None
+            # A token restores what was picked for these source types; asked for others, the picker shows again.
+            token = self._tokens.load(int(types)) if self._tokens is not None else None
             if token:
                 options["restore_token"] = Variant("s", token)
         self._portal.request("SelectSources", [handle], "o", options, timeout_s=self._picker_timeout_s)
@@ -244,11 +246,11 @@ class ScreenCastPortal:
                     os.close(fd)
         return reply.fds[index]
 
-    def _save_token(self, token: str | None) -> None:
+    def _save_token(self, token: str | None, types: SourceType) -> None:
         if self._tokens is None:
             return
         try:
-            self._tokens.save(token)
+            self._tokens.save(token, int(types))
         except StorageError as exc:  # the recording goes on; the picker shows again next time
             log.warning("could not save the screen-cast restore token: %s", exc)
 

@@ -1,4 +1,4 @@
-"""The ScreenCast portal client (traycap/wayland/screencast.py) against a fake portal on the Bus seam.
+"""The ScreenCast portal client (traycap/portal/screencast.py) against a fake portal on the Bus seam.
 
 The real portal is exercised on the headless desktop (tests/integration/test_wayland_capture.py);
 here every answer a desktop can give is scripted: cancelled pickers, failures, old portals,
@@ -16,9 +16,9 @@ import pytest
 from tests.support.fake_portal_bus import SCREENCAST, screencast_bus
 from tests.support.waiting import wait_until
 from traycap.errors import CaptureCancelled, PipeWireUnavailable, PortalFailed, PortalTooOld, PortalUnavailable
-from traycap.wayland.bus import BusCallError
-from traycap.wayland.restore_token import RestoreTokenStore
-from traycap.wayland.screencast import CursorMode, ScreenCastCapabilities, ScreenCastPortal, SourceType, parse_streams
+from traycap.portal.bus import BusCallError
+from traycap.portal.restore_token import RestoreTokenStore
+from traycap.portal.screencast import CursorMode, ScreenCastCapabilities, ScreenCastPortal, SourceType, parse_streams
 
 SESSION = "/org/freedesktop/portal/desktop/session/1_42/s1"
 
@@ -83,11 +83,21 @@ def test_a_cast_goes_through_the_four_steps_and_saves_the_token(tokens: RestoreT
 
 
 def test_windows_are_asked_for_where_the_desktop_offers_them(tokens: RestoreTokenStore) -> None:
-    bus = screencast_bus(source_types=7)
+    """waylandSource=window: the picker lists windows ("record only this window"); where the desktop has no
+    window casts, a screen is asked for instead."""
+    bus = screencast_bus(source_types=7, issued="screen-token")
     ScreenCastPortal(bus, tokens).open().close()
-    assert bus.last("SelectSources").options()["types"] == int(SourceType.MONITOR | SourceType.WINDOW)
-    ScreenCastPortal(bus, tokens).open(window=False).close()
     assert bus.last("SelectSources").options()["types"] == int(SourceType.MONITOR)
+    bus.answers["Start"] = (0, {"streams": [(43, {})], "restore_token": "window-token"})
+    ScreenCastPortal(bus, tokens).open(window=True).close()
+    select = bus.last("SelectSources").options()
+    assert select["types"] == int(SourceType.WINDOW)
+    assert "restore_token" not in select  # the saved token restores a screen: the picker shows for a window
+    ScreenCastPortal(bus, tokens).open(window=True).close()
+    assert bus.last("SelectSources").options()["restore_token"] == "window-token"
+    monitors_only = screencast_bus(source_types=1)
+    ScreenCastPortal(monitors_only, None).open(window=True).close()
+    assert monitors_only.last("SelectSources").options()["types"] == int(SourceType.MONITOR)
 
 
 def test_the_next_session_sends_the_token_and_keeps_the_new_one(tokens: RestoreTokenStore) -> None:
