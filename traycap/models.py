@@ -431,6 +431,23 @@ class KeystrokePrivacy(str, enum.Enum):
     NONE = "none"  # no key events at all
 
 
+class AudioMode(str, enum.Enum):
+    """What a recording hears (docs/audio.md): nothing unless the user asks."""
+
+    NONE = "none"
+    MIC = "mic"  # the microphone (`audioDevice`, or the system's default input)
+    SYSTEM = "system"  # what the computer plays (PulseAudio's monitor source, WASAPI loopback)
+    BOTH = "both"  # the two mixed into one track
+
+    @property
+    def mic(self) -> bool:
+        return self in (AudioMode.MIC, AudioMode.BOTH)
+
+    @property
+    def system(self) -> bool:
+        return self in (AudioMode.SYSTEM, AudioMode.BOTH)
+
+
 @dataclass(frozen=True)
 class AppSettings:
     """Recorder and tray preferences (app-settings.json; holds no secret)."""
@@ -448,6 +465,8 @@ class AppSettings:
     minFreeMB: int = 1024  # a recording does not start (and stops) below this much free disk
     # Windows (class, app name or title; fnmatch patterns, any case) whose keys and screen are never recorded.
     excludedApps: tuple[str, ...] = ()
+    audio: AudioMode = AudioMode.NONE
+    audioDevice: str = ""  # the microphone by name (as `traycap config devices` lists it); "" = the default
 
     def with_(self, **changes: Any) -> AppSettings:
         return replace(self, **changes)
@@ -465,6 +484,8 @@ class AppSettings:
             "localBudgetMB": self.localBudgetMB,
             "minFreeMB": self.minFreeMB,
             "excludedApps": list(self.excludedApps),
+            "audio": self.audio.value,
+            "audioDevice": self.audioDevice,
         }
 
     @classmethod
@@ -475,6 +496,11 @@ class AppSettings:
             privacy = KeystrokePrivacy(raw_privacy)
         except ValueError:
             raise ValueError(f"field 'keystrokePrivacy' has unknown value {raw_privacy!r}") from None
+        raw_audio = _field(d, "audio", str, "none")
+        try:
+            audio = AudioMode(raw_audio)
+        except ValueError:
+            raise ValueError(f"field 'audio' has unknown value {raw_audio!r}") from None
         excluded = _field(d, "excludedApps", list, [])
         if not all(isinstance(p, str) for p in excluded):
             raise ValueError("field 'excludedApps' must be a list of strings")
@@ -490,4 +516,6 @@ class AppSettings:
             localBudgetMB=_field(d, "localBudgetMB", int, 20480),
             minFreeMB=_field(d, "minFreeMB", int, 1024),
             excludedApps=tuple(excluded),
+            audio=audio,
+            audioDevice=_field(d, "audioDevice", str, ""),
         )

@@ -80,6 +80,9 @@ ROWS: dict[str, Row] = {
     "traycap.media.video": _row("errors media.images", "av"),
     "traycap.media.capture": _row("errors media.frames media.capture.mss_screen"),
     "traycap.media.capture.mss_screen": _row("errors media.frames media.capture", "mss"),
+    "traycap.media.pcm": _row(owns="numpy"),
+    "traycap.media.sound": _row("clock errors media.pcm media.sound.soundcard_input"),
+    "traycap.media.sound.soundcard_input": _row("errors media.sound", "soundcard"),
     "traycap.bundle": _row(),
     "traycap.bundle.layout": _row(),
     "traycap.bundle.raw": _row("paths storage"),
@@ -161,6 +164,7 @@ SHARED_LIBRARIES: dict[str, str] = {
     "gi": "`import gi` for gi.require_version, by every module that owns a gi.repository binding",
     "gi.repository.GLib": "the main loop: GTK's in the tray, a private one in the Wayland D-Bus adapter",
     "fcntl": "file locks (osutil/locks) and the EVIOCGABS ioctl of an input device (wayland/evdev_devices)",
+    "numpy": "pixels (media/frames) and sound samples (media/pcm): two kinds of arrays, one module each",
 }
 
 # The top layer runs one way: cli -> (commands | tray) -> sharing. A command never reaches into

@@ -1,10 +1,9 @@
 """RecordingController: the recorder's facade and a recording's lifecycle (start / pause / resume / stop).
 
-A recording (recording.py) is opened, its worker loops (loops.py: capture, encoder, screenshots,
-disk guard, input feed) run on threads of their own, and at Stop it is exported: as the live bundle
-written while it recorded (live.py), or as a format-1 zip (bundle/export.py). The facade owns the
-lock; a loop that fails records why and the recording is stopped from a helper thread: what was
-recorded is kept and exported, and a "failed" event says why. Events go to one EventSink (api.py).
+A recording (recording.py) is opened, its worker loops (loops.py) run on threads of their own, at Stop
+it is exported as its live bundle (live.py) or a format-1 zip (bundle/export.py). The facade owns the lock;
+a failing loop stops the recording from a helper thread (what was recorded is exported, a "failed" event
+says why); a failing sound device only warns. Events go to one EventSink (api.py).
 """
 
 from __future__ import annotations
@@ -21,12 +20,13 @@ from traycap.errors import AlreadyRecording, NotRecording, RecorderError, Storag
 from traycap.media.capture import FrameSource, open_capture
 from traycap.models import AppSettings, KeystrokePrivacy, SessionMeta
 from traycap.recorder.api import EventSink, LiveFactory, RecorderEvent, RecorderEventKind, RecorderState
+from traycap.recorder.audio import open_settings_sounds
 from traycap.recorder.focus import open_focus_backend
 from traycap.recorder.inputs import InputFactory, pynput_input
 from traycap.recorder.live import LiveBundle
 from traycap.recorder.loops import InputFeed, start_loops
 from traycap.recorder.privacy import WindowSource
-from traycap.recorder.recording import Recording, open_recording
+from traycap.recorder.recording import Recording, SoundFactory, open_recording
 from traycap.recorder.stopping import check_settings, failure_message, write_stopped_meta
 from traycap.storage.diskspace import FreeSpace, check_free, free_bytes
 
@@ -55,10 +55,10 @@ class RecordingController:
         disk_check_s: float = DISK_CHECK_S,
         focus_factory: Callable[[], WindowSource] | None = None,
         live: LiveFactory | None = None,
+        sound_factory: SoundFactory = open_settings_sounds,
     ) -> None:
         self._ctx = ctx
-        self._free_space = free_space
-        self._disk_check_s = disk_check_s
+        self._free_space, self._disk_check_s = free_space, disk_check_s
         self._settings = settings
         self._on_event = on_event
         self._clock = clock or ctx.clock
@@ -67,6 +67,7 @@ class RecordingController:
         self._export: Exporter = exporter or export_session
         self._focus_factory: Callable[[], WindowSource] = focus_factory or open_focus_backend
         self._live = live  # session id -> where its live bundle goes (None: every recording is format 1)
+        self._sounds = sound_factory
         self._lock = threading.RLock()
         self._state = RecorderState.IDLE
         self._rec: Recording | None = None
@@ -103,7 +104,7 @@ class RecordingController:
             check_free(self._ctx.paths.sessions, settings.minFreeMB, self._free_space)  # LowDisk: says where, how much
             source = self._capture_factory(settings.monitor)  # NoDisplay / RecorderError, readable
             try:
-                rec = open_recording(self._ctx, settings, source, self._clock, self._focus_factory)
+                rec = open_recording(self._ctx, settings, source, self._clock, self._focus_factory, self._sounds)
             except BaseException:
                 source.close()
                 raise
@@ -123,6 +124,8 @@ class RecordingController:
         log.info("recording session %s (%dx%d, %d fps, monitor %d)", rec.session_id, source.width,
                  source.height, settings.fps, settings.monitor)
         self._emit(RecorderEvent(RecorderEventKind.STARTED, rec.session_id))
+        for problem in rec.sound_problems:  # recorded without that sound: the tray says why
+            self._warn(rec, problem)
         return rec.session_id
 
     def pause(self) -> None:
@@ -179,7 +182,8 @@ class RecordingController:
     def _launch(self, rec: Recording, settings: AppSettings) -> None:
         fail = self._failer(rec)
         start_loops(rec, self._clock, settings, disk_every_s=self._disk_check_s, fail=fail, check_disk=lambda:
-                    check_free(self._ctx.paths.sessions, settings.minFreeMB, self._free_space))
+                    check_free(self._ctx.paths.sessions, settings.minFreeMB, self._free_space),
+                    warn=lambda exc: self._warn(rec, exc))
         # The video must cover every recorded action: first frame before the first input.
         deadline = self._clock.monotonic() + FIRST_FRAME_TIMEOUT_S
         while not rec.first_frame.wait(0.05):
@@ -283,6 +287,9 @@ class RecordingController:
             return meta
         finally:
             rec.writer.release_lock()
+
+    def _warn(self, rec: Recording, exc: TraycapError) -> None:  # part of it is missing; it goes on
+        self._emit(RecorderEvent(RecorderEventKind.WARNING, rec.session_id, message=exc.user_text()))
 
     def _emit(self, event: RecorderEvent) -> None:
         if self._on_event is None:
