@@ -131,7 +131,7 @@ ROWS: dict[str, Row] = {
     "traycap.ui.icons": _row("ui.menu", "PIL"),
     "traycap.ui.notify": _row("format", "plyer"),
     "traycap.ui.settings_form": _row("format models storage"),
-    "traycap.ui.settings": _row("context errors logs models storage upload ui.settings_form", "tkinter"),
+    "traycap.ui.settings": _row("context errors logs media models storage upload ui.settings_form", "tkinter"),
     # composition
     "traycap.sharing": _row("cancel clock context errors models object_keys player recorder upload viewer"),
     "traycap.tray": _row("context errors format logs models osutil recorder sharing storage ui upload"),

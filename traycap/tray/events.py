@@ -75,6 +75,8 @@ class EventRouter:
     def on_recorder_event(self, event: RecorderEvent) -> None:
         kind, sid, message = event.kind, event.sessionId, event.message
         log.info("recorder: %s %s%s", kind.value, sid, f" ({message})" if message else "")
+        if kind is RecorderEventKind.STARTED:
+            self._model.set_recording_sound(self._model.settings.audio)  # what it hears: its settings at Start
         if kind in (RecorderEventKind.STARTED, RecorderEventKind.RESUMED):
             self._show_mode(RecordingMode.RECORDING)
         elif kind is RecorderEventKind.PAUSED:
@@ -84,6 +86,10 @@ class EventRouter:
         elif kind is RecorderEventKind.EXPORTED:
             self._show_mode(RecordingMode.IDLE)
             self._exported(sid)
+        elif kind is RecorderEventKind.WARNING:  # the recording goes on, without sound from a device
+            self._model.set_sound_problem(message or "a sound device failed")
+            if self._model.gate.changed(f"sound:{sid}", message or ""):
+                self._parts.notifier.send(notify.sound_problem_notice(sid, message))
         elif kind is RecorderEventKind.FAILED:
             self._model.set_recorder_problem(message or "the recording stopped")
             recorder = self._running.recorder

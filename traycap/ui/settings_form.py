@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from traycap.format import MODIFIER_ORDER, hotkey_label
-from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
+from traycap.models import MIB, AppSettings, AudioMode, KeystrokePrivacy, UploadConfig
 from traycap.storage.config_store import SSE_MODES, check_assignments, check_settings_assignments
 
 
@@ -19,7 +19,7 @@ from traycap.storage.config_store import SSE_MODES, check_assignments, check_set
 class Field:
     key: str  # UploadConfig / AppSettings JSON name
     label: str
-    kind: str  # text | secret | bool | int | choice
+    kind: str  # text | secret | bool | int | choice | device (a choice among the microphones found)
     target: str  # config | settings
     choices: tuple[str, ...] = ()
     hint: str = ""
@@ -58,6 +58,10 @@ FIELDS: tuple[Field, ...] = (
           hint="full, no_text (letters masked) or none"),
     Field("excludedApps", "Never record these apps", "text", "settings",
           hint="comma-separated window classes or titles: KeePassXC, 1Password, *Private Browsing*"),
+    Field("recordMicrophone", "Record microphone", "bool", "settings"),
+    Field("audioDevice", "Microphone", "device", "settings", hint="the system's default input unless you choose"),
+    Field("recordSystemSound", "Record the computer's sound", "bool", "settings",
+          hint="what the computer plays (Linux, Windows; macOS needs a loopback device)"),
     Field("copyLinkOnDone", "Copy the share link when an upload is done", "bool", "settings", tab="Upload"),
     Field("keepUploadedDays", "Keep uploaded sessions locally (days)", "int", "settings",
           hint="0 = delete once verified, -1 = keep forever", tab="Storage"),
@@ -71,8 +75,11 @@ PAGES = ("Upload", "Recording", "Storage")
 WHAT_IS_RECORDED = (
     "A recording holds the screen (video and screenshots), every mouse move and click, and every key you "
     "type, passwords included, unless Keystrokes is no_text or none. While a window listed under "
-    "\"Never record these apps\" has focus, its keys are left out and the screen is recorded blank."
+    "\"Never record these apps\" has focus, its keys are left out and the screen is recorded blank. "
+    "Sound only when you ask: with Record microphone, everything the microphone hears (voices in the room "
+    "too); with the computer's sound, everything the computer plays, muted while an excluded app has focus."
 )
+DEFAULT_DEVICE = "(the system's default microphone)"  # the device list's first entry: audioDevice ""
 EXCLUDED_SEPARATOR = ","
 FIELD_BY_KEY = {f.key: f for f in FIELDS}
 RETENTION_KEYS = ("keepUploadedDays", "localBudgetMB", "minFreeMB")  # whole numbers, as typed
@@ -105,6 +112,9 @@ def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str,
         "keystrokePrivacy": settings.keystrokePrivacy.value,
         "copyLinkOnDone": settings.copyLinkOnDone,
         "excludedApps": f"{EXCLUDED_SEPARATOR} ".join(settings.excludedApps),
+        "recordMicrophone": settings.audio.mic,
+        "recordSystemSound": settings.audio.system,
+        "audioDevice": settings.audioDevice or DEFAULT_DEVICE,
         **{key: str(getattr(settings, key)) for key in RETENTION_KEYS},
     }
 
@@ -154,10 +164,28 @@ def parse_form(
         "keystrokePrivacy": text.get("keystrokePrivacy", ""),
         "copyLinkOnDone": "true" if flags.get("copyLinkOnDone") else "false",
         "excludedApps": text.get("excludedApps", ""),
+        "audio": audio_mode(mic=bool(flags.get("recordMicrophone")), system=bool(flags.get("recordSystemSound"))).value,
+        "audioDevice": "" if text.get("audioDevice", "") in ("", DEFAULT_DEVICE) else text["audioDevice"],
         **{key: text[key] for key in RETENTION_KEYS if key in text},
     })
     errors.update(settings_errors)
     return (None if config_bad else config), (None if settings_errors else settings), errors
+
+
+def audio_mode(*, mic: bool, system: bool) -> AudioMode:
+    """The `audio` setting the two check boxes make."""
+    if mic and system:
+        return AudioMode.BOTH
+    return AudioMode.MIC if mic else AudioMode.SYSTEM if system else AudioMode.NONE
+
+
+def device_choices(found: list[str], saved: str) -> list[str]:
+    """The microphone list: the default first, then every microphone found, and the saved one even when
+    it is not plugged in now (so Save does not change it by accident)."""
+    names = [DEFAULT_DEVICE, *found]
+    if saved and saved not in names:
+        names.append(saved)
+    return names
 
 
 def merge_changed_elsewhere(current: dict[str, Any], shown: dict[str, Any],
