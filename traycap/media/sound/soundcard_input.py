@@ -35,15 +35,18 @@ _QUEUE_BLOCKS = 3000  # 30 s of blocks waiting for the recorder; older ones are 
 
 if sys.platform == "win32":
     BACKEND = "soundcard/wasapi"
+    NO_SERVER_NAME = "Windows Audio"
     NO_SERVER_HINT = "check that Windows Audio runs and a microphone is connected"
     REFUSED_HINT = ("allow desktop apps to use the microphone: Settings > Privacy & security > Microphone "
                     "(\"Let desktop apps access your microphone\")")
 elif sys.platform == "darwin":
     BACKEND = "soundcard/coreaudio"
+    NO_SERVER_NAME = "Core Audio"
     NO_SERVER_HINT = "check System Settings > Sound > Input"
     REFUSED_HINT = "allow traycap (or the terminal that runs it) in System Settings > Privacy & Security > Microphone"
 else:
     BACKEND = "soundcard/pulseaudio"
+    NO_SERVER_NAME = "PulseAudio, or PipeWire's pulse server"
     NO_SERVER_HINT = ("start PulseAudio or PipeWire's pulse server (pipewire-pulse); "
                       "`pactl info` must answer in the same session")
     REFUSED_HINT = NO_SERVER_HINT
@@ -53,9 +56,9 @@ def _library() -> Any:
     """soundcard, loaded on first use: it connects to the sound server when imported."""
     try:
         import soundcard
-    except Exception as exc:  # no server: IndexError, RuntimeError, OSError (libpulse missing), ...
-        raise SoundUnavailable(f"No sound system to record from ({type(exc).__name__}: {exc})",
-                               NO_SERVER_HINT) from exc
+    except Exception as exc:  # no server: AssertionError, IndexError, RuntimeError, OSError (no libpulse), ...
+        log.debug("soundcard could not be loaded", exc_info=exc)
+        raise SoundUnavailable(f"No sound system answered ({NO_SERVER_NAME})", NO_SERVER_HINT) from exc
     return soundcard
 
 
