@@ -156,3 +156,21 @@ def test_a_key_press_reads_as_the_shortcut_it_makes() -> None:
     # What the field shows is what Save stores, through the same parser as a typed shortcut.
     assert parse_hotkey("Option+Cmd+R") == "<alt>+<cmd>+r"
     assert parse_hotkey(shortcut_from_keypress("minus", ctrl | alt_x11, "linux") or "") == "<ctrl>+<alt>+-"
+
+
+def test_the_sound_boxes_make_the_audio_setting_and_the_device_list_keeps_the_saved_one() -> None:
+    from traycap.models import AudioMode
+    from traycap.ui.settings_form import DEFAULT_DEVICE, WHAT_IS_RECORDED, device_choices
+
+    values = form_values(GOOD, AppSettings())
+    assert values["recordMicrophone"] is False and values["audioDevice"] == DEFAULT_DEVICE
+    for mic, system, mode in [(True, False, AudioMode.MIC), (False, True, AudioMode.SYSTEM),
+                              (True, True, AudioMode.BOTH), (False, False, AudioMode.NONE)]:
+        _, settings, errors = parse_form({**values, "recordMicrophone": mic, "recordSystemSound": system,
+                                          "audioDevice": "USB Mic"}, GOOD, AppSettings())
+        assert errors == {} and settings is not None
+        assert settings.audio is mode and settings.audioDevice == "USB Mic"
+    _, settings, _ = parse_form({**values, "recordMicrophone": True}, GOOD, AppSettings(audioDevice="USB Mic"))
+    assert settings is not None and settings.audioDevice == ""  # the default entry means "no name"
+    assert device_choices(["Built-in", "USB Mic"], "Headset") == [DEFAULT_DEVICE, "Built-in", "USB Mic", "Headset"]
+    assert "microphone" in WHAT_IS_RECORDED and "computer plays" in WHAT_IS_RECORDED

@@ -138,9 +138,11 @@ class AudioLoop:
 
     def step(self, timeout: float) -> None:
         """Read what every device has, place it, write what all have covered."""
-        for i, track in enumerate(self.tracks):
-            if track.lost is None:
-                self._read(track, timeout if i == 0 else 0.0)
+        live = [t for t in self.tracks if t.lost is None]
+        for i, track in enumerate(live):
+            self._read(track, timeout if i == 0 else 0.0)
+        if not live:  # every device is gone: the track goes on as silence, at the same pace
+            self._clock.sleep(timeout, self._rec.stop)
         now = self._clock.monotonic()
         if now >= self._next_presence:
             self._next_presence = now + PRESENCE_EVERY_S
