@@ -68,7 +68,8 @@ def test_no_device_records_without_sound_and_says_why(live_ctx: Context) -> None
 def test_the_factory_opens_what_it_can_and_says_why_not_for_the_rest() -> None:
     from traycap.clock import FakeClock
 
-    sources, problems = open_sounds(mic=True, system=True, device="", clock=FakeClock(), env={"TRAYCAP_SOUND": "synthetic"})
+    both = {"mic": True, "system": True, "device": "", "clock": FakeClock()}
+    sources, problems = open_sounds(**both, env={"TRAYCAP_SOUND": "synthetic"})  # type: ignore[arg-type]
     assert [s.kind for s in sources] == ["mic", "system"] and problems == []
-    sources, problems = open_sounds(mic=True, system=True, device="", clock=FakeClock(), env={"TRAYCAP_SOUND": "none"})
+    sources, problems = open_sounds(**both, env={"TRAYCAP_SOUND": "none"})  # type: ignore[arg-type]
     assert sources == [] and len(problems) == 2 and "computer's sound" in problems[1].message
