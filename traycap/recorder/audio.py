@@ -183,16 +183,19 @@ class AudioLoop:
             track.resync = True
             return
         belongs = (self._active(track.clock.time_of(track.resampler.position)) - zero) * self.rate
-        step = track.control.step((belongs - track.end) / self.rate, resync=track.resync)
+        distance = (belongs - track.end) / self.rate
+        if distance < 0 and -distance * track.source.rate >= track.resampler.buffered:
+            track.resampler.skip(track.resampler.buffered)  # all of it is older than the track's end:
+            track.resync = True  # (a backlog at the start, after a pause) the next block places itself
+            return
+        step = track.control.step(distance, resync=track.resync)
         if step.silence or step.skip:
-            log.info("sound %s: placed again, %+.1f ms (%s)", track.source.name,
-                     (belongs - track.end) / self.rate * 1000, "a new run" if track.resync else "drifted too far")
+            log.debug("sound %s: placed again, %+.1f ms (%s)", track.source.name, distance * 1000,
+                      "a new run" if track.resync else "drifted too far")
         track.resync = False
         if step.silence:
             track.emit(pcm.silence(step.silence))
-        if step.skip and track.resampler.skip(step.skip) < step.skip:
-            track.resync = True  # all of it was too old: the next block places itself again
-            return
+        track.resampler.skip(step.skip)
         out = track.resampler.pull(step.ratio)
         if track.source.kind == SYSTEM and self._rec.builder.sound_private():
             self.muted_s += len(out) / self.rate
