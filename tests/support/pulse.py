@@ -44,6 +44,7 @@ class MicFeed:
     fifo: Path
     module: str
     name: str
+    block: int = BLOCK
     _scheduled: list[tuple[float, np.ndarray]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -65,16 +66,16 @@ class MicFeed:
             t0 = self.started_at = time.monotonic()
             k = 0
             while not self._stop.is_set():
-                start = t0 + k * BLOCK / RATE
-                done = start + BLOCK / RATE
+                start = t0 + k * self.block / RATE
+                done = start + self.block / RATE
                 delay = done - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)  # pacing a real-time signal, as a sound card's clock does
-                block = np.zeros(BLOCK, np.float32)
+                block = np.zeros(self.block, np.float32)
                 with self._lock:
                     for at, samples in self._scheduled:
                         first = round((at - start) * RATE)  # index of the sound's first sample in this block
-                        lo, hi = max(0, first), min(BLOCK, first + len(samples))
+                        lo, hi = max(0, first), min(self.block, first + len(samples))
                         if lo < hi:
                             block[lo:hi] += samples[lo - first:hi - first]
                 pcm = (np.clip(block, -1, 1) * 32767).astype("<i2").tobytes()
@@ -105,8 +106,9 @@ class PulseServer:
             raise AssertionError(f"pactl {' '.join(args)}: {done.stderr}")
         return done.stdout.strip()
 
-    def microphone(self, name: str, *, default: bool = False) -> MicFeed:
-        """A microphone called `name` (its description, as traycap lists it) that we play into."""
+    def microphone(self, name: str, *, default: bool = False, block: int = BLOCK) -> MicFeed:
+        """A microphone called `name` (its description, as traycap lists it) that we play into, a block of
+        `block` samples at a time (a pipe source delivers what is written, as it is written)."""
         fifo = self.runtime / f"{name.replace(' ', '_')}.fifo"
         source = name.replace(" ", "_").lower()
         module = self.pactl("load-module", "module-pipe-source", f"source_name={source}", f"file={fifo}",
@@ -114,7 +116,7 @@ class PulseServer:
                             f"source_properties=device.description={name.replace(' ', '_')}")
         if default:
             self.pactl("set-default-source", source)
-        feed = MicFeed(fifo, module, name)
+        feed = MicFeed(fifo, module, name, block)
         feed.start()
         self.feeds.append(feed)
         return feed

@@ -28,7 +28,7 @@ from traycap.media import pcm
 from traycap.media.sound import SoundSource, open_sounds
 from traycap.media.sound.base import SYSTEM
 from traycap.models import AppSettings, AudioMode
-from traycap.recorder.audio_sync import DriftControl, SampleClock
+from traycap.recorder.audio_sync import JUMP_S, DriftControl, SampleClock
 from traycap.recorder.recording import Recording
 from traycap.recorder.session import JsonLines
 
@@ -39,6 +39,7 @@ PRESENCE_EVERY_S = 2.0  # how often a device's presence is asked (a sound-server
 STALL_S = 1.5  # a device this far behind the clock is padded with silence (it starts again when it comes back)
 LOST_MARGIN_S = 0.2  # a lost device's silence is written this close behind the clock
 LEVELS_PER_LINE = 10  # one levels.jsonl line a second
+WRITE_MIN = 4096  # samples handed to the encoder at a time (85 ms; four AAC frames): fewer, larger calls
 Warn = Callable[[SoundUnavailable], None]
 
 
@@ -161,14 +162,14 @@ class AudioLoop:
     def _read(self, track: SoundTrack, timeout: float) -> None:
         for _ in range(200):  # at most 2 s of 10-ms blocks a pass
             try:
-                block = track.source.read(timeout)
+                got = track.source.read(timeout)
             except SoundLost as exc:
                 self._lose(track, exc)
                 return
-            if block is None:
+            if got is None:
                 return
             timeout = 0.0
-            self._place(track, block, self._clock.monotonic())
+            self._place(track, *got)
 
     def _place(self, track: SoundTrack, block: Any, at: float) -> None:
         samples = pcm.to_mono(block)
@@ -184,7 +185,7 @@ class AudioLoop:
             return
         belongs = (self._active(track.clock.time_of(track.resampler.position)) - zero) * self.rate
         distance = (belongs - track.end) / self.rate
-        if distance < 0 and -distance * track.source.rate >= track.resampler.buffered:
+        if distance < -JUMP_S and -distance * track.source.rate >= track.resampler.buffered:
             track.resampler.skip(track.resampler.buffered)  # all of it is older than the track's end:
             track.resync = True  # (a backlog at the start, after a pause) the next block places itself
             return
@@ -222,12 +223,12 @@ class AudioLoop:
         log.warning("%s", exc.user_text())
         self._warn(exc)
 
-    def _write(self) -> None:
+    def _write(self, *, least: int = WRITE_MIN) -> None:
         if not self.tracks:
             return
         upto = min(t.end for t in self.tracks)
         n = upto - self.written
-        if n <= 0:
+        if n <= 0 or n < least:
             return
         samples = pcm.mix([t.take(n) for t in self.tracks])
         self._rec.encoder.write_audio(samples, self.written)
@@ -248,7 +249,7 @@ class AudioLoop:
                 if track.end < end:
                     track.emit(pcm.silence(end - track.end))
                 track.truncate(end)  # sound captured after the last frame: the video ends there
-        self._write()
+        self._write(least=1)
         self._flush_levels()
 
     # --- the loudness lane ------------------------------------------------------------------

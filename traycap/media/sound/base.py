@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 MIC = "mic"
 SYSTEM = "system"
+# A block of samples and when it arrived (the recording's monotonic clock, read by the thread that
+# received it: a reader that is late to take it does not make it look late).
+Block = tuple[Any, float]
+Monotonic = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -36,9 +41,9 @@ class SoundSource(Protocol):
     rate: int  # samples per second of the blocks `read` gives
     capabilities: Capabilities
 
-    def read(self, timeout: float) -> Any | None:
-        """The next block (frames x channels float32, or frames) that arrived, or None when none came
-        within `timeout` s. Raises SoundLost when the device failed."""
+    def read(self, timeout: float) -> Block | None:
+        """The next block (frames x channels float32, or frames) and when it arrived, or None when none
+        came within `timeout` s. Raises SoundLost when the device failed."""
         ...
 
     def present(self) -> bool:

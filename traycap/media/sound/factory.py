@@ -64,4 +64,6 @@ def _open(backend: str, kind: str, device: str, clock: Clock) -> SoundSource:
         return SyntheticSound(clock, bursts=bursts, kind=kind, name=f"Synthetic {what}")
     from traycap.media.sound import soundcard_input
 
-    return soundcard_input.open_microphone(device) if kind == MIC else soundcard_input.open_system_sound()
+    if kind == MIC:
+        return soundcard_input.open_microphone(device, clock.monotonic)
+    return soundcard_input.open_system_sound(clock.monotonic)

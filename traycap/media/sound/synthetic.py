@@ -15,7 +15,7 @@ from typing import Any
 from traycap.clock import Clock
 from traycap.errors import SoundLost
 from traycap.media import pcm
-from traycap.media.sound.base import MIC, Capabilities
+from traycap.media.sound.base import MIC, Block, Capabilities
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class SyntheticSound:
         near = [(b.at, b.seconds, b.hz, b.level) for b in self._bursts if b.at < last and b.at + b.seconds > first]
         return pcm.tone_bursts(first, step, self._block, near)
 
-    def read(self, timeout: float) -> Any | None:
+    def read(self, timeout: float) -> Block | None:
         now = self._clock.monotonic()
         if self._lose_at is not None and now >= self._lose_at:
             raise SoundLost(f"The sound device {self.name!r} went away")
@@ -69,10 +69,10 @@ class SyntheticSound:
             self._clock.sleep(min(timeout, self._deliver_at - now))
             if self._deliver_at > self._clock.monotonic():
                 return None
-        block = self._samples(self._next)
+        block, arrived = self._samples(self._next), self._deliver_at
         self._next += 1
         self._deliver_at = max(self._deliver_at, self._due(self._next))
-        return block
+        return block, arrived
 
     def present(self) -> bool:
         return self._lose_at is None or self._clock.monotonic() < self._lose_at
