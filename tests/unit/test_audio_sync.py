@@ -54,3 +54,18 @@ def test_the_control_stretches_small_distances_and_jumps_large_ones() -> None:
     assert control.step(0.001, resync=True).silence == 48  # a new run is placed exactly
     assert control.jumps == 3
     assert DriftControl(44_100, 48_000).step(0.0).ratio == pytest.approx(44_100 / 48_000)
+
+
+def test_a_run_is_trusted_only_once_its_first_burst_is_over() -> None:
+    """Found while measuring (issue 23): a stream's first blocks come at once (what PulseAudio's source
+    held), stamped late; a run placed on them was 60-90 ms late and took 15 s to stretch back."""
+    clock = SampleClock(48_000)
+    for _ in range(28):  # 280 ms of history handed over at one moment
+        clock.arrived(480, 5.0)
+    assert not clock.settled()
+    t = 5.0
+    for _ in range(30):  # then on time
+        t += 0.01
+        clock.arrived(480, t)
+    assert clock.settled()
+    assert clock.time_of(clock.count - 1) == pytest.approx(t, abs=0.001)

@@ -165,24 +165,28 @@ class AudioLoop:
                 got = track.source.read(timeout)
             except SoundLost as exc:
                 self._lose(track, exc)
-                return
+                break
             if got is None:
-                return
+                break
             timeout = 0.0
-            self._place(track, *got)
+            samples = pcm.to_mono(got[0])
+            track.blocks += 1
+            track.last_block_at = got[1]
+            if track.clock.arrived(len(samples), got[1]):
+                track.resync = True
+            track.resampler.push(samples)
+        self._place(track)  # every block that came is on the clock first: one placement for them all
 
-    def _place(self, track: SoundTrack, block: Any, at: float) -> None:
-        samples = pcm.to_mono(block)
-        track.blocks += 1
-        track.last_block_at = at
-        if track.clock.arrived(len(samples), at):
-            track.resync = True
-        track.resampler.push(samples)
+    def _place(self, track: SoundTrack) -> None:
+        if not track.resampler.buffered:
+            return
         zero = self._zero()
         if zero is None or not self._rec.running.is_set():
             track.resampler.skip(track.resampler.buffered)  # before the first frame, or paused: not kept
             track.resync = True
             return
+        if track.resync and not track.clock.settled():
+            return  # a new run: its blocks wait (buffered) until its offset is known
         belongs = (self._active(track.clock.time_of(track.resampler.position)) - zero) * self.rate
         distance = (belongs - track.end) / self.rate
         if distance < -JUMP_S and -distance * track.source.rate >= track.resampler.buffered:

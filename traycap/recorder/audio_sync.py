@@ -23,9 +23,13 @@ from dataclasses import dataclass
 
 LEAK_S_PER_S = 0.002  # the offset may rise 2 ms a second: devices slower than 0.2 % are followed by gaps
 GAP_S = 0.5  # a block this much later than the envelope says: the device skipped, start again
-SETTLE_S = 4.0  # a distance is taken out over about this long
+CORRECT_S = 4.0  # a distance is taken out over about this long
 MAX_CORRECTION = 0.005  # 0.5 %: about 9 cents of pitch at worst, in practice 0.01-0.1 %
 JUMP_S = 0.1  # beyond this, jump rather than stretch
+# A stream's first blocks come in a burst (PulseAudio hands over what its source held: ~0.25 s here),
+# each stamped later than it was captured; the envelope is right once on-time blocks follow (within
+# 50 ms, measured). A run is placed only once it has lasted this long.
+SETTLE_S = 0.25
 
 
 class SampleClock:
@@ -36,6 +40,7 @@ class SampleClock:
         self.count = 0  # samples arrived
         self.offset: float | None = None
         self._last: float | None = None
+        self._run_start = 0.0
         self.restarts = 0
 
     def arrived(self, samples: int, at: float) -> bool:
@@ -43,16 +48,20 @@ class SampleClock:
         self.count += samples
         seen = at - self.count / self.rate
         if self.offset is None or self._last is None:
-            self.offset, self._last = seen, at
+            self.offset, self._last, self._run_start = seen, at, at
             return True
         leaked = self.offset + LEAK_S_PER_S * max(0.0, at - self._last)
         self._last = at
         if seen - leaked > GAP_S:
-            self.offset = seen
+            self.offset, self._run_start = seen, at
             self.restarts += 1
             return True
         self.offset = min(leaked, seen)
         return False
+
+    def settled(self) -> bool:
+        """The current run has lasted SETTLE_S: its offset can be trusted to place it."""
+        return self._last is not None and self._last - self._run_start >= SETTLE_S
 
     def time_of(self, sample: float) -> float:
         """When sample number `sample` (fractional) was captured, on the recording clock."""
@@ -86,5 +95,5 @@ class DriftControl:
                 return Step(silence=round(distance_s * self.out_rate), ratio=nominal)
             return Step(skip=-distance_s * self.in_rate, ratio=nominal)
         self.largest_s = max(self.largest_s, abs(distance_s))
-        correction = max(-MAX_CORRECTION, min(MAX_CORRECTION, distance_s / SETTLE_S))
+        correction = max(-MAX_CORRECTION, min(MAX_CORRECTION, distance_s / CORRECT_S))
         return Step(ratio=nominal * (1 - correction))
