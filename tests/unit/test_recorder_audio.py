@@ -177,3 +177,21 @@ def test_the_track_starts_with_the_first_frame_and_ends_with_the_last() -> None:
     assert rec.encoder.samples == round(2.5 * RATE)
     assert rec.audio_done.is_set() and rec.audio_facts["seconds"] == pytest.approx(2.5)
     assert source.closed
+
+
+def test_a_microphone_that_gives_only_zeros_on_macos_is_reported_once() -> None:
+    """macOS hands a refused microphone over as digital silence: the recording goes on and says why."""
+    from traycap.media.sound.base import Capabilities
+
+    clock = FakeClock()
+    refused = SyntheticSound(clock)  # no burst: exact zeros
+    refused.capabilities = Capabilities("soundcard/coreaudio", refusal_is_silence=True)  # type: ignore[misc]
+    loop, rec, _lines, warnings = loop_for(clock, refused)
+    run_until(loop, clock, rec, 8.0)
+    assert len(warnings) == 1 and "macOS may have refused it" in warnings[0].message
+    assert "Privacy & Security > Microphone" in warnings[0].hint
+    clock2 = FakeClock()
+    linux = SyntheticSound(clock2)  # a null sink's monitor gives zeros too: nothing to say there
+    loop2, rec2, _l, warnings2 = loop_for(clock2, linux)
+    run_until(loop2, clock2, rec2, 8.0)
+    assert warnings2 == []

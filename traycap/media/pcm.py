@@ -38,6 +38,11 @@ def mix(blocks: list[Any]) -> Any:
     return np.clip(np.sum(blocks, axis=0, dtype=np.float32), -1.0, 1.0)
 
 
+def any_sound(samples: Any) -> bool:
+    """Any sample that is not exactly zero (a device refused by the OS gives exact zeros)."""
+    return bool(np.any(np.asarray(samples) != 0))
+
+
 def concat(blocks: list[Any]) -> Any:
     return np.concatenate(blocks) if blocks else silence(0)
 

@@ -38,6 +38,7 @@ READ_TIMEOUT_S = 0.05
 PRESENCE_EVERY_S = 2.0  # how often a device's presence is asked (a sound-server round trip)
 STALL_S = 1.5  # a device this far behind the clock is padded with silence (it starts again when it comes back)
 LOST_MARGIN_S = 0.2  # a lost device's silence is written this close behind the clock
+REFUSED_AFTER_S = 3.0  # macOS: a microphone that gave only digital zeros this long was probably refused
 LEVELS_PER_LINE = 10  # one levels.jsonl line a second
 WRITE_MIN = 4096  # samples handed to the encoder at a time (85 ms; four AAC frames): fewer, larger calls
 Warn = Callable[[SoundUnavailable], None]
@@ -64,6 +65,9 @@ class SoundTrack:
         self.lost_at_ms: float | None = None
         self.last_block_at: float | None = None
         self.blocks = 0
+        self.heard = False  # any sample not exactly zero (a refused macOS microphone gives only zeros)
+        self.zeros_s = 0.0
+        self.refusal_said = False
 
     def emit(self, samples: Any) -> None:
         if len(samples):
@@ -202,10 +206,26 @@ class AudioLoop:
             track.emit(pcm.silence(step.silence))
         track.resampler.skip(step.skip)
         out = track.resampler.pull(step.ratio)
+        self._check_refused(track, out)
         if track.source.kind == SYSTEM and self._rec.builder.sound_private():
             self.muted_s += len(out) / self.rate
             out = pcm.silence(len(out))  # an excluded app has focus: its sound is not recorded
         track.emit(out)
+
+    def _check_refused(self, track: SoundTrack, out: Any) -> None:
+        """macOS gives a microphone it refused as silence, not as an error: say so once, keep recording."""
+        if track.heard or track.refusal_said or not track.source.capabilities.refusal_is_silence:
+            return
+        if pcm.any_sound(out):
+            track.heard = True
+            return
+        track.zeros_s += len(out) / self.rate
+        if track.zeros_s >= REFUSED_AFTER_S:
+            track.refusal_said = True
+            self._warn(SoundUnavailable(
+                f"The {_what(track)} {track.source.name!r} gives only silence: macOS may have refused it",
+                "allow traycap (or the terminal that runs it) in System Settings > Privacy & Security > Microphone, "
+                "then start a new recording"))
 
     def _pad_behind(self) -> None:
         """A device that delivers nothing (lost, or stalled) is silence up to just behind the clock,
