@@ -164,7 +164,7 @@ class AudioLoop:
         self._write()
 
     def _read(self, track: SoundTrack, timeout: float) -> None:
-        for _ in range(200):  # at most 2 s of 10-ms blocks a pass
+        for _ in range(1000):  # at most 20 s of 20-ms blocks a pass (a thread held up that long catches up)
             try:
                 got = track.source.read(timeout)
             except SoundLost as exc:
@@ -228,12 +228,16 @@ class AudioLoop:
                 "then start a new recording"))
 
     def _pad_behind(self) -> None:
-        """A device that delivers nothing (lost, or stalled) is silence up to just behind the clock,
-        so the others and the video are not held back."""
+        """A device that delivers nothing (lost, or stalled: no block has arrived for STALL_S) is silence
+        up to just behind the clock, so the others and the video are not held back. A device whose
+        blocks are waiting for this thread (a loaded machine) is not stalled: they are placed as they are."""
         now = self._track_now()
         if now is None:
             return
+        clock_now = self._clock.monotonic()
         for track in self.tracks:
+            if track.lost is None and track.last_block_at is not None and clock_now - track.last_block_at < STALL_S:
+                continue
             margin = LOST_MARGIN_S if track.lost is not None else STALL_S
             upto = int(now - margin * self.rate)
             if upto > track.end:
