@@ -73,3 +73,44 @@ def test_the_factory_opens_what_it_can_and_says_why_not_for_the_rest() -> None:
     assert [s.kind for s in sources] == ["mic", "system"] and problems == []
     sources, problems = open_sounds(**both, env={"TRAYCAP_SOUND": "none"})  # type: ignore[arg-type]
     assert sources == [] and len(problems) == 2 and "computer's sound" in problems[1].message
+
+
+def test_a_live_recording_with_sound_bundles_its_track_and_lane(live_ctx: Context, tmp_path: object,
+                                                               monkeypatch: object) -> None:
+    """Format 2 (upload while recording) with sound: the segments carry both tracks, the frame lines
+    are cut by the video's frames only (not the AAC packets), the loudness lane is chunked like the
+    other lines, and one copy on disk removes every raw file."""
+    import json
+    from pathlib import Path
+
+    from tests.support.live_recording import RecordingSink, concat
+    from traycap.bundle import bundler as bundler_mod
+    from traycap.bundle import layout
+    from traycap.media.video import video_frame_count
+
+    monkeypatch.setattr(bundler_mod, "CUT_EVERY_S", 0.2)  # type: ignore[attr-defined]
+    monkeypatch.setattr(bundler_mod, "CHUNK_EVERY_S", 0.5)  # type: ignore[attr-defined]
+
+    def sounds(settings: AppSettings, clock: Clock) -> tuple[list[SyntheticSound], list[SoundUnavailable]]:
+        start = clock.monotonic()
+        return [SyntheticSound(clock, bursts=tuple(Burst(start + 0.5 * k, 0.1) for k in range(1, 20)))], []
+
+    sink, events = RecordingSink(), []
+    ctl = RecordingController(live_ctx, AppSettings(fps=20, audio=AudioMode.MIC), on_event=events.append,
+                              capture_factory=lambda monitor: NullScreen(64, 48), input_factory=NullInput().factory,
+                              sound_factory=sounds, live=lambda sid: sink)  # type: ignore[arg-type]
+    sid = ctl.start()
+    directory = live_ctx.paths.session_dir(sid)
+    wait_until("loudness lines chunked into the live zip",
+               lambda: (directory / "live-zip.jsonl").read_bytes().count(b"levels/") >= 1, timeout=30)
+    meta = ctl.stop()
+    zip_path = live_ctx.sessions.zip_path(meta)
+    video = Path(str(tmp_path)) / "video.mp4"
+    video.write_bytes(concat(zip_path, layout.VIDEO_SEGMENTS))
+    frames = concat(zip_path, layout.FRAMES_CHUNKS).count(b"\n")
+    assert video_frame_count(video) == frames == meta.extra["frameCount"] > 0
+    levels = [json.loads(x) for x in concat(zip_path, layout.LEVELS_CHUNKS).splitlines()]
+    assert levels and any(db > -20 for line in levels for db in line["db"])
+    with zipfile.ZipFile(zip_path) as z:
+        assert json.loads(z.read("session.json"))["audio"]["devices"][0]["kind"] == "mic"
+    assert sink.done is not None and not (directory / "video").exists()  # every raw file removed
