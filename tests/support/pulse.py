@@ -73,6 +73,7 @@ class MicFeed:
                     time.sleep(delay)  # pacing a real-time signal, as a sound card's clock does
                 block = np.zeros(self.block, np.float32)
                 with self._lock:
+                    self._scheduled = [(at, x) for at, x in self._scheduled if at + len(x) / RATE > start]
                     for at, samples in self._scheduled:
                         first = round((at - start) * RATE)  # index of the sound's first sample in this block
                         lo, hi = max(0, first), min(self.block, first + len(samples))
