@@ -66,6 +66,10 @@ class MicFeed:
             t0 = self.started_at = time.monotonic()
             k = 0
             while not self._stop.is_set():
+                if time.monotonic() - (t0 + (k + 1) * self.block / RATE) > 0.05:
+                    # behind (nobody read the source for a while, or this thread was held up): a device
+                    # never hands over a backlog of its own, it drops it; so do we
+                    k = int((time.monotonic() - t0) * RATE / self.block)
                 start = t0 + k * self.block / RATE
                 done = start + self.block / RATE
                 delay = done - time.monotonic()
