@@ -71,12 +71,13 @@ SESSION_TABLE: list[tuple[UploadStatus, bool, str | None, str | None, list[Actio
 ]
 
 RECORDING_TABLE: dict[RecordingMode, list[tuple[str, bool]]] = {
-    RecordingMode.IDLE: [("toggle_recording", True), ("toggle_microphone", True)],
-    RecordingMode.RECORDING: [("toggle_recording", True), ("pause", True), ("toggle_microphone", True)],
-    RecordingMode.PAUSED: [("toggle_recording", True), ("resume", True), ("toggle_microphone", True)],
-    RecordingMode.STOPPING: [("toggle_microphone", True)],
+    RecordingMode.IDLE: [("toggle_recording", True)],
+    RecordingMode.RECORDING: [("toggle_recording", True), ("pause", True)],
+    RecordingMode.PAUSED: [("toggle_recording", True), ("resume", True)],
+    RecordingMode.STOPPING: [],
 }
-TAIL = [("pause_uploads", True), ("open_settings", True), ("open_sessions_folder", True), ("quit", True)]
+TAIL = [("pause_uploads", True), ("toggle_microphone", True), ("open_settings", True), ("open_sessions_folder", True),
+        ("quit", True)]
 
 
 @pytest.mark.parametrize(

@@ -170,9 +170,6 @@ def build_menu(view: AppView) -> tuple[MenuItem, ...]:
         items.append(MenuItem(f"Recording sound: {sound_words(view.recording_sound)}", None, enabled=False))
     if mode is not RecordingMode.IDLE and view.sound_problem:
         items.append(MenuItem(_fit(f"No sound: {view.sound_problem}"), None, enabled=False))
-    mic = "Microphone: " + ("on" if view.audio.mic else "off")
-    items.append(MenuItem(mic if mode is RecordingMode.IDLE else f"{mic} (next recording)",
-                          Action(ActionKind.TOGGLE_MICROPHONE)))
     items.append(SEPARATOR)
 
     recent = view.recent[:RECENT_LIMIT]
@@ -203,6 +200,9 @@ def build_menu(view: AppView) -> tuple[MenuItem, ...]:
     if view.storage_problem:
         items.append(MenuItem(_fit(f"Disk: {view.storage_problem}"), None, enabled=False))
     items.append(SEPARATOR)
+    mic = "Microphone: " + ("on" if view.audio.mic else "off")
+    items.append(MenuItem(mic if mode is RecordingMode.IDLE else f"{mic} (next recording)",
+                          Action(ActionKind.TOGGLE_MICROPHONE)))
     items.append(MenuItem("Upload settings…", Action(ActionKind.OPEN_SETTINGS)))
     items.append(MenuItem("Open sessions folder", Action(ActionKind.OPEN_SESSIONS_FOLDER)))
     items.append(SEPARATOR)
