@@ -32,11 +32,15 @@ cd "$here"
 # scripts/wayland-venv.sh, made once, then cached); and xdg-desktop-portal-wlr is rebuilt from
 # Debian's source to cast without a GPU (scripts/build-xdpw.sh: dpkg-dev and patch to unpack and
 # patch it, meson, ninja and the -dev packages to build it; ~2 s, then cached).
+# Sound (docs/audio.md): the `soundcard` package talks to PulseAudio / PipeWire's pulse server
+# through libpulse0 (runtime). The sound tests run a private PulseAudio server (pulseaudio, and
+# pactl from pulseaudio-utils), speak with espeak-ng and resample its speech with sox.
 runtime_pkgs=(
   python3 python3-venv python3-dev python3-tk build-essential pkg-config
   libgirepository1.0-dev libcairo2-dev gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1
   dbus dbus-x11 libnotify-bin xclip xdg-utils x11-xserver-utils
   gir1.2-gstreamer-1.0 gstreamer1.0-plugins-base gstreamer1.0-pipewire
+  libpulse0
 )
 test_pkgs=(
   xvfb xdotool x11-utils trayer dunst imagemagick ffmpeg desktop-file-utils
@@ -45,6 +49,7 @@ test_pkgs=(
   python3-gi python3-numpy
   dpkg-dev patch meson ninja-build libpipewire-0.3-dev libwayland-dev wayland-protocols libinih-dev libgbm-dev
   libdrm-dev libsystemd-dev
+  pulseaudio pulseaudio-utils espeak-ng sox
 )
 pkgs=("${runtime_pkgs[@]}")
 if [[ "$mode" == "test" || "$mode" == "deps-test" ]]; then pkgs+=("${test_pkgs[@]}"); fi

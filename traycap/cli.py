@@ -129,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     cset = cfg_sub.add_parser("set", help="change settings: KEY=VALUE ...")
     cset.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
     cfg_sub.add_parser("test", help="check the bucket and credentials (HeadBucket)")
+    devices = cfg_sub.add_parser("devices", help="list the microphones and outputs a recording can hear (audioDevice)")
+    devices.add_argument("--json", action="store_true")
 
     link = sub.add_parser("link", help="print the share link of an uploaded session (it plays in a browser)")
     link.add_argument("session_id", metavar="ID")
@@ -185,7 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = args.command or "tray"
     if command == "config" and not args.config_command:
-        print("traycap: config needs an action: show, set or test (see `traycap config --help`)", file=sys.stderr)
+        print("traycap: config needs an action: show, set, test or devices (see `traycap config --help`)",
+              file=sys.stderr)
         return EXIT_USAGE
     # Policy: everything traycap writes (keystrokes, frames, zips, logs) is for this user alone.
     set_private_umask()

@@ -51,7 +51,9 @@ code, `status`: the HTTP status), so nobody digs them out of `__cause__`.
     │   │   ├── CaptureCancelled          the person closed the desktop's screen picker
     │   │   └── PortalFailed              the portal answered "failed" or refused a call
     │   ├── PipeWireUnavailable           no PipeWire connection, or no frame from it
-    │   └── InputDevicesDenied            /dev/input/event* unreadable: not in the input group
+    │   ├── InputDevicesDenied            /dev/input/event* unreadable: not in the input group
+    │   └── SoundUnavailable              no sound device, no sound server, or access refused: recorded without sound
+    │       └── SoundLost                 the device went away (or went quiet) mid-recording: silent from there
     ├── UiError                           permanent
     │   └── TrayUnavailable               no tray backend with a menu
     └── AutostartError                    permanent: start-at-login entry not readable/writable
@@ -321,6 +323,17 @@ class PipeWireUnavailable(RecorderError):
 class InputDevicesDenied(RecorderError):
     default_hint = ("to record clicks and keys on Wayland, add yourself to the input group "
                     "(sudo usermod -aG input $USER) and log in again; the screen is recorded either way")
+
+
+class SoundUnavailable(RecorderError):
+    """Never stops a recording: it goes on without sound, and the tray and session.json say why."""
+
+    default_hint = ("check the device in `traycap config devices` and the system's sound settings; "
+                    "the screen is recorded either way")
+
+
+class SoundLost(SoundUnavailable):
+    default_hint = "the recording goes on, silent from there; plug the device back in for the next recording"
 
 
 # --- UI --------------------------------------------------------------------

@@ -457,6 +457,23 @@ class WaylandInput(str, enum.Enum):
     DEVICES = "devices"  # read the keyboard and mouse devices: needs the user in the `input` group
 
 
+class AudioMode(str, enum.Enum):
+    """What a recording hears (docs/audio.md): nothing unless the user asks."""
+
+    NONE = "none"
+    MIC = "mic"  # the microphone (`audioDevice`, or the system's default input)
+    SYSTEM = "system"  # what the computer plays (PulseAudio's monitor source, WASAPI loopback)
+    BOTH = "both"  # the two mixed into one track
+
+    @property
+    def mic(self) -> bool:
+        return self in (AudioMode.MIC, AudioMode.BOTH)
+
+    @property
+    def system(self) -> bool:
+        return self in (AudioMode.SYSTEM, AudioMode.BOTH)
+
+
 @dataclass(frozen=True)
 class AppSettings:
     """Recorder and tray preferences (app-settings.json; holds no secret)."""
@@ -477,6 +494,8 @@ class AppSettings:
     # Wayland only (docs/wayland.md): what the screen picker offers, and whether input devices are read.
     waylandSource: WaylandSource = WaylandSource.SCREEN
     waylandInput: WaylandInput = WaylandInput.NONE
+    audio: AudioMode = AudioMode.NONE
+    audioDevice: str = ""  # the microphone by name (as `traycap config devices` lists it); "" = the default
 
     def with_(self, **changes: Any) -> AppSettings:
         return replace(self, **changes)
@@ -496,6 +515,8 @@ class AppSettings:
             "excludedApps": list(self.excludedApps),
             "waylandSource": self.waylandSource.value,
             "waylandInput": self.waylandInput.value,
+            "audio": self.audio.value,
+            "audioDevice": self.audioDevice,
         }
 
     @classmethod
@@ -519,4 +540,6 @@ class AppSettings:
             excludedApps=tuple(excluded),
             waylandSource=_choice(d, "waylandSource", WaylandSource, WaylandSource.SCREEN),
             waylandInput=_choice(d, "waylandInput", WaylandInput, WaylandInput.NONE),
+            audio=_choice(d, "audio", AudioMode, AudioMode.NONE),
+            audioDevice=_field(d, "audioDevice", str, ""),
         )

@@ -26,7 +26,7 @@ SPEC = REPO / "installer" / "traycap.spec"
 # Distributions whose version changes what ends up in the bundle.
 _DISTS = (
     "pyinstaller", "pyinstaller-hooks-contrib", "pystray", "pynput", "mss", "av", "opencv-python", "numpy",
-    "boto3", "botocore", "s3transfer", "Pillow", "plyer", "platformdirs", "PyGObject",
+    "boto3", "botocore", "s3transfer", "Pillow", "plyer", "platformdirs", "PyGObject", "soundcard", "cffi",
 )
 _KEEP_BUILDS = 2
 

@@ -93,6 +93,9 @@ ROWS: dict[str, Row] = {
     "traycap.portal.restore_token": _row("errors storage"),
     "traycap.portal.screencast": _row("errors portal.bus portal.request portal.restore_token"),
     "traycap.portal.shortcuts": _row("errors portal.bus portal.request"),
+    "traycap.media.pcm": _row(owns="numpy"),
+    "traycap.media.sound": _row("clock errors media.pcm media.sound.soundcard_input"),
+    "traycap.media.sound.soundcard_input": _row("errors media.sound", "soundcard"),
     "traycap.bundle": _row(),
     "traycap.bundle.layout": _row(),
     "traycap.bundle.raw": _row("paths storage"),
@@ -132,7 +135,7 @@ ROWS: dict[str, Row] = {
     "traycap.ui.icons": _row("ui.menu", "PIL"),
     "traycap.ui.notify": _row("format", "plyer"),
     "traycap.ui.settings_form": _row("format models storage"),
-    "traycap.ui.settings": _row("context errors logs models osutil portal storage upload ui.settings_form",
+    "traycap.ui.settings": _row("context errors logs media models osutil portal storage upload ui.settings_form",
                                 "tkinter"),
     # composition
     "traycap.sharing": _row("cancel clock context errors models object_keys player recorder upload viewer"),
@@ -163,6 +166,7 @@ SHARED_LIBRARIES: dict[str, str] = {
     "gi": "`import gi` for gi.require_version, by every module that owns a gi.repository binding",
     "gi.repository.GLib": "the main loop: GTK's in the tray, a private one in the portal D-Bus adapter (portal/dbus)",
     "fcntl": "file locks (osutil/locks) and the EVIOCGABS ioctl of an input device (recorder/evdev_devices)",
+    "numpy": "pixels (media/frames) and sound samples (media/pcm): two kinds of arrays, one module each",
 }
 
 # The top layer runs one way: cli -> (commands | tray) -> sharing. A command never reaches into

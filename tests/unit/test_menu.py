@@ -77,7 +77,8 @@ RECORDING_TABLE: dict[RecordingMode, list[tuple[str, bool]]] = {
     RecordingMode.PAUSED: [("toggle_recording", True), ("resume", True)],
     RecordingMode.STOPPING: [],
 }
-TAIL = [("pause_uploads", True), ("open_settings", True), ("open_sessions_folder", True), ("quit", True)]
+TAIL = [("pause_uploads", True), ("toggle_microphone", True), ("open_settings", True), ("open_sessions_folder", True),
+        ("quit", True)]
 
 
 @pytest.mark.parametrize(

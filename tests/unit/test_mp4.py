@@ -45,3 +45,20 @@ def test_fragment_samples_counts_the_frames_of_a_real_fragmented_mp4(tmp_path: P
     encoder.close()
     data = path.read_bytes()
     assert fragment_samples(lambda o, n: data[o:o + n], boxes_in(data)) == 33 == video_frame_count(path)
+
+
+def test_fragment_samples_counts_only_the_video_track_when_there_is_sound(tmp_path: Path) -> None:
+    """A recording with sound has AAC packets in the same fragments (track 2): the live bundle's frame
+    count must not take them for frames."""
+    import numpy as np
+
+    path = tmp_path / "screen.mp4"
+    screen, encoder = NullScreen(64, 48), VideoEncoder(path, 64, 48, 10, audio_rate=48_000)
+    for i in range(33):
+        encoder.write(screen.grab(), i * 100)
+        encoder.write_audio(np.zeros(4800, np.float32), i * 4800)
+    encoder.close()
+    data = path.read_bytes()
+    read_at = lambda o, n: data[o:o + n]  # noqa: E731
+    assert fragment_samples(read_at, boxes_in(data)) == 33 == video_frame_count(path)
+    assert fragment_samples(read_at, boxes_in(data), track=2) > 100  # ~155 AAC frames of 1024 samples

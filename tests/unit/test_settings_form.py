@@ -201,3 +201,21 @@ def test_a_wayland_form_saves_its_choices_and_keeps_the_hotkey_it_does_not_show(
     assert settings.hotkey == "<ctrl>+<alt>+k"
     values["waylandInput"] = "keyboard"
     assert "waylandInput" in parse_form(values, None, base)[2]
+
+
+def test_the_sound_boxes_make_the_audio_setting_and_the_device_list_keeps_the_saved_one() -> None:
+    from traycap.models import AudioMode
+    from traycap.ui.settings_form import DEFAULT_DEVICE, WHAT_IS_RECORDED, device_choices
+
+    values = form_values(GOOD, AppSettings())
+    assert values["recordMicrophone"] is False and values["audioDevice"] == DEFAULT_DEVICE
+    for mic, system, mode in [(True, False, AudioMode.MIC), (False, True, AudioMode.SYSTEM),
+                              (True, True, AudioMode.BOTH), (False, False, AudioMode.NONE)]:
+        _, settings, errors = parse_form({**values, "recordMicrophone": mic, "recordSystemSound": system,
+                                          "audioDevice": "USB Mic"}, GOOD, AppSettings())
+        assert errors == {} and settings is not None
+        assert settings.audio is mode and settings.audioDevice == "USB Mic"
+    _, settings, _ = parse_form({**values, "recordMicrophone": True}, GOOD, AppSettings(audioDevice="USB Mic"))
+    assert settings is not None and settings.audioDevice == ""  # the default entry means "no name"
+    assert device_choices(["Built-in", "USB Mic"], "Headset") == [DEFAULT_DEVICE, "Built-in", "USB Mic", "Headset"]
+    assert "microphone" in WHAT_IS_RECORDED and "computer plays" in WHAT_IS_RECORDED

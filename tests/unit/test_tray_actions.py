@@ -73,3 +73,31 @@ def test_the_hotkey_does_nothing_while_the_settings_window_is_open(ctx: Context)
     h.hotkeys[-1].callback()
     assert h.app.actions.drain() and h.recorder.count == 1
     h.app.actions.close()
+
+
+def test_microphone_on_off_applies_to_the_next_recording_and_is_saved(ctx: Context) -> None:
+    """Issue 23: the tray's Microphone on/off. Saved like `config set audio=...` (every process and the
+    dialog see it), handed to the recorder for its next recording; the menu and tooltip follow."""
+    from tests.support.fake_app_parts import Harness
+    from traycap.models import AudioMode
+    from traycap.recorder.api import RecorderEvent, RecorderEventKind
+    from traycap.ui.menu import tooltip
+
+    h = Harness(ctx)
+    h.app.startup()
+    assert any(i.label == "Microphone: off" for i in h.menu())
+    h.do("toggle_microphone")
+    assert ctx.load_settings().audio is AudioMode.MIC
+    assert h.recorder is not None and h.recorder.settings[-1].audio is AudioMode.MIC
+    assert any(i.label == "Microphone: on" for i in h.menu())
+    h.do("toggle_recording")
+    labels = [i.label for i in h.menu()]
+    assert "Recording sound: microphone" in labels and "Microphone: on (next recording)" in labels
+    assert tooltip(h.app.model.view()) == "traycap: recording with the microphone"
+    h.recorder.on_event(RecorderEvent(RecorderEventKind.WARNING, "rec-1", message="The microphone 'USB' went away"))
+    assert any(i.label.startswith("No sound: The microphone 'USB' went away") for i in h.menu())
+    assert tooltip(h.app.model.view()).endswith("(no sound from a device)")
+    h.do("toggle_microphone")  # off again: for the next recording only
+    assert ctx.load_settings().audio is AudioMode.NONE
+    assert "Recording sound: microphone" in [i.label for i in h.menu()]
+    h.app.actions.close()

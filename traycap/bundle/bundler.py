@@ -6,6 +6,7 @@ in the session's raw files since its cursor:
     video/screen.mp4           complete top-level MP4 boxes (ftyp+moov first, then moof+mdat runs)
     screenshots/index.jsonl    each new complete line names a PNG (written before its line): stored
     *.jsonl                    every CHUNK_EVERY_S, the complete new lines as one deflated chunk
+                               (actions, frames, screenshot index, sound levels)
 
 Every entry carries the cursor (bytes consumed of each source, next segment and chunk numbers),
 so after a crash `LiveZip.reopen(...).cursor` says where to go on (recorder/recover.py). The raw
@@ -69,6 +70,7 @@ SOURCES = {  # cursor key -> (chunk prefix in the zip)
     "actions": layout.ACTIONS_CHUNKS,
     "frames": layout.FRAMES_CHUNKS,
     "shotsIndex": layout.SHOTS_INDEX_CHUNKS,
+    "levels": layout.LEVELS_CHUNKS,
 }
 
 
@@ -272,7 +274,8 @@ class Bundler:
         return added
 
     def _cut_chunks(self, frame_limit: int | None) -> int:
-        paths = {"actions": self.files.actions, "frames": self.files.frames, "shotsIndex": self.files.shots_index}
+        paths = {"actions": self.files.actions, "frames": self.files.frames, "shotsIndex": self.files.shots_index,
+                 "levels": self.files.levels}
         added = 0
         for key, prefix in SOURCES.items():
             offset = self._cur[key]
@@ -316,7 +319,7 @@ class Bundler:
         fragment, frame lines past the video's frames, a torn last line), so the raw files are
         the zip's content again and one_copy removes them, as after a format-1 recovery."""
         paths = {K_VIDEO: self.files.video, "actions": self.files.actions, "frames": self.files.frames,
-                 "shotsIndex": self.files.shots_index}
+                 "shotsIndex": self.files.shots_index, "levels": self.files.levels}
         for key, path in paths.items():
             keep = int(self._cur[key])
             if _file_size(path) > keep:
@@ -332,7 +335,7 @@ class Bundler:
         """What the zip holds of each raw file: the bytes consumed from its start, the screenshots whole."""
         cur = self._cur
         sizes = {"video": cur[K_VIDEO], "actions": cur["actions"], "frames": cur["frames"],
-                 "shots_index": cur["shotsIndex"]}
+                 "shots_index": cur["shotsIndex"], "levels": cur["levels"]}
         shots = {n[len(layout.SHOTS_PREFIX):]: size for n, size in self.zf.sizes().items()
                  if n.startswith(layout.SHOTS_PREFIX) and "/" not in n[len(layout.SHOTS_PREFIX):]}
         return Taken({k: int(v) for k, v in sizes.items()}, shots)
@@ -456,7 +459,7 @@ def live_info(info: dict[str, Any]) -> dict[str, Any]:
     video.update({"segments": layout.VIDEO_SEGMENTS, "frameTimes": layout.FRAMES_CHUNKS})
     return {**info, "formatVersion": layout.FORMAT_LIVE, "video": video,
             "chunks": {"actions": layout.ACTIONS_CHUNKS, "frames": layout.FRAMES_CHUNKS,
-                       "screenshotIndex": layout.SHOTS_INDEX_CHUNKS}}
+                       "screenshotIndex": layout.SHOTS_INDEX_CHUNKS, "levels": layout.LEVELS_CHUNKS}}
 
 
 def finish_final(ctx: Context, session_id: str, final: Final) -> SessionMeta:

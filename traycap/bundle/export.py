@@ -7,6 +7,7 @@ The bundle (docs/bundle-format.md):
     actions.json            array of actions (actions.jsonl of the recording)
     video/screen.mp4        H.264, stored as is (not recompressed)
     video/frames.json       one entry per video frame: capture time and video time
+    video/levels.json       with sound: its loudness, one entry a second
     screenshots/*.png       stored as is
     screenshots/index.json  one entry per screenshot
     preview.jpg             contact sheet of up to 12 frames (preview.py)
@@ -30,7 +31,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from traycap.bundle.layout import INPUT_TYPES
+from traycap.bundle.layout import INPUT_TYPES, LEVELS_JSON
 from traycap.bundle.one_copy import (
     Checkpoint,
     Taken,
@@ -112,6 +113,7 @@ def bundle_meta(meta: SessionMeta, files: SessionFiles, *, max_frames: int | Non
         "platform": rec.get("platform"),
         "app": rec.get("app"),
         "endReason": rec.get("endReason"),
+        **({"audio": rec["audio"]} if rec.get("audio") else {}),
         "recovered": bool(rec.get("recovered", False)),
     }
     return out, actions, frames, shots
@@ -139,6 +141,8 @@ def export_session(ctx: Context, session_id: str, *, checkpoint: Checkpoint = no
             if files.video.is_file():
                 zf.write(files.video, VIDEO_REF, compress_type=zipfile.ZIP_STORED)
             _put_json(zf, f"{VIDEO_DIR}/frames.json", frames)
+            if files.levels.is_file():
+                _put_json(zf, LEVELS_JSON, read_jsonl(files.levels))
             for shot in shots:
                 name = str(shot["file"])
                 zf.write(files.shots_dir / name, f"{SHOTS_DIR}/{name}", compress_type=zipfile.ZIP_STORED)

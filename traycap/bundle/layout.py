@@ -3,7 +3,8 @@
 Format 1 (export.py, sessions recorded without upload-while-recording, and all older bundles):
 
     session.json, actions.json, video/screen.mp4, video/frames.json,
-    screenshots/<t>-<reason>.png, screenshots/index.json, preview.jpg
+    screenshots/<t>-<reason>.png, screenshots/index.json, preview.jpg,
+    video/levels.json (a recording with sound: its loudness)
 
 Format 2 (the live bundle, appended to while recording; every entry is written once, whole,
 and never changed; the central directory is written at Stop):
@@ -14,6 +15,7 @@ and never changed; the central directory is written at Stop):
     screenshots/<t>-<reason>.png  as in format 1                                     stored
     actions/NNNNN.jsonl           complete lines of actions.jsonl, in order           deflate
     video/frames/NNNNN.jsonl      complete lines of frames.jsonl, in order            deflate
+    video/levels/NNNNN.jsonl      complete lines of levels.jsonl (a recording with sound) deflate
     screenshots/index/NNNNN.jsonl complete lines of the screenshot index, in order    deflate
     preview.jpg                   at Stop                                             stored
     session.json                  at Stop, last entry; formatVersion 2                deflate
@@ -40,12 +42,14 @@ SHOTS_PREFIX = "screenshots/"
 ACTIONS_JSON = "actions.json"
 VIDEO_MP4 = "video/screen.mp4"
 FRAMES_JSON = "video/frames.json"
+LEVELS_JSON = "video/levels.json"
 SHOTS_INDEX_JSON = "screenshots/index.json"
 
 # format 2
 VIDEO_SEGMENTS = "video/screen/"
 ACTIONS_CHUNKS = "actions/"
 FRAMES_CHUNKS = "video/frames/"
+LEVELS_CHUNKS = "video/levels/"
 SHOTS_INDEX_CHUNKS = "screenshots/index/"
 
 

@@ -106,6 +106,7 @@ def raw_files(files: SessionFiles, bundle_format: int = layout.FORMAT_CLASSIC) -
         (files.frames, layout.FRAMES_CHUNKS if live else layout.FRAMES_JSON, False, "frames"),
         (files.actions, layout.ACTIONS_CHUNKS if live else layout.ACTIONS_JSON, False, "actions"),
         (files.shots_index, layout.SHOTS_INDEX_CHUNKS if live else layout.SHOTS_INDEX_JSON, False, "shots_index"),
+        (files.levels, layout.LEVELS_CHUNKS if live else layout.LEVELS_JSON, False, "levels"),
     ]
     for path, member, same, kind in candidates:
         if path.is_file():
@@ -129,7 +130,8 @@ def _crc32(path: Path) -> int:
     return crc
 
 
-_RECORDS = {"actions": reader.ACTIONS, "frames": reader.FRAMES, "shots_index": reader.SHOTS_INDEX}
+_RECORDS = {"actions": reader.ACTIONS, "frames": reader.FRAMES, "shots_index": reader.SHOTS_INDEX,
+            "levels": reader.LEVELS}
 
 
 def _held_by(bundle: BundleZip, raw: RawFile) -> bool:

@@ -7,6 +7,7 @@
       actions.jsonl          one action per line
       video/screen.mp4       fragmented H.264 MP4 (media/video.py)
       video/frames.jsonl     one line per video frame: index, capture time, video time
+      video/levels.jsonl     with sound: its loudness, one line a second (ten values of 100 ms)
       screenshots/           <t ms, 9 digits>-<reason>.png
       screenshots/index.jsonl
 
@@ -34,6 +35,7 @@ ACTIONS_FILE = "actions.jsonl"
 VIDEO_DIR = "video"
 VIDEO_FILE = "screen.mp4"
 FRAMES_FILE = "frames.jsonl"
+LEVELS_FILE = "levels.jsonl"
 SHOTS_DIR = "screenshots"
 SHOTS_INDEX = "index.jsonl"
 
@@ -59,6 +61,10 @@ class SessionFiles:
     @property
     def frames(self) -> Path:
         return self.dir / VIDEO_DIR / FRAMES_FILE
+
+    @property
+    def levels(self) -> Path:
+        return self.dir / VIDEO_DIR / LEVELS_FILE
 
     @property
     def shots_dir(self) -> Path:

@@ -54,6 +54,7 @@ else:
 ACTIONS = (layout.ACTIONS_JSON, layout.ACTIONS_CHUNKS)
 FRAMES = (layout.FRAMES_JSON, layout.FRAMES_CHUNKS)
 SHOTS_INDEX = (layout.SHOTS_INDEX_JSON, layout.SHOTS_INDEX_CHUNKS)
+LEVELS = (layout.LEVELS_JSON, layout.LEVELS_CHUNKS)  # the sound's loudness (absent without sound)
 Records = tuple[str, str]
 
 

@@ -1,4 +1,5 @@
-"""`traycap config show [--json] | set KEY=VALUE... | test`: every setting, upload and app alike.
+"""`traycap config show [--json] | set KEY=VALUE... | test | devices [--json]`: every setting, upload and
+app alike, and the sound devices `audioDevice` may name.
 
 The keys are the fields of UploadConfig (upload-config.json, mode 0600) and
 AppSettings (app-settings.json), read off the dataclasses by
@@ -23,7 +24,9 @@ from typing import Any, TextIO
 
 from traycap.commands.common import EXIT_FAIL, EXIT_OK, EXIT_USAGE, fail
 from traycap.context import Context
-from traycap.errors import ConfigError, CorruptFile, SecretUnreachable
+from traycap.errors import ConfigError, CorruptFile, SecretUnreachable, SoundUnavailable
+from traycap.media.sound import list_devices
+from traycap.media.sound.base import MIC
 from traycap.models import UploadConfig
 from traycap.storage.config_store import (
     check_assignments,
@@ -47,7 +50,29 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         return _set(args, ctx)
     if args.config_command == "test":
         return _test(ctx)
+    if args.config_command == "devices":
+        return _devices(args, ctx)
     return EXIT_USAGE
+
+
+def _devices(args: argparse.Namespace, ctx: Context) -> int:
+    """The microphones (audioDevice takes a name as printed) and the outputs whose sound can be recorded."""
+    try:
+        devices = list_devices()
+    except SoundUnavailable as exc:
+        return fail(exc.user_text())
+    chosen = ctx.load_settings().audioDevice
+    if args.json:
+        print(json.dumps([{"name": d.name, "kind": d.kind, "default": d.default, "chosen": d.name == chosen}
+                          for d in devices], indent=1))
+        return EXIT_OK
+    if not devices:
+        print("no sound devices")
+    for d in devices:
+        marks = [m for m, on in (("default", d.default), ("chosen: audioDevice", d.name == chosen)) if on]
+        kind = "microphone" if d.kind == MIC else "computer's sound"
+        print(f"{kind:18} {d.name}" + (f"  ({', '.join(marks)})" if marks else ""))
+    return EXIT_OK
 
 
 def _show(args: argparse.Namespace, ctx: Context) -> int:

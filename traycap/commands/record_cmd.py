@@ -84,6 +84,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         elif event.kind is RecorderEventKind.FAILED and event.message:
             problems.append(event.message)
             print(f"traycap: {event.message}", file=sys.stderr, flush=True)
+        elif event.kind is RecorderEventKind.WARNING and event.message:  # it goes on, without that sound
+            print(f"traycap: the recording goes on without sound: {event.message}", file=sys.stderr, flush=True)
         elif event.kind is RecorderEventKind.EXPORTED:
             note = sharing.exported(event.sessionId)
             if note:

@@ -58,9 +58,12 @@ def boxes_in(data: bytes, *, start: int = 0, closed: bool = False) -> list[Box]:
     return boxes(lambda off, n: data[off:off + n], start, len(data), closed=closed)
 
 
-def fragment_samples(read_at: ReadAt, among: list[Box]) -> int:
-    """Samples (video frames: one packet per frame) the `moof` boxes among `among` describe:
-    the sum of the sample counts of their traf/trun boxes."""
+VIDEO_TRACK = 1  # the recorder adds the video first; a sound track is track 2
+
+
+def fragment_samples(read_at: ReadAt, among: list[Box], track: int = VIDEO_TRACK) -> int:
+    """Samples of track `track` (video frames: one packet per frame) the `moof` boxes among `among`
+    describe: the sum of the sample counts of that track's traf/trun boxes."""
     total = 0
     for box in among:
         if box.type != "moof":
@@ -69,7 +72,11 @@ def fragment_samples(read_at: ReadAt, among: list[Box]) -> int:
         for traf in boxes_in(body, start=8):
             if traf.type != "traf":
                 continue
-            for trun in boxes_in(body[:traf.end], start=traf.start + 8):
+            inner = boxes_in(body[:traf.end], start=traf.start + 8)
+            tfhd = next((b for b in inner if b.type == "tfhd" and b.end - b.start >= 16), None)
+            if tfhd is not None and struct.unpack(">I", body[tfhd.start + 12:tfhd.start + 16])[0] != track:
+                continue
+            for trun in inner:
                 if trun.type == "trun" and trun.end - trun.start >= 16:
                     total += struct.unpack(">I", body[trun.start + 12:trun.start + 16])[0]
     return total

@@ -4,7 +4,10 @@
   no H.264 encoder) in a *fragmented* MP4: the muxer writes a self-contained
   fragment about every second and flushes it, so a SIGKILL loses at most the
   last second of video and the file stays playable. It takes frames from any
-  capture backend (media/capture/), apart from how they were captured.
+  capture backend (media/capture/), apart from how they were captured. With
+  `audio_rate`, the same file gets a second track: AAC-LC, mono, on the video's
+  time (`write_audio` from the recorder's sound thread; the two threads share
+  the muxer under a lock), so fragments, the live bundle and salvage carry it.
 - `video_frame_count`, `salvage_video`: what a crash left (recovery).
 - `decode_frames_at`, `keyframe_thumbnail`: frames for the bundle's preview
   contact sheet (bundle/preview.py lays it out, images.py draws it).
@@ -20,6 +23,7 @@ import errno
 import fractions
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,6 +43,13 @@ MUXER_OPTIONS = {
     "frag_duration": str(FRAGMENT_US),
     "flush_packets": "1",
 }
+# AAC-LC plays wherever H.264 does (browsers' MSE, QuickTime, Windows); Opus would need less bitrate
+# but not every player takes it in MP4. Mono: a narration, or the computer's sound mixed down.
+AUDIO_CODEC = "aac"
+AUDIO_BITRATE = 64_000
+# With a sound track the muxer holds a track's packets until the other catches up; never more than
+# this (µs), so a late sound thread cannot keep video fragments off the disk for long.
+AUDIO_MUXER_OPTIONS = {**MUXER_OPTIONS, "max_interleave_delta": "2000000"}
 
 
 def _io_error(exc: BaseException, what: str) -> StorageError | RecorderError:
@@ -51,7 +62,7 @@ def _io_error(exc: BaseException, what: str) -> StorageError | RecorderError:
 class VideoEncoder:
     """BGRA frames with their own timestamps -> fragmented H.264 MP4 (variable frame rate)."""
 
-    def __init__(self, path: Path, width: int, height: int, fps: int) -> None:
+    def __init__(self, path: Path, width: int, height: int, fps: int, *, audio_rate: int | None = None) -> None:
         import av
 
         self.path = path
@@ -60,8 +71,12 @@ class VideoEncoder:
         self._last_pts = -1
         self.frames = 0
         self._tb = fractions.Fraction(1, 1000)
+        self._mux_lock = threading.Lock()  # the video and sound threads share the muxer
+        self._audio: Any = None
+        self.audio_samples = 0
+        options = AUDIO_MUXER_OPTIONS if audio_rate else MUXER_OPTIONS
         try:
-            self._container: Any = av.open(str(path), mode="w", format="mp4", options=MUXER_OPTIONS)
+            self._container: Any = av.open(str(path), mode="w", format="mp4", options=options)
             stream: Any = self._container.add_stream(VIDEO_CODEC, rate=max(1, fps))
             stream.width = width
             stream.height = height
@@ -74,8 +89,41 @@ class VideoEncoder:
             threads = str(min(4, max(1, os.cpu_count() or 1)))
             stream.options = {"preset": VIDEO_PRESET, "tune": "zerolatency", "crf": VIDEO_CRF, "threads": threads}
             self._stream = stream
+            if audio_rate:
+                audio: Any = self._container.add_stream(AUDIO_CODEC, rate=audio_rate)
+                audio.layout = "mono"
+                audio.bit_rate = AUDIO_BITRATE
+                self._audio = audio
         except OSError as exc:
             raise _io_error(exc, path.name) from exc
+
+    @property
+    def has_audio(self) -> bool:
+        return self._audio is not None
+
+    def _mux(self, packets: Any, *, audio: bool = False) -> None:
+        with self._mux_lock:
+            for packet in packets:
+                if audio and packet.pts is not None and packet.pts < 0:
+                    # AAC's priming frame: muxed, it would shift both tracks by 21 ms (MP4 fragments
+                    # cannot start below 0); dropped, the sound's first 21 ms decode a little rough.
+                    continue
+                self._container.mux(packet)
+
+    def write_audio(self, samples: Any, first_sample: int) -> None:
+        """Encode mono float32 samples at the track's rate whose first one is sample `first_sample` of
+        the track (sample 0 is shown with the video's pts 0)."""
+        import av
+
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="fltp", layout="mono")
+        frame.sample_rate = self._audio.rate
+        frame.pts = first_sample
+        frame.time_base = fractions.Fraction(1, self._audio.rate)
+        try:
+            self._mux(self._audio.encode(frame), audio=True)
+        except OSError as exc:
+            raise _io_error(exc, self.path.name) from exc
+        self.audio_samples = first_sample + len(samples)
 
     def write(self, bgra: Any, pts_ms: int) -> None:
         """Encode one frame shown at `pts_ms` (video time, strictly increasing)."""
@@ -88,16 +136,16 @@ class VideoEncoder:
         frame.pts = pts
         frame.time_base = self._tb
         try:
-            for packet in self._stream.encode(frame):
-                self._container.mux(packet)
+            self._mux(self._stream.encode(frame))
         except OSError as exc:
             raise _io_error(exc, self.path.name) from exc
         self.frames += 1
 
     def close(self) -> None:
         try:
-            for packet in self._stream.encode(None):
-                self._container.mux(packet)
+            self._mux(self._stream.encode(None))
+            if self._audio is not None:
+                self._mux(self._audio.encode(None), audio=True)
         except OSError as exc:
             raise _io_error(exc, self.path.name) from exc
         finally:
@@ -144,16 +192,21 @@ def salvage_video(src: Path, dst: Path) -> int:
         if not streams:
             return 0
         in_stream = streams[0]
-        out = av.open(str(dst), mode="w", format="mp4", options=MUXER_OPTIONS)
+        sound = inp.streams.audio[0] if inp.streams.audio else None
+        out = av.open(str(dst), mode="w", format="mp4", options=AUDIO_MUXER_OPTIONS if sound else MUXER_OPTIONS)
         try:
             out_stream = out.add_stream_from_template(in_stream)
+            targets: dict[int, Any] = {in_stream.index: out_stream}
+            if sound is not None:  # the sound track goes along, packets copied like the frames
+                targets[sound.index] = out.add_stream_from_template(sound)
             try:
-                for packet in inp.demux(in_stream):
+                for packet in inp.demux(*[s for s in (in_stream, sound) if s is not None]):
                     if not packet.size or packet.dts is None:
                         continue
-                    packet.stream = out_stream
+                    video = packet.stream.index == in_stream.index
+                    packet.stream = targets[packet.stream.index]
                     out.mux(packet)
-                    kept += 1
+                    kept += 1 if video else 0
             except (av.error.FFmpegError, OSError) as exc:
                 log.info("%s: salvaged %d frames, then %s", src.name, kept, exc)
         finally:
@@ -161,6 +214,12 @@ def salvage_video(src: Path, dst: Path) -> int:
     finally:
         inp.close()
     return kept
+
+
+def audio_info(rate: int) -> dict[str, Any]:
+    """The sound track's encoding, for session.json."""
+    return {"codec": AUDIO_CODEC, "profile": "LC", "sampleRate": rate, "channels": 1, "bitrate": AUDIO_BITRATE,
+            "track": 2}
 
 
 def backend_info() -> dict[str, Any]:

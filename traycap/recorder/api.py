@@ -28,6 +28,7 @@ class RecorderEventKind(str, enum.Enum):
     STOPPED = "stopped"  # nothing more is recorded; the export starts
     EXPORTED = "exported"  # the zip and its meta are on disk
     FAILED = "failed"  # a recording stopped by a problem (or its export failed); `message` says why
+    WARNING = "warning"  # part of a recording is missing and it goes on (no sound from a device); `message` says why
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,9 @@
 """RecordingController: the recorder's facade and a recording's lifecycle (start / pause / resume / stop).
 
-A recording (recording.py) is opened, its worker loops (loops.py: capture, encoder, screenshots,
-disk guard, input feed) run on threads of their own, and at Stop it is exported: as the live bundle
-written while it recorded (live.py), or as a format-1 zip (bundle/export.py). The facade owns the
-lock; a loop that fails records why and the recording is stopped from a helper thread: what was
-recorded is kept and exported, and a "failed" event says why. Events go to one EventSink (api.py).
+A recording (recording.py) is opened, its worker loops (loops.py) run on threads of their own, at Stop
+it is exported as its live bundle (live.py) or a format-1 zip (bundle/export.py). The facade owns the lock;
+a failing loop stops the recording from a helper thread (what was recorded is exported, a "failed" event
+says why); a failing sound device only warns. Events go to one EventSink (api.py).
 """
 
 from __future__ import annotations
@@ -17,24 +16,24 @@ from collections.abc import Callable
 from traycap.bundle.export import export_session
 from traycap.clock import Clock
 from traycap.context import Context
-from traycap.errors import AlreadyRecording, NotRecording, RecorderError, StorageError, TraycapError
+from traycap.errors import AlreadyRecording, NotRecording, StorageError, TraycapError
 from traycap.models import AppSettings, SessionMeta
 from traycap.osutil.desktop import session_type
 from traycap.recorder.api import EventSink, LiveFactory, RecorderEvent, RecorderEventKind, RecorderState
+from traycap.recorder.audio import open_settings_sounds
 from traycap.recorder.focus import open_focus_backend
 from traycap.recorder.inputs import InputFactory
 from traycap.recorder.live import LiveBundle
 from traycap.recorder.loops import InputFeed, start_loops
 from traycap.recorder.privacy import WindowSource
-from traycap.recorder.recording import Recording, open_recording, write_tracks
-from traycap.recorder.starting import CaptureFactory, open_screen, start_input
+from traycap.recorder.recording import Recording, SoundFactory, open_recording, write_tracks
+from traycap.recorder.starting import CaptureFactory, open_screen, start_input, wait_first_frame
 from traycap.recorder.stopping import check_settings, failure_message, write_stopped_meta
 from traycap.recorder.tracks import exclusions
 from traycap.storage.diskspace import FreeSpace, check_free, free_bytes
 
 log = logging.getLogger(__name__)
 
-FIRST_FRAME_TIMEOUT_S = 10.0
 DISK_CHECK_S = 5.0  # how often a recording checks the free disk space against minFreeMB
 
 # Session dir -> zip + meta; export.export_session unless a test needs a slow or failing one.
@@ -57,10 +56,10 @@ class RecordingController:
         focus_factory: Callable[[], WindowSource] | None = None,
         live: LiveFactory | None = None,
         desktop: str | None = None,
+        sound_factory: SoundFactory = open_settings_sounds,
     ) -> None:
         self._ctx = ctx
-        self._free_space = free_space
-        self._disk_check_s = disk_check_s
+        self._free_space, self._disk_check_s = free_space, disk_check_s
         self._settings = settings
         self._on_event = on_event
         self._clock = clock or ctx.clock
@@ -70,6 +69,7 @@ class RecordingController:
         self._export: Exporter = exporter or export_session
         self._focus_factory: Callable[[], WindowSource] = focus_factory or open_focus_backend
         self._live = live  # session id -> where its live bundle goes (None: every recording is format 1)
+        self._sounds = sound_factory
         self._lock = threading.RLock()
         self._state = RecorderState.IDLE
         self._rec: Recording | None = None
@@ -116,7 +116,7 @@ class RecordingController:
             try:
                 rec = open_recording(self._ctx, settings.with_(excludedApps=exclusions(
                     self._desktop, settings, window_pick=source.capabilities.window_pick)), source, self._clock,
-                    self._focus_factory)
+                    self._focus_factory, self._sounds)
             except BaseException:
                 source.close()
                 raise
@@ -138,6 +138,8 @@ class RecordingController:
         notices = [n.user_text() for n in (source.notice, notice) if n is not None]
         self._emit(RecorderEvent(RecorderEventKind.STARTED, rec.session_id, message=" ".join(notices) or None,
                                  meta=rec.meta))
+        for problem in rec.sound_problems:  # recorded without that sound: the tray says why
+            self._warn(rec, problem)
         return rec.session_id
 
     def abort_start(self) -> None:
@@ -151,14 +153,8 @@ class RecordingController:
             rec = self._active()
             if self._state is RecorderState.PAUSED:
                 return
-            now = self._clock.monotonic()
             self._state = RecorderState.PAUSED
-            rec.running.clear()
-            rec.paused_since = now
-            rec.signal.set()
-            with rec.actions_lock:
-                rec.builder.discard_pending()
-                rec.append_actions(rec.builder.marker("pause", now))
+            rec.pause(self._clock.monotonic())
         self._emit(RecorderEvent(RecorderEventKind.PAUSED, rec.session_id))
 
     def resume(self) -> None:
@@ -166,15 +162,8 @@ class RecordingController:
             rec = self._active()
             if self._state is not RecorderState.PAUSED:
                 return
-            now = self._clock.monotonic()
-            if rec.paused_since is not None:
-                rec.paused_total += now - rec.paused_since
-            rec.paused_since = None
-            with rec.actions_lock:
-                rec.append_actions(rec.builder.marker("resume", now))
             self._state = RecorderState.RECORDING
-            rec.running.set()
-            rec.signal.set()
+            rec.resume(self._clock.monotonic())
         self._emit(RecorderEvent(RecorderEventKind.RESUMED, rec.session_id))
 
     def stop(self) -> SessionMeta:
@@ -200,16 +189,9 @@ class RecordingController:
     def _launch(self, rec: Recording, settings: AppSettings) -> TraycapError | None:
         fail = self._failer(rec)
         start_loops(rec, self._clock, settings, disk_every_s=self._disk_check_s, fail=fail, check_disk=lambda:
-                    check_free(self._ctx.paths.sessions, settings.minFreeMB, self._free_space))
-        # The video must cover every recorded action: first frame before the first input.
-        deadline = self._clock.monotonic() + FIRST_FRAME_TIMEOUT_S
-        while not rec.first_frame.wait(0.05):
-            if rec.failure is not None:
-                raise rec.failure
-            if self._clock.monotonic() > deadline:
-                raise RecorderError("The screen capture did not deliver a frame within 10 s")
-        if rec.failure is not None:
-            raise rec.failure
+                    check_free(self._ctx.paths.sessions, settings.minFreeMB, self._free_space),
+                    warn=lambda exc: self._warn(rec, exc))
+        wait_first_frame(rec, self._clock)  # the video must cover every recorded action: frame, then input
         started = start_input(rec, settings, self._desktop, self._clock, InputFeed(rec, fail).on_input,
                               self._input_factory)
         rec.input = started.source
@@ -305,6 +287,9 @@ class RecordingController:
             return meta
         finally:
             rec.writer.release_lock()
+
+    def _warn(self, rec: Recording, exc: TraycapError) -> None:  # part of it is missing; it goes on
+        self._emit(RecorderEvent(RecorderEventKind.WARNING, rec.session_id, message=exc.user_text()))
 
     def _emit(self, event: RecorderEvent) -> None:
         if self._on_event is None:

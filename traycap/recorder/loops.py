@@ -4,6 +4,7 @@
     EncodeLoop      H.264-encodes them (media/video.py), writes video/frames.jsonl
     ScreenshotLoop  periodic screenshots and one after each click (throttled)
     DiskLoop        below minFreeMB the recording stops (endReason "low_disk")
+    AudioLoop       the sound, when the recording hears any (audio.py)
     InputFeed       pynput's callbacks -> actions.jsonl, and the click screenshots they ask for
 
 Every time (frames, actions, screenshots) comes from ONE monotonic clock and is written as
@@ -27,8 +28,10 @@ from traycap.media.frames import blank_like
 from traycap.media.images import encode_png
 from traycap.models import AppSettings
 from traycap.recorder.actions import RawClick, RawEvent
+from traycap.recorder.audio import AudioLoop, Warn
 from traycap.recorder.guard import WorkerGuard
 from traycap.recorder.recording import Frame, Recording
+from traycap.recorder.session import JsonLines
 from traycap.recorder.timing import FrameScheduler
 
 log = logging.getLogger(__name__)
@@ -38,12 +41,16 @@ Fail = Callable[[TraycapError], None]
 
 
 def start_loops(rec: Recording, clock: Clock, settings: AppSettings, *, disk_every_s: float,
-                check_disk: Callable[[], None], fail: Fail) -> None:
-    """The capture, encoder, screenshot and disk-guard threads of `rec`, running."""
+                check_disk: Callable[[], None], fail: Fail, warn: Warn) -> None:
+    """The capture, encoder, screenshot, disk-guard (and sound) threads of `rec`, running."""
     loops = {"capture": CaptureLoop(rec, clock, settings.fps, fail).run,
              "encoder": EncodeLoop(rec, fail).run,
              "screenshots": ScreenshotLoop(rec, clock, settings.screenshotIntervalS, fail).run,
              "disk": DiskLoop(rec, clock, disk_every_s, check_disk, fail).run}
+    if rec.sounds:
+        rec.audio_done.clear()
+        loops["audio"] = AudioLoop(rec, clock, rec.sounds, JsonLines(rec.writer.files.levels), warn=warn,
+                                   fps=settings.fps).run
     for name, run in loops.items():
         thread = threading.Thread(target=run, name=f"recorder-{name}", daemon=True)
         rec.threads.append(thread)
@@ -63,6 +70,7 @@ class CaptureLoop:
             with WorkerGuard("Screen capture", self._fail):
                 self._frames()
         finally:
+            self._rec.capture_done.set()
             with contextlib.suppress(Exception):
                 self._rec.queue.put(None, timeout=30)  # the encoder's end, after a failure too
 
@@ -114,8 +122,9 @@ class CaptureLoop:
         active_ms = round((t - rec.origin - rec.paused_total) * 1000)
         if self._pts_zero is None:
             self._pts_zero = active_ms
+            rec.pts_zero = active_ms / 1000  # the sound's track starts here too (audio.py)
         pts = max(active_ms - self._pts_zero, self._last_pts + 1)
-        self._last_pts = pts
+        self._last_pts = rec.last_pts_ms = pts
         frame = Frame(image=image, t=t, wall_ms=clock.now_ms(), pts_ms=pts, seq=rec.captured)
         rec.captured += 1
         try:
@@ -155,6 +164,7 @@ class EncodeLoop:
                 })
                 rec.encoder.write(frame.image, frame.pts_ms)
             broken = guard.failed
+        rec.audio_done.wait(30)  # the sound's last samples go in before the file is closed
         try:
             if broken:
                 rec.encoder.abandon()

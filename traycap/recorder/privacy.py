@@ -154,6 +154,11 @@ class PrivateActions:
         """True when the screen must not be recorded now (asked per frame, before and after the grab)."""
         return self._guard is not None and self._guard.excluded(0.0)
 
+    def sound_private(self) -> bool:
+        """True when the computer's sound must not be recorded now: an excluded app has focus (the
+        sound thread asks every few ms; the window system is asked at most every REFRESH_S)."""
+        return self._guard is not None and self._guard.excluded(REFRESH_S)
+
     def feed(self, ev: RawEvent) -> list[dict[str, Any]]:
         guard = self._guard
         if guard is None:

@@ -22,9 +22,11 @@ from typing import Any
 from traycap import __version__
 from traycap.clock import Clock
 from traycap.context import Context
-from traycap.errors import TraycapError
+from traycap.errors import SoundUnavailable, TraycapError
 from traycap.media.capture import FrameSource
-from traycap.media.video import VideoEncoder, backend_info
+from traycap.media.pcm import TRACK_RATE
+from traycap.media.sound import SoundSource
+from traycap.media.video import VideoEncoder, audio_info, backend_info
 from traycap.models import AppSettings, SessionMeta
 from traycap.paths import new_session_id
 from traycap.recorder.actions import CLICK_SCREENSHOT_MIN_INTERVAL_S, ActionBuilder, RateLimiter
@@ -36,6 +38,8 @@ from traycap.recorder.tracks import Tracks
 log = logging.getLogger(__name__)
 
 ENCODER_QUEUE_FRAMES = 8  # frames waiting for the encoder; beyond that a frame is dropped (and counted)
+# The devices a recording hears, opened, and why any asked for is missing (media/sound/factory.py).
+SoundFactory = Callable[[AppSettings, Clock], "tuple[list[SoundSource], list[SoundUnavailable]]"]
 
 
 @dataclass
@@ -86,6 +90,15 @@ class Recording:
         self.result: SessionMeta | None = None
         self.finishing = False
         self.final_frame = False  # capture one last frame after the inputs stopped
+        # the sound (audio.py): the devices, why any is missing, and the video's time base it follows
+        self.sounds: list[SoundSource] = []
+        self.sound_problems: list[SoundUnavailable] = []
+        self.pts_zero: float | None = None  # recording seconds (pauses cut) of the video's pts 0
+        self.last_pts_ms = -1
+        self.capture_done = threading.Event()
+        self.audio_done = threading.Event()
+        self.audio_done.set()  # until a sound thread starts
+        self.audio_facts: dict[str, Any] = {}  # what the sound thread says at its end (audio.py), for Stop's meta
 
     def fail(self, exc: TraycapError) -> bool:
         """Keep the first failure; True when this one is it (the caller then stops the recording)."""
@@ -98,6 +111,25 @@ class Recording:
     def append_actions(self, actions: list[dict[str, Any]]) -> None:
         for action in actions:
             self.writer.actions.append(action)
+
+    def pause(self, now: float) -> None:
+        """The loops idle (no frame, no action) from `now`; a pending action is dropped, a marker kept."""
+        self.running.clear()
+        self.paused_since = now
+        self.signal.set()
+        with self.actions_lock:
+            self.builder.discard_pending()
+            self.append_actions(self.builder.marker("pause", now))
+
+    def resume(self, now: float) -> None:
+        """The loops run again; the pause is cut from the video's time line (paused_total)."""
+        if self.paused_since is not None:
+            self.paused_total += now - self.paused_since
+        self.paused_since = None
+        with self.actions_lock:
+            self.append_actions(self.builder.marker("resume", now))
+        self.running.set()
+        self.signal.set()
 
     def wake_all(self) -> None:
         """Every worker looks at the state again (stop, pause, resume)."""
@@ -134,6 +166,8 @@ class Recording:
             self.writer.close()
         with contextlib.suppress(Exception):
             self.source.close()
+        for sound in self.sounds:
+            sound.close()
         self.builder.close()
         shutil.rmtree(self.writer.files.dir, ignore_errors=True)
 
@@ -147,29 +181,40 @@ class Recording:
 
 
 def open_recording(ctx: Context, settings: AppSettings, source: FrameSource, clock: Clock,
-                   focus_factory: Callable[[], WindowSource]) -> Recording:
-    """A new session dir with its meta, files, encoder and action builder (undone if any step fails)."""
+                   focus_factory: Callable[[], WindowSource], sound_factory: SoundFactory) -> Recording:
+    """A new session dir with its meta, files, sound devices, encoder and action builder (undone if any
+    step fails; a sound device that cannot be opened only means no sound from it)."""
     wall = clock.now_ms()
     origin = clock.monotonic()
     session_id = new_session_id(wall)
     directory = ctx.paths.session_dir(session_id)
     writer = SessionWriter(directory, clock.monotonic)
     builder: PrivateActions | None = None
+    sounds: list[SoundSource] = []
+    problems: list[SoundUnavailable] = []
     try:
         builder = PrivateActions.for_patterns(ActionBuilder(origin, settings.keystrokePrivacy), origin,
                                               settings.excludedApps, focus_factory, clock.monotonic)
+        sounds, problems = sound_factory(settings, clock)
+        info = _recorder_info(settings, source, wall, origin)
+        info["audio"] = sound_info(settings, sounds, problems)
         # Written before the first frame: a crash from here on still leaves a visible session.
         meta = SessionMeta(sessionId=session_id, createdAt=wall, videoRef="video/screen.mp4",
-                           extra={"recorder": _recorder_info(settings, source, wall, origin)})
+                           extra={"recorder": info})
         ctx.sessions.save_meta(meta)
-        encoder = VideoEncoder(writer.files.video, source.width, source.height, settings.fps)
+        encoder = VideoEncoder(writer.files.video, source.width, source.height, settings.fps,
+                               audio_rate=TRACK_RATE if sounds else None)
     except BaseException:
+        for sound in sounds:
+            sound.close()
         if builder is not None:
             builder.close()
         writer.close()
         shutil.rmtree(directory, ignore_errors=True)
         raise
-    return Recording(session_id, origin, wall, source, writer, encoder, builder, meta)
+    rec = Recording(session_id, origin, wall, source, writer, encoder, builder, meta)
+    rec.sounds, rec.sound_problems = sounds, problems
+    return rec
 
 
 def write_tracks(ctx: Context, rec: Recording, tracks: Tracks) -> None:
@@ -178,6 +223,19 @@ def write_tracks(ctx: Context, rec: Recording, tracks: Tracks) -> None:
     recorder = {**(meta.extra.get("recorder") or {}), "tracks": tracks.to_json()}
     rec.meta = meta.with_(extra={**meta.extra, "recorder": recorder})
     ctx.sessions.save_meta(rec.meta)
+
+
+def sound_info(settings: AppSettings, sounds: list[SoundSource], problems: list[SoundUnavailable]) -> dict[str, Any]:
+    """The meta's "audio" part at Start: what was asked, what is heard, why anything is missing."""
+    out: dict[str, Any] = {"mode": settings.audio.value}
+    if settings.audioDevice:
+        out["deviceAsked"] = settings.audioDevice
+    if sounds:
+        out["devices"] = [{"kind": s.kind, "name": s.name, "backend": s.capabilities.name} for s in sounds]
+        out["track"] = audio_info(TRACK_RATE)
+    if problems:
+        out["problems"] = [{"atMs": 0, "message": p.user_text()} for p in problems]
+    return out
 
 
 def _recorder_info(settings: AppSettings, source: FrameSource, wall: int, origin: float) -> dict[str, Any]:

@@ -183,6 +183,7 @@ def _recover_classic(ctx: Context, session_id: str, files: SessionFiles) -> None
         actions = read_jsonl(files.actions)
         truncate_jsonl(files.actions, len(actions))  # drop a torn last line, if any
         truncate_jsonl(files.shots_index, len(read_jsonl(files.shots_index)))
+        truncate_jsonl(files.levels, len(read_jsonl(files.levels)))
         times = [float(r["t"]) for r in read_jsonl(files.frames) + actions if "t" in r]
         last_ms = max(times) if times else 0.0
         meta = _interrupted(meta, recorder, last_ms, frames)

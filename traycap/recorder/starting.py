@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 CaptureFactory = Callable[[int], FrameSource]
 
+FIRST_FRAME_TIMEOUT_S = 10.0
+
 
 def open_screen(ctx: Context, settings: AppSettings, clock: Clock, factory: CaptureFactory | None,
                 cancel: threading.Event) -> FrameSource:
@@ -38,6 +40,18 @@ def open_screen(ctx: Context, settings: AppSettings, clock: Clock, factory: Capt
     return open_capture(CaptureOptions(monitor=settings.monitor, fps=settings.fps,
                                        window=settings.waylandSource is WaylandSource.WINDOW,
                                        state_dir=ctx.paths.root, clock=clock, cancel=cancel))
+
+
+def wait_first_frame(rec: Recording, clock: Clock, timeout_s: float = FIRST_FRAME_TIMEOUT_S) -> None:
+    """Until the capture loop has its first frame; raises the loop's failure, or when none comes in time."""
+    deadline = clock.monotonic() + timeout_s
+    while not rec.first_frame.wait(0.05):
+        if rec.failure is not None:
+            raise rec.failure
+        if clock.monotonic() > deadline:
+            raise RecorderError(f"The screen capture did not deliver a frame within {timeout_s:.0f} s")
+    if rec.failure is not None:
+        raise rec.failure
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ to the frames the video holds, and the words a failed recording is reported with
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from traycap.bundle.raw import truncate_jsonl
 from traycap.clock import Clock
@@ -52,9 +53,21 @@ def write_stopped_meta(ctx: Context, rec: Recording, stopped_at: float, clock: C
         "droppedMouseMoves": rec.builder.dropped_moves,
         "endReason": end_reason(rec.failure),
     })
+    if rec.audio_facts:
+        recorder["audio"] = merge_audio(dict(recorder.get("audio") or {}), rec.audio_facts)
     meta = meta.with_(endedAt=clock.now_ms(), extra={**meta.extra, "recorder": recorder})
     ctx.sessions.save_meta(meta)
     return meta
+
+
+def merge_audio(at_start: dict[str, Any], at_stop: dict[str, Any]) -> dict[str, Any]:
+    """The meta's "audio" part: what Start wrote, what the sound thread says at its end; the problems
+    of both (a device missing at Start, one lost later) in one list."""
+    problems = list(at_start.get("problems") or []) + list(at_stop.get("problems") or [])
+    out = {**at_start, **at_stop}
+    if problems:
+        out["problems"] = problems
+    return out
 
 
 def end_reason(failure: TraycapError | None) -> str:

@@ -15,9 +15,10 @@ from collections.abc import Callable
 
 from traycap.context import Context
 from traycap.errors import ConfigError, TraycapError, UiError
-from traycap.models import UploadStatus
+from traycap.models import AudioMode, UploadStatus
 from traycap.recorder.api import Recorder, RecorderState
 from traycap.sharing.requests import UploadRequests
+from traycap.storage.config_store import save_settings
 from traycap.tray.parts import Parts, ProcessLike, Running
 from traycap.tray.view import TrayModel, recording_mode
 from traycap.ui import notify
@@ -116,6 +117,8 @@ class ActionDispatcher:
             self._show_mode(RecordingMode.RECORDING)
         elif kind is ActionKind.OPEN_SETTINGS:
             self.open_settings()
+        elif kind is ActionKind.TOGGLE_MICROPHONE:
+            self.toggle_microphone()
         elif kind in (ActionKind.PAUSE_UPLOADS, ActionKind.RESUME_UPLOADS):
             # A flag on disk: whichever process runs the queue obeys it within a second.
             set_uploads_paused(self._ctx.paths, kind is ActionKind.PAUSE_UPLOADS, now_ms=self._ctx.clock.now_ms())
@@ -190,6 +193,22 @@ class ActionDispatcher:
         else:
             recorder.pause()  # NotRecording when idle: said in a notification
         self._show_mode(recording_mode(recorder.state))
+
+    def toggle_microphone(self) -> None:
+        """The microphone on or off for the next recording (the computer's sound, if chosen, stays):
+        saved like `config set audio=...`, so every traycap process and the dialog see it."""
+        settings = self._model.settings
+        audio = settings.audio
+        toggled = {AudioMode.NONE: AudioMode.MIC, AudioMode.MIC: AudioMode.NONE,
+                   AudioMode.SYSTEM: AudioMode.BOTH, AudioMode.BOTH: AudioMode.SYSTEM}[audio]
+        new = settings.with_(audio=toggled)
+        save_settings(self._ctx.paths.settings, new)
+        config, problem = self._model.usable_config()
+        self._model.set_settings(new, config, problem)
+        recorder = self._running.recorder
+        if recorder is not None:
+            recorder.update_settings(new)  # the next recording; one running keeps its own
+        log.info("microphone %s for the next recording (audio=%s)", "on" if toggled.mic else "off", toggled.value)
 
     def _require_recorder(self) -> Recorder:
         recorder = self._running.recorder

@@ -79,6 +79,7 @@ class EventRouter:
         if kind is RecorderEventKind.STARTED:
             recorder_info = event.meta.extra.get("recorder") if event.meta is not None else None
             self._model.set_recording_note(summary((recorder_info or {}).get("tracks")))
+            self._model.set_recording_sound(self._model.settings.audio)  # what it hears: its settings at Start
             self._show_mode(RecordingMode.RECORDING)
             if message:  # the recording runs, with something the person should know (no input devices, ...)
                 self._parts.notifier.send(notify.Notice(notify.NoticeKind.PROBLEM, "Recording started", message, sid))
@@ -91,6 +92,10 @@ class EventRouter:
         elif kind is RecorderEventKind.EXPORTED:
             self._show_mode(RecordingMode.IDLE)
             self._exported(sid)
+        elif kind is RecorderEventKind.WARNING:  # the recording goes on, without sound from a device
+            self._model.set_sound_problem(message or "a sound device failed")
+            if self._model.gate.changed(f"sound:{sid}", message or ""):
+                self._parts.notifier.send(notify.sound_problem_notice(sid, message))
         elif kind is RecorderEventKind.FAILED:
             self._model.set_recorder_problem(message or "the recording stopped")
             recorder = self._running.recorder

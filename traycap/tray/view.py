@@ -15,7 +15,7 @@ import threading
 from traycap.context import Context
 from traycap.errors import TraycapError
 from traycap.format import hotkey_label
-from traycap.models import AppSettings, UploadConfig, UploadProgress, UploadStatus
+from traycap.models import AppSettings, AudioMode, UploadConfig, UploadProgress, UploadStatus
 from traycap.recorder.api import RecorderState
 from traycap.ui import notify
 from traycap.ui.menu import RECENT_LIMIT, AppView, RecordingMode
@@ -47,6 +47,8 @@ class TrayModel:
         self._active: UploadProgress | None = None
         self._hotkey_error: str | None = None
         self._recorder_problem: str | None = None
+        self._recording_sound = AudioMode.NONE
+        self._sound_problem: str | None = None
         self._queue_problem: str | None = None
         self._storage_problem: str | None = None
         self._ready = False
@@ -79,6 +81,9 @@ class TrayModel:
                 uploads_paused=uploads_paused(self._ctx.paths),
                 recording_note=self._recording_note,
                 shortcut_note=self._shortcut_note,
+                audio=self._settings.audio,
+                recording_sound=self._recording_sound,
+                sound_problem=self._sound_problem,
             )
 
     @property
@@ -133,6 +138,17 @@ class TrayModel:
     def set_recorder_problem(self, message: str | None) -> None:
         with self._lock:
             self._recorder_problem = message
+        self.changed()
+
+    def set_recording_sound(self, heard: AudioMode) -> None:
+        """A recording started hearing what its settings asked for: no sound problem yet."""
+        with self._lock:
+            self._recording_sound, self._sound_problem = heard, None
+        self.changed()
+
+    def set_sound_problem(self, message: str) -> None:
+        with self._lock:
+            self._sound_problem = message
         self.changed()
 
     def set_storage_problem(self, message: str | None) -> None:

@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 
 from traycap.format import human_duration, human_size, local_time, status_text
-from traycap.models import SessionListItem, UploadProgress, UploadStatus
+from traycap.models import AudioMode, SessionListItem, UploadProgress, UploadStatus
 
 RECENT_LIMIT = 10
 
@@ -37,6 +37,7 @@ class ActionKind(enum.Enum):
     SHOW_ERROR = "show_error"
     OPEN_SETTINGS = "open_settings"
     OPEN_SESSIONS_FOLDER = "open_sessions_folder"
+    TOGGLE_MICROPHONE = "toggle_microphone"  # the `audio` setting's microphone, for the next recording
     PAUSE_UPLOADS = "pause_uploads"
     RESUME_UPLOADS = "resume_uploads"
     QUIT = "quit"
@@ -107,6 +108,9 @@ class AppView:
     uploads_paused: bool = False  # `traycap pause-uploads` or the menu; kept across restarts
     recording_note: str | None = None  # while recording: what it holds ("Recording screen with pointer; no clicks...")
     shortcut_note: str | None = None  # Wayland without global shortcuts: how to start/stop from the keyboard
+    audio: AudioMode = AudioMode.NONE  # the setting: what the next recording hears
+    recording_sound: AudioMode = AudioMode.NONE  # what the recording in progress hears (its settings at Start)
+    sound_problem: str | None = None  # why the recording in progress lacks sound from a device (until the next)
 
 
 def row_label(item: SessionListItem) -> str:
@@ -171,6 +175,10 @@ def build_menu(view: AppView) -> tuple[MenuItem, ...]:
         items.append(MenuItem(_fit(f"Hotkey unavailable: {view.hotkey_error}"), None, enabled=False))
     if view.recorder_problem:
         items.append(MenuItem(_fit(f"Recording problem: {view.recorder_problem}"), None, enabled=False))
+    if mode in (RecordingMode.RECORDING, RecordingMode.PAUSED) and view.recording_sound is not AudioMode.NONE:
+        items.append(MenuItem(f"Recording sound: {sound_words(view.recording_sound)}", None, enabled=False))
+    if mode is not RecordingMode.IDLE and view.sound_problem:
+        items.append(MenuItem(_fit(f"No sound: {view.sound_problem}"), None, enabled=False))
     items.append(SEPARATOR)
 
     recent = view.recent[:RECENT_LIMIT]
@@ -201,11 +209,19 @@ def build_menu(view: AppView) -> tuple[MenuItem, ...]:
     if view.storage_problem:
         items.append(MenuItem(_fit(f"Disk: {view.storage_problem}"), None, enabled=False))
     items.append(SEPARATOR)
+    mic = "Microphone: " + ("on" if view.audio.mic else "off")
+    items.append(MenuItem(mic if mode is RecordingMode.IDLE else f"{mic} (next recording)",
+                          Action(ActionKind.TOGGLE_MICROPHONE)))
     items.append(MenuItem("Upload settings…", Action(ActionKind.OPEN_SETTINGS)))
     items.append(MenuItem("Open sessions folder", Action(ActionKind.OPEN_SESSIONS_FOLDER)))
     items.append(SEPARATOR)
     items.append(MenuItem("Quit", Action(ActionKind.QUIT)))
     return tuple(items)
+
+
+def sound_words(mode: AudioMode) -> str:
+    return {AudioMode.MIC: "microphone", AudioMode.SYSTEM: "computer's sound",
+            AudioMode.BOTH: "microphone and computer's sound"}.get(mode, "none")
 
 
 def icon_spec(view: AppView) -> IconSpec:
@@ -232,6 +248,9 @@ def tooltip(view: AppView) -> str:
         text = "starting a recording"
     elif spec.state is IconState.RECORDING:
         text = "recording"
+        if view.recording_sound is not AudioMode.NONE:
+            text += " with the " + sound_words(view.recording_sound)
+            text += " (no sound from a device)" if view.sound_problem else ""
     elif spec.state is IconState.PAUSED:
         text = "recording paused"
     elif spec.state is IconState.UPLOADING:

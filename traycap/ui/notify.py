@@ -102,6 +102,13 @@ def recording_failed_notice(session_id: str | None, reason: str | None) -> Notic
     return Notice(NoticeKind.RECORDING_FAILED, "Recording stopped", f"{who}{reason or 'unknown error'}", session_id)
 
 
+def sound_problem_notice(session_id: str | None, reason: str | None) -> Notice:
+    """A recording goes on without (some of) its sound."""
+    who = f"Session {session_id}: " if session_id else ""
+    return Notice(NoticeKind.PROBLEM, "Recording without sound", f"{who}{reason or 'the sound device failed'}",
+                  session_id)
+
+
 # --- delivery --------------------------------------------------------------
 Backend = Callable[[Notice], None]
 

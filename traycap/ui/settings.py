@@ -29,6 +29,8 @@ from tkinter import ttk
 from typing import Any
 
 from traycap.errors import TraycapError
+from traycap.media.sound import list_devices
+from traycap.media.sound.base import MIC
 from traycap.models import AppSettings, UploadConfig
 from traycap.osutil.desktop import WAYLAND, session_type
 from traycap.storage.atomic import write_json_atomic
@@ -37,9 +39,11 @@ from traycap.storage.keyring_memory import KeyringMemory
 from traycap.storage.secrets import SecretStore
 from traycap.storage.settings_watch import SettingsWatch
 from traycap.ui.settings_form import (
+    DEFAULT_DEVICE,
     PAGES,
     DesktopInfo,
     Field,
+    device_choices,
     fields_for,
     form_values,
     keys_text,
@@ -173,6 +177,9 @@ class SettingsDialog:
             var = tk.StringVar(value=str(value))
             if f.kind == "choice":
                 widget = ttk.Combobox(frame, textvariable=var, values=list(f.choices), state="readonly", width=36)
+            elif f.kind == "device":
+                widget = ttk.Combobox(frame, textvariable=var, values=self._microphones(str(value)), state="readonly",
+                                      width=36)
             elif f.key == "hotkey":
                 widget = self._shortcut_field(frame, row, var)
             else:
@@ -184,6 +191,15 @@ class SettingsDialog:
         self.vars[f.key] = var
         self.widgets[f.key] = widget
         self.error_labels[f.key] = error
+
+    def _microphones(self, saved: str) -> list[str]:
+        """The microphones the sound system lists now (none when it cannot be asked: the hint says why)."""
+        try:
+            found = [d.name for d in list_devices() if d.kind == MIC]
+        except TraycapError as exc:
+            log.info("no microphone list: %s", exc.user_text())
+            found = []
+        return device_choices(found, "" if saved == DEFAULT_DEVICE else saved)
 
     def _shortcut_field(self, frame: ttk.Frame, row: int, var: tk.StringVar) -> ttk.Entry:
         """The shortcut's entry, and beside it "Record shortcut": the next key combination pressed fills it."""

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from traycap.format import MODIFIER_ORDER, hotkey_label
-from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig, WaylandInput, WaylandSource
+from traycap.models import (
+    MIB,
+    AppSettings,
+    AudioMode,
+    KeystrokePrivacy,
+    UploadConfig,
+    WaylandInput,
+    WaylandSource,
+)
 from traycap.storage.config_store import SSE_MODES, check_assignments, check_settings_assignments
 
 
@@ -19,7 +27,7 @@ from traycap.storage.config_store import SSE_MODES, check_assignments, check_set
 class Field:
     key: str  # UploadConfig / AppSettings JSON name
     label: str
-    kind: str  # text | secret | bool | int | choice
+    kind: str  # text | secret | bool | int | choice | device (a choice among the microphones found)
     target: str  # config | settings
     choices: tuple[str, ...] = ()
     hint: str = ""
@@ -68,6 +76,10 @@ FIELDS: tuple[Field, ...] = (
           hint="devices: read the keyboard and mouse directly; needs your user in the input group "
                "(sudo usermod -aG input $USER, then log in again), which lets every program you run read every key",
           wayland=True),
+    Field("recordMicrophone", "Record microphone", "bool", "settings"),
+    Field("audioDevice", "Microphone", "device", "settings", hint="the system's default input unless you choose"),
+    Field("recordSystemSound", "Record the computer's sound", "bool", "settings",
+          hint="what the computer plays (Linux, Windows; macOS needs a loopback device)"),
     Field("copyLinkOnDone", "Copy the share link when an upload is done", "bool", "settings", tab="Upload"),
     Field("keepUploadedDays", "Keep uploaded sessions locally (days)", "int", "settings",
           hint="0 = delete once verified, -1 = keep forever", tab="Storage"),
@@ -81,13 +93,16 @@ PAGES = ("Upload", "Recording", "Storage")
 WHAT_IS_RECORDED = (
     "A recording holds the screen (video and screenshots), every mouse move and click, and every key you "
     "type, passwords included, unless Keystrokes is no_text or none. While a window listed under "
-    "\"Never record these apps\" has focus, its keys are left out and the screen is recorded blank."
+    "\"Never record these apps\" has focus, its keys are left out and the screen is recorded blank. "
+    "Sound only when you ask: with Record microphone, everything the microphone hears (voices in the room "
+    "too); with the computer's sound, everything the computer plays, muted while an excluded app has focus."
 )
 WHAT_IS_RECORDED_ON_WAYLAND = (
     "On this Wayland desktop a recording holds the screen (video and screenshots) with the pointer drawn in. "
     "Clicks and keys are recorded only with \"Clicks and keys\" set to devices, and then every key you type, "
     "passwords included, unless Keystrokes is no_text or none. The desktop asks once which screen (or window) to "
-    "record, and remembers it."
+    "record, and remembers it. Sound only when you ask: with Record microphone, everything the microphone hears "
+    "(voices in the room too); with the computer's sound, everything the computer plays."
 )
 # Wayland lets no app listen for keys: the desktop binds them (GlobalShortcuts portal), or the person binds
 # traycap's commands in the desktop's keyboard settings (docs/wayland.md).
@@ -132,6 +147,7 @@ def keys_text(desktop: DesktopInfo) -> str | None:
     return "\n".join(line.format(command=desktop.command) for line in KEYS_BY_DESKTOP)
 
 
+DEFAULT_DEVICE = "(the system's default microphone)"  # the device list's first entry: audioDevice ""
 EXCLUDED_SEPARATOR = ","
 FIELD_BY_KEY = {f.key: f for f in fields_for(DesktopInfo())}  # as an X11, Windows or macOS dialog shows them
 RETENTION_KEYS = ("keepUploadedDays", "localBudgetMB", "minFreeMB")  # whole numbers, as typed
@@ -168,6 +184,9 @@ def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str,
         "excludedApps": f"{EXCLUDED_SEPARATOR} ".join(settings.excludedApps),
         "waylandSource": settings.waylandSource.value,
         "waylandInput": settings.waylandInput.value,
+        "recordMicrophone": settings.audio.mic,
+        "recordSystemSound": settings.audio.system,
+        "audioDevice": settings.audioDevice or DEFAULT_DEVICE,
         **{key: str(getattr(settings, key)) for key in RETENTION_KEYS},
     }
 
@@ -214,9 +233,30 @@ def parse_form(
     settings, settings_errors = check_settings_assignments(base_settings, {
         **{key: text[key] for key in SETTINGS_TEXT_KEYS if key in text},
         **({"copyLinkOnDone": "true" if flags["copyLinkOnDone"] else "false"} if "copyLinkOnDone" in flags else {}),
+        **({"audio": audio_mode(mic=bool(flags.get("recordMicrophone")),
+                                 system=bool(flags.get("recordSystemSound"))).value}
+           if "recordMicrophone" in flags or "recordSystemSound" in flags else {}),
+        **({"audioDevice": "" if text["audioDevice"] in ("", DEFAULT_DEVICE) else text["audioDevice"]}
+           if "audioDevice" in text else {}),
     })
     errors.update(settings_errors)
     return (None if config_bad else config), (None if settings_errors else settings), errors
+
+
+def audio_mode(*, mic: bool, system: bool) -> AudioMode:
+    """The `audio` setting the two check boxes make."""
+    if mic and system:
+        return AudioMode.BOTH
+    return AudioMode.MIC if mic else AudioMode.SYSTEM if system else AudioMode.NONE
+
+
+def device_choices(found: list[str], saved: str) -> list[str]:
+    """The microphone list: the default first, then every microphone found, and the saved one even when
+    it is not plugged in now (so Save does not change it by accident)."""
+    names = [DEFAULT_DEVICE, *found]
+    if saved and saved not in names:
+        names.append(saved)
+    return names
 
 
 def merge_changed_elsewhere(current: dict[str, Any], shown: dict[str, Any],

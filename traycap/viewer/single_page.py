@@ -28,6 +28,7 @@ JS_FILES = ("model.js", "zipread.js", "mp4.js", "bundle.js", "video.js", "viewer
 LAYOUT_NAMES = (
     "FORMAT_CLASSIC", "FORMAT_LIVE", "SESSION_JSON", "PREVIEW_JPG", "SHOTS_PREFIX", "ACTIONS_JSON", "VIDEO_MP4",
     "FRAMES_JSON", "SHOTS_INDEX_JSON", "VIDEO_SEGMENTS", "ACTIONS_CHUNKS", "FRAMES_CHUNKS", "SHOTS_INDEX_CHUNKS",
+    "LEVELS_JSON", "LEVELS_CHUNKS",
 )
 LOCAL_BODY = b'<body data-host="local">'  # `traycap view`: the page's own server, not a bucket
 

@@ -47,15 +47,16 @@ const RECORD_KINDS = () => [
   [LAYOUT.ACTIONS_JSON, LAYOUT.ACTIONS_CHUNKS],
   [LAYOUT.FRAMES_JSON, LAYOUT.FRAMES_CHUNKS],
   [LAYOUT.SHOTS_INDEX_JSON, LAYOUT.SHOTS_INDEX_CHUNKS],
+  [LAYOUT.LEVELS_JSON, LAYOUT.LEVELS_CHUNKS],  // the sound's loudness; none without sound
 ];
 
-// The members that hold each JSON array (actions, frames, screenshot index) in a bundle of `format`.
+// The members that hold each JSON array (actions, frames, screenshot index, levels) in a bundle of `format`.
 function recordMembers(zip, format) {
   return RECORD_KINDS().map(([single, prefix]) => (format === LAYOUT.FORMAT_LIVE
     ? childrenOf(zip.names(), prefix, ".jsonl") : (zip.has(single) ? [single] : [])));
 }
 
-// {format, info, actions, frames, shots, shotMembers, video (member names in play order)}.
+// {format, info, actions, frames, shots, levels, shotMembers, video (member names in play order)}.
 // session.json and the arrays are read in one go (with the format the member names suggest); only
 // a session.json that says otherwise costs a second read.
 async function readBundle(zip) {
@@ -73,14 +74,14 @@ async function readBundle(zip) {
     members = recordMembers(zip, format);
     bytes = await zip.readMany(members.flat());
   }
-  const [actions, frames, index] = members.map((list) => (format === LAYOUT.FORMAT_LIVE
+  const [actions, frames, index, levels] = members.map((list) => (format === LAYOUT.FORMAT_LIVE
     ? parseJsonLines(concat(list.map((n) => bytes.get(n)))) : list.length ? parseJsonArray(bytes.get(list[0])) : []));
   const shotMembers = new Map();
   for (const n of childrenOf(names, LAYOUT.SHOTS_PREFIX)) {
     if (n !== LAYOUT.SHOTS_INDEX_JSON) shotMembers.set(n.slice(LAYOUT.SHOTS_PREFIX.length), n);
   }
   const shots = index.filter((s) => s.file && shotMembers.has(String(s.file)));
-  return { format, info, actions, frames, shots, shotMembers, video: bundleVideo(zip) };
+  return { format, info, actions, frames, shots, levels, shotMembers, video: bundleVideo(zip) };
 }
 
 // The video's members as the member names say (read before session.json arrives, to start at once).

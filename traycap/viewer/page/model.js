@@ -123,6 +123,31 @@ function frameColumns(frames) {
   return { t, v };
 }
 
+// The loudness lane: one value per `ms` from each levels line's `t` (recording time), as columns
+// {t, db}. Written by the recorder from the samples it encoded (levels.jsonl: the page never decodes
+// the sound, which would mean reading the whole video).
+function levelColumns(lines) {
+  const t = [], db = [];
+  for (const line of lines || []) {
+    if (!isNum(line.t) || !Array.isArray(line.db)) continue;
+    const step = isNum(line.ms) && line.ms > 0 ? line.ms : 100;
+    line.db.forEach((v, i) => { if (isNum(v)) { t.push(line.t + i * step); db.push(v); } });
+  }
+  return { t, db };
+}
+
+// What the recording heard, in words: "microphone (Name)", and why anything is missing.
+function soundFact(audio) {
+  if (!audio || typeof audio !== "object" || audio.mode === "none") return null;
+  const what = (audio.devices || []).map((d) => (d.kind === "system" ? "computer's sound" : "microphone")
+    + (d.name ? " (" + d.name + ")" : ""));
+  let text = what.length ? what.join(" and ") : "none";
+  for (const p of audio.problems || []) {
+    text += "; " + (isNum(p.atMs) && p.atMs > 0 ? "from " + humanDuration(p.atMs) + ": " : "") + String(p.message || "");
+  }
+  return text;
+}
+
 // --- words -------------------------------------------------------------------------------------
 function humanSize(n) {
   if (!isNum(n)) return "-";
@@ -211,6 +236,8 @@ function facts(info, host) {
     lines.push(["Upload", text]);
   }
   if (isNum(host.expiresAt)) lines.push(["Link expires", localTime(host.expiresAt)]);
+  const sound = soundFact(info.audio);
+  if (sound) lines.push(["Sound", sound]);
   if (info.endReason && info.endReason !== "stopped") lines.push(["Ended", String(info.endReason)]);
   if (info.recovered) lines.push(["Recovered", "after a crash"]);
   return lines;
@@ -233,6 +260,8 @@ function pageData(bundle, host) {
     video: { present: bundle.video.length > 0, width: mapping.width, height: mapping.height,
       fps: isNum((info.fps || {}).achieved) ? info.fps.achieved : 10 },
     frames: frameColumns(bundle.frames),
+    levels: levelColumns(bundle.levels),
+    sound: !!(info.audio && (info.audio.devices || []).length),
     actions: actionColumns(bundle.actions, mapping),
     captions: captions(bundle.actions),
     tracks: trackFlags(info),

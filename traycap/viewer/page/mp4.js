@@ -1,6 +1,8 @@
 // The few things the page reads in the recorder's fragmented MP4 (ISO BMFF): where the init segment
-// (ftyp + moov) ends and its codec, the fragment index (mfra/tfra, written when the encoder closes
+// (ftyp + moov) ends and its codecs, the fragment index (mfra/tfra, written when the encoder closes
 // the file), and per fragment (moof) its decode time and whether its first frame is a keyframe.
+// A recording with sound has a second track (AAC) in the same fragments: the index and the
+// keyframes are the video track's, found by its track ID.
 
 function be32(b, o) { return ((b[o] << 24) >>> 0) + (b[o + 1] << 16) + (b[o + 2] << 8) + b[o + 3]; }
 function be64(b, o) { return be32(b, o) * 0x100000000 + be32(b, o + 4); }
@@ -30,8 +32,46 @@ function path(b, box, types) {
   return cur;
 }
 
-// {initEnd, codec, timescale, trexFlags} from the first bytes of the video; null when more bytes are
-// needed (`need`: how many).
+// An AAC sample entry's codec string from its esds: "mp4a.40.<audio object type>" (LC: 2).
+function aacCodec(b, entry) {
+  const esds = boxesIn(b, entry.body + 28, entry.at + entry.size).find((x) => x.type === "esds");
+  if (!esds) return "mp4a.40.2";
+  let p = esds.body + 4, end = esds.at + esds.size, oti = 0x40, aot = 2;
+  while (p + 2 < end) {  // descriptors: tag, a size of 1-4 bytes (7 bits each), a body
+    const tag = b[p++];
+    let size = 0;
+    for (let i = 0; i < 4; i++) { const v = b[p++]; size = (size << 7) | (v & 0x7f); if (!(v & 0x80)) break; }
+    if (tag === 0x03) { p += 3; continue; }  // ES_Descriptor: its ES_ID and flags, then the rest inside
+    if (tag === 0x04) { oti = b[p]; p += 13; continue; }  // DecoderConfig: object type, then more inside
+    if (tag === 0x05) { aot = b[p] >> 3; break; }  // AudioSpecificConfig: its first 5 bits
+    p += size;
+  }
+  return "mp4a." + oti.toString(16) + "." + aot;
+}
+
+// One trak's facts: {id, kind ("vide", "soun"), timescale, codec}.
+function parseTrak(b, trak) {
+  const tkhd = child(b, trak, "tkhd"), mdhd = path(b, trak, ["mdia", "mdhd"]), hdlr = path(b, trak, ["mdia", "hdlr"]);
+  const id = tkhd ? be32(b, tkhd.body + (b[tkhd.body] === 1 ? 20 : 12)) : 1;
+  const timescale = mdhd ? be32(b, mdhd.body + (b[mdhd.body] === 1 ? 20 : 12)) : 1000;
+  const kind = hdlr ? fourcc(b, hdlr.body + 8) : "vide";
+  const stsd = path(b, trak, ["mdia", "minf", "stbl", "stsd"]);
+  const entry = stsd && boxesIn(b, stsd.body + 8, stsd.at + stsd.size)[0];
+  let codec = kind === "soun" ? "mp4a.40.2" : "avc1.42E01E";
+  if (entry && (entry.type === "avc1" || entry.type === "avc3")) {
+    // avc1 sample entry: 78 bytes of fields, then its boxes (avcC).
+    const avcC = boxesIn(b, entry.body + 78, entry.at + entry.size).find((x) => x.type === "avcC");
+    if (avcC) {
+      const hex = (v) => v.toString(16).padStart(2, "0");
+      codec = entry.type + "." + hex(b[avcC.body + 1]) + hex(b[avcC.body + 2]) + hex(b[avcC.body + 3]);
+    }
+  } else if (entry && entry.type === "mp4a") codec = aacCodec(b, entry);
+  else if (entry && entry.type === "Opus") codec = "opus";
+  return { id, kind, timescale, codec };
+}
+
+// {initEnd, codec (every track's, "avc1.…,mp4a.40.2" with sound), sound, timescale, trackId, trexFlags}
+// of the video track, from the first bytes of the video; null when more bytes are needed (`need`).
 function parseInit(b) {
   const top = boxesIn(b, 0, b.length);
   const moov = top.find((x) => x.type === "moov");
@@ -40,24 +80,13 @@ function parseInit(b) {
     return { need: last ? last.at + last.size + 4096 : b.length * 2 };
   }
   if (moov.at + moov.size > b.length) return { need: moov.at + moov.size };
-  const trak = child(b, moov, "trak");
-  const mdhd = trak && path(b, trak, ["mdia", "mdhd"]);
-  const timescale = mdhd ? be32(b, mdhd.body + (b[mdhd.body] === 1 ? 20 : 12)) : 1000;
-  const stsd = trak && path(b, trak, ["mdia", "minf", "stbl", "stsd"]);
-  let codec = "avc1.42E01E";
-  if (stsd) {
-    const entry = boxesIn(b, stsd.body + 8, stsd.at + stsd.size)[0];
-    if (entry && (entry.type === "avc1" || entry.type === "avc3")) {
-      // avc1 sample entry: 78 bytes of fields, then its boxes (avcC).
-      const avcC = boxesIn(b, entry.body + 78, entry.at + entry.size).find((x) => x.type === "avcC");
-      if (avcC) {
-        const hex = (v) => v.toString(16).padStart(2, "0");
-        codec = entry.type + "." + hex(b[avcC.body + 1]) + hex(b[avcC.body + 2]) + hex(b[avcC.body + 3]);
-      }
-    }
-  }
-  const trex = path(b, moov, ["mvex", "trex"]);
-  return { initEnd: moov.at + moov.size, codec, timescale, trexFlags: trex ? be32(b, trex.body + 20) : 0 };
+  const traks = boxesIn(b, moov.body, moov.at + moov.size).filter((x) => x.type === "trak").map((t) => parseTrak(b, t));
+  const vid = traks.find((t) => t.kind === "vide") || traks[0] || { id: 1, timescale: 1000, codec: "avc1.42E01E" };
+  const sound = traks.find((t) => t.kind === "soun") || null;
+  const mvex = child(b, moov, "mvex");
+  const trex = mvex && boxesIn(b, mvex.body, mvex.at + mvex.size).find((x) => x.type === "trex" && be32(b, x.body + 4) === vid.id);
+  return { initEnd: moov.at + moov.size, codec: sound ? vid.codec + "," + sound.codec : vid.codec, sound: !!sound,
+    timescale: vid.timescale, trackId: vid.id, trexFlags: trex ? be32(b, trex.body + 20) : 0 };
 }
 
 // The fragment index from the video's last bytes: [{time (timescale units), offset}] or null.
@@ -67,10 +96,11 @@ function mfraSize(tail) {
   if (n < 16 || fourcc(tail, n - 12) !== "mfro") return 0;
   return be32(tail, n - 4);
 }
-function parseTfra(b, at) {
+function parseTfra(b, at, trackId) {
   const mfra = boxesIn(b, at, b.length)[0];
   if (!mfra || mfra.type !== "mfra") return null;
-  const tfra = child(b, mfra, "tfra");
+  const tfras = boxesIn(b, mfra.body, Math.min(b.length, mfra.at + mfra.size)).filter((x) => x.type === "tfra");
+  const tfra = tfras.find((x) => be32(b, x.body + 4) === (trackId || 1)) || tfras[0];
   if (!tfra) return null;
   const version = b[tfra.body], p0 = tfra.body + 4;
   const lens = be32(b, p0 + 4), count = be32(b, p0 + 8);
@@ -86,11 +116,14 @@ function parseTfra(b, at) {
   return out;
 }
 
-// A fragment's facts from bytes that start at its moof: {decodeTime, key, end (moof + mdat)} or null.
-function parseMoof(b, at, trexFlags) {
+// A fragment's facts from bytes that start at its moof: {decodeTime, key, end (moof + mdat)} or null;
+// those of the video track's traf (`trackId`; the first traf when none has it).
+function parseMoof(b, at, trexFlags, trackId) {
   const moof = boxesIn(b, at, b.length)[0];
   if (!moof || moof.type !== "moof" || moof.at + moof.size > b.length) return null;
-  const traf = child(b, moof, "traf");
+  const trafs = boxesIn(b, moof.body, moof.at + moof.size).filter((x) => x.type === "traf");
+  const ofTrack = (x) => { const h = child(b, x, "tfhd"); return h && be32(b, h.body + 4) === (trackId || 1); };
+  const traf = trafs.find(ofTrack) || trafs[0] || null;
   const tfhd = traf && child(b, traf, "tfhd"), tfdt = traf && child(b, traf, "tfdt"), trun = traf && child(b, traf, "trun");
   let flags = trexFlags;
   if (tfhd) {

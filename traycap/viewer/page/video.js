@@ -86,7 +86,7 @@ class VideoFeed {
     const mfra = mfraSize(tail);
     let entries = null;
     if (mfra > 0 && mfra < this.bytes.size) {
-      entries = parseTfra(await this.bytes.read(this.bytes.size - mfra, this.bytes.size), 0);
+      entries = parseTfra(await this.bytes.read(this.bytes.size - mfra, this.bytes.size), 0, init.trackId);
     }
     if (entries && entries.length) {
       const stop = this.bytes.size - mfra;
@@ -244,7 +244,7 @@ class VideoFeed {
       this.ahead = null;
     }
     for (let i = first; i <= last; i++) {
-      const info = parseMoof(data, this.frags[i].start - a, this.init.trexFlags);
+      const info = parseMoof(data, this.frags[i].start - a, this.init.trexFlags, this.init.trackId);
       if (info) this.frags[i].key = info.key;
     }
     let from = first;
@@ -276,7 +276,7 @@ class VideoFeed {
     const a = this.scanEnd, data = await this.bytes.read(a, Math.min(this.bytes.size, a + SCAN_BYTES));
     let p = 0, runFrom = -1, runTo = -1;
     while (p < data.length) {
-      const info = parseMoof(data, p, this.init.trexFlags);
+      const info = parseMoof(data, p, this.init.trexFlags, this.init.trackId);
       if (!info) {
         const box = boxesIn(data, p, data.length)[0];
         if (box && box.type !== "moof" && p + box.size <= data.length) { p += box.size; continue; }  // mfra, free, ...

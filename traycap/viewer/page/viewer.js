@@ -9,13 +9,16 @@
   const $ = (id) => document.getElementById(id);
   const KIND_NAME = ["move", "press", "release", "scroll", "key", "key up", "pause", "resume", "other"];
   // Timeline lanes, top to bottom; each action is a mark in exactly one lane.
-  const LANES = [
+  let LANES = [
     { name: "Session", color: "#c792ea", kinds: [KIND.PAUSE, KIND.RESUME, KIND.OTHER] },
     { name: "Clicks", color: "#ff2d95", kinds: [KIND.DOWN, KIND.UP] },
     { name: "Keys", color: "#ffb547", kinds: [KIND.KEY_DOWN, KIND.KEY_UP] },
     { name: "Scroll", color: "#42d392", kinds: [KIND.SCROLL] },
     { name: "Pointer", color: "#7f8aa0", kinds: [KIND.MOVE] },
   ];
+  // A recording with sound gets a last, thin lane: its loudness (the levels in the bundle).
+  const SOUND_LANE = { name: "Sound", color: "#5ab0ff", kinds: [], levels: true };
+  const LEVEL_FLOOR_DB = -60;
   const LANE_OF = new Uint8Array(9);
   LANES.forEach((lane, i) => lane.kinds.forEach((k) => { LANE_OF[k] = i; }));
   const CLICK_COLORS = { left: "#ff2d95", right: "#ffb020", middle: "#2de2ff" };
@@ -75,6 +78,9 @@
     CLK = { idx: Uint32Array.from(clk), times: Float64Array.from(clk, (i) => T[i]) };
     NOTABLE_IDX = { idx: Uint32Array.from(notable), times: Float64Array.from(notable, (i) => T[i]) };
     CAP_START = Float64Array.from(data.captions, (c) => c.start);
+    if (data.levels.t.length && !LANES.includes(SOUND_LANE)) LANES = LANES.concat([SOUND_LANE]);
+    video.muted = !data.sound;  // the element starts muted; a session with sound plays it (after a click: Play)
+    document.body.dataset.sound = data.sound ? "1" : "0";
     document.title = "traycap · " + data.sessionId;
     $("title").textContent = data.title;
     const tracks = data.tracks;  // no switch for a track the recording does not hold (Wayland: no clicks or keys)
@@ -196,6 +202,7 @@
         g.fillRect(LABEL_W + x, y + 3, 1.6, laneH - 6);
       }
       g.globalAlpha = 1;
+      if (lane.levels) drawLevels(g, y, laneH, tw);
     });
     // The recording's start and stop.
     g.fillStyle = LANES[0].color;
@@ -208,6 +215,24 @@
     markCount = total;
     document.body.dataset.marks = String(total);
     ready.marks = true;
+  }
+
+  // Loudness per pixel column (its loudest 100 ms), as a bar from the lane's bottom.
+  function drawLevels(g, y, laneH, tw) {
+    const top = new Float32Array(tw).fill(-Infinity), L = D.levels, s = span();
+    for (let i = 0; i < L.t.length; i++) {
+      const col = Math.floor(((L.t[i] - D.start) / s) * tw);
+      if (col >= 0 && col < tw && L.db[i] > top[col]) top[col] = L.db[i];
+    }
+    g.fillStyle = SOUND_LANE.color;
+    let drawn = 0;
+    for (let x = 0; x < tw; x++) {
+      if (!(top[x] > LEVEL_FLOOR_DB)) continue;
+      const h = Math.max(1, ((Math.min(0, top[x]) - LEVEL_FLOOR_DB) / -LEVEL_FLOOR_DB) * (laneH - 4));
+      g.fillRect(LABEL_W + x, y + laneH - 2 - h, 1, h);
+      drawn++;
+    }
+    document.body.dataset.levelColumns = String(drawn);
   }
 
   function nearestInLane(t, lane, tolMs) {
