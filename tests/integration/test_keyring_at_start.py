@@ -27,7 +27,13 @@ import pytest
 
 from tests.support.recording import read_bundle
 from tests.support.s3servers import S3Server
-from tests.support.secret_service import SecretService, available, secret_service, watch_secret_service
+from tests.support.secret_service import (
+    SecretService,
+    available,
+    monitor_caught_up,
+    secret_service,
+    watch_secret_service,
+)
 from tests.support.sessions import write_config
 from tests.support.tray_host import TrayHost, tray_host
 from tests.support.waiting import stop_process, wait_until
@@ -69,7 +75,8 @@ class Desk:
         return len(self.traffic())
 
     def traffic(self, since: int = 0) -> str:
-        return self.monitor.read_text(errors="replace")[since:]
+        """What the monitor saw since `since`, up to now (it is made to catch up first)."""
+        return monitor_caught_up(self.host, self.monitor)[since:]
 
     def spawn_tray(self, name: str) -> tuple[subprocess.Popen[bytes], float]:
         started = time.time()
@@ -210,6 +217,12 @@ def test_a_keyring_that_does_not_answer_is_remembered_by_the_next_start_and_forg
         third, started = desk.spawn_tray("tray-3.out")
         try:
             desk.logged("upload secret stored in: keyring", started, 60)
+
+            def searched() -> str | None:  # the secret is read on the settling thread, quietly
+                seen = desk.traffic(since)
+                return seen if "member=SearchItems" in seen else None
+
+            wait_until("the tray to read the secret from the keyring (SearchItems)", searched, 30)
         finally:
             stop_process(third)
         traffic = desk.traffic(since)

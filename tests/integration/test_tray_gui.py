@@ -115,10 +115,13 @@ def test_tray_records_with_hotkey_stops_from_menu_uploads_and_notifies(tmp_path:
             wait_log(home, "traycap is ready")
             wait_log(home, "hotkey <ctrl>+<shift>+r registered")
 
-            # The icon is docked and drawn: a failed upload shows the orange attention badge.
-            shot = host.screenshot("tray-idle.png")
-            crop = host.crop(shot, icon)
-            assert count_near(crop, icons.ATTENTION_ORANGE[:3]) > 20
+            # The icon is docked and drawn: a failed upload shows the orange attention badge (once the queue
+            # has restored the sessions, which it does after the secrets are settled, just after "ready").
+            def badge() -> object:
+                crop = host.crop(host.screenshot("tray-idle.png"), icon)
+                return crop if count_near(crop, icons.ATTENTION_ORANGE[:3]) > 20 else None
+
+            crop = wait_until("the attention badge on the icon", badge, 10)
             assert count_near(crop, icons.RECORD_RED[:3], tol=30) == 0
 
             # A second instance says so and leaves.

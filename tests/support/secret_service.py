@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,12 +65,30 @@ class SecretService:
         assert done.returncode == 0, done.stderr
 
 
+MARK_INTERFACE = "org.traycap.TestMark"  # a signal the tests send so the monitor's log is known to be current
+
+
+def monitor_caught_up(host: TrayHost, monitor: Path) -> str:
+    """The monitor's log once every message sent before this call is in it: a marker signal is sent on the
+    same bus and waited for (the bus delivers in order; dbus-monitor's output can lag on a busy machine)."""
+    mark = uuid.uuid4().hex
+    sent = host.run("dbus-send", "--session", "--type=signal", "/org/traycap/TestMark", f"{MARK_INTERFACE}.Mark",
+                    f"string:{mark}")
+    assert sent.returncode == 0, sent.stderr
+
+    def current() -> str | None:
+        text = monitor.read_text(errors="replace")
+        return text if mark in text else None
+
+    return wait_until("dbus-monitor to catch up", current, 30)
+
+
 def watch_secret_service(host: TrayHost) -> Path:
     """A dbus-monitor on the host's session bus (the Secret Service's) of every message sent to the Secret
     Service and every Prompt message (an unlock or "create keyring" dialog); returns its log, once attached."""
     monitor = host.tmp / "secret-service.log"
     host.spawn(["dbus-monitor", "--session", "destination='org.freedesktop.secrets'",
-                "interface='org.freedesktop.Secret.Prompt'"], host.tmp, monitor.name)
+                "interface='org.freedesktop.Secret.Prompt'", f"interface='{MARK_INTERFACE}'"], host.tmp, monitor.name)
     wait_until("dbus-monitor to attach", lambda: "NameAcquired" in monitor.read_text(errors="replace"), 15)
     return monitor
 
