@@ -104,7 +104,9 @@ case "$mode" in
     # The Windows setup the suite installs under Wine: built once per change of its inputs and
     # cached outside the clone (minutes when cold, a second when warm); set-up, not test time.
     PYTHON="$py" bash scripts/build-windows.sh
-    exec "$py" -m pytest "$@"
+    # Three test processes on two cores (docs/testing.md: what runs in parallel and why it is safe);
+    # arguments given here come after, so `-n 0` runs them in this one process.
+    exec "$py" -m pytest -n 3 --dist loadfile "$@"
     ;;
   deps|deps-test) echo "setup: done" ;;
   *) echo "usage: scripts/setup.sh run|test|deps [args...]" >&2; exit 2 ;;
