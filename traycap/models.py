@@ -431,6 +431,14 @@ class KeystrokePrivacy(str, enum.Enum):
     NONE = "none"  # no key events at all
 
 
+class VideoEncoderSetting(str, enum.Enum):
+    """Which H.264 encoder records (media/encoders.py decides with a probe encode)."""
+
+    AUTO = "auto"  # a hardware encoder when one works, else libx264
+    HARDWARE = "hardware"  # the same, and a warning when none works
+    X264 = "x264"  # libx264 only (the CPU)
+
+
 @dataclass(frozen=True)
 class AppSettings:
     """Recorder and tray preferences (app-settings.json; holds no secret)."""
@@ -448,6 +456,7 @@ class AppSettings:
     minFreeMB: int = 1024  # a recording does not start (and stops) below this much free disk
     # Windows (class, app name or title; fnmatch patterns, any case) whose keys and screen are never recorded.
     excludedApps: tuple[str, ...] = ()
+    encoder: VideoEncoderSetting = VideoEncoderSetting.AUTO
 
     def with_(self, **changes: Any) -> AppSettings:
         return replace(self, **changes)
@@ -465,6 +474,7 @@ class AppSettings:
             "localBudgetMB": self.localBudgetMB,
             "minFreeMB": self.minFreeMB,
             "excludedApps": list(self.excludedApps),
+            "encoder": self.encoder.value,
         }
 
     @classmethod
@@ -478,6 +488,11 @@ class AppSettings:
         excluded = _field(d, "excludedApps", list, [])
         if not all(isinstance(p, str) for p in excluded):
             raise ValueError("field 'excludedApps' must be a list of strings")
+        raw_encoder = _field(d, "encoder", str, VideoEncoderSetting.AUTO.value)
+        try:
+            encoder = VideoEncoderSetting(raw_encoder)
+        except ValueError:
+            raise ValueError(f"field 'encoder' has unknown value {raw_encoder!r}") from None
         return cls(
             hotkey=_field(d, "hotkey", str, "<ctrl>+<shift>+r"),
             fps=_field(d, "fps", int, 10),
@@ -490,4 +505,5 @@ class AppSettings:
             localBudgetMB=_field(d, "localBudgetMB", int, 20480),
             minFreeMB=_field(d, "minFreeMB", int, 1024),
             excludedApps=tuple(excluded),
+            encoder=encoder,
         )

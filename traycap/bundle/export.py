@@ -89,6 +89,7 @@ def bundle_meta(meta: SessionMeta, files: SessionFiles, *, max_frames: int | Non
     paused = paused_ms(actions, end_ms)
     active_s = max(0.0, (end_ms - paused) / 1000.0)
     inputs = [a for a in actions if a.get("type") in INPUT_TYPES]
+    unchanged = int(rec.get("unchangedFrames") or 0)
     out: dict[str, Any] = {
         "formatVersion": BUNDLE_FORMAT,
         "sessionId": meta.sessionId,
@@ -101,9 +102,12 @@ def bundle_meta(meta: SessionMeta, files: SessionFiles, *, max_frames: int | Non
                    "frames": len(frames), "screenshots": len(shots)},
         "fps": {
             "requested": rec.get("fps"),
-            "achieved": round(len(frames) / active_s, 2) if active_s > 0 else 0.0,
+            # Slots shown: a slot of a still screen is shown by the frame before it (not encoded again).
+            "achieved": round((len(frames) + unchanged) / active_s, 2) if active_s > 0 else 0.0,
+            "encoded": round(len(frames) / active_s, 2) if active_s > 0 else 0.0,
         },
         "droppedFrames": rec.get("droppedFrames"),
+        "unchangedFrames": unchanged,
         "video": {**(rec.get("video") or {}), "file": VIDEO_REF, "frameTimes": f"{VIDEO_DIR}/frames.json"},
         "monitors": rec.get("screen"),
         "keystrokePrivacy": rec.get("keystrokePrivacy"),
@@ -137,8 +141,7 @@ def export_session(ctx: Context, session_id: str, *, checkpoint: Checkpoint = no
             if files.video.is_file():
                 zf.write(files.video, VIDEO_REF, compress_type=zipfile.ZIP_STORED)
             _put_json(zf, f"{VIDEO_DIR}/frames.json", frames)
-            for shot in shots:
-                name = str(shot["file"])
+            for name in dict.fromkeys(str(shot["file"]) for shot in shots):  # an unchanged shot names an earlier file
                 zf.write(files.shots_dir / name, f"{SHOTS_DIR}/{name}", compress_type=zipfile.ZIP_STORED)
             _put_json(zf, f"{SHOTS_DIR}/index.json", shots)
             add_preview(zf, files.video, frames, info)

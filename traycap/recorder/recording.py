@@ -24,7 +24,9 @@ from traycap.clock import Clock
 from traycap.context import Context
 from traycap.errors import TraycapError
 from traycap.media.capture import FrameSource
-from traycap.media.video import VideoEncoder, backend_info
+from traycap.media.encoders import Choice
+from traycap.media.regions import Changes
+from traycap.media.video import VideoEncoder, backend_info, open_encoder
 from traycap.models import AppSettings, SessionMeta
 from traycap.paths import new_session_id
 from traycap.recorder.actions import CLICK_SCREENSHOT_MIN_INTERVAL_S, ActionBuilder, RateLimiter
@@ -35,6 +37,7 @@ from traycap.recorder.session import SessionWriter
 log = logging.getLogger(__name__)
 
 ENCODER_QUEUE_FRAMES = 8  # frames waiting for the encoder; beyond that a frame is dropped (and counted)
+ENCODER_QUEUE_BYTES = 32 * 1024 * 1024  # ... and no more than this (three 1080p frames): memory
 
 
 @dataclass
@@ -44,6 +47,13 @@ class Frame:
     wall_ms: int
     pts_ms: int
     seq: int
+    changed: Changes = None  # where it differs from the frame the encoder had before (None: anywhere)
+    repeat: bool = False  # the screen did not change: the encoder's last picture again
+
+
+def encoder_queue_size(width: int, height: int) -> int:
+    """Frames the encoder's queue holds: a burst of ENCODER_QUEUE_FRAMES, but at most ENCODER_QUEUE_BYTES."""
+    return max(2, min(ENCODER_QUEUE_FRAMES, ENCODER_QUEUE_BYTES // max(1, width * height * 4)))
 
 
 class Recording:
@@ -59,7 +69,7 @@ class Recording:
         self.encoder = encoder
         self.builder = builder
         self.actions_lock = threading.Lock()
-        self.queue: queue.Queue[Frame | None] = queue.Queue(maxsize=ENCODER_QUEUE_FRAMES)
+        self.queue: queue.Queue[Frame | None] = queue.Queue(maxsize=encoder_queue_size(source.width, source.height))
         self.stop = threading.Event()
         self.signal = threading.Event()  # wakes the capture thread on any state change
         self.running = threading.Event()  # set while not paused (or when stopping)
@@ -72,7 +82,10 @@ class Recording:
         self.paused_since: float | None = None
         self.late_drops = 0
         self.busy_drops = 0
-        self.captured = 0
+        self.captured = 0  # frames handed to the encoder or dropped because it was busy
+        self.unchanged = 0  # grid slots whose screen had not changed: nothing encoded (recorder/timing.py)
+        self.repeated = 0  # frames that repeat the last picture (a still screen, once a second)
+        self.frame_wanted = threading.Event()  # a screenshot waits for a frame: the next slot makes one
         self.click_requests: list[float] = []
         self.click_limiter = RateLimiter(CLICK_SCREENSHOT_MIN_INTERVAL_S)
         self.input: InputSource | None = None
@@ -152,14 +165,19 @@ def open_recording(ctx: Context, settings: AppSettings, source: FrameSource, clo
     directory = ctx.paths.session_dir(session_id)
     writer = SessionWriter(directory, clock.monotonic)
     builder: PrivateActions | None = None
+    encoder: VideoEncoder | None = None
     try:
         builder = PrivateActions.for_patterns(ActionBuilder(origin, settings.keystrokePrivacy), origin,
                                               settings.excludedApps, focus_factory, clock.monotonic)
+        encoder, choice = open_encoder(writer.files.video, source.width, source.height, settings.fps,
+                                       settings.encoder.value)
         # Written before the first frame: a crash from here on still leaves a visible session.
         ctx.sessions.save_meta(SessionMeta(sessionId=session_id, createdAt=wall, videoRef="video/screen.mp4",
-                                           extra={"recorder": _recorder_info(settings, source, wall, origin)}))
-        encoder = VideoEncoder(writer.files.video, source.width, source.height, settings.fps)
+                                           extra={"recorder": _recorder_info(settings, source, wall, origin,
+                                                                             choice)}))
     except BaseException:
+        if encoder is not None:
+            encoder.abandon()
         if builder is not None:
             builder.close()
         writer.close()
@@ -168,7 +186,8 @@ def open_recording(ctx: Context, settings: AppSettings, source: FrameSource, clo
     return Recording(session_id, origin, wall, source, writer, encoder, builder)
 
 
-def _recorder_info(settings: AppSettings, source: FrameSource, wall: int, origin: float) -> dict[str, Any]:
+def _recorder_info(settings: AppSettings, source: FrameSource, wall: int, origin: float,
+                   choice: Choice) -> dict[str, Any]:
     """The meta's "recorder" part at Start: settings, screen, time base, encoder, platform."""
     caps = source.capabilities
     return {
@@ -186,7 +205,7 @@ def _recorder_info(settings: AppSettings, source: FrameSource, wall: int, origin
             "monotonicOriginS": origin,
             "note": "t = ms since the recording started; wall time = wallOriginMs + t",
         },
-        "video": {**backend_info(), "width": source.width, "height": source.height,
+        "video": {**backend_info(choice), "width": source.width, "height": source.height,
                   "pts": "ms of recording time, paused spans cut out"},
         "platform": {"system": platform.system(), "release": platform.release(),
                      "machine": platform.machine(), "python": platform.python_version(), "sys": sys.platform},

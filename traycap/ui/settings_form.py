@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from traycap.format import MODIFIER_ORDER, hotkey_label
-from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig
+from traycap.models import MIB, AppSettings, KeystrokePrivacy, UploadConfig, VideoEncoderSetting
 from traycap.storage.config_store import SSE_MODES, check_assignments, check_settings_assignments
 
 
@@ -56,6 +56,8 @@ FIELDS: tuple[Field, ...] = (
     Field("screenshotIntervalS", "Screenshot every (seconds)", "text", "settings"),
     Field("keystrokePrivacy", "Keystrokes", "choice", "settings", tuple(k.value for k in KeystrokePrivacy),
           hint="full, no_text (letters masked) or none"),
+    Field("encoder", "Video encoder", "choice", "settings", tuple(e.value for e in VideoEncoderSetting),
+          hint="auto (a hardware encoder when one works), hardware, or x264 (the CPU)"),
     Field("excludedApps", "Never record these apps", "text", "settings",
           hint="comma-separated window classes or titles: KeePassXC, 1Password, *Private Browsing*"),
     Field("copyLinkOnDone", "Copy the share link when an upload is done", "bool", "settings", tab="Upload"),
@@ -103,6 +105,7 @@ def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str,
         "fps": str(settings.fps),
         "screenshotIntervalS": f"{settings.screenshotIntervalS:g}",
         "keystrokePrivacy": settings.keystrokePrivacy.value,
+        "encoder": settings.encoder.value,
         "copyLinkOnDone": settings.copyLinkOnDone,
         "excludedApps": f"{EXCLUDED_SEPARATOR} ".join(settings.excludedApps),
         **{key: str(getattr(settings, key)) for key in RETENTION_KEYS},
@@ -152,6 +155,7 @@ def parse_form(
         "fps": text.get("fps", ""),
         "screenshotIntervalS": text.get("screenshotIntervalS", ""),
         "keystrokePrivacy": text.get("keystrokePrivacy", ""),
+        "encoder": text.get("encoder", base_settings.encoder.value),
         "copyLinkOnDone": "true" if flags.get("copyLinkOnDone") else "false",
         "excludedApps": text.get("excludedApps", ""),
         **{key: text[key] for key in RETENTION_KEYS if key in text},

@@ -1,0 +1,51 @@
+"""The encoder's input picture: the screen as one yuv420p frame, converted only where it changed.
+
+Colour conversion (BGRA -> yuv420p) is FFmpeg's swscale through PyAV: at 1080p a whole frame
+takes ~3 ms here, which is why a frame whose changes the capture knows (XDamage rectangles,
+media/regions.py) converts only those rectangles into the picture it keeps. The picture is one
+av.VideoFrame handed to the encoder again and again; `make_writable` before a change copies it
+first if the encoder still held a reference, so a frame being encoded is never written to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from traycap.media import frames, regions
+
+
+class YuvPicture:
+    """The screen as yuv420p, `width` x `height` (both even)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width = width
+        self.height = height
+        self._frame: Any = None
+        self.converted_px = 0  # pixels converted so far (whole frames and parts)
+
+    @property
+    def frame(self) -> Any:
+        """The current picture (an av.VideoFrame), None before the first update."""
+        return self._frame
+
+    def update(self, bgra: Any, changed: regions.Changes) -> Any:
+        """The picture of `bgra` (a BGRA frame of the picture's size), of which only `changed` differs
+        from the frame before. Returns the picture."""
+        import av
+
+        parts = regions.simplify(changed, self.width, self.height)
+        if self._frame is None or parts is None:
+            self._frame = av.VideoFrame.from_numpy_buffer(bgra, format="bgra").reformat(format="yuv420p")
+            self.converted_px += self.width * self.height
+            return self._frame
+        if not parts:
+            return self._frame
+        self._frame.make_writable()
+        planes = frames.yuv420p_planes(self._frame.planes, self.width, self.height)
+        for rect in parts:
+            x, y, w, h = regions.even(rect, self.width, self.height)
+            part = av.VideoFrame.from_numpy_buffer(frames.crop(bgra, x, y, w, h), format="bgra")
+            converted = part.reformat(format="yuv420p")
+            frames.paste_yuv420p(planes, frames.yuv420p_planes(converted.planes, w, h), x, y)
+            self.converted_px += w * h
+        return self._frame
