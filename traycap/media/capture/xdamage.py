@@ -102,7 +102,7 @@ class DamageWatch:
             self._d.damage_subtract(self._damage, self._X.NONE, self._region)
             reply = self._fetch(display=self._d.display, opcode=self._xfixes, region=self._region)
         except Exception as exc:  # python-xlib raises ConnectionClosedError, XError, OSError...
-            raise CaptureLost(f"The X display stopped answering: {exc}") from exc
+            raise CaptureLost(f"Screen capture stopped working: the X display stopped answering ({exc})") from exc
         return tuple((r.x, r.y, r.width, r.height) for r in reply.rectangles)
 
     def close(self) -> None:
