@@ -8,7 +8,10 @@ import sys
 import pytest
 
 from traycap.errors import NoDisplay, RecorderError
+from traycap.media import frames
 from traycap.media.capture import CAPTURE_ENV, Capabilities, check_display, open_capture
+from traycap.media.capture.changes import ChangedOnly
+from traycap.media.capture.factory import backend_name
 from traycap.media.capture.null import NullScreen
 
 
@@ -24,7 +27,53 @@ def test_the_null_backend_is_chosen_by_name_and_says_what_it_is() -> None:
 def test_an_unknown_backend_name_is_a_readable_error() -> None:
     with pytest.raises(RecorderError) as err:
         open_capture(0, env={CAPTURE_ENV: "pipewire"})
-    assert "TRAYCAP_CAPTURE='pipewire'" in err.value.message and "mss, null" in (err.value.hint or "")
+    assert "TRAYCAP_CAPTURE='pipewire'" in err.value.message and "x11-damage, mss, null" in (err.value.hint or "")
+
+
+def test_x11_is_read_where_damage_says_and_other_platforms_poll() -> None:
+    assert backend_name({}, "linux") == "x11-damage"
+    assert backend_name({}, "win32") == backend_name({}, "darwin") == "mss"
+    assert backend_name({CAPTURE_ENV: "MSS"}, "linux") == "mss"
+
+
+def test_a_polled_screen_that_did_not_change_gives_its_frame_again() -> None:
+    """ChangedOnly (Windows' GDI, macOS, an X server without DAMAGE): the same object means unchanged, which
+    the recorder neither converts nor encodes."""
+    source = ScriptedPolls([0, 0, 1, 1, 1, 2])
+    screen = ChangedOnly(source)
+    assert screen.capabilities.damage_driven and screen.capabilities.name == "polls"
+    grabs = [screen.grab() for _ in range(6)]
+    assert screen.changed_areas() is None  # the last grab changed: anywhere
+    assert grabs[1] is grabs[0] and grabs[2] is not grabs[1] and grabs[3] is grabs[2] is grabs[4]
+    assert grabs[5] is not grabs[4] and source.grabs == 6
+    screen.grab()
+    assert screen.changed_areas() == ()
+    assert screen.describe()["changes"] == "frame difference"
+
+
+class ScriptedPolls:
+    """A polled source whose n-th grab is a new array showing pattern `values[n]` (equal values, equal pixels)."""
+
+    capabilities = Capabilities("polls")
+
+    def __init__(self, values: list[int]) -> None:
+        self._values = values
+        self.grabs = 0
+        self.width, self.height = 64, 48
+
+    def describe(self) -> dict[str, object]:
+        return {"backend": "polls"}
+
+    def grab(self) -> object:
+        value = self._values[min(self.grabs, len(self._values) - 1)]
+        self.grabs += 1
+        return frames.test_pattern(64, 48, value)
+
+    def changed_areas(self) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
 
 
 @pytest.mark.parametrize(("env", "said"), [

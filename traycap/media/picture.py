@@ -2,7 +2,11 @@
 
 Colour conversion (BGRA -> yuv420p) is FFmpeg's swscale through PyAV: at 1080p a whole frame
 takes ~3 ms here, which is why a frame whose changes the capture knows (XDamage rectangles,
-media/regions.py) converts only those rectangles into the picture it keeps. The picture is one
+media/regions.py) converts only those rectangles into the picture it keeps. Chroma is the average of
+each 2 x 2 block (swscale's "area" filter, as OpenCV's I420 did): a pixel's colour depends on its own
+block only, so a rectangle converted alone (on even coordinates) gives the very bytes the whole frame's
+conversion gives; swscale's default bilinear filter reaches into the neighbours and would leave
+seams at the rectangles' edges. The picture is one
 av.VideoFrame handed to the encoder again and again; `make_writable` before a change copies it
 first if the encoder still held a reference, so a frame being encoded is never written to.
 """
@@ -35,7 +39,7 @@ class YuvPicture:
 
         parts = regions.simplify(changed, self.width, self.height)
         if self._frame is None or parts is None:
-            self._frame = av.VideoFrame.from_numpy_buffer(bgra, format="bgra").reformat(format="yuv420p")
+            self._frame = _to_yuv(av.VideoFrame.from_numpy_buffer(bgra, format="bgra"))
             self.converted_px += self.width * self.height
             return self._frame
         if not parts:
@@ -45,7 +49,11 @@ class YuvPicture:
         for rect in parts:
             x, y, w, h = regions.even(rect, self.width, self.height)
             part = av.VideoFrame.from_numpy_buffer(frames.crop(bgra, x, y, w, h), format="bgra")
-            converted = part.reformat(format="yuv420p")
+            converted = _to_yuv(part)
             frames.paste_yuv420p(planes, frames.yuv420p_planes(converted.planes, w, h), x, y)
             self.converted_px += w * h
         return self._frame
+
+
+def _to_yuv(frame: Any) -> Any:
+    return frame.reformat(format="yuv420p", interpolation="AREA")

@@ -52,13 +52,24 @@ def bounding(rects: Iterable[Rect]) -> Rect:
     return x0, y0, x1 - x0, y1 - y0
 
 
+MIN_SIDE = 4  # swscale turns a part 2 pixels high or wide into other chroma than the whole frame gives
+
+
 def even(rect: Rect, width: int, height: int) -> Rect:
-    """`rect` grown to even coordinates and sizes (a 4:2:0 chroma sample covers 2 x 2 pixels), within
-    a frame of even `width` and `height`."""
+    """`rect` grown to even coordinates and sizes (a 4:2:0 chroma sample covers 2 x 2 pixels), at least
+    MIN_SIDE on each side, within a frame of even `width` and `height`."""
     x, y, w, h = rect
-    x0, y0 = x - x % 2, y - y % 2
-    x1, y1 = min(width, x + w + (x + w) % 2), min(height, y + h + (y + h) % 2)
+    x0, x1 = _even_span(x, x + w, width)
+    y0, y1 = _even_span(y, y + h, height)
     return x0, y0, x1 - x0, y1 - y0
+
+
+def _even_span(start: int, end: int, limit: int) -> tuple[int, int]:
+    lo, hi = start - start % 2, min(limit, end + end % 2)
+    if hi - lo < MIN_SIDE:
+        hi = min(limit, lo + MIN_SIDE)
+        lo = max(0, hi - MIN_SIDE)
+    return lo, hi
 
 
 def simplify(changes: Changes, width: int, height: int) -> Changes:

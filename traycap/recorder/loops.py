@@ -154,35 +154,42 @@ class EncodeLoop:
 
     def __init__(self, rec: Recording, fail: Fail) -> None:
         self._rec, self._fail = rec, fail
+        self._broken = False
 
     def run(self) -> None:
-        rec = self._rec
-        broken = False
         while True:
-            frame = rec.queue.get()
+            frame = self._rec.queue.get()
             if frame is None:
                 break
-            if broken:
-                continue  # keep draining so the capture thread never blocks
-            with WorkerGuard("Video encoding", self._fail) as guard:
-                # The line first: a list longer than the video is cut at stop/recovery,
-                # a video frame without its line could not be placed in time.
-                rec.writer.frames.append({
-                    "i": rec.encoder.frames,
-                    "t": round((frame.t - rec.origin) * 1000, 1),
-                    "wallMs": frame.wall_ms,
-                    "pts": frame.pts_ms,
-                })
-                if frame.repeat:
-                    rec.encoder.repeat(frame.image, frame.pts_ms)
-                else:
-                    rec.encoder.write(frame.image, frame.pts_ms, frame.changed)
-            broken = guard.failed
-        try:
-            if broken:
-                rec.encoder.abandon()
+            self.encode(frame)
+        self.finish()
+
+    def encode(self, frame: Frame) -> None:
+        """One frame: its line, then the frame (nothing after a failure: the queue is only drained)."""
+        if self._broken:
+            return
+        rec = self._rec
+        with WorkerGuard("Video encoding", self._fail) as guard:
+            # The line first: a list longer than the video is cut at stop/recovery,
+            # a video frame without its line could not be placed in time.
+            rec.writer.frames.append({
+                "i": rec.encoder.frames,
+                "t": round((frame.t - rec.origin) * 1000, 1),
+                "wallMs": frame.wall_ms,
+                "pts": frame.pts_ms,
+            })
+            if frame.repeat:
+                rec.encoder.repeat(frame.image, frame.pts_ms)
             else:
-                rec.encoder.close()
+                rec.encoder.write(frame.image, frame.pts_ms, frame.changed)
+        self._broken = guard.failed
+
+    def finish(self) -> None:
+        try:
+            if self._broken:
+                self._rec.encoder.abandon()
+            else:
+                self._rec.encoder.close()
         except TraycapError as exc:
             self._fail(exc)
 
@@ -224,7 +231,7 @@ class ScreenshotLoop:
         A frame already saved is never saved twice: a click right after the start-of-recording
         screenshot gets the next frame, not nothing."""
         rec = self._rec
-        if reason == "periodic" and self._still(want_t):
+        if reason == "periodic" and self.still(want_t):
             return last_t
         if last_t is not None and want_t <= last_t:
             want_t = math.nextafter(last_t, math.inf)
@@ -235,6 +242,7 @@ class ScreenshotLoop:
                 timeout=CLICK_SHOT_WAIT_S,
             )
             frame = rec.latest
+        rec.frame_wanted.clear()  # this thread alone asks, one screenshot at a time
         if frame is None or frame.t == last_t or frame.t < want_t - 1.0:
             return last_t
         t_ms = round((frame.t - rec.origin) * 1000, 1)
@@ -249,7 +257,7 @@ class ScreenshotLoop:
         self._last_file, self._last_image, self._last_digest = name, weakref.ref(frame.image), fingerprint
         return frame.t
 
-    def _still(self, want_t: float) -> bool:
+    def still(self, want_t: float) -> bool:
         """The screen has not changed since the last screenshot (the capture still holds that very frame):
         an index line says so, and no PNG is written again."""
         rec = self._rec
