@@ -239,6 +239,7 @@ def decode_frames_at(source: Path | IO[bytes], times_ms: list[int], size: tuple[
         container: Any = av.open(source if not isinstance(source, Path) else str(source))
         with container:
             stream = container.streams.video[0]
+            _one_thread(stream)
             tb = float(stream.time_base or fractions.Fraction(1, 1000))
             start = stream.start_time or 0
             for want_ms in times_ms:
@@ -271,6 +272,7 @@ def keyframe_thumbnail(init: bytes, media: bytes, width: int) -> tuple[int, Any]
         container: Any = av.open(io.BytesIO(init + media), mode="r", format="mp4")
         with container:
             stream = container.streams.video[0]
+            _one_thread(stream)
             tb = float(stream.time_base or fractions.Fraction(1, 1000))
             for packet in container.demux(stream):
                 if not packet.size or not packet.is_keyframe:
@@ -281,3 +283,11 @@ def keyframe_thumbnail(init: bytes, media: bytes, width: int) -> tuple[int, Any]
     except (av.error.FFmpegError, OSError, IndexError, ValueError) as exc:
         log.info("no thumbnail from a video segment: %s", exc)
     return None
+
+
+def _one_thread(stream: Any) -> None:
+    """Decode on this thread only: FFmpeg's default frame threading gives each of (cores + 1) threads its
+    own 1080p frame buffers, tens of MB for a picture or two (the live bundle keeps a thumbnail every 5 s
+    while recording)."""
+    stream.codec_context.thread_count = 1
+    stream.codec_context.thread_type = "NONE"
