@@ -123,11 +123,13 @@ def _steady(pid: int, xpid: int, seconds: float) -> tuple[float, float]:
     return (c1 - c0) / (t1 - t0), (x1 - x0) / (t1 - t0)
 
 
-def record_ffmpeg(display: XDisplay, work: Path, seconds: float) -> Cpu:
+def record_ffmpeg(display: XDisplay, work: Path, seconds: float, preset: str = "superfast") -> Cpu:
+    """ffmpeg x11grab + libx264 with traycap's settings (`preset` superfast), or bench/record.py's cheaper
+    reference (ultrafast)."""
     out = work / "ffmpeg.mp4"
     proc = subprocess.Popen(
         ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "x11grab", "-framerate", str(FPS),
-         "-video_size", f"{W}x{H}", "-i", display.name, "-c:v", "libx264", "-preset", "superfast",
+         "-video_size", f"{W}x{H}", "-i", display.name, "-c:v", "libx264", "-preset", preset,
          "-tune", "zerolatency", "-crf", "23", "-g", str(FPS * 5), "-pix_fmt", "yuv420p",
          "-movflags", "frag_keyframe+empty_moov", "-t", str(seconds), str(out)],
         env=display.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -172,7 +174,8 @@ def recording(work: Path, seconds: float, codes: dict[str, Path]) -> dict[str, d
             painter = subprocess.Popen(argv, env=display.env)
             try:
                 time.sleep(2.0)  # the window maps and draws
-                rows[screen] = {"ffmpeg": record_ffmpeg(display, work, seconds)}
+                rows[screen] = {"ffmpeg": record_ffmpeg(display, work, seconds),
+                                "ffmpeg ultrafast": record_ffmpeg(display, work, seconds, "ultrafast")}
                 for name, code in codes.items():
                     rows[screen][name] = record_traycap(display, work, code, seconds)
                 print(f"... {screen} done (load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
@@ -182,25 +185,21 @@ def recording(work: Path, seconds: float, codes: dict[str, Path]) -> dict[str, d
 
 
 def print_recording(rows: dict[str, dict[str, Cpu]], seconds: float) -> None:
-    names = [n for n in next(iter(rows.values())) if n != "ffmpeg"]
     print(f"\n## Recording: Xvfb {W}x{H}, {FPS} fps, {seconds:.0f} s per run (steady-state CPU)\n")
-    head = "| screen | ffmpeg cores | ffmpeg ms/frame | ffmpeg frames |"
-    line = "|---|---|---|---|"
-    for n in names:
-        head += f" {n} cores | {n} ms/slot | {n} vs ffmpeg | {n} frames | {n} X server cores | {n} peak RSS MB |"
-        line += "---|---|---|---|---|---|"
-    print(head + " ffmpeg X server cores |")
-    print(line + "---|")
+    print("ffmpeg: x11grab + libx264 superfast, zerolatency, CRF 23, keyframe every 5 s (traycap's settings); "
+          "ffmpeg ultrafast: the same with -preset ultrafast (bench/record.py's reference). Ratios are CPU per "
+          "second of recording, i.e. per frame slot of 1/15 s.\n")
+    print("| screen | recorder | cores | ms CPU per slot | vs ffmpeg | vs ffmpeg ultrafast | frames in the video "
+          "| X server cores | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for screen, by in rows.items():
-        ref = by["ffmpeg"]
-        cells = f"| {screen} | {ref.cores:.3f} | {ref.ms_per_slot:.1f} | {ref.frames} |"
-        for n in names:
-            r = by[n]
-            ratio = r.cores / ref.cores if ref.cores else float("nan")
+        ref, fast = by["ffmpeg"], by["ffmpeg ultrafast"]
+        for name, r in by.items():
+            ratio = f"{r.cores / ref.cores:.2f}x" if ref.cores else "n/a"
+            ratio_fast = f"{r.cores / fast.cores:.2f}x" if fast.cores else "n/a"
             note = f" ({r.note})" if r.note else ""
-            cells += (f" {r.cores:.3f} | {r.ms_per_slot:.1f} | {ratio:.2f}x | {r.frames}{note} | {r.x_cores:.3f} | "
-                      f"{r.rss_mb:.0f} |")
-        print(cells + f" {ref.x_cores:.3f} |")
+            print(f"| {screen} | {name} | {r.cores:.3f} | {r.ms_per_slot:.1f} | {ratio} | {ratio_fast} | "
+                  f"{r.frames}{note} | {r.x_cores:.3f} | {r.rss_mb:.0f} |")
 
 
 # --- upload ---------------------------------------------------------------------------------

@@ -157,7 +157,8 @@ def probe(encoder: encoders.Encoder, width: int, height: int) -> str | None:
             packets = list(ctx.encode(frame)) + list(ctx.encode(None))
             _PROBED[key] = None if any(p.size for p in packets) else "the probe encode gave no data"
         except (av.error.FFmpegError, ValueError, OSError, RuntimeError, NotImplementedError) as exc:
-            _PROBED[key] = (str(exc).strip() or type(exc).__name__)[:200]
+            # FFmpeg's own words ("Operation not permitted" from NVENC without libcuda), not the call repeated
+            _PROBED[key] = str(getattr(exc, "strerror", None) or exc or type(exc).__name__)[:200]
     return _PROBED[key]
 
 
