@@ -13,9 +13,11 @@ the tray's memory, the install size.
               start to 1 s before the end), in cores (CPU-seconds per second), and per frame
               slot (1/15 s). The X server's CPU is shown beside (grabbing costs it too).
   upload      one random file (--upload-size, 512 MiB) to `rclone serve s3 --etag-hash ''` on
-              127.0.0.1 by traycap's engine (UploadService.upload_file: parts, verification), in
-              compatibility mode (Content-MD5) too, and by `s5cmd cp`; each in its own child process,
-              best of --upload-rounds; CPU-seconds per GiB of the child.
+              127.0.0.1 by traycap's engine (UploadService.upload_file: parts, verification): as the
+              queue uploads an export that recorded the zip's CRC32 (this checkout), as it uploads
+              an older export (whole-file SHA-256 on the way), in compatibility mode (Content-MD5),
+              and by `s5cmd cp`; each in its own child process (start-up included), least CPU of
+              --upload-rounds; CPU-seconds per GiB of the child.
   memory      the tray (`traycap`, with trayer and a D-Bus session on Xvfb): RSS when idle 8 s after
               "ready", then peak RSS (VmHWM) over a --seconds recording of the moving screen started
               and stopped with the hotkey while it uploads live to rclone, until the upload is verified.
@@ -44,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -55,7 +58,7 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.record import ANIMATION, cpu_seconds, wait4  # noqa: E402
+from bench.record import ANIMATION, PAGE, cpu_seconds, wait4  # noqa: E402
 from bench.upload import TRAYCAP_CHILD, parse_size, run_child  # noqa: E402
 from tests.support.display import XDisplay, xvfb  # noqa: E402
 from tests.support.s3servers import S3Server, random_file, rclone_server  # noqa: E402
@@ -65,16 +68,8 @@ W, H, FPS = 1920, 1080, 15
 GIB = 1024**3
 
 # A page of text: what a still desktop looks like (something to encode, nothing that moves).
-STATIC = r"""
-import sys, time, tkinter as tk
-root = tk.Tk()
-root.geometry("1920x1080+0+0")
-root.overrideredirect(True)
-c = tk.Canvas(root, width=1920, height=1080, bg="#f4f4f0", highlightthickness=0)
-c.pack()
-for i in range(55):
-    c.create_text(20, 20 + i * 19, anchor="nw", font=("Helvetica", 11),
-                  text=f"{i:02d}  The quick brown fox jumps over the lazy dog; lorem ipsum dolor sit amet {i * 7}")
+STATIC = PAGE + r"""
+import sys, time
 c.create_rectangle(1100, 200, 1500, 920, fill="#dde", outline="")
 TICKING = sys.argv[1:] == ["clock"]
 clock = c.create_text(1800, 20, anchor="ne", font=("Helvetica", 14), text="")
@@ -146,7 +141,7 @@ def record_ffmpeg(display: XDisplay, work: Path, seconds: float, preset: str = "
 
 def record_traycap(display: XDisplay, work: Path, code: Path, seconds: float) -> Cpu:
     home = Path(tempfile.mkdtemp(prefix="home-", dir=work))
-    env = dict(display.env, TRAYCAP_HOME=str(home), TRAYCAP_KEYRING="off", PYTHONPATH=str(code))
+    env = dict(display.env, TRAYCAP_HOME=str(home), TRAYCAP_KEYRING="off", **_code_env(code))
     proc = subprocess.Popen([sys.executable, "-m", "traycap", "record", "--fps", str(FPS), "--duration",
                              str(seconds)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None and proc.stdout is not None
@@ -222,12 +217,18 @@ def upload(work: Path, size: int, rounds: int, codes: dict[str, Path]) -> dict[s
                         AWS_DEFAULT_REGION=s3.region, AWS_REGION=s3.region, AWS_CONFIG_FILE=os.devnull,
                         AWS_SHARED_CREDENTIALS_FILE=os.devnull)
         runs: dict[str, tuple[list[str], dict[str, str]]] = {}
+        crc = f"{zlib.crc32(src.read_bytes()):08x}"  # what the export records beside the SHA-256
         for name, code in codes.items():
-            env = dict(base_env, PYTHONPATH=str(code))
+            env = dict(base_env, **_code_env(code))
             for compat in (False, True):
                 config = json.dumps(s3.config(compatibility=compat).to_json())
                 label = f"{name}{' (compatibility: Content-MD5)' if compat else ''}"
                 runs[label] = ([sys.executable, "-c", TRAYCAP_CHILD, config, str(src), "{key}", sha], env)
+                if code == ROOT and not compat:  # the queue's case: the export recorded the zip's CRC32
+                    runs[f"{name} (export's CRC32 known)"] = (
+                        [sys.executable, "-c", TRAYCAP_CHILD.replace("sha256=sys.argv[4],",
+                                                                     "sha256=sys.argv[4], crc32=sys.argv[5],"),
+                         config, str(src), "{key}", sha, crc], env)
         s5cmd = shutil.which("s5cmd")
         if s5cmd:
             runs["s5cmd"] = ([s5cmd, "--endpoint-url", s3.endpoint_url, "cp", str(src), "s3://{bucket}/{key}"],
@@ -311,7 +312,7 @@ def memory(work: Path, seconds: float, code: Path) -> Mem:
         write_config(paths, s3.config(autoUpload=True, uploadWhileRecording=True))
         painter = host.spawn([sys.executable, "-c", ANIMATION], home, "painter.log")
         tray = host.spawn(host.traycap_argv(), home, "tray.log",
-                          extra_env={"PYTHONPATH": str(code), "TRAYCAP_KEYRING": "off"})
+                          extra_env={**_code_env(code), "TRAYCAP_KEYRING": "off"})
         wait_until("the tray to be ready", lambda: log.exists() and "traycap is ready" in log.read_text(), 60)
         time.sleep(8.0)  # idle: nothing recorded, nothing to upload
         idle_rss, idle_hwm, mapped = _status_mb(tray.pid, "VmRSS"), _status_mb(tray.pid, "VmHWM"), _mapped(tray.pid)
@@ -441,6 +442,12 @@ def main() -> int:
     if "install" in parts:
         print_install(codes)
     return 0
+
+
+def _code_env(code: Path) -> dict[str, str]:
+    """Run `code`'s traycap: PYTHONSAFEPATH keeps Python from putting the working directory (this
+    checkout) before PYTHONPATH for `python -m` and `python -c`."""
+    return {"PYTHONPATH": str(code), "PYTHONSAFEPATH": "1"}
 
 
 def _describe(code: Path) -> str:

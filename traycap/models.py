@@ -297,13 +297,14 @@ class SessionMeta:
     zipPath: str | None = None
     fileSizeBytes: int | None = None
     sha256: str | None = None  # of the zip, hex
+    crc32: str | None = None  # of the zip, hex: the upload checks its parts against it (upload/s3/sources.py)
     # Anything else the recorder wants to keep (fps achieved, monitors, ...);
     # unknown keys from other versions survive a round trip here too.
     extra: dict[str, Any] = field(default_factory=dict)
 
     KNOWN = (
         "sessionId", "createdAt", "endedAt", "actionCount", "screenshotCount",
-        "videoRef", "zipPath", "fileSizeBytes", "sha256",
+        "videoRef", "zipPath", "fileSizeBytes", "sha256", "crc32",
     )
 
     def with_(self, **changes: Any) -> SessionMeta:
@@ -323,6 +324,7 @@ class SessionMeta:
                     "zipPath": self.zipPath,
                     "fileSizeBytes": self.fileSizeBytes,
                     "sha256": self.sha256,
+                    "crc32": self.crc32,
                 }
             )
         )
@@ -341,6 +343,7 @@ class SessionMeta:
             zipPath=_field(d, "zipPath", str, None),
             fileSizeBytes=_field(d, "fileSizeBytes", int, None),
             sha256=_field(d, "sha256", str, None),
+            crc32=_field(d, "crc32", str, None),
             extra={k: v for k, v in d.items() if k not in cls.KNOWN},
         )
 

@@ -84,8 +84,7 @@ ROWS: dict[str, Row] = {
     "traycap.media.capture": _row("errors media.frames media.regions media.capture.mss_screen "
                                   "media.capture.xdamage"),
     "traycap.media.capture.mss_screen": _row("errors media.frames media.capture", "mss"),
-    "traycap.media.capture.xdamage": _row("errors media.frames media.regions media.capture "
-                                          "media.capture.mss_screen", "Xlib"),
+    "traycap.media.capture.xdamage": _row("errors media.regions media.capture media.capture.mss_screen", "Xlib"),
     "traycap.bundle": _row(),
     "traycap.bundle.layout": _row(),
     "traycap.bundle.raw": _row("paths storage"),

@@ -34,7 +34,7 @@ from traycap.bundle.layout import INPUT_TYPES
 from traycap.bundle.one_copy import (
     Checkpoint,
     Taken,
-    file_sha256,
+    file_digests,
     has_raw_files,
     no_checkpoint,
     remove_raw_files,
@@ -146,7 +146,7 @@ def export_session(ctx: Context, session_id: str, *, checkpoint: Checkpoint = no
             _put_json(zf, f"{SHOTS_DIR}/index.json", shots)
             add_preview(zf, files.video, frames, info)
         checkpoint("zip-written")
-        sha, size = _fsync_and_hash(tmp)
+        sha, crc, size = _fsync_and_hash(tmp)
         checkpoint("zip-synced")
         files_os.replace(tmp, zip_path)  # Windows: retried while a reader (the viewer, a scanner) holds it
         checkpoint("zip-renamed")
@@ -156,17 +156,17 @@ def export_session(ctx: Context, session_id: str, *, checkpoint: Checkpoint = no
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFull(f"The disk is full: could not export session {session_id}") from exc
         raise StorageError(f"Could not export session {session_id}: {exc.strerror or exc}") from exc
-    done = record_export(ctx, meta, info, zip_path, sha, size, frames=len(frames), shots=len(shots),
+    done = record_export(ctx, meta, info, zip_path, sha, size, crc32=crc, frames=len(frames), shots=len(shots),
                          checkpoint=checkpoint)
     drop_raw_files(done, zip_path, files, checkpoint=checkpoint)
     return done
 
 
 def record_export(ctx: Context, meta: SessionMeta, info: dict[str, Any], zip_path: Path, sha: str, size: int, *,
-                  frames: int, shots: int, video_ref: str = VIDEO_REF,
+                  frames: int, shots: int, crc32: str | None = None, video_ref: str = VIDEO_REF,
                   checkpoint: Checkpoint = no_checkpoint) -> SessionMeta:
     """After the zip is final on disk (format 1 here, format 2 by bundler.py): the meta (zipPath,
-    fileSizeBytes, sha256, counts), then `.exported`. Returns the saved meta. The raw files are still
+    fileSizeBytes, sha256, crc32, counts), then `.exported`. Returns the saved meta. The raw files are still
     there: `drop_raw_files` (or the live bundle's own removal) is the next step."""
     rec = dict(meta.extra.get("recorder") or {})
     rec["status"] = "exported"
@@ -181,6 +181,7 @@ def record_export(ctx: Context, meta: SessionMeta, info: dict[str, Any], zip_pat
         zipPath=zip_path.name,  # relative to the session dir: survives moving the data dir
         fileSizeBytes=size,
         sha256=sha,
+        crc32=crc32,
         extra=extra,
     )
     ctx.sessions.save_meta(done)
@@ -215,8 +216,8 @@ def _put_json(zf: zipfile.ZipFile, name: str, obj: Any) -> None:
     zf.writestr(name, json.dumps(obj, indent=1, ensure_ascii=False) + "\n")
 
 
-def _fsync_and_hash(path: Path) -> tuple[str, int]:
+def _fsync_and_hash(path: Path) -> tuple[str, str, int]:
     with open(path, "rb+") as fh:
         os.fsync(fh.fileno())
-    return file_sha256(path)
+    return file_digests(path)
 

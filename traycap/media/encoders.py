@@ -46,28 +46,18 @@ def x264(threads: int) -> Encoder:
                                      "threads": str(min(4, max(1, threads)))}, hardware=False)
 
 
+# Encoders of several platforms (NVIDIA, Intel, AMD), with the same options on each.
+NVENC = Encoder("h264_nvenc", "yuv420p", {"preset": "p4", "tune": "ll", "rc": "vbr", "cq": "23", "bf": "0",
+                                         "zerolatency": "1"}, hardware=True)
+QSV = Encoder("h264_qsv", "nv12", {"global_quality": "23", "bf": "0", "async_depth": "1"}, hardware=True)
+AMF = Encoder("h264_amf", "yuv420p", {"usage": "lowlatency", "rc": "cqp", "qp_i": "23", "qp_p": "23", "bf": "0"},
+              hardware=True)
 HARDWARE: dict[str, tuple[Encoder, ...]] = {
-    "linux": (
-        Encoder("h264_vaapi", "yuv420p", {"qp": "23", "bf": "0"}, hardware=True),
-        Encoder("h264_nvenc", "yuv420p", {"preset": "p4", "tune": "ll", "rc": "vbr", "cq": "23", "bf": "0",
-                                          "zerolatency": "1"}, hardware=True),
-        Encoder("h264_qsv", "nv12", {"global_quality": "23", "bf": "0", "async_depth": "1"}, hardware=True),
-        Encoder("h264_amf", "yuv420p", {"usage": "lowlatency", "rc": "cqp", "qp_i": "23", "qp_p": "23",
-                                        "bf": "0"}, hardware=True),
-    ),
-    "win32": (
-        Encoder("h264_mf", "nv12", {"hw_encoding": "1", "rate_control": "quality", "quality": "70",
-                                    "scenario": "display_remoting"}, hardware=True),
-        Encoder("h264_nvenc", "yuv420p", {"preset": "p4", "tune": "ll", "rc": "vbr", "cq": "23", "bf": "0",
-                                          "zerolatency": "1"}, hardware=True),
-        Encoder("h264_qsv", "nv12", {"global_quality": "23", "bf": "0", "async_depth": "1"}, hardware=True),
-        Encoder("h264_amf", "yuv420p", {"usage": "lowlatency", "rc": "cqp", "qp_i": "23", "qp_p": "23",
-                                        "bf": "0"}, hardware=True),
-    ),
-    "darwin": (
-        Encoder("h264_videotoolbox", "yuv420p", {"realtime": "1", "q:v": "65", "bf": "0",
-                                                 "allow_sw": "0"}, hardware=True),
-    ),
+    "linux": (Encoder("h264_vaapi", "yuv420p", {"qp": "23", "bf": "0"}, hardware=True), NVENC, QSV, AMF),
+    "win32": (Encoder("h264_mf", "nv12", {"hw_encoding": "1", "rate_control": "quality", "quality": "70",
+                                          "scenario": "display_remoting"}, hardware=True), NVENC, QSV, AMF),
+    "darwin": (Encoder("h264_videotoolbox", "yuv420p", {"realtime": "1", "q:v": "65", "bf": "0", "allow_sw": "0"},
+                       hardware=True),),
 }
 
 CHOICES = ("auto", "hardware", "x264")

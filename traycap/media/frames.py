@@ -54,16 +54,6 @@ def crop(image: Any, x: int, y: int, width: int, height: int) -> Any:
     return image[y : y + height, x : x + width]
 
 
-def patched(image: Any, parts: list[tuple[int, int, Any]]) -> Any:
-    """A copy of `image` with each (x, y, part) pasted in: the frame `image` was, kept as it was for
-    whoever still holds it (the encoder's queue, a screenshot being written)."""
-    out = image.copy()
-    for x, y, part in parts:
-        h, w = part.shape[:2]
-        out[y : y + h, x : x + w] = part
-    return out
-
-
 def same(a: Any, b: Any) -> bool:
     """The two frames hold the same pixels. Every 8th row first: a frame that changed usually differs
     there, and that look costs an eighth of the whole one."""

@@ -70,12 +70,6 @@ class MssScreen:
             raise CaptureLost(f"The screen size changed to {shot.width}x{shot.height} while recording")
         return frames.from_bgra(shot.raw, shot.width, shot.height)[: self._h, : self._w]
 
-    def read(self, x: int, y: int, width: int, height: int) -> Any:
-        """The BGRA pixels of a rectangle of the frame (frame coordinates)."""
-        left, top = self.origin
-        shot = self._shot({"left": left + x, "top": top + y, "width": width, "height": height})
-        return frames.from_bgra(shot.raw, width, height)
-
     def changed_areas(self) -> None:
         return None  # polled: every grab may differ anywhere
 

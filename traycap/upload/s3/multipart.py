@@ -484,8 +484,8 @@ class MultipartDriver:
         NoSuchUpload on an earlier call's retry (its answer was lost) is a completed upload when
         the object has the zip's size; otherwise the upload is forgotten and UploadGone raised."""
         assert self.upload_id is not None and self.all_sent
-        self.source.check_complete()
         parts = self.parts()
+        self.source.check_complete(parts)
         tried_before, self._complete_tried = self._complete_tried, True
         try:
             complete_upload(self.calls, self.key, self.upload_id, parts, retry=self.retry, wake=self.token.event)

@@ -2,8 +2,10 @@
 the live lane (as s3transfer feeds one upload task from several input managers).
 
     FileSource     a finished zip (the queue): its size and SHA-256 are known up front; it is read
-                   once, in part order, and hashed whole on the way, so a zip that changed since
-                   export is never completed (ZipChanged)
+                   once, in part order, and a zip that changed since export is never completed
+                   (ZipChanged): the parts' CRC32s, combined, must be the CRC32 the export recorded
+                   (no byte hashed twice); without one (an older export, Content-MD5 parts) the
+                   file is hashed whole (SHA-256) on the way
     GrowingSource  a zip still being written (the live lane): part n is ready once n * P bytes are
                    committed (final on disk); the short last part and the SHA-256 only at `finished`
 
@@ -21,7 +23,7 @@ from typing import Protocol
 
 from traycap.errors import ZipChanged, ZipMissing
 from traycap.models import MAX_PARTS, CompletedPart
-from traycap.upload.s3.integrity import Checksum
+from traycap.upload.s3.integrity import CRC32_BYTES, Checksum, b64, full_crc32
 from traycap.upload.s3.job import UploadJob
 
 log = logging.getLogger(__name__)
@@ -63,8 +65,8 @@ class PartSource(Protocol):
         """Part `number` is in the bucket already (resumed); called in part order like `read`."""
         ...
 
-    def check_complete(self) -> None:
-        """Before CompleteMultipartUpload: raise ZipChanged unless the parts are the whole zip."""
+    def check_complete(self, parts: list[CompletedPart]) -> None:
+        """Before CompleteMultipartUpload of `parts`: raise ZipChanged unless they are the whole zip."""
         ...
 
     def rewind(self) -> None:
@@ -100,13 +102,15 @@ class PartBuffers:
 
 
 class FileSource:
-    def __init__(self, job: UploadJob, part_size: int) -> None:
+    def __init__(self, job: UploadJob, part_size: int, *, md5: bool = False) -> None:
         assert job.sha256 is not None
         self._job = job
         self._part_size = part_size
         self._file: io.BufferedReader | None = None
         self._buffers = PartBuffers()
-        self._whole = hashlib.sha256()
+        # The parts' CRC32s tell whether this is the exported zip, when the export recorded its CRC32.
+        self._crc32 = job.crc32 if not md5 else None
+        self._whole = hashlib.sha256() if self._crc32 is None else None
         self._hashed = 0  # parts 1..hashed went through the whole-file hash
 
     @property
@@ -135,6 +139,8 @@ class FileSource:
         self._file.seek((number - 1) * self._part_size)
         if self._file.readinto(view) != length:
             raise self._job.changed()
+        if self._whole is None:
+            return view
         if number == self._hashed + 1:
             self._whole.update(view)
             self._hashed = number
@@ -154,16 +160,18 @@ class FileSource:
     def release(self, data: memoryview) -> None:
         self._buffers.give(data)
 
-    def check_complete(self) -> None:
-        if (
-            self._hashed != self.ready()
-            or self._job.stat() != self._job.size
-            or self._whole.hexdigest() != self._job.sha256
-        ):
+    def check_complete(self, parts: list[CompletedPart]) -> None:
+        if self._job.stat() != self._job.size:
+            raise self._job.changed()
+        if self._whole is None:
+            assert self._crc32 is not None
+            if full_crc32(parts) != b64(int(self._crc32, 16).to_bytes(CRC32_BYTES, "big")):
+                raise self._job.changed()
+        elif self._hashed != self.ready() or self._whole.hexdigest() != self._job.sha256:
             raise self._job.changed()
 
     def rewind(self) -> None:
-        self._whole = hashlib.sha256()
+        self._whole = hashlib.sha256() if self._whole is not None else None
         self._hashed = 0
 
     def close(self) -> None:
@@ -251,7 +259,7 @@ class GrowingSource:
     def kept(self, number: int, part: CompletedPart, *, md5: bool) -> None:
         """Bytes before the committed size never change (the journal's promise): nothing to check."""
 
-    def check_complete(self) -> None:
+    def check_complete(self, parts: list[CompletedPart]) -> None:
         assert self.size is not None, "completed before the zip was finished"
 
     def rewind(self) -> None:
