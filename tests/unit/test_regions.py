@@ -26,8 +26,10 @@ def test_many_or_large_changes_become_their_bounding_box_or_the_whole_frame() ->
     assert regions.simplify(((0, 0, 640, 250),), 640, 480) is None  # more than half: one whole conversion
 
 
-def test_a_rectangle_grows_to_whole_chroma_blocks_of_at_least_four_pixels() -> None:
-    assert regions.even((3, 5, 1, 1), 64, 48) == (2, 4, 4, 4)
-    assert regions.even((10, 10, 7, 9), 64, 48) == (10, 10, 8, 10)
-    assert regions.even((63, 47, 1, 1), 64, 48) == (60, 44, 4, 4)  # at the far corner it grows inwards
+def test_a_rectangle_grows_to_whole_chroma_blocks_and_to_sides_of_a_few_sizes() -> None:
+    step = regions.SIDE_STEP
+    assert regions.even((3, 5, 1, 1), 64, 48) == (2, 4, step, step)
+    assert regions.even((10, 10, 7, step + 1), 640, 480) == (10, 10, step, 2 * step)
+    assert regions.even((63, 47, 1, 1), 64, 48) == (64 - step, 48 - step, step, step)  # at the far corner: inwards
     assert regions.even((0, 0, 1, 1), 2, 2) == (0, 0, 2, 2)  # a frame smaller than that: the frame
+    assert regions.even((0, 0, 600, 1), 600, 480) == (0, 0, 600, step)

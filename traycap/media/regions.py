@@ -53,11 +53,12 @@ def bounding(rects: Iterable[Rect]) -> Rect:
 
 
 MIN_SIDE = 4  # swscale turns a part 2 pixels high or wide into other chroma than the whole frame gives
+SIDE_STEP = 32  # sides rounded up to this: parts of few sizes, so their conversion contexts are kept
 
 
 def even(rect: Rect, width: int, height: int) -> Rect:
-    """`rect` grown to even coordinates and sizes (a 4:2:0 chroma sample covers 2 x 2 pixels), at least
-    MIN_SIDE on each side, within a frame of even `width` and `height`."""
+    """`rect` grown to even coordinates, sides a multiple of SIDE_STEP (a 4:2:0 chroma sample covers
+    2 x 2 pixels; at least MIN_SIDE), within a frame of even `width` and `height`."""
     x, y, w, h = rect
     x0, x1 = _even_span(x, x + w, width)
     y0, y1 = _even_span(y, y + h, height)
@@ -65,10 +66,10 @@ def even(rect: Rect, width: int, height: int) -> Rect:
 
 
 def _even_span(start: int, end: int, limit: int) -> tuple[int, int]:
-    lo, hi = start - start % 2, min(limit, end + end % 2)
-    if hi - lo < MIN_SIDE:
-        hi = min(limit, lo + MIN_SIDE)
-        lo = max(0, hi - MIN_SIDE)
+    lo, hi = start - start % 2, end + end % 2
+    side = max(MIN_SIDE, -(-(hi - lo) // SIDE_STEP) * SIDE_STEP)
+    hi = min(limit, lo + side)
+    lo = max(0, hi - side)
     return lo, hi
 
 
