@@ -219,9 +219,9 @@ def upload(work: Path, size: int, rounds: int, codes: dict[str, Path]) -> dict[s
                         AWS_SHARED_CREDENTIALS_FILE=os.devnull)
         runs: dict[str, tuple[list[str], dict[str, str]]] = {}
         crc = 0
-    with src.open("rb") as fh:  # in pieces: a child started after a 512 MiB read would report that as its peak RSS
-        while chunk := fh.read(8 * 2**20):
-            crc = zlib.crc32(chunk, crc)
+        with src.open("rb") as fh:  # in pieces: a child started after a 512 MiB read reports that as its peak RSS
+            while chunk := fh.read(8 * 2**20):
+                crc = zlib.crc32(chunk, crc)
         for name, code in codes.items():
             env = dict(base_env, **_code_env(code))
             for compat in (False, True):
