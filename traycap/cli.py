@@ -1,7 +1,7 @@
 """Command line: parse, set up logging, hand off to one command module.
 
 Each command lives in traycap/commands/; they are imported only when used so
-that `traycap sessions` never pays for boto3, cv2 or a GUI toolkit.
+that `traycap sessions` never pays for boto3, PyAV or a GUI toolkit.
 """
 
 from __future__ import annotations

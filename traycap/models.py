@@ -309,13 +309,14 @@ class SessionMeta:
     zipPath: str | None = None
     fileSizeBytes: int | None = None
     sha256: str | None = None  # of the zip, hex
+    crc32: str | None = None  # of the zip, hex: the upload checks its parts against it (upload/s3/sources.py)
     # Anything else the recorder wants to keep (fps achieved, monitors, ...);
     # unknown keys from other versions survive a round trip here too.
     extra: dict[str, Any] = field(default_factory=dict)
 
     KNOWN = (
         "sessionId", "createdAt", "endedAt", "actionCount", "screenshotCount",
-        "videoRef", "zipPath", "fileSizeBytes", "sha256",
+        "videoRef", "zipPath", "fileSizeBytes", "sha256", "crc32",
     )
 
     def with_(self, **changes: Any) -> SessionMeta:
@@ -335,6 +336,7 @@ class SessionMeta:
                     "zipPath": self.zipPath,
                     "fileSizeBytes": self.fileSizeBytes,
                     "sha256": self.sha256,
+                    "crc32": self.crc32,
                 }
             )
         )
@@ -353,6 +355,7 @@ class SessionMeta:
             zipPath=_field(d, "zipPath", str, None),
             fileSizeBytes=_field(d, "fileSizeBytes", int, None),
             sha256=_field(d, "sha256", str, None),
+            crc32=_field(d, "crc32", str, None),
             extra={k: v for k, v in d.items() if k not in cls.KNOWN},
         )
 
@@ -474,6 +477,14 @@ class AudioMode(str, enum.Enum):
         return self in (AudioMode.SYSTEM, AudioMode.BOTH)
 
 
+class VideoEncoderSetting(str, enum.Enum):
+    """Which H.264 encoder records (media/encoders.py decides with a probe encode)."""
+
+    AUTO = "auto"  # a hardware encoder when one works, else libx264
+    HARDWARE = "hardware"  # the same, and a warning when none works
+    X264 = "x264"  # libx264 only (the CPU)
+
+
 @dataclass(frozen=True)
 class AppSettings:
     """Recorder and tray preferences (app-settings.json; holds no secret)."""
@@ -496,6 +507,7 @@ class AppSettings:
     waylandInput: WaylandInput = WaylandInput.NONE
     audio: AudioMode = AudioMode.NONE
     audioDevice: str = ""  # the microphone by name (as `traycap config devices` lists it); "" = the default
+    encoder: VideoEncoderSetting = VideoEncoderSetting.AUTO
 
     def with_(self, **changes: Any) -> AppSettings:
         return replace(self, **changes)
@@ -517,6 +529,7 @@ class AppSettings:
             "waylandInput": self.waylandInput.value,
             "audio": self.audio.value,
             "audioDevice": self.audioDevice,
+            "encoder": self.encoder.value,
         }
 
     @classmethod
@@ -542,4 +555,5 @@ class AppSettings:
             waylandInput=_choice(d, "waylandInput", WaylandInput, WaylandInput.NONE),
             audio=_choice(d, "audio", AudioMode, AudioMode.NONE),
             audioDevice=_field(d, "audioDevice", str, ""),
+            encoder=_choice(d, "encoder", VideoEncoderSetting, VideoEncoderSetting.AUTO),
         )

@@ -102,25 +102,20 @@ def test_net_active_window_values() -> None:
 
 
 def _frame_means(video: Path) -> list[float]:
-    import cv2
+    import av
+    import numpy as np
 
-    cap = cv2.VideoCapture(str(video))
-    means = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        means.append(float(frame.mean()))
-    cap.release()
-    return means
+    with av.open(str(video)) as container:
+        return [float(np.asarray(frame.to_ndarray(format="rgb24")).mean()) for frame in container.decode(video=0)]
 
 
 def _image_mean(data: bytes) -> float:
-    import cv2
-    import numpy as np
+    import io
 
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    return float(image.mean())
+    import numpy as np
+    from PIL import Image
+
+    return float(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).mean())
 
 
 def _keys(actions: list[dict[str, Any]]) -> str:
@@ -135,20 +130,20 @@ def test_keys_typed_into_an_excluded_window_are_absent_and_its_frames_are_blank(
     session_id = rec.wait_ready()
     display.run("xdotool", "type", "--delay", "30", "ab")
     wait_until("a and b recorded", lambda: _keys(rec.actions()) == "ab")
-    seen = len(rec.frames())
-    wait_until("frames of the notes window", lambda: len(rec.frames()) >= seen + 5)
+    seen = rec.recorded_ms()
+    wait_until("frames of the notes window", lambda: rec.recorded_ms() >= seen + 500)
 
     focus(display, windows["vault"])
     display.run("xdotool", "type", "--delay", "30", "hunter2")
     display.run("xdotool", "click", "1")
-    seen = len(rec.frames())
-    wait_until("a second of the vault window", lambda: len(rec.frames()) >= seen + 10)
+    seen = rec.recorded_ms()
+    wait_until("a second of the vault window", lambda: rec.recorded_ms() >= seen + 1000)
 
     focus(display, windows["notes"])
     display.run("xdotool", "type", "--delay", "30", "cd")
     wait_until("c and d recorded", lambda: _keys(rec.actions()) == "abcd")
-    seen = len(rec.frames())
-    wait_until("frames of the notes window again", lambda: len(rec.frames()) >= seen + 5)
+    seen = rec.recorded_ms()
+    wait_until("frames of the notes window again", lambda: rec.recorded_ms() >= seen + 500)
     rec.proc.send_signal(signal.SIGINT)
     code, _out, err = rec.finish()
     assert code == 0, err
@@ -171,8 +166,9 @@ def test_keys_typed_into_an_excluded_window_are_absent_and_its_frames_are_blank(
     inside = [m for f, m in zip(bundle.frames, means, strict=True) if start + margin < f["t"] < end - margin]
     outside = [m for f, m in zip(bundle.frames, means, strict=True)
                if f["t"] < start - margin or f["t"] > end + margin]
-    assert len(inside) >= 5 and all(m < 8 for m in inside), inside  # black
-    assert len(outside) >= 10 and all(m > 100 for m in outside), outside  # the light Tk windows
+    # A black screen does not change: about a frame a second (recorder/timing.py Repeats).
+    assert len(inside) >= 1 and all(m < 8 for m in inside), inside  # black
+    assert len(outside) >= 2 and all(m > 100 for m in outside), outside  # the light Tk windows
 
     import zipfile
 

@@ -107,6 +107,24 @@ def test_facts_say_what_a_reviewer_asks(page: Browser) -> None:
     assert "Upload" not in shared and shared["Link expires"].startswith("2027-")
 
 
+def test_a_still_screen_is_said_once_and_its_unchanged_screenshots_fold_into_the_one_they_repeat(
+        page: Browser) -> None:
+    """A periodic screenshot identical to the one before names that file with `unchanged` (no PNG written
+    again): the strip shows the earlier one, unchanged until the last such time."""
+    lines = dict(run(page, "facts(arguments[0], {})", {**INFO, "unchangedFrames": 1234}))
+    assert lines["Still screen"] == "1,234 frame slots unchanged (the frame before shows)"
+    assert "Still screen" not in dict(run(page, "facts(arguments[0], {})", INFO))
+    index = [{"t": 0.0, "file": "000000000-periodic.png", "reason": "periodic"},
+             {"t": 5000.0, "file": "000000000-periodic.png", "reason": "periodic", "unchanged": True},
+             {"t": 10000.0, "file": "000000000-periodic.png", "reason": "periodic", "unchanged": True},
+             {"t": 12000.5, "file": "000012001-click.png", "reason": "click"},
+             {"t": 15000.0, "file": "000012001-click.png", "reason": "periodic", "unchanged": True}]
+    assert run(page, "screenshotRuns(arguments[0])", index) == [
+        {"t": 0, "file": "000000000-periodic.png", "reason": "periodic", "until": 10000},
+        {"t": 12000.5, "file": "000012001-click.png", "reason": "click", "until": 15000}]
+    assert run(page, "screenshotRuns(arguments[0])", index[:1]) == [index[0]]
+
+
 @pytest.mark.parametrize(("privacy", "text"), [("full", "recorded as typed"), ("no_text", "letters and digits masked"),
                                                ("none", "not recorded")])
 def test_keystroke_privacy_is_shown(page: Browser, privacy: str, text: str) -> None:

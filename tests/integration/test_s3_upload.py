@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,12 +46,13 @@ class Calls:
 
 
 def upload(
-    service: UploadService, path: Path, key: str, sha: str | None, resume: ResumePoint | None = None
+    service: UploadService, path: Path, key: str, sha: str | None, resume: ResumePoint | None = None,
+    crc32: str | None = None,
 ) -> tuple[UploadResult, Calls]:
     calls = Calls()
     result = service.upload_file(
         path, key, sha256=sha, resume=resume, on_progress=calls.on_progress,
-        on_checkpoint=calls.on_checkpoint, cancel=CancelToken(),
+        on_checkpoint=calls.on_checkpoint, cancel=CancelToken(), crc32=crc32,
     )
     return result, calls
 
@@ -187,6 +189,21 @@ def test_zip_changed_since_export_is_refused_and_leaves_nothing(s3: S3Server, tm
     assert s3.list_multipart_uploads() == []
     listed = s3.client().list_objects_v2(Bucket=s3.bucket, Prefix=f"sessions/changed-{size}.zip")
     assert listed.get("KeyCount", 0) == 0
+
+
+def test_with_the_export_s_crc32_the_parts_crc32s_decide_whether_the_zip_changed(s3: S3Server, tmp_path: Path,
+                                                                                 ) -> None:
+    """The queue's case since issue 22: the export recorded the zip's CRC32, so no whole-file SHA-256 pass;
+    the parts' CRC32s (the store verifies each) combined must be it."""
+    path = tmp_path / "crc.zip"
+    sha = random_file(path, 12 * MIB + 5, seed=8)
+    crc = f"{zlib.crc32(path.read_bytes()):08x}"
+    service = UploadService(s3.config(partSizeBytes=5 * MIB))
+    result, _calls = upload(service, path, "sessions/crc.zip", sha, crc32=crc)
+    assert sha256(s3.object_bytes("sessions/crc.zip")) == sha and result.sha256 == sha
+    with pytest.raises(ZipChanged):  # the same file against another export's CRC32
+        upload(service, path, "sessions/crc-changed.zip", sha, crc32=f"{zlib.crc32(b'other'):08x}")
+    assert s3.list_multipart_uploads() == []
 
 
 def test_missing_bucket_is_permanent_and_readable(s3: S3Server, tmp_path: Path) -> None:

@@ -82,6 +82,7 @@ class FakeEngine:
         on_checkpoint: CheckpointFn,
         cancel: CancelToken,
         pacing: PartPacing | None = None,
+        crc32: str | None = None,
     ) -> UploadResult:
         self.calls.append(Call(key, zip_path, sha256, resume))
         self.pacings.append(pacing)

@@ -47,7 +47,7 @@ class FlakyS3:
 
     def upload_file(self, zip_path: Path, key: str, *, sha256: str | None, resume: ResumePoint | None,
                     on_progress: ProgressFn, on_checkpoint: CheckpointFn, cancel: CancelToken,
-                    pacing: PartPacing | None = None) -> UploadResult:
+                    pacing: PartPacing | None = None, crc32: str | None = None) -> UploadResult:
         self.attempts += 1
         if self.in_outage(self.now_ms()):
             self._fail("outage")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -63,6 +64,12 @@ class RecordProcess:
 
     def frames(self) -> list[dict[str, Any]]:
         return jsonl(self.session_dir / "video" / "frames.jsonl")
+
+    def recorded_ms(self) -> float:
+        """Recording time of the last frame written so far (a still screen sends about a frame a second,
+        so time, not a count of frames, says how long it has recorded)."""
+        frames = self.frames()
+        return float(frames[-1]["t"]) if frames else 0.0
 
     def finish(self, timeout: float = 60.0) -> tuple[int, str, str]:
         # Not communicate(): it would read stderr too, racing the pump thread for lines.
@@ -140,31 +147,26 @@ def read_bundle(path: Path) -> Bundle:
                       shots=bundle.records(SHOTS_INDEX))
 
 
-def count_video_frames_cv2(path: Path) -> int:
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    assert cap.isOpened(), f"cv2 cannot open {path}"
-    count = 0
-    while True:
-        ok, _frame = cap.read()
-        if not ok:
-            break
-        count += 1
-    cap.release()
-    return count
+def count_video_frames(path: Path) -> int:
+    """Frames an independent reader decodes: Debian's ffprobe (not the PyAV build the recorder writes with)."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                          "stream=nb_read_frames", "-of", "csv=p=0", str(path)], capture_output=True, text=True,
+                         timeout=120, check=True)
+    return int(out.stdout.strip().rstrip(",") or 0)
 
 
 def video_positions_ms(path: Path) -> list[float]:
-    """Each frame's position (ms) as cv2 (FFmpeg) reports it while reading the video."""
-    import cv2
+    """Each decoded frame's time (ms) as Debian's ffprobe reports it; where there is no ffprobe (the unit
+    tests under the Windows CPython in Wine), as PyAV decodes it."""
+    if shutil.which("ffprobe") is None:
+        import av
 
-    cap = cv2.VideoCapture(str(path))
-    positions = []
-    while cap.read()[0]:
-        positions.append(float(cap.get(cv2.CAP_PROP_POS_MSEC)))
-    cap.release()
-    return positions
+        with av.open(str(path)) as container:
+            return [float(frame.time * 1000) for frame in container.decode(video=0) if frame.time is not None]
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "frame=best_effort_timestamp_time", "-of", "csv=p=0", str(path)], capture_output=True,
+                         text=True, timeout=120, check=True)
+    return [float(line.strip().rstrip(",")) * 1000.0 for line in out.stdout.splitlines() if line.strip()]
 
 
 def env_without_display() -> dict[str, str]:

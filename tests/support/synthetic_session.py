@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from traycap.bundle.export import export_session
 from traycap.bundle.raw import SessionFiles
@@ -43,12 +43,15 @@ def frame_image(i: int, spec: Synthetic, rng: random.Random) -> Any:
     if spec.noise:
         return np.frombuffer(rng.randbytes(spec.width * spec.height * 4), dtype=np.uint8).reshape(
             spec.height, spec.width, 4).copy()
-    img = np.full((spec.height, spec.width, 4), (235, 231, 226, 255), dtype=np.uint8)
-    img[: spec.height // 14] = (90, 60, 40, 255)
+    picture = Image.new("RGBA", (spec.width, spec.height), (235, 231, 226, 255))  # BGRA order, drawn as is
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((0, 0, spec.width, spec.height // 14 - 1), fill=(90, 60, 40, 255))
+    font = ImageFont.load_default(size=max(8, spec.height // 30))
     for line in range(3, 12):
         y = line * spec.height // 14
-        cv2.putText(img, f"line {line} of frame {i}: the quick brown fox", (16, y), cv2.FONT_HERSHEY_SIMPLEX,
-                    spec.height / 900, (40, 40, 40, 255), 1, cv2.LINE_AA)
+        draw.text((16, y), f"line {line} of frame {i}: the quick brown fox", fill=(40, 40, 40, 255), font=font,
+                  anchor="ls")
+    img = np.array(picture)
     x = (i * 17) % max(1, spec.width - 80)
     img[spec.height // 2: spec.height // 2 + 60, x: x + 80] = (60, 140, 230, 255)
     return img

@@ -239,7 +239,7 @@ def capture() -> int:
     """mss grabs the (Wine desktop) screen, through the capture factory as the recorder opens it."""
     from traycap.media.capture import open_capture
 
-    source = open_capture(0)
+    source = open_capture()
     try:
         frame = source.grab()
         info = source.describe()

@@ -76,11 +76,15 @@ ROWS: dict[str, Row] = {
     "traycap.media": _row(),
     "traycap.media.mp4": _row(),
     "traycap.media.frames": _row(owns="numpy"),
-    "traycap.media.images": _row("errors media.frames", "cv2"),
-    "traycap.media.video": _row("errors media.images", "av"),
-    "traycap.media.capture": _row("clock errors osutil media.frames media.capture.mss_screen "
-                                  "media.capture.portal_screen"),
+    "traycap.media.regions": _row(),
+    "traycap.media.encoders": _row(),
+    "traycap.media.images": _row("errors media.frames", "PIL"),
+    "traycap.media.picture": _row("media.frames media.regions", "av"),
+    "traycap.media.video": _row("errors media.encoders media.images media.picture media.regions", "av"),
+    "traycap.media.capture": _row("clock errors osutil media.frames media.regions media.capture.mss_screen "
+                                  "media.capture.portal_screen media.capture.xdamage"),
     "traycap.media.capture.mss_screen": _row("errors media.frames media.capture", "mss"),
+    "traycap.media.capture.xdamage": _row("errors media.regions media.capture media.capture.mss_screen", "Xlib"),
     "traycap.media.capture.pipewire": _row("errors media.frames", "gi gi.repository.Gst"),
     "traycap.media.capture.frame_pacing": _row("clock errors"),
     "traycap.media.capture.portal_screen": _row("clock errors portal media.capture media.capture.frame_pacing "
@@ -167,6 +171,12 @@ SHARED_LIBRARIES: dict[str, str] = {
     "gi.repository.GLib": "the main loop: GTK's in the tray, a private one in the portal D-Bus adapter (portal/dbus)",
     "fcntl": "file locks (osutil/locks) and the EVIOCGABS ioctl of an input device (recorder/evdev_devices)",
     "numpy": "pixels (media/frames) and sound samples (media/pcm): two kinds of arrays, one module each",
+    "av": "the video (media/video: encode, mux, read) and its input picture (media/picture: swscale's colour "
+          "conversion of what changed), two jobs of one library",
+    "PIL": "the tray's icons (ui/icons) and the recording's pictures (media/images): two layers apart, "
+           "neither draws for the other",
+    "Xlib": "the recorder's input wake-up and focused window (recorder/x11) and the screen's DAMAGE events "
+            "(media/capture/xdamage), a layer below it",
 }
 
 # The top layer runs one way: cli -> (commands | tray) -> sharing. A command never reaches into

@@ -9,7 +9,9 @@ import sys
 import pytest
 
 from traycap.errors import NoDisplay, RecorderError
+from traycap.media import frames
 from traycap.media.capture import CAPTURE_ENV, Capabilities, CaptureOptions, check_display, open_capture
+from traycap.media.capture.changes import ChangedOnly
 from traycap.media.capture.factory import backend_name
 from traycap.media.capture.null import NullScreen
 
@@ -26,22 +28,65 @@ def test_the_null_backend_is_chosen_by_name_and_says_what_it_is() -> None:
 def test_an_unknown_backend_name_is_a_readable_error() -> None:
     with pytest.raises(RecorderError) as err:
         open_capture(env={CAPTURE_ENV: "pipewire"})
-    assert "TRAYCAP_CAPTURE='pipewire'" in err.value.message and "mss, portal, null" in (err.value.hint or "")
+    assert "TRAYCAP_CAPTURE='pipewire'" in err.value.message
+    assert "x11-damage, mss, portal, null" in (err.value.hint or "")
 
 
 @pytest.mark.parametrize(("env", "platform", "backend"), [
-    ({"DISPLAY": ":0", "XDG_SESSION_TYPE": "x11"}, "linux", "mss"),
-    ({"DISPLAY": ":0"}, "linux", "mss"),  # no Wayland socket: X11 as always
-    ({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "x11"}, "linux", "mss"),
+    ({"DISPLAY": ":0", "XDG_SESSION_TYPE": "x11"}, "linux", "x11-damage"),
+    ({"DISPLAY": ":0"}, "linux", "x11-damage"),  # no Wayland socket: X11 as always
+    ({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "x11"}, "linux", "x11-damage"),
     ({"WAYLAND_DISPLAY": "wayland-0", "XDG_SESSION_TYPE": "wayland"}, "linux", "portal"),
     ({"DISPLAY": ":1", "WAYLAND_DISPLAY": "wayland-1"}, "linux", "portal"),  # XWayland shows only X11 apps
     ({"WAYLAND_DISPLAY": "wayland-0", CAPTURE_ENV: "mss"}, "linux", "mss"),
     ({"DISPLAY": ":0", CAPTURE_ENV: "portal"}, "linux", "portal"),
     ({"WAYLAND_DISPLAY": "wayland-0"}, "win32", "mss"),
     ({}, "darwin", "mss"),
+    ({"DISPLAY": ":0", CAPTURE_ENV: "MSS"}, "linux", "mss"),
 ])
 def test_the_backend_is_chosen_from_the_desktop_session(env: dict[str, str], platform: str, backend: str) -> None:
     assert backend_name(env, platform) == backend
+
+
+def test_a_polled_screen_that_did_not_change_gives_its_frame_again() -> None:
+    """ChangedOnly (Windows' GDI, macOS, an X server without DAMAGE): the same object means unchanged, which
+    the recorder neither converts nor encodes."""
+    source = ScriptedPolls([0, 0, 1, 1, 1, 2])
+    screen = ChangedOnly(source)
+    assert screen.capabilities.damage_driven and screen.capabilities.name == "polls"
+    grabs = [screen.grab() for _ in range(6)]
+    assert screen.changed_areas() is None  # the last grab changed: anywhere
+    assert grabs[1] is grabs[0] and grabs[2] is not grabs[1] and grabs[3] is grabs[2] is grabs[4]
+    assert grabs[5] is not grabs[4] and source.grabs == 6
+    screen.grab()
+    assert screen.changed_areas() == ()
+    assert screen.describe()["changes"] == "frame difference"
+
+
+class ScriptedPolls:
+    """A polled source whose n-th grab is a new array showing pattern `values[n]` (equal values, equal pixels)."""
+
+    capabilities = Capabilities("polls")
+    notice = None
+
+    def __init__(self, values: list[int]) -> None:
+        self._values = values
+        self.grabs = 0
+        self.width, self.height = 64, 48
+
+    def describe(self) -> dict[str, object]:
+        return {"backend": "polls"}
+
+    def grab(self) -> object:
+        value = self._values[min(self.grabs, len(self._values) - 1)]
+        self.grabs += 1
+        return frames.test_pattern(64, 48, value)
+
+    def changed_areas(self) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
 
 
 @pytest.mark.parametrize(("env", "said"), [

@@ -18,6 +18,7 @@ import sys
 import textwrap
 import time
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,10 @@ def test_journal_has_one_line_per_entry_and_a_final_line(tmp_path: Path) -> None
                 line["compressType"]) == (info.filename, info.header_offset, info.CRC, info.compress_size,
                                           info.file_size, info.compress_type)
     assert [line["committed"] for line in lines[:2]] == [infos[1].header_offset, lines[1]["committed"]]
-    assert lines[2] == {"final": {"size": final.size, "sha256": final.sha256}, "committed": final.size,
+    assert final.sha256 == hashlib.sha256(zip_path.read_bytes()).hexdigest()
+    assert final.crc32 == f"{zlib.crc32(zip_path.read_bytes()):08x}"  # what the upload checks its parts against
+    assert lines[2] == {"final": {"size": final.size, "sha256": final.sha256, "crc32": final.crc32},
+                        "committed": final.size,
                         "cursor": {"n": 2}}  # finish without a cursor keeps the last one
     assert len(lines) == 3
 

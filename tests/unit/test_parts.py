@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import zlib
 
 import pytest
 
 from traycap.models import MAX_PARTS, MIB, MIN_PART_SIZE, CompletedPart
 from traycap.upload.parts import part_ranges, part_size_for
-from traycap.upload.s3 import composite_sha256
+from traycap.upload.s3 import composite_crc32
+from traycap.upload.s3.integrity import crc32_combine, full_crc32
 
 GIB = 1024 * MIB
 
@@ -64,12 +66,20 @@ def test_exactly_one_part_and_the_empty_file() -> None:
     assert part_ranges(0, 5 * MIB) == [(1, 0, 0)]
 
 
-def test_composite_checksum_is_sha256_of_the_part_digests() -> None:
-    a, b = b"a" * 10, b"b" * 3
-    parts = [
-        CompletedPart(2, "e2", 3, base64.b64encode(hashlib.sha256(b).digest()).decode()),
-        CompletedPart(1, "e1", 10, base64.b64encode(hashlib.sha256(a).digest()).decode()),
-    ]
-    want = base64.b64encode(hashlib.sha256(hashlib.sha256(a).digest() + hashlib.sha256(b).digest()).digest())
-    assert composite_sha256(parts) == want.decode()
-    assert composite_sha256([CompletedPart(1, "e1", 10, None)]) is None
+def test_composite_checksum_is_the_crc32_of_the_part_crc32s_and_the_full_one_combines_them() -> None:
+    a, b, c = b"a" * 10, b"b" * 3, bytes(range(256)) * 41
+
+    def crc(data: bytes) -> bytes:
+        return zlib.crc32(data).to_bytes(4, "big")
+
+    parts = [CompletedPart(2, "e2", len(b), base64.b64encode(crc(b)).decode()),
+             CompletedPart(1, "e1", len(a), base64.b64encode(crc(a)).decode()),
+             CompletedPart(3, "e3", len(c), base64.b64encode(crc(c)).decode())]
+    assert composite_crc32(parts) == base64.b64encode(crc(crc(a) + crc(b) + crc(c))).decode()
+    assert full_crc32(parts) == base64.b64encode(crc(a + b + c)).decode()  # no byte read again
+    assert composite_crc32([CompletedPart(1, "e1", 10, None)]) is None
+    sha_part = CompletedPart(1, "e1", 10, base64.b64encode(hashlib.sha256(a).digest()).decode())
+    assert composite_crc32([sha_part]) is None and full_crc32([sha_part]) is None  # an older upload's kind
+    for n in (0, 1, 7, 4096, 10 * 2**20 + 3):
+        tail = bytes([n % 251]) * n
+        assert crc32_combine(zlib.crc32(a), zlib.crc32(tail), n) == zlib.crc32(a + tail)

@@ -274,9 +274,9 @@ def test_screenshots_are_frames_of_the_video_even_when_the_encoder_falls_behind(
     go_on = threading.Event()
     real_write = rec.encoder.write
 
-    def stalled_write(image, pts_ms):  # type: ignore[no-untyped-def]
+    def stalled_write(image, pts_ms, changed=None):  # type: ignore[no-untyped-def]
         assert go_on.wait(10)
-        return real_write(image, pts_ms)
+        return real_write(image, pts_ms, changed)
 
     rec.encoder.write = stalled_write  # type: ignore[method-assign]
     wait_until("frames dropped because the encoder is busy", lambda: rec.busy_drops >= 2)

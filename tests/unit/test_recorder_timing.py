@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from traycap.clock import FakeClock
-from traycap.recorder.timing import FrameScheduler
+from traycap.recorder.timing import FrameScheduler, Repeats, Slot
 
 
 def test_on_time_captures_drop_nothing() -> None:
@@ -60,3 +60,17 @@ def test_restart_after_pause_does_not_count_paused_time() -> None:
 def test_fps_must_be_positive() -> None:
     with pytest.raises(ValueError):
         FrameScheduler(0, 0.0)
+
+
+def test_a_still_screen_skips_its_slots_but_repeats_a_frame_every_second_and_when_asked() -> None:
+    repeats = Repeats(every_s=1.0)
+    assert repeats.decide(0.0, changed=False) == Slot.NEW  # nothing sent yet: the first frame is new
+    repeats.sent(0.0)
+    decisions = [repeats.decide(k / 10, changed=False) for k in range(1, 10)]
+    assert decisions == [Slot.SKIP] * 9
+    assert repeats.decide(0.5, changed=False, wanted=True) == Slot.REPEAT  # a screenshot waits for a frame
+    assert repeats.decide(0.5, changed=True) == Slot.NEW
+    assert repeats.decide(1.0, changed=False) == Slot.REPEAT  # a second since the last frame
+    assert repeats.decide(sum([0.2] * 5), changed=False) == Slot.REPEAT  # 0.999...: a grid step reaches 1 s
+    repeats.sent(1.0)
+    assert repeats.decide(1.5, changed=False) == Slot.SKIP

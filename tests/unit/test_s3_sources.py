@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import zlib
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ def test_a_file_source_checks_the_whole_file_and_the_kept_parts(tmp_path: Path) 
     kept = CompletedPart(1, "etag", P, Checksum.of(data[:P], md5=False).value)
     source.kept(1, kept, md5=False)
     assert bytes(source.read(2)) + bytes(source.read(3)) == data[P:]
-    source.check_complete()
+    source.check_complete([])
     source.rewind()  # a fresh upload: read again from part 1
     with pytest.raises(ZipChanged):
         source.kept(1, CompletedPart(1, "etag", P, Checksum.of(b"other", md5=False).value), md5=False)
@@ -51,8 +52,44 @@ def test_a_file_that_changed_since_export_is_not_completed(tmp_path: Path) -> No
     (tmp_path / "z.zip").write_bytes(data[:part] + b"x" * part)  # changed after export, same size
     source.read(2)
     with pytest.raises(ZipChanged):
-        source.check_complete()
+        source.check_complete([])
     source.close()
+
+
+def test_with_the_export_s_crc32_the_parts_checksums_show_the_zip_unchanged_without_hashing_it_again(
+        tmp_path: Path) -> None:
+    """Each byte is hashed once: the CRC32 each part carries to the store, combined, is compared with the
+    CRC32 the export recorded (no whole-file SHA-256 pass). Content-MD5 parts cannot be combined: the
+    whole file is hashed as before."""
+    data = random.Random(4).randbytes(3 * P + 7)
+    path = tmp_path / "z.zip"
+
+    def source(crc32: str | None, *, md5: bool = False) -> FileSource:
+        job = UploadJob(path, "k", sha256=hashlib.sha256(data).hexdigest(), on_progress=lambda d, t: None,
+                        on_checkpoint=lambda p: None, cancel=CancelToken(), crc32=crc32)
+        job.size = len(data)
+        return FileSource(job, P, md5=md5)
+
+    def sent(src: FileSource) -> list[CompletedPart]:
+        parts = []
+        for n in range(1, src.ready() + 1):
+            view = src.read(n)
+            parts.append(CompletedPart(n, f"e{n}", len(view), Checksum.of(view, md5=False).value))
+            src.release(view)
+        return parts
+
+    exported = f"{zlib.crc32(data):08x}"
+    path.write_bytes(data)
+    good = source(exported)
+    good.check_complete(sent(good))
+    path.write_bytes(data[:P] + b"x" + data[P + 1:])  # one byte changed since export
+    changed = source(exported)
+    with pytest.raises(ZipChanged):
+        changed.check_complete(sent(changed))
+    md5_parts = source(exported, md5=True)  # compatibility mode: the SHA-256 pass finds it
+    sent(md5_parts)
+    with pytest.raises(ZipChanged):
+        md5_parts.check_complete([])
 
 
 def test_a_growing_zip_has_whole_parts_ready_then_the_short_last_one_at_finished(tmp_path: Path) -> None:

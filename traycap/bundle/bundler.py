@@ -437,7 +437,8 @@ def finish_live(ctx: Context, session_id: str, bundler: Bundler, *, closed: bool
     final = zf.finish(cursor=cursor)
     if not closed:
         bundler.trim_sources()
-    done = record_export(ctx, meta, info, zf.path, final.sha256, final.size, frames=len(frames), shots=len(shots),
+    done = record_export(ctx, meta, info, zf.path, final.sha256, final.size, crc32=final.crc32, frames=len(frames),
+                         shots=len(shots),
                          video_ref=layout.VIDEO_SEGMENTS)
     return LiveFinished(done, final, zf.path, files, bundler.taken())
 
@@ -472,7 +473,7 @@ def finish_final(ctx: Context, session_id: str, final: Final) -> SessionMeta:
         info = json.loads(z.read(layout.SESSION_JSON))
     counts = info.get("counts") or {}
     meta = ctx.sessions.read_meta(session_id)
-    return record_export(ctx, meta, info, zip_path, final.sha256, final.size,
+    return record_export(ctx, meta, info, zip_path, final.sha256, final.size, crc32=final.crc32,
                          frames=int(counts.get("frames", 0)), shots=int(counts.get("screenshots", 0)),
                          video_ref=layout.VIDEO_SEGMENTS)
 

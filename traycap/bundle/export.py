@@ -35,7 +35,7 @@ from traycap.bundle.layout import INPUT_TYPES, LEVELS_JSON
 from traycap.bundle.one_copy import (
     Checkpoint,
     Taken,
-    file_sha256,
+    file_digests,
     has_raw_files,
     no_checkpoint,
     remove_raw_files,
@@ -90,6 +90,7 @@ def bundle_meta(meta: SessionMeta, files: SessionFiles, *, max_frames: int | Non
     paused = paused_ms(actions, end_ms)
     active_s = max(0.0, (end_ms - paused) / 1000.0)
     inputs = [a for a in actions if a.get("type") in INPUT_TYPES]
+    unchanged = int(rec.get("unchangedFrames") or 0)
     out: dict[str, Any] = {
         "formatVersion": BUNDLE_FORMAT,
         "sessionId": meta.sessionId,
@@ -102,9 +103,12 @@ def bundle_meta(meta: SessionMeta, files: SessionFiles, *, max_frames: int | Non
                    "frames": len(frames), "screenshots": len(shots)},
         "fps": {
             "requested": rec.get("fps"),
-            "achieved": round(len(frames) / active_s, 2) if active_s > 0 else 0.0,
+            # Slots shown: a slot of a still screen is shown by the frame before it (not encoded again).
+            "achieved": round((len(frames) + unchanged) / active_s, 2) if active_s > 0 else 0.0,
+            "encoded": round(len(frames) / active_s, 2) if active_s > 0 else 0.0,
         },
         "droppedFrames": rec.get("droppedFrames"),
+        "unchangedFrames": unchanged,
         "video": {**(rec.get("video") or {}), "file": VIDEO_REF, "frameTimes": f"{VIDEO_DIR}/frames.json"},
         "monitors": rec.get("screen"),
         "capture": rec.get("capture"),  # the backend: mss on X11, the ScreenCast portal on Wayland
@@ -143,13 +147,12 @@ def export_session(ctx: Context, session_id: str, *, checkpoint: Checkpoint = no
             _put_json(zf, f"{VIDEO_DIR}/frames.json", frames)
             if files.levels.is_file():
                 _put_json(zf, LEVELS_JSON, read_jsonl(files.levels))
-            for shot in shots:
-                name = str(shot["file"])
+            for name in dict.fromkeys(str(shot["file"]) for shot in shots):  # an unchanged shot names an earlier file
                 zf.write(files.shots_dir / name, f"{SHOTS_DIR}/{name}", compress_type=zipfile.ZIP_STORED)
             _put_json(zf, f"{SHOTS_DIR}/index.json", shots)
             add_preview(zf, files.video, frames, info)
         checkpoint("zip-written")
-        sha, size = _fsync_and_hash(tmp)
+        sha, crc, size = _fsync_and_hash(tmp)
         checkpoint("zip-synced")
         files_os.replace(tmp, zip_path)  # Windows: retried while a reader (the viewer, a scanner) holds it
         checkpoint("zip-renamed")
@@ -159,17 +162,17 @@ def export_session(ctx: Context, session_id: str, *, checkpoint: Checkpoint = no
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFull(f"The disk is full: could not export session {session_id}") from exc
         raise StorageError(f"Could not export session {session_id}: {exc.strerror or exc}") from exc
-    done = record_export(ctx, meta, info, zip_path, sha, size, frames=len(frames), shots=len(shots),
+    done = record_export(ctx, meta, info, zip_path, sha, size, crc32=crc, frames=len(frames), shots=len(shots),
                          checkpoint=checkpoint)
     drop_raw_files(done, zip_path, files, checkpoint=checkpoint)
     return done
 
 
 def record_export(ctx: Context, meta: SessionMeta, info: dict[str, Any], zip_path: Path, sha: str, size: int, *,
-                  frames: int, shots: int, video_ref: str = VIDEO_REF,
+                  frames: int, shots: int, crc32: str | None = None, video_ref: str = VIDEO_REF,
                   checkpoint: Checkpoint = no_checkpoint) -> SessionMeta:
     """After the zip is final on disk (format 1 here, format 2 by bundler.py): the meta (zipPath,
-    fileSizeBytes, sha256, counts), then `.exported`. Returns the saved meta. The raw files are still
+    fileSizeBytes, sha256, crc32, counts), then `.exported`. Returns the saved meta. The raw files are still
     there: `drop_raw_files` (or the live bundle's own removal) is the next step."""
     rec = dict(meta.extra.get("recorder") or {})
     rec["status"] = "exported"
@@ -184,6 +187,7 @@ def record_export(ctx: Context, meta: SessionMeta, info: dict[str, Any], zip_pat
         zipPath=zip_path.name,  # relative to the session dir: survives moving the data dir
         fileSizeBytes=size,
         sha256=sha,
+        crc32=crc32,
         extra=extra,
     )
     ctx.sessions.save_meta(done)
@@ -218,8 +222,8 @@ def _put_json(zf: zipfile.ZipFile, name: str, obj: Any) -> None:
     zf.writestr(name, json.dumps(obj, indent=1, ensure_ascii=False) + "\n")
 
 
-def _fsync_and_hash(path: Path) -> tuple[str, int]:
+def _fsync_and_hash(path: Path) -> tuple[str, str, int]:
     with open(path, "rb+") as fh:
         os.fsync(fh.fileno())
-    return file_sha256(path)
+    return file_digests(path)
 

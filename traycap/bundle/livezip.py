@@ -32,7 +32,7 @@ Writing rules (what makes the above true):
 - Journal (`live-zip.jsonl`), one JSON object per line, each line one write() then fsync:
       {"name", "headerOffset", "crc", "compressSize", "fileSize", "compressType", "dateTime",
        "committed", "cursor"}                       one per entry, in zip order
-      {"final": {"size", "sha256"}, "committed", "cursor"}   the last line, after finish
+      {"final": {"size", "sha256", "crc32"}, "committed", "cursor"}   the last line, after finish
   An entry's line is written only after the zip is fsynced with that entry in it, so a
   journal line never points past durable zip bytes. on_commit(committed) follows every
   line, the final one too (committed = the whole zip's size then).
@@ -66,6 +66,7 @@ import os
 import struct
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,29 @@ _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 class Final:
     size: int
     sha256: str  # hex, of the whole zip
+    crc32: str | None = None  # hex, of the whole zip (absent in journals written before it was kept)
+
+
+class Digests:
+    """SHA-256 and CRC32 of every byte written, in one pass: the zip's identity, and what an upload
+    checks its parts against (upload/s3/sources.py) without hashing the zip again."""
+
+    def __init__(self, sha: Any = None, crc: int = 0) -> None:
+        self.sha = sha if sha is not None else hashlib.sha256()
+        self.crc = crc
+
+    def update(self, data: Any) -> None:
+        self.sha.update(data)
+        self.crc = zlib.crc32(data, self.crc)
+
+    def copy(self) -> Digests:
+        return Digests(self.sha.copy(), self.crc)
+
+    def hexdigest(self) -> str:
+        return str(self.sha.hexdigest())
+
+    def crc32(self) -> str:
+        return f"{self.crc:08x}"
 
 
 def _entry_time() -> tuple[int, int, int, int, int, int]:
@@ -333,10 +357,13 @@ def _parse_final(record: dict[str, Any], entries: list[_Entry]) -> tuple[Final, 
     sha = final["sha256"]
     if not isinstance(sha, str) or len(sha) != 64:
         raise ValueError(f"sha256 = {sha!r}")
+    crc = final.get("crc32")
+    if crc is not None and not (isinstance(crc, str) and len(crc) == 8 and all(c in "0123456789abcdef" for c in crc)):
+        raise ValueError(f"crc32 = {crc!r}")
     size = _int(final, "size")
     if size < (entries[-1].committed if entries else 0):
         raise ValueError(f"size {size} is before the last entry's end")
-    return Final(size=size, sha256=sha), cursor
+    return Final(size=size, sha256=sha, crc32=crc), cursor
 
 
 def _file_range(src: Path, start: int, end: int) -> Iterator[bytes]:
@@ -389,8 +416,8 @@ def _check_entries(path: Path, fh: io.FileIO, entries: list[_Entry]) -> list[int
 
 
 def _hash_prefix(fh: io.FileIO, size: int) -> Any:
-    """SHA-256 of the first `size` bytes, read once in CHUNK pieces."""
-    digest = hashlib.sha256()
+    """SHA-256 and CRC32 of the first `size` bytes, read once in CHUNK pieces."""
+    digest = Digests()
     buffer = bytearray(CHUNK)
     fh.seek(0)
     done = 0
@@ -454,7 +481,7 @@ class LiveZip:
         if journal.parent != path.parent:
             files.fsync_dir(journal.parent)
         return cls(path, journal, entries=[], versions=[], cursor={}, committed=0, on_commit=on_commit,
-                   file=_AppendOnlyFile(fd, 0, hashlib.sha256()), journal_file=journal_file)
+                   file=_AppendOnlyFile(fd, 0, Digests()), journal_file=journal_file)
 
     @classmethod
     def reopen(cls, path: Path, journal: Path, *, on_commit: CommitFn | None = None) -> LiveZip:
@@ -479,7 +506,7 @@ class LiveZip:
             raise CorruptFile(str(journal), f"the journal refers to {committed} bytes of {path}, "
                                             f"which has {size}")
         try:
-            digest = hashlib.sha256()
+            digest = Digests()
             versions = []
             if committed:
                 with open(path, "rb", buffering=0) as fh:
@@ -562,8 +589,8 @@ class LiveZip:
         try:
             zf.close()  # the central directory; the file stays open (zipfile does not close a file it was given)
             file.sync()
-            final = Final(size=file.tell(), sha256=file.digest.hexdigest())
-            journal.append({"final": {"size": final.size, "sha256": final.sha256},
+            final = Final(size=file.tell(), sha256=file.digest.hexdigest(), crc32=file.digest.crc32())
+            journal.append({"final": {"size": final.size, "sha256": final.sha256, "crc32": final.crc32},
                             "committed": final.size, "cursor": cursor})
         except BaseException as exc:
             self._rollback()

@@ -212,13 +212,26 @@ def remove_empty_dirs(files: SessionFiles) -> None:
 
 def file_sha256(path: Path) -> tuple[str, int]:
     """SHA-256 (hex) and size of a file, read in chunks."""
+    sha, _crc, size = _digest(path, crc=False)
+    return sha, size
+
+
+def file_digests(path: Path) -> tuple[str, str, int]:
+    """SHA-256 and CRC32 (hex) and size of a file, read once in chunks."""
+    return _digest(path, crc=True)
+
+
+def _digest(path: Path, *, crc: bool) -> tuple[str, str, int]:
     digest = hashlib.sha256()
+    value = 0
     size = 0
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
+            if crc:
+                value = zlib.crc32(chunk, value)
             size += len(chunk)
-    return digest.hexdigest(), size
+    return digest.hexdigest(), f"{value:08x}", size
 
 
 def zip_verified(ctx: Context, meta: SessionMeta) -> bool:

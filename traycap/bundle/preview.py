@@ -34,7 +34,7 @@ SHEET_MAX_WIDTH = 1600
 GAP = 8
 HEADER_H = 36
 LABEL_H = 24
-BACKGROUND = (46, 38, 32)  # BGR: the viewer page's dark slate
+BACKGROUND = (32, 38, 46)  # RGB: the viewer page's dark slate
 QUALITIES = (80, 70, 60, 50, 40)
 
 
@@ -106,7 +106,7 @@ def plan_sheet(frames: list[dict[str, Any]], video_size: tuple[int, int], title:
 
 
 def render_sheet(video: Path | IO[bytes], plan: SheetPlan) -> Any:
-    """The sheet as a BGR image (decoded by media/video.py)."""
+    """The sheet as an RGB picture (decoded by media/video.py)."""
     decoded = decode_frames_at(video, [t.video_ms for t in plan.tiles], (plan.tile_w, plan.tile_h))
     return compose_sheet(plan, decoded)
 
@@ -140,7 +140,7 @@ def preview_jpeg(video: Path | IO[bytes], frames: list[dict[str, Any]], info: di
 
 
 def preview_from_thumbnails(thumbs: list[tuple[float, Any]], info: dict[str, Any]) -> bytes:
-    """preview.jpg from frames kept while recording ((recording time ms, BGR image) in time
+    """preview.jpg from frames kept while recording ((recording time ms, RGB picture) in time
     order; the live bundler's Thumbnails): no video decoding at Stop."""
     if not thumbs:
         raise RecorderError("No frames to preview")

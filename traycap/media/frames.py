@@ -49,10 +49,50 @@ def test_pattern(width: int, height: int, n: int) -> Any:
     return image
 
 
-def canvas(width: int, height: int, bgr: tuple[int, int, int]) -> Any:
-    """A BGR picture of one colour, to draw on."""
+def crop(image: Any, x: int, y: int, width: int, height: int) -> Any:
+    """A view of part of `image` (no copy)."""
+    return image[y : y + height, x : x + width]
+
+
+def same(a: Any, b: Any) -> bool:
+    """The two frames hold the same pixels. Every 8th row first: a frame that changed usually differs
+    there, and that look costs an eighth of the whole one."""
     import numpy as np
 
-    image = np.empty((height, width, 3), dtype=np.uint8)
-    image[:, :] = bgr
-    return image
+    if a is b:
+        return True
+    return a.shape == b.shape and bool(np.array_equal(a[::8], b[::8])) and bool(np.array_equal(a, b))
+
+
+def digest(image: Any) -> bytes:
+    """A fingerprint of the pixels (SHA-1: ~5 ms at 1080p here; equal frames, equal digests)."""
+    import hashlib
+
+    return hashlib.sha1(contiguous(image).data, usedforsecurity=False).digest()
+
+
+def contiguous(image: Any) -> Any:
+    """`image` as one run of bytes (a copy only when it is a view with gaps, e.g. cropped)."""
+    import numpy as np
+
+    return np.ascontiguousarray(image)
+
+
+def yuv420p_planes(planes: Any, width: int, height: int) -> tuple[Any, Any, Any]:
+    """Writable Y, U, V views of a yuv420p picture's planes (buffers with `line_size`; rows may be padded)."""
+    import numpy as np
+
+    views = []
+    for plane, (w, h) in zip(planes, ((width, height), (width // 2, height // 2), (width // 2, height // 2)),
+                             strict=True):
+        rows = np.frombuffer(plane, dtype=np.uint8, count=plane.line_size * h).reshape(h, plane.line_size)
+        views.append(rows[:, :w])
+    return views[0], views[1], views[2]
+
+
+def paste_yuv420p(into: tuple[Any, Any, Any], part: tuple[Any, Any, Any], x: int, y: int) -> None:
+    """Copy the yuv420p planes `part` into `into` at (x, y) (both even)."""
+    for i, (dst, src) in enumerate(zip(into, part, strict=True)):
+        px, py = (x, y) if i == 0 else (x // 2, y // 2)
+        h, w = src.shape
+        dst[py : py + h, px : px + w] = src

@@ -1,68 +1,77 @@
-"""Image work: the one module that imports cv2 (OpenCV).
+"""Pictures: lossless screenshots, JPEG/PNG pictures, thumbnails and the composed preview sheet, through
+Pillow (the recording's pictures; the tray's icons are ui/icons.py's).
 
-Colour conversion for the encoder, resizing for thumbnails and the preview, PNG screenshots and
-JPEG/PNG pictures, and the composed preview sheet (bundle/preview.py lays it out). cv2 failures
-become RecorderError. cv2 is imported where it is used: `traycap sessions` never loads it.
+Pillow was a dependency already (pystray draws its icon with it), so OpenCV, 287 MB installed, is
+not needed for these few jobs (docs/performance.md has the figures: a 1080p PNG takes about the
+same time either way). Pictures are PIL images in RGB; screen frames come in as BGRA arrays
+(media/frames.py). Pillow failures become RecorderError. PIL is imported where it is used:
+`traycap sessions` never loads it.
 """
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from traycap.errors import RecorderError
 from traycap.media import frames
 
-
-def bgra_to_i420(bgra: Any) -> Any:
-    """A BGRA frame as planar YUV 4:2:0 (what the H.264 encoder takes)."""
-    import cv2
-
-    return cv2.cvtColor(bgra, cv2.COLOR_BGRA2YUV_I420)
+PNG_LEVEL = 1  # zlib level for screenshots: ~40 ms at 1080p; 6 halves the bytes and doubles the time
+FONT_PX_PER_SCALE = 30  # label scale 1.0 = a 30 px font (0.5 for tile labels, 0.6 for the title)
 
 
 def encode_png(bgra: Any) -> bytes:
-    """A lossless screenshot (X11 leaves alpha undefined, so it is dropped)."""
-    import cv2
+    """A lossless screenshot of a BGRA frame (X11 leaves alpha undefined, so it is dropped)."""
+    from PIL import Image
 
-    bgr = cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR)
-    ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    if not ok:
-        raise RecorderError("Could not encode a screenshot")
-    return bytes(buf)
+    height, width = bgra.shape[:2]
+    try:
+        image = Image.frombuffer("RGB", (width, height), frames.contiguous(bgra), "raw", "BGRX", 0, 1)
+        out = io.BytesIO()
+        image.save(out, "PNG", compress_level=PNG_LEVEL)
+    except (OSError, ValueError) as exc:
+        raise RecorderError(f"Could not encode a screenshot: {exc}") from exc
+    return out.getvalue()
 
 
 def resize(img: Any, size: tuple[int, int]) -> Any:
     """`img` resized to `size` (w, h), averaging pixels (sharp text when shrinking)."""
-    import cv2
+    from PIL import Image
 
-    return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    return img if img.size == size else img.resize(size, Image.Resampling.BOX)
 
 
 def compose_image(size: tuple[int, int], background: tuple[int, int, int], tiles: list[tuple[Any, int, int]],
                   labels: list[tuple[str, int, int, float]], boxes: list[tuple[int, int, int, int]]) -> Any:
-    """A BGR image of `size`: `boxes` (x, y, w, h) filled dark, `tiles` (image, x, y) pasted,
+    """An RGB image of `size`: `boxes` (x, y, w, h) filled dark, `tiles` (image, x, y) pasted,
     `labels` (text, x, baseline y, scale) drawn in white, anti-aliased."""
-    import cv2
+    from PIL import Image, ImageDraw
 
-    width, height = size
-    img = frames.canvas(width, height, background)
+    img = Image.new("RGB", size, background)
+    draw = ImageDraw.Draw(img)
     for x, y, w, h in boxes:
-        cv2.rectangle(img, (x, y), (x + w - 1, y + h - 1), (30, 24, 20), thickness=-1)
+        draw.rectangle((x, y, x + w - 1, y + h - 1), fill=(20, 24, 30))
     for tile, x, y in tiles:
-        th, tw = tile.shape[:2]
-        img[y:y + th, x:x + tw] = tile
+        img.paste(tile, (x, y))
     for text, x, y, scale in labels:
-        cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        draw.text((x, y), text, fill=(255, 255, 255), font=_font(round(scale * FONT_PX_PER_SCALE)), anchor="ls")
     return img
 
 
 def encode_image(img: Any, suffix: str, quality: int = 80) -> bytes:
-    """`img` (BGR) as ".jpg" (at `quality`) or ".png" bytes."""
-    import cv2
+    """`img` (RGB) as ".jpg" (at `quality`) or ".png" bytes."""
+    out = io.BytesIO()
+    try:
+        if suffix == ".jpg":
+            img.save(out, "JPEG", quality=quality)
+        else:
+            img.save(out, "PNG", compress_level=6)
+    except (OSError, ValueError) as exc:
+        raise RecorderError(f"Could not encode a {suffix} image: {exc}") from exc
+    return out.getvalue()
 
 
-    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if suffix == ".jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 6]
-    ok, buf = cv2.imencode(suffix, img, params)
-    if not ok:
-        raise RecorderError(f"Could not encode a {suffix} image")
-    return bytes(buf)
+def _font(px: int) -> Any:
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=px)  # Pillow's own scalable font (FreeType): no font files to find

@@ -24,9 +24,11 @@ from traycap.clock import Clock
 from traycap.context import Context
 from traycap.errors import SoundUnavailable, TraycapError
 from traycap.media.capture import FrameSource
+from traycap.media.encoders import Choice
 from traycap.media.pcm import TRACK_RATE
+from traycap.media.regions import Changes
 from traycap.media.sound import SoundSource
-from traycap.media.video import VideoEncoder, audio_info, backend_info
+from traycap.media.video import VideoEncoder, audio_info, backend_info, open_encoder
 from traycap.models import AppSettings, SessionMeta
 from traycap.paths import new_session_id
 from traycap.recorder.actions import CLICK_SCREENSHOT_MIN_INTERVAL_S, ActionBuilder, RateLimiter
@@ -38,6 +40,7 @@ from traycap.recorder.tracks import Tracks
 log = logging.getLogger(__name__)
 
 ENCODER_QUEUE_FRAMES = 8  # frames waiting for the encoder; beyond that a frame is dropped (and counted)
+ENCODER_QUEUE_BYTES = 32 * 1024 * 1024  # ... and no more than this (three 1080p frames): memory
 # The devices a recording hears, opened, and why any asked for is missing (media/sound/factory.py).
 SoundFactory = Callable[[AppSettings, Clock], "tuple[list[SoundSource], list[SoundUnavailable]]"]
 
@@ -49,6 +52,13 @@ class Frame:
     wall_ms: int
     pts_ms: int
     seq: int
+    changed: Changes = None  # where it differs from the frame the encoder had before (None: anywhere)
+    repeat: bool = False  # the screen did not change: the encoder's last picture again
+
+
+def encoder_queue_size(width: int, height: int) -> int:
+    """Frames the encoder's queue holds: a burst of ENCODER_QUEUE_FRAMES, but at most ENCODER_QUEUE_BYTES."""
+    return max(2, min(ENCODER_QUEUE_FRAMES, ENCODER_QUEUE_BYTES // max(1, width * height * 4)))
 
 
 class Recording:
@@ -66,7 +76,7 @@ class Recording:
         self.encoder = encoder
         self.builder = builder
         self.actions_lock = threading.Lock()
-        self.queue: queue.Queue[Frame | None] = queue.Queue(maxsize=ENCODER_QUEUE_FRAMES)
+        self.queue: queue.Queue[Frame | None] = queue.Queue(maxsize=encoder_queue_size(source.width, source.height))
         self.stop = threading.Event()
         self.signal = threading.Event()  # wakes the capture thread on any state change
         self.running = threading.Event()  # set while not paused (or when stopping)
@@ -79,7 +89,10 @@ class Recording:
         self.paused_since: float | None = None
         self.late_drops = 0
         self.busy_drops = 0
-        self.captured = 0
+        self.captured = 0  # frames handed to the encoder or dropped because it was busy
+        self.unchanged = 0  # grid slots whose screen had not changed: nothing encoded (recorder/timing.py)
+        self.repeated = 0  # frames that repeat the last picture (a still screen, once a second)
+        self.frame_wanted = threading.Event()  # a screenshot waits for a frame: the next slot makes one
         self.click_requests: list[float] = []
         self.click_limiter = RateLimiter(CLICK_SCREENSHOT_MIN_INTERVAL_S)
         self.input: InputSource | None = None
@@ -192,19 +205,22 @@ def open_recording(ctx: Context, settings: AppSettings, source: FrameSource, clo
     builder: PrivateActions | None = None
     sounds: list[SoundSource] = []
     problems: list[SoundUnavailable] = []
+    encoder: VideoEncoder | None = None
     try:
         builder = PrivateActions.for_patterns(ActionBuilder(origin, settings.keystrokePrivacy), origin,
                                               settings.excludedApps, focus_factory, clock.monotonic)
         sounds, problems = sound_factory(settings, clock)
-        info = _recorder_info(settings, source, wall, origin)
+        encoder, choice = open_encoder(writer.files.video, source.width, source.height, settings.fps,
+                                       settings.encoder.value, audio_rate=TRACK_RATE if sounds else None)
+        info = _recorder_info(settings, source, wall, origin, choice)
         info["audio"] = sound_info(settings, sounds, problems)
         # Written before the first frame: a crash from here on still leaves a visible session.
         meta = SessionMeta(sessionId=session_id, createdAt=wall, videoRef="video/screen.mp4",
                            extra={"recorder": info})
         ctx.sessions.save_meta(meta)
-        encoder = VideoEncoder(writer.files.video, source.width, source.height, settings.fps,
-                               audio_rate=TRACK_RATE if sounds else None)
     except BaseException:
+        if encoder is not None:
+            encoder.abandon()
         for sound in sounds:
             sound.close()
         if builder is not None:
@@ -238,7 +254,8 @@ def sound_info(settings: AppSettings, sounds: list[SoundSource], problems: list[
     return out
 
 
-def _recorder_info(settings: AppSettings, source: FrameSource, wall: int, origin: float) -> dict[str, Any]:
+def _recorder_info(settings: AppSettings, source: FrameSource, wall: int, origin: float,
+                   choice: Choice) -> dict[str, Any]:
     """The meta's "recorder" part at Start: settings, screen, time base, encoder, platform."""
     caps = source.capabilities
     return {
@@ -256,7 +273,7 @@ def _recorder_info(settings: AppSettings, source: FrameSource, wall: int, origin
             "monotonicOriginS": origin,
             "note": "t = ms since the recording started; wall time = wallOriginMs + t",
         },
-        "video": {**backend_info(), "width": source.width, "height": source.height,
+        "video": {**backend_info(choice), "width": source.width, "height": source.height,
                   "pts": "ms of recording time, paused spans cut out"},
         "platform": {"system": platform.system(), "release": platform.release(),
                      "machine": platform.machine(), "python": platform.python_version(), "sys": sys.platform},

@@ -50,6 +50,8 @@ def write_stopped_meta(ctx: Context, rec: Recording, stopped_at: float, clock: C
                           "total": rec.late_drops + rec.busy_drops},
         "framesCaptured": rec.captured,
         "framesEncoded": encoded,
+        "unchangedFrames": rec.unchanged,
+        "repeatedFrames": rec.repeated,
         "droppedMouseMoves": rec.builder.dropped_moves,
         "endReason": end_reason(rec.failure),
     })

@@ -73,10 +73,10 @@ class SidecarEngine:
 
     def upload_file(
         self, zip_path: Path, key: str, *, sha256: str | None, resume: ResumePoint | None, on_progress: ProgressFn,
-        on_checkpoint: CheckpointFn, cancel: CancelToken, pacing: PartPacing | None = None,
+        on_checkpoint: CheckpointFn, cancel: CancelToken, pacing: PartPacing | None = None, crc32: str | None = None,
     ) -> UploadResult:
         result = self._engine.upload_file(zip_path, key, sha256=sha256, resume=resume, on_progress=on_progress,
-                                          on_checkpoint=on_checkpoint, cancel=cancel, pacing=pacing)
+                                          on_checkpoint=on_checkpoint, cancel=cancel, pacing=pacing, crc32=crc32)
         _write(self._bucket, result.key, Path(zip_path), size=result.size, sha256=result.sha256, clock=self._clock)
         return result
 

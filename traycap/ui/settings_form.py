@@ -17,6 +17,7 @@ from traycap.models import (
     AudioMode,
     KeystrokePrivacy,
     UploadConfig,
+    VideoEncoderSetting,
     WaylandInput,
     WaylandSource,
 )
@@ -65,6 +66,8 @@ FIELDS: tuple[Field, ...] = (
     Field("screenshotIntervalS", "Screenshot every (seconds)", "text", "settings"),
     Field("keystrokePrivacy", "Keystrokes", "choice", "settings", tuple(k.value for k in KeystrokePrivacy),
           hint="full, no_text (letters masked) or none"),
+    Field("encoder", "Video encoder", "choice", "settings", tuple(e.value for e in VideoEncoderSetting),
+          hint="auto (a hardware encoder when one works), hardware, or x264 (the CPU)"),
     Field("excludedApps", "Never record these apps", "text", "settings",
           hint="comma-separated window classes or titles: KeePassXC, 1Password, *Private Browsing*", wayland=False),
     Field("excludedApps", "Never record these apps", "text", "settings", wayland=True,
@@ -151,8 +154,8 @@ DEFAULT_DEVICE = "(the system's default microphone)"  # the device list's first 
 EXCLUDED_SEPARATOR = ","
 FIELD_BY_KEY = {f.key: f for f in fields_for(DesktopInfo())}  # as an X11, Windows or macOS dialog shows them
 RETENTION_KEYS = ("keepUploadedDays", "localBudgetMB", "minFreeMB")  # whole numbers, as typed
-SETTINGS_TEXT_KEYS = ("hotkey", "fps", "screenshotIntervalS", "keystrokePrivacy", "excludedApps", "waylandSource",
-                      "waylandInput", *RETENTION_KEYS)
+SETTINGS_TEXT_KEYS = ("hotkey", "fps", "screenshotIntervalS", "keystrokePrivacy", "encoder", "excludedApps",
+                      "waylandSource", "waylandInput", *RETENTION_KEYS)
 
 
 def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str, Any]:
@@ -180,6 +183,7 @@ def form_values(config: UploadConfig | None, settings: AppSettings) -> dict[str,
         "fps": str(settings.fps),
         "screenshotIntervalS": f"{settings.screenshotIntervalS:g}",
         "keystrokePrivacy": settings.keystrokePrivacy.value,
+        "encoder": settings.encoder.value,
         "copyLinkOnDone": settings.copyLinkOnDone,
         "excludedApps": f"{EXCLUDED_SEPARATOR} ".join(settings.excludedApps),
         "waylandSource": settings.waylandSource.value,

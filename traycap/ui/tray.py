@@ -69,6 +69,12 @@ def load_pystray(env: Mapping[str, str] | None = None, platform: str = sys.platf
     _name_the_program()
     errors: list[str] = []
     original = os.environ.get("PYSTRAY_BACKEND")
+    # GTK 3 would open OpenGL at start-up, which maps the GL driver: Mesa's software one alone is 47 MB
+    # (libLLVM) of a 111 MB idle tray. A tray icon and its menu draw nothing with GL. GDK reads the
+    # variable once, as it starts (the import below), and it is gone again before any child starts.
+    gl_original = os.environ.get("GDK_GL")
+    if gl_original is None:
+        os.environ["GDK_GL"] = "disable"
     try:
         for name in backend_candidates(env, platform):
             os.environ["PYSTRAY_BACKEND"] = name  # pystray reads it at import time
@@ -88,6 +94,8 @@ def load_pystray(env: Mapping[str, str] | None = None, platform: str = sys.platf
             os.environ.pop("PYSTRAY_BACKEND", None)
         else:
             os.environ["PYSTRAY_BACKEND"] = original
+        if gl_original is None:
+            os.environ.pop("GDK_GL", None)
     text = "; ".join(errors)
     if "could not be initialised" in text or "cannot open display" in text.lower():
         raise NoDisplay(f"Cannot connect to the display {env.get('DISPLAY', '')!r} ({text})", NO_DISPLAY_HINT)

@@ -226,7 +226,7 @@ class AttemptRunner:
         result = engine.upload_file(
             source.zip_path, key, sha256=source.meta.sha256, resume=transitions.resume_point(state),
             on_progress=on_progress, on_checkpoint=on_checkpoint, cancel=token,
-            pacing=_Pacing(check_disk, self._priority),
+            pacing=_Pacing(check_disk, self._priority), crc32=source.meta.crc32,
         )
         if source.meta.sha256 and result.sha256.lower() != source.meta.sha256.lower():
             raise VerificationFailed(

@@ -67,8 +67,11 @@ class UploadEngine(Protocol):
         on_checkpoint: CheckpointFn,
         cancel: CancelToken,
         pacing: PartPacing | None = None,
+        crc32: str | None = None,
     ) -> UploadResult:
-        """Upload and verify. Raises a traycap UploadError (retryable/permanent),
+        """Upload and verify. `crc32`: the export's CRC32 of the zip (hex), when it has one: the parts'
+        CRC32s then show that the zip did not change, without hashing it whole again. Raises a traycap
+        UploadError (retryable/permanent),
         ZipMissing/ZipChanged, or UploadCancelled. On StopKind.CANCEL the
         multipart upload is aborted; on StopKind.SHUTDOWN or PAUSE it is kept for resume.
         `pacing` holds parts back (upload/priority.py: a live session records or finishes)."""

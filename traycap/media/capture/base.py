@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from traycap.errors import TraycapError
+from traycap.media.regions import Changes
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,15 @@ class FrameSource(Protocol):
 
     def grab(self) -> Any:
         """The current frame; None when there is none yet (a damage-driven source before the screen's first
-        change: the recorder skips that slot). Raises CaptureLost when the screen cannot be read any more."""
+        change: the recorder skips that slot). Raises CaptureLost when the screen cannot be read any more.
+
+        A damage-driven backend returns the very same object as the grab before when nothing
+        changed: the recorder then repeats the last frame instead of converting and encoding it."""
+        ...
+
+    def changed_areas(self) -> Changes:
+        """Where the frame the last grab returned differs from the one before it: rectangles in frame
+        pixels, () for nowhere, None when the backend cannot tell (all of it may have changed)."""
         ...
 
     def close(self) -> None: ...

@@ -1,10 +1,14 @@
 """Which capture backend records this session: chosen once per recording, from the desktop session.
 
-    x11, win32, darwin   mss_screen.MssScreen (python-mss picks its own platform code)
-    wayland              portal_screen.PortalScreen: the desktop's ScreenCast portal, frames from PipeWire;
-                         opened AND started here (the desktop's picker, the first time), so a cancelled
-                         picker or a missing portal fails before the recorder makes a session
-    TRAYCAP_CAPTURE      mss | portal | null overrides the choice (null: a synthetic screen, for benches)
+    x11             xdamage.DamageScreen: read where and when DAMAGE says the screen changed; an X
+                    server without DAMAGE gets the next one
+    win32, darwin   changes.ChangedOnly(mss_screen.MssScreen): python-mss (GDI, CoreGraphics) at every
+                    slot, a frame equal to the one before counted as unchanged
+    wayland         portal_screen.PortalScreen: the desktop's ScreenCast portal, frames from PipeWire;
+                    opened AND started here (the desktop's picker, the first time), so a cancelled
+                    picker or a missing portal fails before the recorder makes a session
+    TRAYCAP_CAPTURE x11-damage | mss | portal | null overrides the choice (null: a synthetic screen,
+                    for benches)
 
 The session is X11 when XDG_SESSION_TYPE says x11 or there is no WAYLAND_DISPLAY, Wayland otherwise
 (osutil/desktop.py). `check_display` says in words a user can act on when there is no screen at all,
@@ -13,6 +17,7 @@ before anything else is set up.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -24,8 +29,10 @@ from traycap.errors import NoDisplay, RecorderError
 from traycap.media.capture.base import FrameSource
 from traycap.osutil.desktop import NONE, WAYLAND, X11, session_type
 
+log = logging.getLogger(__name__)
+
 CAPTURE_ENV = "TRAYCAP_CAPTURE"
-BACKENDS = ("mss", "portal", "null")
+BACKENDS = ("x11-damage", "mss", "portal", "null")
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,10 @@ def backend_name(env: Mapping[str, str] | None = None, platform: str | None = No
     environ = os.environ if env is None else env
     choice = environ.get(CAPTURE_ENV, "").strip().lower()
     if not choice:
-        return "portal" if session_type(environ, platform) == WAYLAND else "mss"
+        kind = session_type(environ, platform)
+        if kind == WAYLAND:
+            return "portal"
+        return "x11-damage" if kind == X11 else "mss"
     if choice not in BACKENDS:
         raise RecorderError(f"Unknown {CAPTURE_ENV}={choice!r}", f"use one of: {', '.join(BACKENDS)} (or unset it)")
     return choice
@@ -75,9 +85,17 @@ def open_capture(options: CaptureOptions | None = None, env: Mapping[str, str] |
     check_display(env)
     if name == "portal":
         return _open_portal(options)
+    from traycap.media.capture.changes import ChangedOnly
     from traycap.media.capture.mss_screen import MssScreen
 
-    return MssScreen(options.monitor)
+    if name == "x11-damage":
+        from traycap.media.capture.xdamage import open_damage_screen
+
+        screen = open_damage_screen(options.monitor)
+        if screen is not None:
+            return screen
+        log.info("the X server has no DAMAGE extension: the screen is read at every frame")
+    return ChangedOnly(MssScreen(options.monitor))
 
 
 def _open_portal(options: CaptureOptions) -> FrameSource:

@@ -60,15 +60,26 @@ class MssScreen:
         return {"monitor": self.monitor, "rect": dict(self._rect), "all": self.monitors,
                 "width": self._w, "height": self._h, "backend": self.capabilities.name}
 
+    @property
+    def origin(self) -> tuple[int, int]:
+        """Where the frame's top-left pixel is on the whole screen."""
+        return int(self._rect["left"]), int(self._rect["top"])
+
     def grab(self) -> Any:
-        try:
-            shot = self._sct.grab(self._rect)
-        except Exception as exc:
-            reason = str(exc).strip() or "the X display closed the connection"
-            raise CaptureLost(f"Screen capture stopped working: {reason}") from exc
+        shot = self._shot(self._rect)
         if shot.width != self._rect["width"] or shot.height != self._rect["height"]:
             raise CaptureLost(f"The screen size changed to {shot.width}x{shot.height} while recording")
         return frames.from_bgra(shot.raw, shot.width, shot.height)[: self._h, : self._w]
+
+    def changed_areas(self) -> None:
+        return None  # polled: every grab may differ anywhere
+
+    def _shot(self, rect: dict[str, int]) -> Any:
+        try:
+            return self._sct.grab(rect)
+        except Exception as exc:
+            reason = str(exc).strip() or "the X display closed the connection"
+            raise CaptureLost(f"Screen capture stopped working: {reason}") from exc
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

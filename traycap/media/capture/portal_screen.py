@@ -214,6 +214,9 @@ class PortalScreen:
         frame = self._latest.take()
         return frame.image if frame is not None else None
 
+    def changed_areas(self) -> None:
+        return None  # PipeWire sends whole frames: where they changed is not said
+
     def describe(self) -> dict[str, Any]:
         """What is recorded, for session.json (also after close)."""
         stream = self._stream

@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from traycap.upload.s3.client import classify_error
-    from traycap.upload.s3.integrity import composite_sha256
+    from traycap.upload.s3.integrity import composite_crc32
     from traycap.upload.s3.service import UploadService
 
-__all__ = ["UploadService", "classify_error", "composite_sha256"]
+__all__ = ["UploadService", "classify_error", "composite_crc32"]
 
-_MODULE_OF = {"UploadService": "service", "classify_error": "client", "composite_sha256": "integrity"}
+_MODULE_OF = {"UploadService": "service", "classify_error": "client", "composite_crc32": "integrity"}
 
 
 def __getattr__(name: str) -> Any:

@@ -198,7 +198,7 @@ class S3Client:
         if sha256 is not None:
             params["Metadata"] = {META_SHA256: sha256}
         if not self.config.compatibility:
-            params["ChecksumAlgorithm"] = "SHA256"
+            params["ChecksumAlgorithm"] = "CRC32"
         return str(self._call("create_multipart_upload", **params)["UploadId"])
 
     def upload_part(self, key: str, upload_id: str, number: int, body: PartBody, checksum: Checksum) -> str:
@@ -228,7 +228,7 @@ class S3Client:
         for part in sorted(parts, key=lambda p: p.partNumber):
             entry: dict[str, Any] = {"PartNumber": part.partNumber, "ETag": f'"{part.etag}"'}
             if part.checksum and not self.config.compatibility:
-                entry["ChecksumSHA256"] = part.checksum
+                entry["ChecksumCRC32"] = part.checksum
             entries.append(entry)
         self._call("complete_multipart_upload", Key=key, UploadId=upload_id, MultipartUpload={"Parts": entries})
 
@@ -262,7 +262,7 @@ class S3Client:
 
     @staticmethod
     def _checksum(checksum: Checksum) -> dict[str, str]:
-        return {"ContentMD5": checksum.value} if checksum.md5 else {"ChecksumSHA256": checksum.value}
+        return {"ContentMD5": checksum.value} if checksum.md5 else {"ChecksumCRC32": checksum.value}
 
     def _send(self, op: str, body: PartBody, **params: Any) -> dict[str, Any]:
         try:

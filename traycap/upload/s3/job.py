@@ -36,11 +36,13 @@ class UploadJob:
         on_checkpoint: CheckpointFn,
         cancel: CancelToken,
         bandwidth: TokenBucket | None = None,
+        crc32: str | None = None,
     ) -> None:
         self.path = path
         self._bandwidth = bandwidth
         self.key = key
         self.sha256 = sha256.lower() if sha256 else None
+        self.crc32 = crc32.lower() if crc32 else None  # the export's, hex: see sources.FileSource
         self.on_checkpoint = on_checkpoint
         self.cancel = cancel
         self.size = 0

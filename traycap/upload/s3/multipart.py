@@ -57,7 +57,7 @@ from traycap.upload.bandwidth import TokenBucket
 from traycap.upload.engine import PartPacing, ResumePoint
 from traycap.upload.s3.body import Stopped
 from traycap.upload.s3.calls import S3Calls
-from traycap.upload.s3.integrity import digest_size, norm_etag, unstamped
+from traycap.upload.s3.integrity import CRC32_BYTES, MD5_BYTES, digest_size, norm_etag, unstamped
 from traycap.upload.s3.job import cancelled_error
 from traycap.upload.s3.part import PartRequest, send_part
 from traycap.upload.s3.retry import Retry
@@ -134,10 +134,11 @@ def complete_upload(
 
 def resume_fits(resume: ResumePoint, size: int, *, md5: bool) -> bool:
     """A checkpoint can go on only with parts S3 accepts, a file that fits in them, and parts
-    checksummed the way this upload checksums (switching compatibility mode changes MD5 <-> SHA-256:
-    parts of the other kind can neither be checked against the file nor completed)."""
+    checksummed the way this upload checksums (switching compatibility mode changes MD5 <-> CRC32, and
+    parts of an older version's SHA-256 uploads are another kind: they can neither be checked against
+    the file nor completed)."""
     fits = resume.partSize >= MIN_PART_SIZE and (size + resume.partSize - 1) // resume.partSize <= MAX_PARTS
-    want = 16 if md5 else 32
+    want = MD5_BYTES if md5 else CRC32_BYTES
     same_kind = all(p.checksum is None or digest_size(p.checksum) == want for p in resume.parts)
     return fits and same_kind and size > 0
 
@@ -192,6 +193,7 @@ class MultipartDriver:
         self.completed = False
         self._complete_tried = False
         self._in_flight: dict[int, int] = {}  # part -> bytes of its current try on the wire
+        self._data: dict[int, memoryview] = {}  # part -> its bytes, given back to the source when it ends
         self._cursor = 1  # parts below it were sent or kept once
         self._again: set[int] = set()  # parts that failed, to be sent again
         self._error: UploadError | None = None  # the failure step() raises once nothing is in flight
@@ -369,15 +371,22 @@ class MultipartDriver:
             elif isinstance(result, _Done):
                 number = result.part.partNumber
                 self._in_flight.pop(number, None)
+                self._release(number)
                 self.done[number] = result.part
                 self.sink.checkpoint(self._point())
             else:
                 self._in_flight.pop(result.part, None)
+                self._release(result.part)
                 self._again.add(result.part)
                 if isinstance(result.error, UploadError):
                     self._failed_part(result.part, result.error)
         self.sink.progress(self.done_bytes() + sum(self._in_flight.values()))
         return True
+
+    def _release(self, number: int) -> None:
+        data = self._data.pop(number, None)
+        if data is not None:
+            self.source.release(data)
 
     def _failed_part(self, number: int, error: UploadError) -> None:
         if isinstance(error, NetworkError):
@@ -426,6 +435,7 @@ class MultipartDriver:
         upload_id = self.upload_id
         assert upload_id is not None
         self._in_flight[number] = 0
+        self._data[number] = data
         limiter = self.limiter
         throttle = None if limiter is None else (
             lambda n: limiter.take(n, wake=self.token.event, stop=self._cancelled_now)
@@ -450,6 +460,7 @@ class MultipartDriver:
             self._executor.submit(work)
         except RuntimeError:  # the executor is shut down: the owner has ended
             self._in_flight.pop(number, None)
+            self._data.pop(number, None)
             self._again.add(number)
 
     def _post(self, result: _Result) -> None:
@@ -473,8 +484,8 @@ class MultipartDriver:
         NoSuchUpload on an earlier call's retry (its answer was lost) is a completed upload when
         the object has the zip's size; otherwise the upload is forgotten and UploadGone raised."""
         assert self.upload_id is not None and self.all_sent
-        self.source.check_complete()
         parts = self.parts()
+        self.source.check_complete(parts)
         tried_before, self._complete_tried = self._complete_tried, True
         try:
             complete_upload(self.calls, self.key, self.upload_id, parts, retry=self.retry, wake=self.token.event)
@@ -513,6 +524,7 @@ class MultipartDriver:
         self.completed = False
         self._complete_tried = False
         self._in_flight = {}
+        self._data = {}  # parts of an upload given up on: their buffers are left to the collector
         self._cursor = 1
         self._again = set()
         self._error = None

@@ -1,6 +1,6 @@
 """UploadPart of one part: the one way a part goes out, for the queue and the live lane alike.
 
-The bytes carry the checksum the store verifies (x-amz-checksum-sha256, or Content-MD5 in
+The bytes carry the checksum the store verifies (x-amz-checksum-crc32, or Content-MD5 in
 compatibility mode), go through a body that stops within 256 KiB and takes its bytes from the
 rate cap, and are tried a few times (Retry). Every try tells the stall watch when the socket
 took bytes and whether it failed without an answer (stall.py).

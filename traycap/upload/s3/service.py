@@ -134,10 +134,11 @@ class UploadService:
         on_checkpoint: CheckpointFn,
         cancel: CancelToken,
         pacing: PartPacing | None = None,
+        crc32: str | None = None,
     ) -> UploadResult:
         job = UploadJob(
             Path(zip_path), key, sha256=sha256, on_progress=on_progress, on_checkpoint=on_checkpoint, cancel=cancel,
-            bandwidth=self.bandwidth,
+            bandwidth=self.bandwidth, crc32=crc32,
         )
         job.size = job.stat()
         if cancel.cancelled:
@@ -173,7 +174,7 @@ class UploadService:
         part_size = part_size_for(job.size, self.config.partSizeBytes)
         if resume is None and job.size <= part_size:
             return self._put_single(job, pacing)
-        source = FileSource(job, resume.partSize if resume else part_size)
+        source = FileSource(job, resume.partSize if resume else part_size, md5=md5)
         driver = self.multipart(source, key, sink=job, token=cancel, pacing=pacing)
         try:
             driver.begin(resume)

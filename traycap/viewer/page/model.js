@@ -3,7 +3,7 @@
 //   frames    capture time t (ms) and video time v (s) of every frame, to map one to the other
 //   captions  typed text grouped into runs, masked keys kept masked
 //   facts     [label, value] lines, already in words
-//   shots     screenshots (time, file, reason)
+//   shots     screenshots (time, file, reason, and `until`: unchanged until then)
 // Pointer coordinates are turned into video pixels here, so drawing only scales them.
 
 const CAPTION_GAP_MS = 1500;  // a pause longer than this between keys starts a new caption
@@ -148,6 +148,18 @@ function soundFact(audio) {
   return text;
 }
 
+// Screenshots in time order; a periodic one the recorder found identical to the one before (`unchanged`,
+// naming that earlier file) is folded into it as the time it stayed unchanged until.
+function screenshotRuns(index) {
+  const out = [];
+  for (const s of index) {
+    const t = isNum(s.t) ? s.t : 0, file = String(s.file), last = out[out.length - 1];
+    if (s.unchanged && last && last.file === file) { last.until = t; continue; }
+    out.push({ t, file, reason: String(s.reason || "") });
+  }
+  return out;
+}
+
 // --- words -------------------------------------------------------------------------------------
 function humanSize(n) {
   if (!isNum(n)) return "-";
@@ -211,6 +223,9 @@ function facts(info, host) {
     const total = dropped.total == null ? "?" : dropped.total;
     lines.push(["Dropped frames", total + " (" + (dropped.late || 0) + " late, " + (dropped.encoderBusy || 0) + " encoder busy)"]);
   }
+  if (isNum(info.unchangedFrames) && info.unchangedFrames > 0) {
+    lines.push(["Still screen", info.unchangedFrames.toLocaleString("en-US") + " frame slots unchanged (the frame before shows)"]);
+  }
   const counts = info.counts;
   if (counts && Object.keys(counts).length) {
     lines.push(["Actions", (counts.actions || 0).toLocaleString("en-US") + " (" + (counts.screenshots || 0) + " screenshots, "
@@ -265,7 +280,7 @@ function pageData(bundle, host) {
     actions: actionColumns(bundle.actions, mapping),
     captions: captions(bundle.actions),
     tracks: trackFlags(info),
-    shots: bundle.shots.map((s) => ({ t: isNum(s.t) ? s.t : 0, file: String(s.file), reason: String(s.reason || "") })),
+    shots: screenshotRuns(bundle.shots),
     facts: facts(info, host),
   };
 }

@@ -130,7 +130,7 @@
       img.decoding = "async"; img.alt = s.reason + " screenshot at " + fmt(s.t, true);
       img.dataset.file = s.file;  // read from the zip when it scrolls into view, once the page is ready
       const cap = document.createElement("span");
-      cap.textContent = fmt(s.t, true) + " · " + s.reason;
+      cap.textContent = fmt(s.t, true) + " · " + s.reason + (s.until !== undefined ? " · unchanged to " + fmt(s.until, true) : "");
       b.append(img, cap);
       frag.append(b);
     });
