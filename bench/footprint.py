@@ -58,7 +58,7 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.record import ANIMATION, PAGE, cpu_seconds, wait4  # noqa: E402
+from bench.record import ANIMATION, PAGE, cpu_seconds, wait4, wait_started  # noqa: E402
 from bench.upload import TRAYCAP_CHILD, parse_size, run_child  # noqa: E402
 from tests.support.display import XDisplay, xvfb  # noqa: E402
 from tests.support.s3servers import S3Server, random_file, rclone_server  # noqa: E402
@@ -145,9 +145,7 @@ def record_traycap(display: XDisplay, work: Path, code: Path, seconds: float) ->
     proc = subprocess.Popen([sys.executable, "-m", "traycap", "record", "--fps", str(FPS), "--duration",
                              str(seconds)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None and proc.stdout is not None
-    for line in proc.stderr:
-        if line.startswith("traycap: recording"):
-            break
+    wait_started(proc)
     cores, x_cores = _steady(proc.pid, display.server.pid, seconds)
     out = proc.stdout.read()
     err = proc.stderr.read()

@@ -151,16 +151,21 @@ class Pointer:
             self._thread.join()
 
 
+def wait_started(proc: subprocess.Popen[str]) -> None:
+    """Read `traycap record`'s stderr until it says it is recording (SystemExit if it ends first)."""
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("traycap: recording"):
+            return
+    raise SystemExit(f"traycap record did not start: {proc.communicate()}")
+
+
 def run_traycap(display: XDisplay, home: Path, fps: int, seconds: float) -> Run:
     env = dict(display.env, TRAYCAP_HOME=str(home))
     proc = subprocess.Popen([sys.executable, "-m", "traycap", "record", "--fps", str(fps), "--duration",
                              str(seconds)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None and proc.stdout is not None
-    for line in proc.stderr:
-        if line.startswith("traycap: recording"):
-            break
-    else:
-        raise SystemExit(f"traycap record did not start: {proc.communicate()}")
+    wait_started(proc)
     rest: list[str] = []
     drain = threading.Thread(target=lambda: rest.extend(proc.stderr or []), daemon=True)
     drain.start()

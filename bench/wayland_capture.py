@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.record import wait_started
 from tests.support.display import XDisplay, xvfb
 from tests.support.waiting import stop_process, wait_until
 from tests.support.wayland import SIZE, WaylandDesktop, wayland_desktop
@@ -153,11 +154,7 @@ def record_process(proc: subprocess.Popen[str], started: float, seconds: float, 
                    session_json: Any) -> dict[str, Any]:
     """Follow one `traycap record` to its end: start-up, steady-state CPU (its own and the server's), fps."""
     assert proc.stderr is not None and proc.stdout is not None
-    for line in proc.stderr:
-        if line.startswith("traycap: recording"):
-            break
-    else:
-        raise SystemExit(f"traycap record did not start: {proc.communicate()}")
+    wait_started(proc)
     ready = time.monotonic() - started
     time.sleep(1.0)  # the steady state: start-up costs (imports, the portal, the encoder's first frame) are out
     c0, s0, t0 = cpu_of([proc.pid]), cpu_of(server_pids), time.monotonic()
