@@ -95,6 +95,11 @@ class DamageWatch:
         """The rectangles drawn since the last call (empty: nothing). Raises CaptureLost when the
         connection to the X server is gone."""
         try:
+            # A round trip, every take: its reply makes the X server flush output, and with it what the
+            # RECORD extension holds for pynput's listeners. An X server with no other output to send
+            # (a still screen: no grab, no reply) kept a click for as long as nothing else ran; mss's
+            # grab at every frame used to do this. It also brings in every DamageNotify sent before it.
+            self._d.sync()
             notified = False
             while self._d.pending_events():
                 notified = self._d.next_event().type == self._notify or notified
