@@ -54,7 +54,7 @@ trap 'rm -rf "$work"' EXIT
 mapfile -t dep_list <<<"$deps"
 "$work/venv/bin/python" -m pip install -q --disable-pip-version-check "${dep_list[@]}" >&2
 # pystray is not imported: it opens a display at import time.
-"$work/venv/bin/python" -c 'import av, cv2, numpy, boto3, PIL, platformdirs, plyer, keyring, gi' >&2 \
+"$work/venv/bin/python" -c 'import av, numpy, boto3, PIL, platformdirs, plyer, keyring, gi' >&2 \
   || { echo "wayland-venv: the venv cannot import traycap's dependencies" >&2; exit 1; }
 chmod -R a+rX "$work/venv"
 for old in "$cache"/*/; do

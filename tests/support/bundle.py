@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "installer" / "traycap.spec"
 # Distributions whose version changes what ends up in the bundle.
 _DISTS = (
-    "pyinstaller", "pyinstaller-hooks-contrib", "pystray", "pynput", "mss", "av", "opencv-python", "numpy",
+    "pyinstaller", "pyinstaller-hooks-contrib", "pystray", "pynput", "mss", "av", "numpy", "python-xlib",
     "boto3", "botocore", "s3transfer", "Pillow", "plyer", "platformdirs", "PyGObject", "soundcard", "cffi",
 )
 _KEEP_BUILDS = 2
