@@ -143,3 +143,34 @@ def _keyframe_times(video: Path) -> list[int]:
         tb = float(stream.time_base or 0.001)
         return [round(packet.pts * tb * 1000) for packet in container.demux(stream)
                 if packet.size and packet.is_keyframe and packet.pts is not None]
+
+
+def test_a_screenshot_asked_for_while_a_grab_runs_gets_a_frame_grabbed_after_it(
+        ctx: Context, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A click heard while a grab runs: that grab's frame stands for a moment before the click, so it does
+    not answer the click screenshot's request; the next slot makes a frame too. (The request used to be
+    consumed by that grab: on a still screen the next frame then came a second later, and the screenshot
+    waited for it in vain and took the earlier frame: a screenshot from before its click.)"""
+    screen = ScriptedScreen(64, 48, [(0.0, RED)], clock)
+    run = SteppedRecording(ctx, clock, screen, fps=FPS)
+    run.until(2.0)  # a still screen: its slots are skipped
+    grab = screen.grab
+    asked: list[float] = []
+
+    def grab_while_a_click_comes() -> Any:
+        clock.advance(0.015)
+        asked.append(clock.monotonic())  # the click's screenshot asks for a frame at or after now
+        run.rec.frame_wanted.set()
+        clock.advance(0.005)
+        return grab()
+
+    monkeypatch.setattr(screen, "grab", grab_while_a_click_comes)
+    clock.advance(PERIOD_MS / 1000)
+    run.slot()
+    monkeypatch.setattr(screen, "grab", grab)
+    assert run.rec.latest is not None and run.rec.latest.t < asked[0]  # the frame's moment: mid-grab
+    assert run.rec.frame_wanted.is_set()  # so the request stands
+    clock.advance(PERIOD_MS / 1000)
+    run.slot()
+    assert run.rec.latest.t >= asked[0]  # the screenshot's frame, a slot later (not a second)
+    run.stop_and_export()

@@ -156,7 +156,8 @@ class CaptureLoop:
         self._repeats.sent(t)
         self._sent, self._pending = image, ()
         rec.repeated += slot == Slot.REPEAT
-        rec.frame_wanted.clear()
+        # frame_wanted stays set until the screenshot thread has its frame: a grab that began before the
+        # click it asks for ends before it, so this frame may be too early, and the next slot must also be one.
         with rec.frame_cond:
             rec.latest = frame
             rec.frame_cond.notify_all()
