@@ -160,6 +160,7 @@ def test_a_screenshot_asked_for_while_a_grab_runs_gets_a_frame_grabbed_after_it(
     def grab_while_a_click_comes() -> Any:
         clock.advance(0.015)
         asked.append(clock.monotonic())  # the click's screenshot asks for a frame at or after now
+        run.rec.frame_wanted_t = asked[0]  # as ScreenshotLoop.take asks
         run.rec.frame_wanted.set()
         clock.advance(0.005)
         return grab()

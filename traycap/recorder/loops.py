@@ -156,8 +156,10 @@ class CaptureLoop:
         self._repeats.sent(t)
         self._sent, self._pending = image, ()
         rec.repeated += slot == Slot.REPEAT
-        # frame_wanted stays set until the screenshot thread has its frame: a grab that began before the
-        # click it asks for ends before it, so this frame may be too early, and the next slot must also be one.
+        if t >= rec.frame_wanted_t:
+            # A grab that began before the click a screenshot asks for stands for a moment before it: that
+            # frame does not answer the request, the next slot must make one too.
+            rec.frame_wanted.clear()
         with rec.frame_cond:
             rec.latest = frame
             rec.frame_cond.notify_all()
@@ -251,6 +253,7 @@ class ScreenshotLoop:
             return last_t
         if last_t is not None and want_t <= last_t:
             want_t = math.nextafter(last_t, math.inf)
+        rec.frame_wanted_t = want_t
         rec.frame_wanted.set()  # a still screen skips slots: this makes the next one a frame
         with rec.frame_cond:
             rec.frame_cond.wait_for(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import platform
 import queue
 import shutil
@@ -93,6 +94,7 @@ class Recording:
         self.unchanged = 0  # grid slots whose screen had not changed: nothing encoded (recorder/timing.py)
         self.repeated = 0  # frames that repeat the last picture (a still screen, once a second)
         self.frame_wanted = threading.Event()  # a screenshot waits for a frame: the next slot makes one
+        self.frame_wanted_t = -math.inf  # ... grabbed at or after this moment (an earlier one leaves it waiting)
         self.click_requests: list[float] = []
         self.click_limiter = RateLimiter(CLICK_SCREENSHOT_MIN_INTERVAL_S)
         self.input: InputSource | None = None
