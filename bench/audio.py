@@ -25,7 +25,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -37,6 +36,7 @@ import numpy as np
 
 from tests.support.display import XDisplay, xvfb
 from tests.support.pulse import PulseServer, pulse_server, tone
+from tests.support.recording import start_record
 
 RATE = 48_000
 
@@ -59,24 +59,10 @@ def _run(display: XDisplay, pulse: PulseServer, home: Path, seconds: float, audi
     home.mkdir(parents=True)
     (home / "app-settings.json").write_text(json.dumps({"fps": 15, "screenshotIntervalS": 5, "audio": audio,
                                                         "audioDevice": "BenchMic" if audio != "none" else ""}))
-    env = {**display.env, **pulse.env, "TRAYCAP_HOME": str(home), "TRAYCAP_KEYRING": "off",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen([sys.executable, "-m", "traycap", "record", "--duration", str(seconds)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    ready = threading.Event()
-    lines: list[str] = []
-
-    def pump() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.append(line)
-            if line.startswith("traycap: recording "):
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    ready.wait(60)
+    env = {**display.env, **pulse.env, "TRAYCAP_KEYRING": "off", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    rec = start_record(env, home, "--duration", str(seconds))
+    proc = rec.proc
+    rec.wait_ready(60)
     clicked: list[float] = []
     if clicks:
         from Xlib import X
@@ -103,7 +89,7 @@ def _run(display: XDisplay, pulse: PulseServer, home: Path, seconds: float, audi
     zip_path = next(session.glob("*.zip"))
     result = {"cpu_s": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
               "zip_mb_min": zip_path.stat().st_size / 1e6 / (seconds / 60), "status": status, "session": session,
-              "zip": zip_path, "clicked": clicked, "stderr": "".join(lines)}
+              "zip": zip_path, "clicked": clicked, "stderr": "".join(rec.stderr_lines)}
     return result
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from tests.support.bundle import REPO, Bundle, build_bundle
 from tests.support.display import xvfb
+from tests.support.recording import RecordProcess
 from tests.support.s3servers import moto_server
 from tests.support.sessions import make_exported_session, write_config
 from traycap.models import SessionMeta
@@ -170,7 +171,6 @@ def test_bundle_records_under_xvfb(bundle: Bundle, user_env: dict[str, str], tmp
 @pytest.mark.x11
 def test_bundle_records_keyboard_input(bundle: Bundle, user_env: dict[str, str], tmp_path: Path) -> None:
     """pynput's X backend works frozen: keys typed with xdotool end up in the session."""
-    import threading
     import time
 
     data = tmp_path / "data"
@@ -178,21 +178,10 @@ def test_bundle_records_keyboard_input(bundle: Bundle, user_env: dict[str, str],
         env = {**user_env, "DISPLAY": display.name, "TRAYCAP_HOME": str(data)}
         proc = subprocess.Popen([str(bundle.exe), "record"], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
+        rec = RecordProcess.follow(proc, data)
         try:
-            ready = threading.Event()
-            lines: list[str] = []
-
-            def pump() -> None:
-                assert proc.stderr is not None
-                for line in proc.stderr:
-                    lines.append(line)
-                    if line.startswith("traycap: recording "):
-                        ready.set()
-                ready.set()
-
-            threading.Thread(target=pump, daemon=True).start()
-            assert ready.wait(60) and any(x.startswith("traycap: recording ") for x in lines), "".join(lines)
-            session_dir = data / "sessions" / next(x for x in lines if x.startswith("traycap: recording ")).split()[2]
+            rec.wait_ready(60)
+            session_dir = rec.session_dir
 
             def actions_size() -> int:
                 return sum(p.stat().st_size for p in session_dir.glob("actions*") if p.is_file())
@@ -204,12 +193,12 @@ def test_bundle_records_keyboard_input(bundle: Bundle, user_env: dict[str, str],
                 assert time.monotonic() < deadline, "no keyboard action was written within 30 s"
                 time.sleep(0.05)
             proc.terminate()  # SIGTERM: stop, export, exit 0
-            out, _ = proc.communicate(timeout=60)
+            code, out, err = rec.finish(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        assert proc.returncode == 0, "".join(lines)
+        assert code == 0, err
         listing = json.loads(_ok(_run([bundle.exe, "sessions", "--json"], env)).stdout)
     assert [i["sessionId"] for i in listing] == [session_dir.name] and session_dir.name in out
     assert listing[0]["isExported"] is True

@@ -48,6 +48,15 @@ class RecordProcess:
                 self._ready.set()
         self._ready.set()
 
+    @classmethod
+    def follow(cls, proc: subprocess.Popen[str], home: Path) -> RecordProcess:
+        """A started `traycap record` (any program that records: the frozen one too) whose stderr is read
+        on a thread from now on; `home` is its TRAYCAP_HOME."""
+        rp = cls(proc=proc, home=home)
+        rp._pump_thread = threading.Thread(target=rp._pump, daemon=True)
+        rp._pump_thread.start()
+        return rp
+
     def wait_ready(self, timeout: float = 30.0) -> str:
         if not self._ready.wait(timeout) or self.session_id is None:
             self.proc.kill()
@@ -97,10 +106,7 @@ def start_record(env: dict[str, str], home: Path, *args: str, ignore_sighup: boo
         text=True,
         preexec_fn=_ignore_sighup if ignore_sighup else None,
     )
-    rp = RecordProcess(proc=proc, home=home)
-    rp._pump_thread = threading.Thread(target=rp._pump, daemon=True)
-    rp._pump_thread.start()
-    return rp
+    return RecordProcess.follow(proc, home)
 
 
 @dataclass(frozen=True)
